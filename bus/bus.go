@@ -1,0 +1,244 @@
+// Package bus connects taskrouter to NATS: to the servers a config names,
+// or to a nats-server embedded in the process when none is named.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Config says where NATS is. With URL empty, an embedded server is started.
+type Config struct {
+	// URL is one or more comma-separated NATS URLs; empty embeds a server.
+	URL string
+	// Listen, for the embedded server, is a host:port on which it also
+	// accepts clients, so executors on other machines can join. Empty keeps
+	// the embedded server reachable only from inside the process.
+	Listen string
+	// StoreDir is the embedded server's JetStream directory; empty uses a
+	// fresh temporary directory that is removed on Close.
+	StoreDir string
+	// Name prefixes connection names, as shown by the server's monitoring.
+	Name string
+	// Options are extra client options: credentials, token, TLS.
+	Options []nats.Option
+	Logger  *slog.Logger
+}
+
+// Bus owns the embedded server, if any, and every connection it made.
+type Bus struct {
+	cfg     Config
+	ns      *server.Server
+	tempDir string
+
+	mu     sync.Mutex
+	conns  []*nats.Conn
+	closed bool
+}
+
+// ErrClosed is returned by Connect after Close.
+var ErrClosed = errors.New("bus: closed")
+
+// Start connects to the configured NATS, starting an embedded server when no
+// URL is set. ctx bounds the start.
+func Start(ctx context.Context, cfg Config) (*Bus, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "taskrouter"
+	}
+	b := &Bus{cfg: cfg}
+	if cfg.URL != "" {
+		if cfg.Listen != "" {
+			return nil, errors.New("bus: nats.listen applies only to the embedded server; leave nats.url empty to embed one")
+		}
+		return b, nil
+	}
+	if err := b.embed(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Bus) embed(ctx context.Context) error {
+	opts, err := b.serverOptions()
+	if err != nil {
+		return err
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		b.removeTemp()
+		return fmt.Errorf("starting embedded NATS: %w", err)
+	}
+	ns.SetLoggerV2(slogLogger{b.cfg.Logger.With("component", "nats-server")}, false, false, false)
+	go ns.Start()
+	wait := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		wait = time.Until(dl)
+	}
+	if !ns.ReadyForConnections(wait) {
+		ns.Shutdown()
+		b.removeTemp()
+		return fmt.Errorf("starting embedded NATS: not ready after %s", wait)
+	}
+	b.ns = ns
+	return nil
+}
+
+func (b *Bus) serverOptions() (*server.Options, error) {
+	opts := &server.Options{
+		ServerName: b.cfg.Name,
+		JetStream:  true,
+		NoSigs:     true,
+		MaxPayload: 8 << 20,
+		DontListen: true,
+	}
+	if b.cfg.Listen != "" {
+		host, port, err := net.SplitHostPort(b.cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("parsing nats.listen %q: %w; use host:port such as 127.0.0.1:4222", b.cfg.Listen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil || p < 0 || p > 65535 {
+			return nil, fmt.Errorf("parsing nats.listen %q: port must be 0-65535", b.cfg.Listen)
+		}
+		if p == 0 {
+			p = server.RANDOM_PORT
+		}
+		opts.Host, opts.Port, opts.DontListen = host, p, false
+	}
+	opts.StoreDir = b.cfg.StoreDir
+	if opts.StoreDir == "" {
+		dir, err := os.MkdirTemp("", "taskrouter-nats-")
+		if err != nil {
+			return nil, fmt.Errorf("creating JetStream store dir: %w", err)
+		}
+		b.tempDir, opts.StoreDir = dir, dir
+	} else if err := os.MkdirAll(opts.StoreDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating nats.store_dir: %w", err)
+	}
+	opts.StoreDir = filepath.Clean(opts.StoreDir)
+	return opts, nil
+}
+
+// Embedded reports whether this bus runs its own server.
+func (b *Bus) Embedded() bool { return b.ns != nil }
+
+// ClientURL is the URL other processes can connect to: the configured URL,
+// or the embedded server's listen address ("" when it does not listen).
+func (b *Bus) ClientURL() string {
+	if b.ns == nil {
+		return b.cfg.URL
+	}
+	if b.cfg.Listen == "" {
+		return ""
+	}
+	return b.ns.ClientURL()
+}
+
+// Connect opens a new connection named name. Connections to the embedded
+// server are in-process and never touch the network.
+func (b *Bus) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	all := []nats.Option{
+		nats.Name(b.cfg.Name + "/" + name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ErrorHandler(b.asyncError),
+	}
+	all = append(all, b.cfg.Options...)
+	all = append(all, opts...)
+	url := b.cfg.URL
+	if b.ns != nil {
+		url = ""
+		all = append(all, nats.InProcessServer(b.ns))
+	}
+	nc, err := nats.Connect(url, all...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to NATS at %s: %w", b.describe(), err)
+	}
+	b.conns = append(b.conns, nc)
+	return nc, nil
+}
+
+func (b *Bus) describe() string {
+	if b.ns != nil {
+		return "the embedded server"
+	}
+	return b.cfg.URL
+}
+
+func (b *Bus) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
+	subject := ""
+	if sub != nil {
+		subject = sub.Subject
+	}
+	b.cfg.Logger.Warn("nats async error", "subject", subject, "err", err)
+}
+
+// Close drains every connection the bus made, then shuts the embedded
+// server down. It is idempotent.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	conns := b.conns
+	b.mu.Unlock()
+	var errs []error
+	for _, nc := range conns {
+		if err := drain(nc, 5*time.Second); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if b.ns != nil {
+		b.ns.Shutdown()
+		b.ns.WaitForShutdown()
+	}
+	b.removeTemp()
+	return errors.Join(errs...)
+}
+
+// drain drains nc and waits up to timeout for it to close.
+func drain(nc *nats.Conn, timeout time.Duration) error {
+	if nc.IsClosed() {
+		return nil
+	}
+	done := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return nil
+	}
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		nc.Close()
+	}
+	return nil
+}
+
+func (b *Bus) removeTemp() {
+	if b.tempDir != "" {
+		_ = os.RemoveAll(b.tempDir)
+		b.tempDir = ""
+	}
+}

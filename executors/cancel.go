@@ -1,0 +1,121 @@
+package executors
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// cancelledTTL is how long a cancelled request id is remembered, so that
+// work for it arriving after the cancellation is refused.
+const cancelledTTL = time.Minute
+
+// cancels tracks the running subtasks of each request so a cancellation
+// can reach them.
+type cancels struct {
+	mu      sync.Mutex
+	running map[string]map[*runningWork]struct{}
+	gone    map[string]time.Time
+}
+
+type runningWork struct {
+	subtask string
+	cancel  context.CancelFunc
+}
+
+func newCancels() *cancels {
+	return &cancels{running: map[string]map[*runningWork]struct{}{}, gone: map[string]time.Time{}}
+}
+
+func (c *cancels) track(requestID, subtaskID string, cancel context.CancelFunc) (untrack func()) {
+	w := &runningWork{subtask: subtaskID, cancel: cancel}
+	c.mu.Lock()
+	set := c.running[requestID]
+	if set == nil {
+		set = map[*runningWork]struct{}{}
+		c.running[requestID] = set
+	}
+	set[w] = struct{}{}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		delete(set, w)
+		if len(set) == 0 && c.running[requestID] != nil && len(c.running[requestID]) == 0 {
+			delete(c.running, requestID)
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *cancels) cancelRequest(requestID string, subtasks []string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(subtasks) == 0 {
+		c.gone[requestID] = time.Now().Add(cancelledTTL)
+	}
+	n := 0
+	for w := range c.running[requestID] {
+		if len(subtasks) == 0 || contains(subtasks, w.subtask) {
+			w.cancel()
+			n++
+		}
+	}
+	return n
+}
+
+func (c *cancels) isCancelled(requestID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.gone[requestID]
+	return ok && time.Now().Before(until)
+}
+
+// expire forgets cancelled request ids older than cancelledTTL.
+func (c *cancels) expire(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, until := range c.gone {
+		if now.After(until) {
+			delete(c.gone, id)
+		}
+	}
+}
+
+func (c *cancels) all() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, set := range c.running {
+		for w := range set {
+			w.cancel()
+		}
+	}
+}
+
+func (e *Executor) onCancel(msg *nats.Msg) {
+	requestID := task.UnescapeToken(strings.TrimPrefix(msg.Subject, task.SubjectCancelPrefix))
+	var notice task.CancelNotice
+	if len(msg.Data) > 0 {
+		if err := json.Unmarshal(msg.Data, &notice); err != nil {
+			e.cfg.Logger.Warn("ignoring a malformed cancel notice", "request", requestID, "err", err)
+			return
+		}
+	}
+	if n := e.cancel.cancelRequest(requestID, notice.Subtasks); n > 0 {
+		e.cfg.Logger.Debug("cancelled subtasks", "request", requestID, "count", n)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,198 @@
+// Package executors is the worker runtime: it serves models on NATS with
+// bounded concurrency, keeps their replicas alive in the registry with
+// heartbeats, and drains gracefully.
+package executors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Model does the work of one subtask. localmodel and the remote adapters
+// implement it.
+type Model interface {
+	Generate(ctx context.Context, w task.Work, progress func(delta string)) (task.Output, error)
+}
+
+// Served is one model an executor serves.
+type Served struct {
+	Spec  task.ModelSpec
+	Model Model
+}
+
+// Config configures an executor. Models is required; the rest has defaults.
+type Config struct {
+	// ID names this executor process in replies and the registry; default
+	// host-pid-random.
+	ID     string
+	Models []Served
+	// Announcer receives specs and heartbeats; nil announces nothing.
+	Announcer registry.Announcer
+	// Heartbeat is the interval between heartbeats (default 1s); a replica
+	// lives for two intervals after its last one.
+	Heartbeat time.Duration
+	// KeepAlive is the interval of empty progress messages while a subtask
+	// runs, so the router can tell a slow model from a dead executor
+	// (default 500ms).
+	KeepAlive time.Duration
+	// MaxQueue is how many subtasks per model may wait for a free slot
+	// beyond its concurrency before new ones are refused as overloaded
+	// (default 4 x concurrency).
+	MaxQueue int
+	Logger   *slog.Logger
+}
+
+// Executor serves models on NATS.
+type Executor struct {
+	cfg    Config
+	nc     *nats.Conn
+	models map[string]*served
+	cancel *cancels
+
+	subs      []*nats.Subscription
+	cancelSub *nats.Subscription
+	work      sync.WaitGroup
+	hbStop    chan struct{}
+	hbDone    chan struct{}
+	stopOnce  sync.Once
+	drainOnce sync.Once
+	drainErr  error
+}
+
+// ErrNoModels is returned by Start when the config serves no model.
+var ErrNoModels = errors.New("executors: no models to serve")
+
+// Start subscribes to every model's subject (queue group = model name) and
+// to cancellations, announces the models and starts heartbeats.
+func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
+	if len(cfg.Models) == 0 {
+		return nil, ErrNoModels
+	}
+	cfg = withDefaults(cfg)
+	e := &Executor{cfg: cfg, nc: nc, models: map[string]*served{}, cancel: newCancels(),
+		hbStop: make(chan struct{}), hbDone: make(chan struct{})}
+	for _, m := range cfg.Models {
+		if _, dup := e.models[m.Spec.Name]; dup {
+			return nil, fmt.Errorf("executors: model %q listed twice", m.Spec.Name)
+		}
+		e.models[m.Spec.Name] = newServed(m, cfg.MaxQueue)
+	}
+	if err := e.subscribe(); err != nil {
+		e.unsubscribe()
+		return nil, err
+	}
+	if err := e.announce(ctx); err != nil {
+		e.unsubscribe()
+		return nil, err
+	}
+	go e.heartbeats()
+	return e, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.ID == "" {
+		host, _ := os.Hostname()
+		cfg.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), task.NewID("")[:6])
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = time.Second
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = 500 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg
+}
+
+func (e *Executor) subscribe() error {
+	sub, err := e.nc.Subscribe(task.SubjectCancelAll, e.onCancel)
+	if err != nil {
+		return fmt.Errorf("subscribing to cancellations: %w", err)
+	}
+	e.cancelSub = sub
+	for name, m := range e.models {
+		m := m
+		sub, err := e.nc.QueueSubscribe(task.ModelSubject(name), name, func(msg *nats.Msg) { e.onWork(m, msg) })
+		if err != nil {
+			return fmt.Errorf("subscribing to model %s: %w", name, err)
+		}
+		// Work waits in our own queue, not in the client's buffer.
+		_ = sub.SetPendingLimits(-1, -1)
+		e.subs = append(e.subs, sub)
+	}
+	return e.nc.Flush()
+}
+
+// ID returns the executor's id.
+func (e *Executor) ID() string { return e.cfg.ID }
+
+// InFlight returns how many subtasks of a model run or wait here.
+func (e *Executor) InFlight(model string) int {
+	if m, ok := e.models[model]; ok {
+		return m.inFlight()
+	}
+	return 0
+}
+
+// Drain stops taking new subtasks, finishes those in flight, deregisters
+// the replicas and stops heartbeats. It returns early with ctx's error when
+// ctx ends first; in-flight work is then cancelled. Drain is idempotent.
+func (e *Executor) Drain(ctx context.Context) error {
+	e.drainOnce.Do(func() {
+		var closed []<-chan nats.SubStatus
+		for _, sub := range e.subs {
+			closed = append(closed, sub.StatusChanged(nats.SubscriptionClosed))
+			_ = sub.Drain()
+		}
+		done := make(chan struct{})
+		go func() {
+			// Drained subscriptions hand over what they had buffered
+			// before they close; then only running work is left.
+			for _, ch := range closed {
+				<-ch
+			}
+			e.work.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			e.cancel.all()
+			e.drainErr = fmt.Errorf("draining executor %s: %w", e.cfg.ID, ctx.Err())
+		}
+		e.Stop()
+		e.deregister(context.WithoutCancel(ctx))
+	})
+	return e.drainErr
+}
+
+// Stop stops heartbeats and unsubscribes at once; subtasks already running
+// go on until they end. Use Drain for a graceful stop.
+func (e *Executor) Stop() {
+	e.stopOnce.Do(func() {
+		close(e.hbStop)
+		<-e.hbDone
+		e.unsubscribe()
+	})
+}
+
+func (e *Executor) unsubscribe() {
+	for _, sub := range e.subs {
+		_ = sub.Unsubscribe()
+	}
+	if e.cancelSub != nil {
+		_ = e.cancelSub.Unsubscribe()
+	}
+}

@@ -1,0 +1,112 @@
+// Package registry knows which models exist, which replicas of them are live,
+// how loaded and healthy they are, and selects a model for a subtask.
+// Backends: memory (one process) and Redis (shared by many routers).
+package registry
+
+import (
+	"context"
+	"time"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Replica is one executor serving one model.
+type Replica struct {
+	Model string `json:"model"`
+	// ID identifies the executor process; unique per model.
+	ID   string `json:"id"`
+	Host string `json:"host,omitempty"`
+	// InFlight is how many subtasks the replica is working on or queueing.
+	InFlight int `json:"in_flight"`
+	// Capacity is how many subtasks the replica runs at once.
+	Capacity int       `json:"capacity"`
+	SeenAt   time.Time `json:"seen_at"`
+}
+
+// Announcer is what executors use: publish their model specs and keep their
+// replicas alive with heartbeats.
+type Announcer interface {
+	// Announce stores or replaces a model spec.
+	Announce(ctx context.Context, spec task.ModelSpec) error
+	// Heartbeat registers or refreshes a replica; it disappears when no
+	// heartbeat arrives within ttl.
+	Heartbeat(ctx context.Context, r Replica, ttl time.Duration) error
+	// Deregister removes a replica at once, as on a graceful drain.
+	Deregister(ctx context.Context, model, replicaID string) error
+}
+
+// Query asks for a model for one subtask.
+type Query struct {
+	Capability string
+	// Tokens is the estimated size of the input; the model's window must fit
+	// it plus the model's output limit.
+	Tokens int
+	Hints  task.Hints
+}
+
+// Selection is the chosen model and the ordered fallbacks after it.
+type Selection struct {
+	Model     task.ModelSpec
+	Fallbacks []task.ModelSpec
+	// Wait is set when every candidate is cooling down: the caller should
+	// wait this long before dispatching to Model.
+	Wait time.Duration
+}
+
+// Candidates returns Model followed by Fallbacks.
+func (s Selection) Candidates() []task.ModelSpec {
+	return append([]task.ModelSpec{s.Model}, s.Fallbacks...)
+}
+
+// Selector chooses models. Select returns a *task.Error with
+// task.CodeNoModel, naming the capability, when no live model fits.
+type Selector interface {
+	Select(ctx context.Context, q Query) (Selection, error)
+}
+
+// Outcome is the result of one dispatch to a model, reported by the router.
+type Outcome struct {
+	OK      bool
+	Latency time.Duration
+	// Code is the error class when not OK.
+	Code task.Code
+	// RetryAfter is the upstream's requested wait, for rate limits.
+	RetryAfter time.Duration
+}
+
+// Observer takes what the router learns from each dispatch: load, latency,
+// failures. It drives load balancing and cooldowns.
+type Observer interface {
+	// Started counts a dispatch in flight to a model. It must be cheap.
+	Started(model string)
+	// Finished ends a dispatch counted by Started and records its outcome.
+	Finished(ctx context.Context, model string, o Outcome)
+}
+
+// ModelState is a model as `taskrouter models` shows it.
+type ModelState struct {
+	Spec     task.ModelSpec `json:"spec"`
+	Replicas []Replica      `json:"replicas"`
+	// InFlight is the router's own count plus what replicas report.
+	InFlight       int       `json:"in_flight"`
+	LatencyEWMAms  float64   `json:"latency_ewma_ms"`
+	Errors         int       `json:"errors"`
+	ConsecutiveErr int       `json:"consecutive_errors"`
+	CooldownUntil  time.Time `json:"cooldown_until,omitzero"`
+	// State is "ready", "cooldown" or "down" (no live replica).
+	State string `json:"state"`
+}
+
+// Lister lists every known model with its live state.
+type Lister interface {
+	Models(ctx context.Context) ([]ModelState, error)
+}
+
+// Registry is the whole contract a backend implements.
+type Registry interface {
+	Announcer
+	Selector
+	Observer
+	Lister
+	Close() error
+}

@@ -1,0 +1,113 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// attempt is the outcome of one dispatch.
+type attempt struct {
+	out      task.Output
+	executor string
+	err      *task.Error
+	// unserved means nobody took the work (no responders, or no accepted in
+	// time): the next attempt should go to another model at once.
+	unserved bool
+}
+
+// dispatch publishes one attempt of a subtask on its model's subject and
+// follows the executor's replies until a result, an error, silence, or the
+// end of ctx. onDelta receives streamed text.
+func (r *Router) dispatch(ctx context.Context, w task.Work, onAccepted func(executor string), onDelta func(string)) attempt {
+	data, err := json.Marshal(w)
+	if err != nil {
+		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}
+	}
+	reply, box, closeBox := r.inbox.open()
+	defer closeBox()
+	msg := &nats.Msg{Subject: task.ModelSubject(w.Model), Reply: reply, Data: data, Header: nats.Header{
+		task.HeaderRequestID: {w.RequestID},
+		task.HeaderSubtaskID: {w.SubtaskID},
+		task.HeaderAttempt:   {strconv.Itoa(w.Attempt)},
+	}}
+	if !w.Deadline.IsZero() {
+		msg.Header[task.HeaderDeadline] = []string{w.Deadline.Format(time.RFC3339Nano)}
+	}
+	if err := r.nc.PublishMsg(msg); err != nil {
+		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}
+	}
+	return r.follow(ctx, w, box, onAccepted, onDelta)
+}
+
+func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccepted func(string), onDelta func(string)) attempt {
+	timer := time.NewTimer(r.cfg.AcceptTimeout)
+	defer timer.Stop()
+	executor := ""
+	for {
+		select {
+		case <-ctx.Done():
+			r.cancelAt(w.RequestID, w.SubtaskID)
+			return attempt{executor: executor, err: task.AsError(context.Cause(ctx))}
+		case <-timer.C:
+			if executor == "" {
+				return attempt{unserved: true, err: task.Errorf(task.CodeLost,
+					"no executor of model %s accepted the subtask within %s", w.Model, r.cfg.AcceptTimeout)}
+			}
+			r.cancelAt(w.RequestID, w.SubtaskID)
+			return attempt{executor: executor, err: task.Errorf(task.CodeLost,
+				"executor %s of model %s went silent for %s", executor, w.Model, r.cfg.LostAfter)}
+		case <-box.notify:
+		}
+		for _, m := range box.take() {
+			if m.Header.Get("Status") == "503" {
+				return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "no executor is serving model %s", w.Model)}
+			}
+			var rep task.Reply
+			if err := json.Unmarshal(m.Data, &rep); err != nil {
+				return attempt{executor: executor, err: task.Errorf(task.CodeUpstream, "decoding a reply of model %s: %v", w.Model, err)}
+			}
+			if rep.Executor != "" {
+				executor = rep.Executor
+			}
+			switch rep.Type {
+			case task.ReplyAccepted:
+				onAccepted(executor)
+			case task.ReplyProgress:
+				if rep.Delta != "" {
+					onDelta(rep.Delta)
+				}
+			case task.ReplyResult:
+				if rep.Output == nil {
+					return attempt{executor: executor, err: task.Errorf(task.CodeUpstream, "model %s sent a result with no output", w.Model)}
+				}
+				return attempt{executor: executor, out: *rep.Output}
+			case task.ReplyError:
+				if rep.Error == nil {
+					rep.Error = task.Errorf(task.CodeUpstream, "model %s failed without saying why", w.Model)
+				}
+				return attempt{executor: executor, err: rep.Error}
+			}
+		}
+		resetTimer(timer, r.cfg.LostAfter)
+	}
+}
+
+// cancelAt tells executors to stop one subtask of a request.
+func (r *Router) cancelAt(requestID, subtaskID string) {
+	body, _ := json.Marshal(task.CancelNotice{Subtasks: []string{subtaskID}})
+	if err := r.nc.Publish(task.CancelSubject(requestID), body); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		r.cfg.Logger.Warn("publishing cancellation", "request", requestID, "subtask", subtaskID, "err", err)
+	}
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	t.Reset(d)
+}

@@ -1,0 +1,178 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// MergeInput is everything a merger may use to write the answer.
+type MergeInput struct {
+	Request task.Request
+	// Input is the request's text; Plan and Subtasks are in plan order.
+	Input    string
+	Plan     task.Plan
+	Subtasks []task.SubtaskState
+}
+
+// TemplateMerger composes the answer without a model. A plan with one
+// result answers with it; otherwise each result of the plan's last layer
+// (the subtasks nothing depends on) gets a section headed with its
+// capability's title, in the language of the request.
+type TemplateMerger struct {
+	Catalog *task.Catalog
+}
+
+// Merge implements Merger. It never fails.
+func (m TemplateMerger) Merge(_ context.Context, in MergeInput) (string, string, error) {
+	states := map[string]task.SubtaskState{}
+	for _, st := range in.Subtasks {
+		states[st.ID] = st
+	}
+	sinks := in.Plan.Sinks()
+	if len(sinks) == 1 {
+		st := states[sinks[0].ID]
+		return render(st), "single", nil
+	}
+	lang := Language(in.Input)
+	seen := map[string]int{}
+	var b strings.Builder
+	for _, s := range sinks {
+		title := s.Capability
+		if c, ok := m.Catalog.Get(s.Capability); ok {
+			title = c.Title(lang)
+		}
+		seen[title]++
+		if seen[title] > 1 {
+			title = fmt.Sprintf("%s (%d)", title, seen[title])
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		fmt.Fprintf(&b, "## %s\n\n%s", title, renderOrFailure(states[s.ID], lang))
+	}
+	return b.String(), "template", nil
+}
+
+func renderOrFailure(st task.SubtaskState, lang string) string {
+	if st.Status == task.StatusDone {
+		return render(st)
+	}
+	msg := "not finished"
+	if st.Error != nil {
+		msg = st.Error.Message
+	}
+	if lang == "zh" {
+		return "（未完成：" + msg + "）"
+	}
+	return "(not available: " + msg + ")"
+}
+
+// render presents one output for people: JSON objects become "- key: value"
+// lines, anything else is shown as it is.
+func render(st task.SubtaskState) string {
+	if st.Format != "json" {
+		return strings.TrimSpace(st.Output)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(st.Output), &obj); err != nil {
+		return strings.TrimSpace(st.Output)
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "- %s: %s", strings.ReplaceAll(k, "_", " "), renderValue(obj[k]))
+	}
+	return b.String()
+}
+
+func renderValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = renderValue(e)
+		}
+		if len(parts) == 0 {
+			return "none"
+		}
+		return strings.Join(parts, ", ")
+	case nil:
+		return "none"
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimSpace(buf.String())
+}
+
+// Language guesses the language of a request for headings: "zh" when Han
+// characters outnumber Latin letters, else "en".
+func Language(text string) string {
+	han, latin := 0, 0
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+		case unicode.Is(unicode.Latin, r):
+			latin++
+		}
+	}
+	// A Han character carries about as much as a short Latin word.
+	if han*3 > latin {
+		return "zh"
+	}
+	return "en"
+}
+
+// respond merges the results of a finished run into the response.
+func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
+	for _, s := range ru.plan.Tasks {
+		st := *ru.states[s.ID]
+		resp.Subtasks = append(resp.Subtasks, st)
+		resp.Usage = resp.Usage.Add(st.Usage)
+		if resp.Error == nil && st.Error != nil && st.Status != task.StatusDone {
+			resp.Error = st.Error
+		}
+	}
+	if !ru.anySinkDone() {
+		if resp.Error == nil {
+			resp.Error = task.Errorf(task.CodeInternal, "the plan finished with no result")
+		}
+		return resp
+	}
+	in := MergeInput{Request: ru.req, Input: ru.input, Plan: ru.plan, Subtasks: resp.Subtasks}
+	answer, how, err := ru.r.cfg.Merger.Merge(ctx, in)
+	if err != nil {
+		ru.r.cfg.Logger.Warn("merging with the configured merger failed; using the template", "request", ru.req.ID, "err", err)
+		answer, how, _ = TemplateMerger{Catalog: ru.r.cfg.Catalog}.Merge(ctx, in)
+	}
+	resp.Answer, resp.Merge = answer, how
+	ru.emitEvent(task.Event{Type: task.EventMerged, Text: how})
+	return resp
+}
+
+func (ru *run) anySinkDone() bool {
+	for _, s := range ru.plan.Sinks() {
+		if ru.states[s.ID].Status == task.StatusDone {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,159 @@
+// Package router runs plans: it dispatches every ready subtask over NATS to
+// the model the registry selects, retries and falls back on failure, cancels
+// at the executors, and merges the results into one answer.
+package router
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Planner turns a request into a plan.
+type Planner interface {
+	Plan(ctx context.Context, req task.Request) (task.Plan, error)
+}
+
+// Selector is what the router needs from the registry: selection, and a
+// place to report how each dispatch went.
+type Selector interface {
+	registry.Selector
+	registry.Observer
+}
+
+// Merger composes the answer from the results of a finished plan.
+type Merger interface {
+	Merge(ctx context.Context, in MergeInput) (answer string, how string, err error)
+}
+
+// Config tunes the router. Zero values take the defaults in brackets.
+type Config struct {
+	Limits task.Limits
+	// Catalog names the capabilities a plan may use and titles merged
+	// sections; nil accepts any capability.
+	Catalog *task.Catalog
+	// Attempts is how many times a subtask is tried in all (3).
+	Attempts int
+	// SubtaskTimeout bounds one subtask over all its attempts (2m).
+	SubtaskTimeout time.Duration
+	// RequestTimeout bounds a whole request unless it asks for less (5m).
+	RequestTimeout time.Duration
+	// AcceptTimeout is how long a dispatch waits for "accepted" before the
+	// next attempt goes elsewhere (1s).
+	AcceptTimeout time.Duration
+	// LostAfter is how long an accepted subtask may stay silent before its
+	// executor is taken for dead (3s; executors keep alive every 500ms).
+	LostAfter time.Duration
+	// Merger writes the answer; nil uses the template merge.
+	Merger Merger
+	// PublishEvents publishes progress on tr.v1.events.<id> (default on;
+	// set DisableEvents to turn it off).
+	DisableEvents bool
+	Logger        *slog.Logger
+}
+
+// Router runs plans over NATS. It is safe for concurrent use.
+type Router struct {
+	cfg     Config
+	nc      *nats.Conn
+	sel     Selector
+	planner Planner
+	inbox   *inbox
+
+	closeOnce sync.Once
+	serving   sync.WaitGroup
+}
+
+// New returns a router that dispatches over nc. The planner may be nil when
+// every request carries its own plan.
+func New(nc *nats.Conn, sel Selector, planner Planner, cfg Config) (*Router, error) {
+	if nc == nil || sel == nil {
+		return nil, errors.New("router: a NATS connection and a selector are required")
+	}
+	cfg = cfg.withDefaults()
+	in, err := newInbox(nc)
+	if err != nil {
+		return nil, err
+	}
+	return &Router{cfg: cfg, nc: nc, sel: sel, planner: planner, inbox: in}, nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Attempts <= 0 {
+		c.Attempts = 3
+	}
+	if c.SubtaskTimeout <= 0 {
+		c.SubtaskTimeout = 2 * time.Minute
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 5 * time.Minute
+	}
+	if c.AcceptTimeout <= 0 {
+		c.AcceptTimeout = time.Second
+	}
+	if c.LostAfter <= 0 {
+		c.LostAfter = 3 * time.Second
+	}
+	if c.Merger == nil {
+		c.Merger = TemplateMerger{Catalog: c.Catalog}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Handle plans a request and runs the plan. onEvent, when not nil, gets
+// the request's progress events one at a time, possibly from several
+// goroutines in turn; it must not block for long.
+func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task.Event)) task.Response {
+	if req.ID == "" {
+		req.ID = task.NewID("req_")
+	}
+	if err := req.Check(r.cfg.Limits); err != nil {
+		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+	}
+	ctx, cancel := r.requestContext(ctx, req)
+	defer cancel()
+	plan, err := r.plan(ctx, req)
+	if err != nil {
+		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+	}
+	return r.Run(ctx, req, plan, onEvent)
+}
+
+func (r *Router) plan(ctx context.Context, req task.Request) (task.Plan, error) {
+	if req.Plan != nil {
+		return *req.Plan, nil
+	}
+	if r.planner == nil {
+		return task.Plan{}, task.Errorf(task.CodeInvalidRequest, "this router has no planner; send a request with a \"plan\"")
+	}
+	return r.planner.Plan(ctx, req)
+}
+
+func (r *Router) requestContext(ctx context.Context, req task.Request) (context.Context, context.CancelFunc) {
+	timeout := r.cfg.RequestTimeout
+	if req.TimeoutMs > 0 && time.Duration(req.TimeoutMs)*time.Millisecond < timeout {
+		timeout = time.Duration(req.TimeoutMs) * time.Millisecond
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// Close stops serving and waits for requests being served to finish. It
+// does not close the NATS connection. It is idempotent.
+func (r *Router) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		r.serving.Wait()
+		err = r.inbox.close()
+	})
+	return err
+}

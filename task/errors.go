@@ -1,0 +1,94 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is a stable, machine-readable error class. Codes never change
+// meaning; clients branch on them, never on message text.
+type Code string
+
+// The error codes of taskrouter.
+const (
+	CodeInvalidRequest Code = "invalid_request" // the caller sent something malformed
+	CodeInvalidPlan    Code = "invalid_plan"    // a plan failed validation
+	CodeNoModel        Code = "no_model"        // no live model serves a capability
+	CodeBadInput       Code = "bad_input"       // a model cannot work on this input
+	CodeOverloaded     Code = "overloaded"      // an executor is at capacity; retry
+	CodeRateLimited    Code = "rate_limited"    // an upstream said 429; retry after a wait
+	CodeUpstream       Code = "upstream"        // an upstream failed transiently; retry
+	CodeContextLength  Code = "context_length"  // the input does not fit the model's window
+	CodeAuth           Code = "auth"            // credentials missing or refused
+	CodeNotFound       Code = "not_found"       // a named thing does not exist
+	CodeTimeout        Code = "timeout"         // a deadline passed
+	CodeCancelled      Code = "cancelled"       // the caller cancelled
+	CodeLost           Code = "lost"            // an executor went silent mid-subtask
+	CodeUnavailable    Code = "unavailable"     // a service (NATS, Redis) is unreachable
+	CodeInternal       Code = "internal"        // a bug; please report it
+)
+
+// Error is the error type that crosses process boundaries: it is what
+// executors reply and what a failed Response carries.
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+	// Subtask names the subtask the error is about, if any.
+	Subtask string `json:"subtask,omitempty"`
+	// Retryable says whether the same work may succeed on another attempt.
+	Retryable bool `json:"retryable,omitempty"`
+	// RetryAfterMs asks the caller to wait this long before retrying.
+	RetryAfterMs int64 `json:"retry_after_ms,omitempty"`
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Subtask != "" {
+		return fmt.Sprintf("%s (subtask %s): %s", e.Code, e.Subtask, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Is matches another *Error by code, so errors.Is(err, &Error{Code: c}) works.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Message == ""
+}
+
+// RetryAfter is RetryAfterMs as a duration.
+func (e *Error) RetryAfter() time.Duration { return time.Duration(e.RetryAfterMs) * time.Millisecond }
+
+// Errorf returns an *Error with the given code. Codes that are transient by
+// nature (overloaded, rate_limited, upstream, lost, unavailable) are marked
+// retryable.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Retryable: code.retryable()}
+}
+
+func (c Code) retryable() bool {
+	switch c {
+	case CodeOverloaded, CodeRateLimited, CodeUpstream, CodeLost, CodeUnavailable:
+		return true
+	}
+	return false
+}
+
+// AsError converts any error into an *Error, keeping an *Error found in the
+// chain and classifying context errors; anything else is CodeInternal.
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	switch {
+	case errors.Is(err, errContextCanceled):
+		return &Error{Code: CodeCancelled, Message: err.Error()}
+	case errors.Is(err, errDeadlineExceeded):
+		return &Error{Code: CodeTimeout, Message: err.Error()}
+	}
+	return &Error{Code: CodeInternal, Message: err.Error()}
+}

@@ -1,0 +1,286 @@
+// Package task is the contract of taskrouter: requests, plans, subtasks,
+// results, events and errors, the NATS subjects and headers that carry them,
+// and plan validation. It holds pure data and pure functions only.
+package task
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Plan is a DAG of subtasks. Subtasks refer to the outputs of their
+// dependencies with {{id}} references in their input or args.
+type Plan struct {
+	Tasks []Subtask `json:"tasks"`
+}
+
+// Subtask is one typed unit of work in a plan.
+type Subtask struct {
+	ID         string            `json:"id"`
+	Capability string            `json:"capability"`
+	Input      string            `json:"input"`
+	Args       map[string]string `json:"args,omitempty"`
+	Deps       []string          `json:"deps"`
+}
+
+// Limits bound the size and shape of plans and requests.
+type Limits struct {
+	MaxSubtasks   int // subtasks per plan
+	MaxDepth      int // longest dependency chain, counted in subtasks
+	MaxInputBytes int // bytes of one subtask's input plus args, and of a request
+}
+
+// DefaultLimits are the limits used when a config sets none.
+var DefaultLimits = Limits{MaxSubtasks: 64, MaxDepth: 16, MaxInputBytes: 256 << 10}
+
+var refPattern = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}`)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
+
+// References returns the subtask ids that s refers to with {{id}} in its
+// input or args, in order of first appearance and without duplicates.
+func (s Subtask) References() []string {
+	var refs []string
+	seen := map[string]bool{}
+	add := func(text string) {
+		for _, m := range refPattern.FindAllStringSubmatch(text, -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				refs = append(refs, m[1])
+			}
+		}
+	}
+	add(s.Input)
+	for _, k := range sortedKeys(s.Args) {
+		add(s.Args[k])
+	}
+	return refs
+}
+
+// Substitute replaces every {{id}} reference in text by outputs[id].
+// References to ids missing from outputs are left as they are.
+func Substitute(text string, outputs map[string]string) string {
+	if !strings.Contains(text, "{{") {
+		return text
+	}
+	return refPattern.ReplaceAllStringFunc(text, func(m string) string {
+		id := refPattern.FindStringSubmatch(m)[1]
+		if out, ok := outputs[id]; ok {
+			return out
+		}
+		return m
+	})
+}
+
+// Validate checks a plan before anything is dispatched: at least one subtask,
+// valid and unique ids, known capabilities, existing dependencies, references
+// only to dependencies, no cycles, and the limits. known may be nil to accept
+// any capability. The error is a *Error with CodeInvalidPlan naming the
+// offending subtask.
+func (p Plan) Validate(lim Limits, known func(capability string) bool) error {
+	lim = lim.withDefaults()
+	if len(p.Tasks) == 0 {
+		return planErr("", "the plan has no subtasks; a plan needs at least one")
+	}
+	if len(p.Tasks) > lim.MaxSubtasks {
+		return planErr("", "the plan has %d subtasks, more than the limit of %d; split the request", len(p.Tasks), lim.MaxSubtasks)
+	}
+	index := make(map[string]int, len(p.Tasks))
+	for i, s := range p.Tasks {
+		if !idPattern.MatchString(s.ID) {
+			return planErr(s.ID, "subtask %d has id %q; ids are 1-64 letters, digits, '_' or '-'", i+1, s.ID)
+		}
+		if _, dup := index[s.ID]; dup {
+			return planErr(s.ID, "subtask id %q is used twice; ids must be unique", s.ID)
+		}
+		index[s.ID] = i
+	}
+	for _, s := range p.Tasks {
+		if err := s.validate(index, lim, known); err != nil {
+			return err
+		}
+	}
+	depth, err := p.depths(index)
+	if err != nil {
+		return err
+	}
+	for id, d := range depth {
+		if d > lim.MaxDepth {
+			return planErr(id, "subtask %q sits %d levels deep, more than the limit of %d", id, d, lim.MaxDepth)
+		}
+	}
+	return nil
+}
+
+func (s Subtask) validate(index map[string]int, lim Limits, known func(string) bool) error {
+	if s.Capability == "" {
+		return planErr(s.ID, "subtask %q has no capability", s.ID)
+	}
+	if known != nil && !known(s.Capability) {
+		return planErr(s.ID, "subtask %q asks for capability %q, which the catalog does not have", s.ID, s.Capability)
+	}
+	size := len(s.Input)
+	for k, v := range s.Args {
+		size += len(k) + len(v)
+	}
+	if size > lim.MaxInputBytes {
+		return planErr(s.ID, "subtask %q has %d bytes of input, more than the limit of %d", s.ID, size, lim.MaxInputBytes)
+	}
+	deps := make(map[string]bool, len(s.Deps))
+	for _, d := range s.Deps {
+		if d == s.ID {
+			return planErr(s.ID, "subtask %q depends on itself", s.ID)
+		}
+		if _, ok := index[d]; !ok {
+			return planErr(s.ID, "subtask %q depends on %q, which is not in the plan", s.ID, d)
+		}
+		if deps[d] {
+			return planErr(s.ID, "subtask %q lists dependency %q twice", s.ID, d)
+		}
+		deps[d] = true
+	}
+	for _, r := range s.References() {
+		if !deps[r] {
+			return planErr(s.ID, "subtask %q refers to {{%s}}, which is not one of its dependencies %v", s.ID, r, s.Deps)
+		}
+	}
+	return nil
+}
+
+// depths returns each subtask's depth (1 for a subtask without deps), or an
+// error naming a subtask on a cycle.
+func (p Plan) depths(index map[string]int) (map[string]int, error) {
+	const (
+		unseen = iota
+		visiting
+		done
+	)
+	state := make([]int, len(p.Tasks))
+	depth := make(map[string]int, len(p.Tasks))
+	var visit func(i int) error
+	visit = func(i int) error {
+		switch state[i] {
+		case done:
+			return nil
+		case visiting:
+			return planErr(p.Tasks[i].ID, "subtask %q is part of a dependency cycle", p.Tasks[i].ID)
+		}
+		state[i] = visiting
+		d := 1
+		for _, dep := range p.Tasks[i].Deps {
+			j := index[dep]
+			if err := visit(j); err != nil {
+				return err
+			}
+			if depth[dep]+1 > d {
+				d = depth[dep] + 1
+			}
+		}
+		state[i] = done
+		depth[p.Tasks[i].ID] = d
+		return nil
+	}
+	for i := range p.Tasks {
+		if err := visit(i); err != nil {
+			return nil, err
+		}
+	}
+	return depth, nil
+}
+
+// Dependents returns, for each subtask id, the ids of the subtasks that
+// depend on it, in plan order.
+func (p Plan) Dependents() map[string][]string {
+	out := make(map[string][]string, len(p.Tasks))
+	for _, s := range p.Tasks {
+		for _, d := range s.Deps {
+			out[d] = append(out[d], s.ID)
+		}
+	}
+	return out
+}
+
+// Sinks returns the subtasks no other subtask depends on, in plan order:
+// the ones whose results make up the answer.
+func (p Plan) Sinks() []Subtask {
+	dependents := p.Dependents()
+	var out []Subtask
+	for _, s := range p.Tasks {
+		if len(dependents[s.ID]) == 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// CanonicalJSON encodes v as compact JSON with object keys sorted and no
+// HTML escaping, so equal values always encode to equal bytes.
+func CanonicalJSON(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var generic any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&generic); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(generic); err != nil { // maps encode with sorted keys
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// DecodePlan parses a plan in the project's JSON form strictly: unknown
+// fields are errors. It does not validate the plan.
+func DecodePlan(data []byte) (Plan, error) {
+	var p Plan
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Plan{}, Errorf(CodeInvalidPlan, "decoding plan: %v", err)
+	}
+	if dec.More() {
+		return Plan{}, Errorf(CodeInvalidPlan, "decoding plan: trailing data after the plan object")
+	}
+	for i := range p.Tasks {
+		if p.Tasks[i].Deps == nil {
+			p.Tasks[i].Deps = []string{}
+		}
+	}
+	return p, nil
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxSubtasks <= 0 {
+		l.MaxSubtasks = DefaultLimits.MaxSubtasks
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.MaxInputBytes <= 0 {
+		l.MaxInputBytes = DefaultLimits.MaxInputBytes
+	}
+	return l
+}
+
+func planErr(subtask, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidPlan, Subtask: subtask, Message: fmt.Sprintf(format, args...)}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,173 @@
+package task
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Request is what a caller asks of taskrouter, from any ingress.
+type Request struct {
+	ID string `json:"id,omitempty"`
+	// Input is the text of the request. When empty, the last user message of
+	// Messages is the input and the messages before it are context.
+	Input    string    `json:"input,omitempty"`
+	Messages []Message `json:"messages,omitempty"`
+	// Planner overrides the configured planner mode: auto, rules, llm or single.
+	Planner string `json:"planner,omitempty"`
+	// Plan, when set, is run as given instead of planning the request.
+	Plan *Plan `json:"plan,omitempty"`
+	Hints
+	// TimeoutMs bounds the whole request; zero means the configured default.
+	TimeoutMs int64 `json:"timeout_ms,omitempty"`
+}
+
+// Hints steer model selection for one request.
+type Hints struct {
+	// Model pins every subtask to this model when it has the capability.
+	Model string `json:"model,omitempty"`
+	// Policy overrides the selection policy: quality, cost, latency or balanced.
+	Policy string `json:"policy,omitempty"`
+	// MaxCostUSD skips models whose estimated cost for a subtask is higher.
+	MaxCostUSD float64 `json:"max_cost,omitempty"`
+	// PreferLocal ranks models that run without network first.
+	PreferLocal bool `json:"prefer_local,omitempty"`
+}
+
+// Message is one turn of a conversation, in OpenAI's roles.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Text returns the request's input and its conversation context: Input when
+// set, otherwise the last user message, with earlier messages as context.
+func (r Request) Text() (input string, context []Message) {
+	if strings.TrimSpace(r.Input) != "" {
+		return r.Input, r.Messages
+	}
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		if r.Messages[i].Role == "user" {
+			return r.Messages[i].Content, r.Messages[:i]
+		}
+	}
+	return "", r.Messages
+}
+
+// DecodeRequest parses a Request strictly and checks it has something to do.
+func DecodeRequest(data []byte, lim Limits) (Request, error) {
+	lim = lim.withDefaults()
+	if len(data) > lim.MaxInputBytes*2 {
+		return Request{}, Errorf(CodeInvalidRequest, "the request is %d bytes, more than the limit of %d", len(data), lim.MaxInputBytes*2)
+	}
+	var r Request
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return Request{}, Errorf(CodeInvalidRequest, "decoding request: %v; send a JSON object such as {\"input\": \"...\"}", err)
+	}
+	if dec.More() {
+		return Request{}, Errorf(CodeInvalidRequest, "decoding request: trailing data after the JSON object")
+	}
+	return r, r.Check(lim)
+}
+
+// Check reports what is wrong with a request before any work starts.
+func (r Request) Check(lim Limits) error {
+	lim = lim.withDefaults()
+	input, _ := r.Text()
+	if strings.TrimSpace(input) == "" && r.Plan == nil {
+		return Errorf(CodeInvalidRequest, "the request has no input: set \"input\", or \"messages\" ending with a user message")
+	}
+	if len(input) > lim.MaxInputBytes {
+		return Errorf(CodeInvalidRequest, "the input is %d bytes, more than the limit of %d", len(input), lim.MaxInputBytes)
+	}
+	switch r.Planner {
+	case "", "auto", "rules", "llm", "single":
+	default:
+		return Errorf(CodeInvalidRequest, "unknown planner %q: use auto, rules, llm or single", r.Planner)
+	}
+	switch r.Policy {
+	case "", "quality", "cost", "latency", "balanced":
+	default:
+		return Errorf(CodeInvalidRequest, "unknown policy %q: use quality, cost, latency or balanced", r.Policy)
+	}
+	if r.TimeoutMs < 0 || r.MaxCostUSD < 0 {
+		return Errorf(CodeInvalidRequest, "timeout_ms and max_cost must not be negative")
+	}
+	return nil
+}
+
+// Status is the state of a subtask or a job.
+type Status string
+
+// Subtask states.
+const (
+	StatusPending   Status = "pending"
+	StatusRunning   Status = "running"
+	StatusDone      Status = "done"
+	StatusFailed    Status = "failed"
+	StatusCancelled Status = "cancelled"
+)
+
+// Response is the outcome of a request: the answer, the plan, and what
+// happened to every subtask.
+type Response struct {
+	ID       string         `json:"id"`
+	Answer   string         `json:"answer"`
+	Plan     *Plan          `json:"plan,omitempty"`
+	Subtasks []SubtaskState `json:"subtasks"`
+	// Merge says how the answer was composed: "single", "template" or "model".
+	Merge string `json:"merge,omitempty"`
+	Usage Usage  `json:"usage"`
+	Error *Error `json:"error,omitempty"`
+}
+
+// SubtaskState is what happened to one subtask.
+type SubtaskState struct {
+	ID         string    `json:"id"`
+	Capability string    `json:"capability"`
+	Deps       []string  `json:"deps"`
+	Model      string    `json:"model,omitempty"`
+	Executor   string    `json:"executor,omitempty"`
+	Status     Status    `json:"status"`
+	Attempts   int       `json:"attempts"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	EndedAt    time.Time `json:"ended_at,omitzero"`
+	Output     string    `json:"output,omitempty"`
+	Format     string    `json:"format,omitempty"`
+	Usage      Usage     `json:"usage,omitzero"`
+	Error      *Error    `json:"error,omitempty"`
+}
+
+// EventType is the kind of a progress event.
+type EventType string
+
+// The progress events of a request.
+const (
+	EventPlanned    EventType = "planned"    // the plan is ready
+	EventDispatched EventType = "dispatched" // a subtask attempt was published
+	EventAccepted   EventType = "accepted"   // an executor took it
+	EventProgress   EventType = "progress"   // streamed text
+	EventRetry      EventType = "retry"      // an attempt failed and another follows
+	EventDone       EventType = "done"       // a subtask finished
+	EventFailed     EventType = "failed"     // a subtask failed for good
+	EventCancelled  EventType = "cancelled"  // a subtask was cancelled
+	EventMerged     EventType = "merged"     // the answer is composed
+)
+
+// Event is one progress event of a request, published on EventsSubject.
+type Event struct {
+	Type      EventType `json:"type"`
+	RequestID string    `json:"request_id"`
+	SubtaskID string    `json:"subtask_id,omitempty"`
+	Model     string    `json:"model,omitempty"`
+	Executor  string    `json:"executor,omitempty"`
+	Attempt   int       `json:"attempt,omitempty"`
+	Time      time.Time `json:"time"`
+	// Elapsed is milliseconds since the subtask (or request) started.
+	ElapsedMs int64  `json:"elapsed_ms"`
+	Text      string `json:"text,omitempty"`
+	Error     *Error `json:"error,omitempty"`
+}

@@ -1,0 +1,186 @@
+package task
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+	"time"
+)
+
+var (
+	errContextCanceled  = context.Canceled
+	errDeadlineExceeded = context.DeadlineExceeded
+)
+
+// Subjects and headers of the v1 wire contract.
+const (
+	SubjectRequest      = "tr.v1.req"
+	SubjectModelPrefix  = "tr.v1.model."
+	SubjectEventsPrefix = "tr.v1.events."
+	SubjectCancelPrefix = "tr.v1.cancel."
+	// SubjectCancelAll is what executors subscribe to for cancellations.
+	SubjectCancelAll = "tr.v1.cancel.*"
+
+	HeaderRequestID = "Tr-Request-Id"
+	HeaderSubtaskID = "Tr-Subtask-Id"
+	HeaderAttempt   = "Tr-Attempt"
+	HeaderDeadline  = "Tr-Deadline" // RFC 3339 with nanoseconds
+)
+
+// ModelSubject is the subject a model's executors serve; the model name is
+// escaped into a single subject token.
+func ModelSubject(model string) string { return SubjectModelPrefix + EscapeToken(model) }
+
+// EventsSubject is the subject that carries the progress events of one request.
+func EventsSubject(requestID string) string { return SubjectEventsPrefix + EscapeToken(requestID) }
+
+// CancelSubject is the subject on which the cancellation of one request is announced.
+func CancelSubject(requestID string) string { return SubjectCancelPrefix + EscapeToken(requestID) }
+
+// EscapeToken maps any string to one valid NATS subject token: letters,
+// digits, '-' and '_' stay; every other byte becomes "~XX" in hex. Distinct
+// names give distinct tokens.
+func EscapeToken(name string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('~')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	if b.Len() == 0 {
+		return "~"
+	}
+	return b.String()
+}
+
+// Work is what an executor's model is asked to do: one attempt of one subtask,
+// with its references already substituted.
+type Work struct {
+	RequestID  string            `json:"request_id"`
+	SubtaskID  string            `json:"subtask_id"`
+	Attempt    int               `json:"attempt"`
+	Model      string            `json:"model"`
+	Capability string            `json:"capability"`
+	Input      string            `json:"input"`
+	Args       map[string]string `json:"args,omitempty"`
+	// Context is earlier conversation, oldest first, for models that use it.
+	Context []Message `json:"context,omitempty"`
+	// Deadline is when the router stops waiting; executors stop working then.
+	Deadline time.Time `json:"deadline,omitzero"`
+}
+
+// Output is a model's answer to one Work.
+type Output struct {
+	Text string `json:"text"`
+	// Format is "text" (the default) or "json" when Text holds a JSON document.
+	Format string `json:"format,omitempty"`
+	Usage  Usage  `json:"usage,omitzero"`
+}
+
+// ReplyType is the kind of a message an executor sends to a dispatch's inbox.
+type ReplyType string
+
+// The reply types, in the order an executor sends them.
+const (
+	ReplyAccepted ReplyType = "accepted" // sent at once when the executor takes the work
+	ReplyProgress ReplyType = "progress" // streamed tokens, or an empty keep-alive
+	ReplyResult   ReplyType = "result"   // the one final answer
+	ReplyError    ReplyType = "error"    // the one final failure
+)
+
+// Reply is one message from an executor to a dispatch's reply inbox.
+type Reply struct {
+	Type     ReplyType `json:"type"`
+	Executor string    `json:"executor,omitempty"`
+	// Delta is the new text of a progress message.
+	Delta  string  `json:"delta,omitempty"`
+	Output *Output `json:"output,omitempty"`
+	Error  *Error  `json:"error,omitempty"`
+}
+
+// CancelNotice is the optional body of a message on CancelSubject: the
+// subtasks to stop. An empty body or list cancels the whole request, and
+// executors then refuse its late-arriving subtasks too.
+type CancelNotice struct {
+	Subtasks []string `json:"subtasks,omitempty"`
+}
+
+// Usage counts tokens and cost.
+type Usage struct {
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+}
+
+// Add returns the sum of two usages.
+func (u Usage) Add(o Usage) Usage {
+	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens, u.CostUSD + o.CostUSD}
+}
+
+// NewID returns a random identifier with the given prefix, such as "req_".
+func NewID(prefix string) string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// EstimateTokens estimates how many tokens text takes, without a tokenizer:
+// one token per CJK character (Han, kana, hangul) and one per four other
+// bytes, rounded up. Real BPE tokenizers land within about 30% of this for
+// English and Chinese prose, which is enough to keep a model's window from
+// overflowing when paired with a margin.
+func EstimateTokens(text string) int {
+	cjk, other := 0, 0
+	for _, r := range text {
+		switch {
+		case r >= 0x3040 && r <= 0x30FF, r >= 0x3400 && r <= 0x9FFF, r >= 0xAC00 && r <= 0xD7AF, r >= 0xF900 && r <= 0xFAFF:
+			cjk++
+		case r < 0x80:
+			other++
+		default:
+			other += 2
+		}
+	}
+	return cjk + (other+3)/4
+}
+
+// UnescapeToken reverses EscapeToken.
+func UnescapeToken(tok string) string {
+	if tok == "~" {
+		return ""
+	}
+	if !strings.Contains(tok, "~") {
+		return tok
+	}
+	var b strings.Builder
+	for i := 0; i < len(tok); i++ {
+		if tok[i] == '~' && i+2 < len(tok) {
+			h, ok1 := hexDigit(tok[i+1])
+			l, ok2 := hexDigit(tok[i+2])
+			if ok1 && ok2 {
+				b.WriteByte(h<<4 | l)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(tok[i])
+	}
+	return b.String()
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
