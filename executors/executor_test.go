@@ -1,0 +1,163 @@
+package executors_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/executors"
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+type blockingModel struct {
+	release chan struct{}
+	started chan string
+}
+
+func (m blockingModel) Generate(ctx context.Context, w task.Work, _ func(string)) (task.Output, error) {
+	m.started <- w.SubtaskID
+	select {
+	case <-m.release:
+		return task.Output{Text: "done " + w.SubtaskID}, nil
+	case <-ctx.Done():
+		return task.Output{}, ctx.Err()
+	}
+}
+
+type harness struct {
+	nc  *nats.Conn
+	ex  *executors.Executor
+	reg *registry.Memory
+}
+
+func start(t *testing.T, m executors.Model, concurrency, maxQueue int) harness {
+	t.Helper()
+	b, err := bus.Start(context.Background(), bus.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	enc, _ := b.Connect("executor")
+	client, _ := b.Connect("client")
+	reg := registry.NewMemory()
+	spec := task.ModelSpec{Name: "m", Backend: task.BackendLocal, Capabilities: []string{"x"}, Concurrency: concurrency}
+	ex, err := executors.Start(context.Background(), enc, executors.Config{ID: "e1", Announcer: reg,
+		Models: []executors.Served{{Spec: spec, Model: m}}, MaxQueue: maxQueue, KeepAlive: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ex.Stop)
+	return harness{nc: client, ex: ex, reg: reg}
+}
+
+// send dispatches one subtask and returns a channel of its replies.
+func (h harness) send(t *testing.T, requestID, id string) <-chan task.Reply {
+	t.Helper()
+	out := make(chan task.Reply, 16)
+	inbox := nats.NewInbox()
+	_, err := h.nc.Subscribe(inbox, func(m *nats.Msg) {
+		var r task.Reply
+		if err := json.Unmarshal(m.Data, &r); err != nil {
+			t.Errorf("decoding reply: %v", err)
+		}
+		out <- r
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := json.Marshal(task.Work{RequestID: requestID, SubtaskID: id, Model: "m", Capability: "x", Input: "in"})
+	if err := h.nc.PublishRequest(task.ModelSubject("m"), inbox, w); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func next(t *testing.T, ch <-chan task.Reply) task.Reply {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reply")
+	}
+	return task.Reply{}
+}
+
+func TestExcessWaitsThenIsRefusedAsOverloaded(t *testing.T) {
+	m := blockingModel{release: make(chan struct{}), started: make(chan string, 8)}
+	h := start(t, m, 1, 1)
+	running := h.send(t, "r", "t1")
+	if r := next(t, running); r.Type != task.ReplyAccepted || r.Executor != "e1" {
+		t.Fatalf("first reply = %+v, want accepted", r)
+	}
+	<-m.started
+	waiting := h.send(t, "r", "t2")
+	if r := next(t, waiting); r.Type != task.ReplyAccepted {
+		t.Fatalf("a subtask within the queue limit was not accepted: %+v", r)
+	}
+	refused := next(t, h.send(t, "r", "t3"))
+	if refused.Type != task.ReplyError || refused.Error.Code != task.CodeOverloaded || !refused.Error.Retryable {
+		t.Fatalf("reply past the queue = %+v, want a retryable overloaded error", refused)
+	}
+	if n := h.ex.InFlight("m"); n != 2 {
+		t.Fatalf("in flight = %d, want 2", n)
+	}
+	close(m.release)
+	if r := next(t, running); r.Type != task.ReplyResult || r.Output.Text != "done t1" {
+		t.Fatalf("t1 result = %+v", r)
+	}
+	if r := next(t, waiting); r.Type != task.ReplyResult || r.Output.Text != "done t2" {
+		t.Fatalf("the waiting subtask was not run: %+v", r)
+	}
+}
+
+func TestDrainFinishesInFlightAndDeregisters(t *testing.T) {
+	m := blockingModel{release: make(chan struct{}), started: make(chan string, 8)}
+	h := start(t, m, 2, 0)
+	replies := h.send(t, "r", "t1")
+	next(t, replies)
+	<-m.started
+	if _, err := h.reg.Select(context.Background(), registry.Query{Capability: "x"}); err != nil {
+		t.Fatalf("the replica is not registered: %v", err)
+	}
+	drained := make(chan error, 1)
+	go func() { drained <- h.ex.Drain(context.Background()) }()
+	select {
+	case <-drained:
+		t.Fatal("Drain returned with a subtask in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(m.release)
+	if r := next(t, replies); r.Type != task.ReplyResult {
+		t.Fatalf("in-flight subtask ended with %+v, want its result", r)
+	}
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.reg.Select(context.Background(), registry.Query{Capability: "x"}); task.AsError(err).Code != task.CodeNoModel {
+		t.Fatalf("after drain Select = %v, want no_model", err)
+	}
+}
+
+func TestCancelStopsWorkAndRefusesLateSubtasks(t *testing.T) {
+	m := blockingModel{release: make(chan struct{}), started: make(chan string, 8)}
+	h := start(t, m, 2, 0)
+	replies := h.send(t, "req1", "t1")
+	next(t, replies)
+	<-m.started
+	if err := h.nc.Publish(task.CancelSubject("req1"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, replies); r.Type != task.ReplyError || r.Error.Code != task.CodeCancelled {
+		t.Fatalf("reply after cancel = %+v, want cancelled", r)
+	}
+	late := next(t, h.send(t, "req1", "t2"))
+	if late.Type != task.ReplyError || late.Error.Code != task.CodeCancelled {
+		t.Fatalf("late subtask of a cancelled request = %+v, want refused", late)
+	}
+}

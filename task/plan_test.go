@@ -1,0 +1,164 @@
+package task
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func st(id, capability, input string, deps ...string) Subtask {
+	if deps == nil {
+		deps = []string{}
+	}
+	return Subtask{ID: id, Capability: capability, Input: input, Deps: deps}
+}
+
+func chain(n int) Plan {
+	p := Plan{}
+	for i := 1; i <= n; i++ {
+		s := st("t"+itoa(i), "x", "in")
+		if i > 1 {
+			s.Deps = []string{"t" + itoa(i-1)}
+			s.Input = "{{t" + itoa(i-1) + "}}"
+		}
+		p.Tasks = append(p.Tasks, s)
+	}
+	return p
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+func TestValidate(t *testing.T) {
+	known := func(c string) bool { return c != "unknown" }
+	many := Plan{}
+	for i := 1; i <= 65; i++ {
+		many.Tasks = append(many.Tasks, st("t"+itoa(i), "x", ""))
+	}
+	cases := []struct {
+		name    string
+		plan    Plan
+		subtask string // "" with ok=false means a plan-wide error
+		ok      bool
+		msg     string
+	}{
+		{"single", Plan{Tasks: []Subtask{st("t1", "x", "hello")}}, "", true, ""},
+		{"dag", Plan{Tasks: []Subtask{st("t1", "x", "a"), st("t2", "x", "b"), st("t3", "x", "{{t1}} {{ t2 }}", "t1", "t2")}}, "", true, ""},
+		{"empty", Plan{}, "", false, "no subtasks"},
+		{"duplicate id", Plan{Tasks: []Subtask{st("t1", "x", ""), st("t1", "x", "")}}, "t1", false, "used twice"},
+		{"bad id", Plan{Tasks: []Subtask{st("t 1", "x", "")}}, "t 1", false, "ids are"},
+		{"missing dep", Plan{Tasks: []Subtask{st("t1", "x", "", "t2")}}, "t1", false, "not in the plan"},
+		{"self dep", Plan{Tasks: []Subtask{st("t1", "x", "", "t1")}}, "t1", false, "itself"},
+		{"cycle", Plan{Tasks: []Subtask{st("t1", "x", "", "t3"), st("t2", "x", "", "t1"), st("t3", "x", "", "t2")}}, "t1", false, "cycle"},
+		{"reference not a dep", Plan{Tasks: []Subtask{st("t1", "x", ""), st("t2", "x", "{{t1}}")}}, "t2", false, "not one of its dependencies"},
+		{"reference in args", Plan{Tasks: []Subtask{st("t1", "x", ""), {ID: "t2", Capability: "x", Args: map[string]string{"a": "{{t1}}"}, Deps: []string{}}}}, "t2", false, "{{t1}}"},
+		{"unknown capability", Plan{Tasks: []Subtask{st("t1", "unknown", "")}}, "t1", false, "catalog"},
+		{"no capability", Plan{Tasks: []Subtask{st("t1", "", "")}}, "t1", false, "no capability"},
+		{"too many", many, "", false, "limit of 64"},
+		{"depth 16 ok", chain(16), "", true, ""},
+		{"too deep", chain(17), "t17", false, "levels deep"},
+		{"input too big", Plan{Tasks: []Subtask{st("t1", "x", strings.Repeat("a", DefaultLimits.MaxInputBytes+1))}}, "t1", false, "bytes of input"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.plan.Validate(DefaultLimits, known)
+			if c.ok {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodeInvalidPlan {
+				t.Fatalf("error = %v, want invalid_plan", err)
+			}
+			if e.Subtask != c.subtask || !strings.Contains(e.Message, c.msg) {
+				t.Fatalf("error = %+v, want subtask %q and message with %q", e, c.subtask, c.msg)
+			}
+		})
+	}
+}
+
+func TestSubstituteAndReferences(t *testing.T) {
+	s := Subtask{Input: "a {{t1}} b {{ t2 }} {{t1}} {{t9}}", Args: map[string]string{"x": "{{t3}}"}}
+	if got := s.References(); strings.Join(got, ",") != "t1,t2,t9,t3" {
+		t.Fatalf("References = %v", got)
+	}
+	got := Substitute(s.Input, map[string]string{"t1": "ONE", "t2": "{{t1}}"})
+	if want := "a ONE b {{t1}} ONE {{t9}}"; got != want {
+		t.Fatalf("Substitute = %q, want %q (outputs are not re-expanded)", got, want)
+	}
+}
+
+func TestSinksAndDependents(t *testing.T) {
+	p := Plan{Tasks: []Subtask{st("t1", "x", ""), st("t2", "x", "", "t1"), st("t3", "x", "")}}
+	sinks := p.Sinks()
+	if len(sinks) != 2 || sinks[0].ID != "t2" || sinks[1].ID != "t3" {
+		t.Fatalf("Sinks = %+v", sinks)
+	}
+}
+
+func TestCanonicalJSON(t *testing.T) {
+	a, err := CanonicalJSON(map[string]any{"b": 1, "a": "<x>", "c": []int{2, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"a":"<x>","b":1,"c":[2,1]}`; string(a) != want {
+		t.Fatalf("CanonicalJSON = %s, want %s", a, want)
+	}
+}
+
+func TestDecodePlanStrict(t *testing.T) {
+	if _, err := DecodePlan([]byte(`{"tasks":[{"id":"t1","capability":"x","input":"","deps":[],"bogus":1}]}`)); err == nil {
+		t.Fatal("an unknown field was accepted")
+	}
+	p, err := DecodePlan([]byte(`{"tasks":[{"id":"t1","capability":"x","input":"hi"}]}`))
+	if err != nil || p.Tasks[0].Deps == nil {
+		t.Fatalf("plan = %+v, err %v; deps must decode to an empty list", p, err)
+	}
+}
+
+func FuzzDecodeAndValidatePlan(f *testing.F) {
+	f.Add([]byte(`{"tasks":[{"id":"t1","capability":"x","input":"a","deps":[]},{"id":"t2","capability":"x","input":"{{t1}}","deps":["t1"]}]}`))
+	f.Add([]byte(`{"tasks":[{"id":"t1","capability":"x","input":"","deps":["t1"]}]}`))
+	f.Add([]byte(`{"tasks":[]}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := DecodePlan(data)
+		if err != nil {
+			return
+		}
+		if err := p.Validate(DefaultLimits, nil); err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodeInvalidPlan || e.Message == "" {
+				t.Fatalf("validation error %v is not a described invalid_plan", err)
+			}
+			return
+		}
+		// A valid plan is acyclic with every reference a dependency: a
+		// topological walk must reach every subtask.
+		done := map[string]bool{}
+		for progress := true; progress; {
+			progress = false
+			for _, s := range p.Tasks {
+				if done[s.ID] {
+					continue
+				}
+				ready := true
+				for _, d := range s.Deps {
+					ready = ready && done[d]
+				}
+				if ready {
+					done[s.ID], progress = true, true
+				}
+			}
+		}
+		if len(done) != len(p.Tasks) {
+			t.Fatalf("a plan with a cycle passed validation: %s", data)
+		}
+	})
+}

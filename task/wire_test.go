@@ -1,0 +1,57 @@
+package task
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var tokenRe = regexp.MustCompile(`^[A-Za-z0-9_~\-]+$`)
+
+func FuzzEscapeToken(f *testing.F) {
+	for _, s := range []string{"local/summarize", "gpt-4o", "", "a.b>c*", "模型", "~41"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		tok := EscapeToken(name)
+		if !tokenRe.MatchString(tok) {
+			t.Fatalf("EscapeToken(%q) = %q is not one subject token", name, tok)
+		}
+		if back := UnescapeToken(tok); back != name {
+			t.Fatalf("UnescapeToken(EscapeToken(%q)) = %q", name, back)
+		}
+	})
+}
+
+func TestModelSubject(t *testing.T) {
+	if got := ModelSubject("local/summarize"); got != "tr.v1.model.local~2Fsummarize" {
+		t.Fatalf("ModelSubject = %q", got)
+	}
+}
+
+func TestEstimateTokens(t *testing.T) {
+	if got := EstimateTokens(strings.Repeat("word ", 100)); got != 125 {
+		t.Fatalf("English estimate = %d, want 125", got)
+	}
+	if got := EstimateTokens("请总结这段文字"); got != 7 {
+		t.Fatalf("Chinese estimate = %d, want 7", got)
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"input":"hello"}`))
+	f.Add([]byte(`{"messages":[{"role":"user","content":"hi"}],"policy":"cost"}`))
+	f.Add([]byte(`{"input":"x","planner":"magic"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := DecodeRequest(data, DefaultLimits)
+		if err != nil {
+			if e := AsError(err); e.Code != CodeInvalidRequest {
+				t.Fatalf("error %v has code %s, want invalid_request", err, e.Code)
+			}
+			return
+		}
+		if in, _ := r.Text(); strings.TrimSpace(in) == "" && r.Plan == nil {
+			t.Fatalf("a request with no input was accepted: %s", data)
+		}
+	})
+}
