@@ -158,14 +158,35 @@ func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 		return resp
 	}
 	in := MergeInput{Request: ru.req, Input: ru.input, Plan: ru.plan, Subtasks: resp.Subtasks}
-	answer, how, err := ru.r.cfg.Merger.Merge(ctx, in)
-	if err != nil {
-		ru.r.cfg.Logger.Warn("merging with the configured merger failed; using the template", "request", ru.req.ID, "err", err)
-		answer, how, _ = TemplateMerger{Catalog: ru.r.cfg.Catalog}.Merge(ctx, in)
-	}
-	resp.Answer, resp.Merge = answer, how
-	ru.emitEvent(task.Event{Type: task.EventMerged, Text: how})
+	resp.Answer, resp.Merge = ru.merge(ctx, in, &resp)
+	ru.emitEvent(task.Event{Type: task.EventMerged, Model: resp.MergeModel, Text: resp.Merge})
 	return resp
+}
+
+// merge writes the answer: the one result of a plan with a single sink, a
+// configured Merger's answer, a model-written one, or the template's.
+func (ru *run) merge(ctx context.Context, in MergeInput, resp *task.Response) (answer, how string) {
+	template := TemplateMerger{Catalog: ru.r.cfg.Catalog}
+	if len(in.Plan.Sinks()) == 1 {
+		answer, how, _ = template.Merge(ctx, in)
+		return answer, how
+	}
+	if m := ru.r.cfg.Merger; m != nil {
+		answer, how, err := m.Merge(ctx, in)
+		if err == nil {
+			return answer, how
+		}
+		ru.r.cfg.Logger.Warn("the configured merger failed; using the template", "request", ru.req.ID, "err", err)
+	} else if !ru.r.cfg.DisableModelMerge {
+		answer, st, ok := ru.modelMerge(ctx, in)
+		resp.Usage = resp.Usage.Add(st.Usage)
+		if ok {
+			resp.MergeModel = st.Model
+			return answer, "model"
+		}
+	}
+	answer, how, _ = template.Merge(ctx, in)
+	return answer, how
 }
 
 func (ru *run) anySinkDone() bool {

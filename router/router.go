@@ -51,8 +51,12 @@ type Config struct {
 	// LostAfter is how long an accepted subtask may stay silent before its
 	// executor is taken for dead (3s; executors keep alive every 500ms).
 	LostAfter time.Duration
-	// Merger writes the answer; nil uses the template merge.
+	// Merger, when set, writes every answer of a plan with several results
+	// instead of the built-in choice: a model with capability merge (else
+	// chat) when one is live, the template merge otherwise.
 	Merger Merger
+	// DisableModelMerge keeps the template merge even when a merge model is live.
+	DisableModelMerge bool
 	// PublishEvents publishes progress on tr.v1.events.<id> (default on;
 	// set DisableEvents to turn it off).
 	DisableEvents bool
@@ -100,9 +104,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LostAfter <= 0 {
 		c.LostAfter = 3 * time.Second
-	}
-	if c.Merger == nil {
-		c.Merger = TemplateMerger{Catalog: c.Catalog}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

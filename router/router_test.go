@@ -286,3 +286,47 @@ func TestConcurrentRequestsAllComplete(t *testing.T) {
 		t.Error(msg)
 	}
 }
+
+func TestModelWrittenMergeWhenAMergeModelIsLive(t *testing.T) {
+	e := newEnv(t, router.Config{})
+	e.executor("x1", served("m", echo(0, nil), 4, "a", "b"))
+	var prompt atomic.Value
+	writer := funcModel(func(ctx context.Context, w task.Work, progress func(string)) (task.Output, error) {
+		prompt.Store(w.Input)
+		progress("Both ")
+		progress("done.")
+		return task.Output{Text: "Both done.", Usage: task.Usage{PromptTokens: 10, CompletionTokens: 2}}, nil
+	})
+	e.executor("x2", served("writer", writer, 1, "merge"))
+	var deltas []string
+	resp := e.router.Run(context.Background(), task.Request{Input: "do a and b"}, plan(sub("t1", "a", "x"), sub("t2", "b", "y")),
+		func(ev task.Event) {
+			if ev.Type == task.EventProgress && ev.SubtaskID == router.MergeSubtaskID {
+				deltas = append(deltas, ev.Text)
+			}
+		})
+	mustDone(t, resp)
+	if resp.Answer != "Both done." || resp.Merge != "model" || resp.MergeModel != "writer" {
+		t.Fatalf("answer %q merge %q by %q", resp.Answer, resp.Merge, resp.MergeModel)
+	}
+	if p := prompt.Load().(string); !contains(p, "do a and b") || !contains(p, "a(x)") || !contains(p, "b(y)") {
+		t.Fatalf("the merge prompt lacks the request or a result: %q", p)
+	}
+	if fmt.Sprint(deltas) != "[Both  done.]" || resp.Usage.PromptTokens != 10 {
+		t.Fatalf("deltas %q usage %+v", deltas, resp.Usage)
+	}
+}
+
+func TestFailedModelMergeFallsBackToTemplate(t *testing.T) {
+	e := newEnv(t, router.Config{Attempts: 1})
+	e.executor("x1", served("m", echo(0, nil), 4, "a", "b"))
+	broken := funcModel(func(ctx context.Context, w task.Work, _ func(string)) (task.Output, error) {
+		return task.Output{}, task.Errorf(task.CodeAuth, "key refused")
+	})
+	e.executor("x2", served("writer", broken, 1, "chat"))
+	resp := e.run(context.Background(), plan(sub("t1", "a", "x"), sub("t2", "b", "y")))
+	mustDone(t, resp)
+	if resp.Merge != "template" || !contains(resp.Answer, "a(x)") || !contains(resp.Answer, "b(y)") {
+		t.Fatalf("merge %q answer %q", resp.Merge, resp.Answer)
+	}
+}

@@ -22,7 +22,8 @@ type run struct {
 
 	states  map[string]*task.SubtaskState
 	outputs map[string]string
-	waiting map[string]int // unfinished dependencies per subtask
+	waiting map[string]int    // unfinished dependencies per subtask
+	caps    map[string]string // capability per subtask; read-only once built
 	done    chan finished
 }
 
@@ -57,7 +58,7 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Event)) *run {
 	input, history := req.Text()
 	ru := &run{r: r, req: req, plan: plan, input: input, context: history, started: time.Now(),
-		states: map[string]*task.SubtaskState{}, outputs: map[string]string{}, waiting: map[string]int{},
+		states: map[string]*task.SubtaskState{}, outputs: map[string]string{}, waiting: map[string]int{}, caps: map[string]string{},
 		done: make(chan finished, len(plan.Tasks))}
 	ru.emit = func(ev task.Event) {
 		r.publishEvent(ev)
@@ -68,6 +69,7 @@ func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Even
 	for _, s := range plan.Tasks {
 		ru.states[s.ID] = &task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps, Status: task.StatusPending}
 		ru.waiting[s.ID] = len(s.Deps)
+		ru.caps[s.ID] = s.Capability
 	}
 	return ru
 }
@@ -158,6 +160,9 @@ func (ru *run) start(ctx context.Context, s task.Subtask) {
 
 func (ru *run) emitEvent(ev task.Event) {
 	ev.RequestID = ru.req.ID
+	if ev.SubtaskID != "" {
+		ev.Capability = ru.caps[ev.SubtaskID]
+	}
 	ev.Time = time.Now()
 	ev.ElapsedMs = ev.Time.Sub(ru.started).Milliseconds()
 	ru.emitMu.Lock()

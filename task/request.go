@@ -120,8 +120,10 @@ type Response struct {
 	Subtasks []SubtaskState `json:"subtasks"`
 	// Merge says how the answer was composed: "single", "template" or "model".
 	Merge string `json:"merge,omitempty"`
-	Usage Usage  `json:"usage"`
-	Error *Error `json:"error,omitempty"`
+	// MergeModel is the model that wrote the answer when Merge is "model".
+	MergeModel string `json:"merge_model,omitempty"`
+	Usage      Usage  `json:"usage"`
+	Error      *Error `json:"error,omitempty"`
 }
 
 // SubtaskState is what happened to one subtask.
@@ -162,10 +164,12 @@ type Event struct {
 	Type      EventType `json:"type"`
 	RequestID string    `json:"request_id"`
 	SubtaskID string    `json:"subtask_id,omitempty"`
-	Model     string    `json:"model,omitempty"`
-	Executor  string    `json:"executor,omitempty"`
-	Attempt   int       `json:"attempt,omitempty"`
-	Time      time.Time `json:"time"`
+	// Capability is the subtask's capability, for live views.
+	Capability string    `json:"capability,omitempty"`
+	Model      string    `json:"model,omitempty"`
+	Executor   string    `json:"executor,omitempty"`
+	Attempt    int       `json:"attempt,omitempty"`
+	Time       time.Time `json:"time"`
 	// Elapsed is milliseconds since the subtask (or request) started.
 	ElapsedMs int64  `json:"elapsed_ms"`
 	Text      string `json:"text,omitempty"`
