@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -195,4 +196,14 @@ func (e *Executor) unsubscribe() {
 	if e.cancelSub != nil {
 		_ = e.cancelSub.Unsubscribe()
 	}
+}
+
+// Models returns the names of the models this executor serves, sorted.
+func (e *Executor) Models() []string {
+	names := make([]string, 0, len(e.models))
+	for name := range e.models {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -1,0 +1,61 @@
+package openai
+
+import (
+	"testing"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+func TestCollector(t *testing.T) {
+	var col collector
+	for _, tc := range []struct {
+		raw, delta string
+		err        bool
+	}{
+		{`{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null}`, "", false},
+		{`{"choices":[{"index":0,"delta":{"content":"Bon\"jour"},"finish_reason":null}]}`, "Bon\"jour", false},
+		{`{"choices":[{"delta":{"content":" \u4e16"}}]}`, " 世", false},
+		{`{"choices":[{"index":1,"delta":{"content":"other"}}]}`, "", false},
+		{`{"choices":[{"index":0,"delta":{"content":`, "", true},
+		{`{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}`, "", false},
+		{`{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}`, "", false},
+	} {
+		delta, err := col.add([]byte(tc.raw))
+		if delta != tc.delta || (err != nil) != tc.err {
+			t.Errorf("add(%s) = %q, %v", tc.raw, delta, err)
+		}
+	}
+	if col.text.String() != "Bon\"jour 世" || col.finish != "length" || !col.ended || col.usage != (task.Usage{PromptTokens: 7, CompletionTokens: 3}) {
+		t.Fatalf("collected %q finish %q usage %+v", col.text.String(), col.finish, col.usage)
+	}
+}
+
+func FuzzCollector(f *testing.F) {
+	for _, s := range []string{
+		`{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"usage":null}`,
+		`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}`,
+		`{"choices":[{"index":"0","delta":"x","finish_reason":7}]}`,
+		`[1,2]`, `null`, `{"choices":{"a":1}}`, `{"choices":[{"delta":{"content":"\ud800"}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var col collector
+		if _, err := col.add([]byte(`{"choices":[{"index":0,"delta":{"content":"start "}}]}`)); err != nil {
+			t.Fatal(err)
+		}
+		before := col.text.String()
+		delta, err := col.add(raw)
+		if err != nil && delta != "" {
+			t.Fatalf("an error with text %q", delta)
+		}
+		if col.text.String() != before+delta {
+			t.Fatalf("text %q is not the previous text plus %q", col.text.String(), delta)
+		}
+		if col.usage.PromptTokens != 0 || col.usage.CompletionTokens != 0 {
+			if !col.ended {
+				t.Fatal("usage without the stream counting as ended")
+			}
+		}
+	})
+}

@@ -1,0 +1,152 @@
+// Package openai is a model backend for any OpenAI-compatible chat
+// completions API: OpenAI, DeepSeek, Qwen (DashScope compatible mode),
+// Moonshot, OpenRouter, and local servers such as Ollama, vLLM, llama.cpp
+// and MLC LLM. It streams answers, counts usage and cost, and classifies
+// every failure into a task.Error code by status and type.
+package openai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	goopenai "github.com/sashabaranov/go-openai"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Model is one remote model behind an OpenAI-compatible API. It is safe for
+// concurrent use; it never reads the environment.
+type Model struct {
+	spec     task.ModelSpec
+	upstream string // the model id sent upstream
+	client   *goopenai.Client
+	secret   secret
+	timeout  time.Duration
+	idle     time.Duration
+	// completionTokensField sends the output limit as max_completion_tokens,
+	// for reasoning models that refuse max_tokens.
+	completionTokensField bool
+}
+
+// New returns a Model for spec, which needs a name and a base URL. apiKey is
+// the value of the environment variable spec.APIKeyEnv names, read by the
+// caller; it may be empty for local servers that need no key. The key is
+// sent as a Bearer token and never appears in errors.
+func New(spec task.ModelSpec, apiKey string, opts ...Option) (*Model, error) {
+	if err := checkSpec(spec); err != nil {
+		return nil, err
+	}
+	c := config{timeout: DefaultTimeout, idle: DefaultIdleTimeout, headers: http.Header{}}
+	for k, v := range spec.Headers {
+		c.headers.Set(k, v)
+	}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, fmt.Errorf("configuring model %q: %w", spec.Name, err)
+		}
+	}
+	if c.headers.Get("Authorization") != "" {
+		return nil, fmt.Errorf("configuring model %q: an Authorization header is not allowed in headers; put the key in the environment variable named by api_key_env", spec.Name)
+	}
+	if c.httpClient == nil {
+		c.httpClient = defaultHTTPClient()
+	}
+	cfg := goopenai.DefaultConfig(apiKey)
+	cfg.BaseURL = strings.TrimRight(spec.BaseURL, "/")
+	cfg.HTTPClient = &transport{next: c.httpClient, headers: c.headers}
+	m := &Model{
+		spec:     spec,
+		upstream: spec.UpstreamModel,
+		client:   goopenai.NewClientWithConfig(cfg),
+		secret:   secret{key: apiKey, env: spec.APIKeyEnv},
+		timeout:  c.timeout,
+		idle:     c.idle,
+	}
+	if m.upstream == "" {
+		m.upstream = spec.Name
+	}
+	probe := goopenai.ChatCompletionRequest{Model: m.upstream, MaxTokens: 1}
+	m.completionTokensField = errors.Is(goopenai.NewReasoningValidator().Validate(probe), goopenai.ErrReasoningModelMaxTokensDeprecated)
+	return m, nil
+}
+
+// checkSpec reports what in a spec keeps it from being served here.
+func checkSpec(spec task.ModelSpec) error {
+	if spec.Name == "" {
+		return errors.New("configuring an openai model: the spec has no name")
+	}
+	if spec.Backend != "" && spec.Backend != task.BackendOpenAI {
+		return fmt.Errorf("configuring model %q: backend is %q; this adapter serves backend %q", spec.Name, spec.Backend, task.BackendOpenAI)
+	}
+	u, err := url.Parse(spec.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("configuring model %q: base_url %q is not an http(s) URL; set it to the API root, such as https://api.openai.com/v1", spec.Name, spec.BaseURL)
+	}
+	return nil
+}
+
+// Spec returns the spec the model was built from.
+func (m *Model) Spec() task.ModelSpec { return m.spec }
+
+// String names the model without its key.
+func (m *Model) String() string { return "openai model " + m.spec.Name + " at " + m.spec.BaseURL }
+
+// GoString keeps %#v from printing the key.
+func (m *Model) GoString() string { return m.String() }
+
+// Generate does one subtask: it streams a chat completion, calling progress
+// with each piece of text as it arrives, and returns the whole answer with
+// its usage and cost. It returns promptly when ctx is done or w.Deadline
+// passes. Errors are *task.Error values; see classify for the codes.
+func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta string)) (task.Output, error) {
+	ctx, cancel := m.bound(ctx, w.Deadline)
+	defer cancel()
+	msgs := Messages(w)
+	req := goopenai.ChatCompletionRequest{
+		Model:         m.upstream,
+		Messages:      msgs,
+		Stream:        true,
+		StreamOptions: &goopenai.StreamOptions{IncludeUsage: true},
+	}
+	if m.completionTokensField {
+		req.MaxCompletionTokens = m.spec.MaxOutputTokens
+	} else {
+		req.MaxTokens = m.spec.MaxOutputTokens
+	}
+	a, err := m.stream(ctx, req, progress)
+	if err != nil {
+		return task.Output{}, err
+	}
+	u := a.usage
+	if u.PromptTokens == 0 && u.CompletionTokens == 0 {
+		u = estimateUsage(msgs, a.text)
+	}
+	u.CostUSD = m.spec.Cost(u.PromptTokens, u.CompletionTokens)
+	return task.Output{Text: a.text, Format: "text", Usage: u}, nil
+}
+
+// bound applies the work's deadline, or the default timeout when the
+// caller set no deadline at all.
+func (m *Model) bound(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
+	d, has := ctx.Deadline()
+	if !deadline.IsZero() && (!has || deadline.Before(d)) {
+		return context.WithDeadline(ctx, deadline)
+	}
+	if !has && m.timeout > 0 {
+		return context.WithTimeout(ctx, m.timeout)
+	}
+	return ctx, func() {}
+}
+
+func estimateUsage(msgs []goopenai.ChatCompletionMessage, text string) task.Usage {
+	u := task.Usage{CompletionTokens: task.EstimateTokens(text)}
+	for _, m := range msgs {
+		u.PromptTokens += task.EstimateTokens(m.Content)
+	}
+	return u
+}

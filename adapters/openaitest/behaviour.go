@@ -1,0 +1,127 @@
+package openaitest
+
+import (
+	"time"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Failure is a failure the server injects instead of a normal answer.
+type Failure int
+
+// The failures the server can inject.
+const (
+	FailNone Failure = iota
+	// FailRateLimit answers 429 rate_limit_exceeded, with Retry-After when
+	// Behaviour.RetryAfter is set.
+	FailRateLimit
+	// FailServerError answers 500 server_error.
+	FailServerError
+	// FailReset resets the TCP connection (hijack, linger 0, close), after
+	// Behaviour.ChunksBeforeFailure content chunks when streaming.
+	FailReset
+	// FailMalformed sends JSON that does not parse with status 200, after
+	// Behaviour.ChunksBeforeFailure content chunks when streaming.
+	FailMalformed
+	// FailStall sends Behaviour.ChunksBeforeFailure content chunks and then
+	// nothing more until the client goes away or the server closes.
+	FailStall
+	// FailContextLength answers 400 with code context_length_exceeded.
+	FailContextLength
+	// FailBadRequest answers 400 invalid_request_error.
+	FailBadRequest
+	// FailUnauthorized answers 401 invalid_api_key, echoing the presented key
+	// in the message so tests can check that clients redact it.
+	FailUnauthorized
+	// FailForbidden answers 403.
+	FailForbidden
+)
+
+// Behaviour scripts how the server answers requests for one model.
+type Behaviour struct {
+	// Reply is the answer text. It is streamed in pieces that each start at
+	// a word boundary, one piece per chunk; each piece counts as one token.
+	Reply string
+	// ReplyFunc, when set, computes the answer from the request's messages
+	// instead of Reply. It must be safe for concurrent use.
+	ReplyFunc func(messages []task.Message) string
+	// Latency is the wait before the response starts (the first token, or
+	// the injected failure).
+	Latency time.Duration
+	// TokenDelay is the wait between streamed chunks.
+	TokenDelay time.Duration
+	// Fail injects a failure instead of the answer.
+	Fail Failure
+	// FailFirst limits Fail to the first N calls since the model was
+	// scripted; later calls succeed. Zero means every call fails.
+	FailFirst int
+	// RetryAfter is sent as the Retry-After header (whole seconds, rounded
+	// up) with FailRateLimit and FailServerError; zero sends none.
+	RetryAfter time.Duration
+	// ChunksBeforeFailure is how many content chunks a stream sends before
+	// FailReset, FailMalformed or FailStall strikes.
+	ChunksBeforeFailure int
+	// Usage, when set, replaces the counted usage in the answer.
+	Usage *Usage
+	// NoUsage leaves usage out of the answer, as servers that ignore
+	// stream_options do.
+	NoUsage bool
+	// FinishReason is the finish_reason of a complete answer; default "stop".
+	FinishReason string
+}
+
+// Usage is the usage object of an answer.
+type Usage struct {
+	PromptTokens     int
+	CompletionTokens int
+}
+
+// script is a Behaviour prepared for the hot path.
+type script struct {
+	b      Behaviour
+	pieces []string // the split Reply, when ReplyFunc is nil
+}
+
+func newScript(b Behaviour) *script {
+	if b.FinishReason == "" {
+		b.FinishReason = "stop"
+	}
+	s := &script{b: b}
+	if b.ReplyFunc == nil {
+		s.pieces = SplitTokens(b.Reply)
+	}
+	return s
+}
+
+// failsOn reports whether the n-th call (1-based) gets the injected failure.
+func (s *script) failsOn(n int64) bool {
+	return s.b.Fail != FailNone && (s.b.FailFirst <= 0 || n <= int64(s.b.FailFirst))
+}
+
+// reply returns the pieces of the answer to a request.
+func (s *script) reply(msgs []task.Message) []string {
+	if s.b.ReplyFunc == nil {
+		return s.pieces
+	}
+	return SplitTokens(s.b.ReplyFunc(msgs))
+}
+
+// SplitTokens splits text into the pieces the server streams: each piece
+// starts where a word starts, so "Hello big world" gives "Hello", " big",
+// " world". The pieces concatenate to text.
+func SplitTokens(text string) []string {
+	var out []string
+	start := 0
+	for i := 1; i < len(text); i++ {
+		if isSpace(text[i]) && !isSpace(text[i-1]) {
+			out = append(out, text[start:i])
+			start = i
+		}
+	}
+	if start < len(text) {
+		out = append(out, text[start:])
+	}
+	return out
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
