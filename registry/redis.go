@@ -1,0 +1,289 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Redis is a registry shared through Redis by many routers and executors.
+// Select works from a local snapshot refreshed in the background, so it
+// never waits for Redis; Started and Finished count locally and are pushed
+// in batches. While Redis is unreachable the last snapshot keeps serving.
+type Redis struct {
+	t         *table
+	opt       Options
+	rdb       redis.UniversalClient
+	ownClient bool
+	keys      redisKeys
+	// epoch is written when Redis holds none; seeing another one later
+	// means Redis lost its data.
+	epoch string
+
+	mu        sync.Mutex // guards the fields below
+	announced map[string]string
+	pending   map[string]*pendingStats
+	cools     map[string]pendingCooldown
+
+	// writing counts local writes in progress and gen counts finished ones:
+	// a snapshot fetched across either is stale and not applied.
+	writing atomic.Int32
+	gen     atomic.Uint64
+
+	sync    syncState
+	kick    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	closing sync.Once
+}
+
+var _ Registry = (*Redis)(nil)
+
+// pendingStats are outcomes not yet pushed to Redis.
+type pendingStats struct {
+	calls, errors, samples int
+	sumMs                  float64
+}
+
+// pendingCooldown is a cooldown this router opened, not yet pushed.
+type pendingCooldown struct {
+	until  time.Time
+	period time.Duration
+}
+
+// OpenRedis connects to the Redis at url (redis://host:port/db) and returns
+// a registry that owns the client and closes it on Close.
+func OpenRedis(ctx context.Context, url string, opts ...Option) (*Redis, error) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("opening registry: %w", task.Errorf(task.CodeInvalidRequest,
+			"redis url %q: %v; use redis://host:6379/0", url, err))
+	}
+	client := redis.NewClient(o)
+	r, err := NewRedis(ctx, client, opts...)
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	r.ownClient = true
+	return r, nil
+}
+
+// NewRedis returns a registry over client, after loading a first snapshot.
+// It fails when the options are invalid or Redis cannot be reached; the
+// caller keeps ownership of client.
+func NewRedis(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Redis, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("opening registry: %w", err)
+	}
+	if o.RouterID == "" {
+		o.RouterID = randomID()
+	}
+	r := &Redis{opt: o, rdb: client, keys: newRedisKeys(o.KeyPrefix), epoch: randomID(),
+		announced: map[string]string{}, pending: map[string]*pendingStats{}, cools: map[string]pendingCooldown{},
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	r.t = newTable(&r.opt)
+	if err := r.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("opening registry: %w", unavailable(err))
+	}
+	r.sync.lastOK = r.opt.Now()
+	loopCtx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go r.loop(loopCtx)
+	return r, nil
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// unavailable marks a Redis failure as CodeUnavailable, keeping the cause
+// in the chain.
+func unavailable(err error) error {
+	return fmt.Errorf("%w: %w", task.Errorf(task.CodeUnavailable,
+		"redis is unreachable; start redis-server or fix redis.url"), err)
+}
+
+// Announce stores or replaces a model spec in Redis and in the snapshot.
+// Heartbeats through this registry re-store it, so it survives a Redis
+// restart. It returns CodeInvalidRequest for a spec without a name and
+// CodeUnavailable when Redis cannot be reached.
+func (r *Redis) Announce(ctx context.Context, spec task.ModelSpec) error {
+	if err := checkSpec(spec); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("announcing %s: %w", spec.Name, err)
+	}
+	r.mu.Lock()
+	r.announced[spec.Name] = string(raw)
+	r.mu.Unlock()
+	defer r.beginWrite()()
+	r.t.announce(spec)
+	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, r.keys.specs, spec.Name, raw)
+		p.SetNX(ctx, r.keys.epoch, r.epoch, 0)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("announcing %s: %w", spec.Name, unavailable(err))
+	}
+	return nil
+}
+
+// Heartbeat registers or refreshes a replica until ttl after now on the
+// Redis server's clock (ttl <= 0 means Options.HeartbeatTTL), re-storing
+// the model's spec when it was announced here. It returns CodeUnavailable
+// when Redis cannot be reached; the replica still counts locally.
+func (r *Redis) Heartbeat(ctx context.Context, rep Replica, ttl time.Duration) error {
+	if err := checkReplica(rep); err != nil {
+		return err
+	}
+	ttl = cmpTTL(ttl, r.opt.HeartbeatTTL)
+	now := r.opt.Now()
+	rep.SeenAt = now
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		return fmt.Errorf("sending heartbeat of %s/%s: %w", rep.Model, rep.ID, err)
+	}
+	r.mu.Lock()
+	spec := r.announced[rep.Model]
+	r.mu.Unlock()
+	specName := ""
+	if spec != "" {
+		specName = rep.Model
+	}
+	defer r.beginWrite()()
+	r.t.heartbeat(rep, ttl, now)
+	err = heartbeatScript.Run(ctx, r.rdb, []string{r.keys.specs, r.keys.replicas, r.keys.expiry, r.keys.epoch},
+		replicaField(rep.Model, rep.ID), raw, ttl.Milliseconds(), specName, spec, r.epoch).Err()
+	if err != nil {
+		return fmt.Errorf("sending heartbeat of %s/%s: %w", rep.Model, rep.ID, unavailable(err))
+	}
+	return nil
+}
+
+// Deregister removes a replica at once, here and in Redis. It returns
+// CodeUnavailable when Redis cannot be reached.
+func (r *Redis) Deregister(ctx context.Context, model, replicaID string) error {
+	defer r.beginWrite()()
+	r.t.deregister(model, replicaID)
+	f := replicaField(model, replicaID)
+	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HDel(ctx, r.keys.replicas, f)
+		p.ZRem(ctx, r.keys.expiry, f)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("deregistering %s/%s: %w", model, replicaID, unavailable(err))
+	}
+	return nil
+}
+
+// beginWrite marks a local write in progress; call the result when it is
+// done.
+func (r *Redis) beginWrite() func() {
+	r.writing.Add(1)
+	return func() {
+		r.gen.Add(1)
+		r.writing.Add(-1)
+		r.kickSync()
+	}
+}
+
+func (r *Redis) kickSync() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Select chooses a model from the snapshot, as Memory.Select does; it never
+// waits for Redis.
+func (r *Redis) Select(ctx context.Context, q Query) (Selection, error) {
+	if err := ctx.Err(); err != nil {
+		return Selection{}, fmt.Errorf("selecting a model: %w", err)
+	}
+	return r.t.selectModel(q, r.opt.Now())
+}
+
+// Started counts a dispatch in flight to model; the count reaches Redis
+// with the next push.
+func (r *Redis) Started(model string) { r.t.started(model, r.opt.Now()) }
+
+// Finished ends a dispatch counted by Started and records its outcome
+// locally at once; Redis learns it with the next push, which a new cooldown
+// brings forward.
+func (r *Redis) Finished(ctx context.Context, model string, o Outcome) {
+	changed, until, period := r.t.finished(model, o, r.opt.Now())
+	r.mu.Lock()
+	p := r.pending[model]
+	if p == nil {
+		p = &pendingStats{}
+		r.pending[model] = p
+	}
+	p.add(o)
+	if changed {
+		r.cools[model] = pendingCooldown{until: until, period: period}
+	}
+	r.mu.Unlock()
+	if changed {
+		r.kickSync()
+	}
+}
+
+func (p *pendingStats) add(o Outcome) {
+	p.calls++
+	if !o.OK {
+		p.errors++
+		return
+	}
+	p.samples++
+	p.sumMs += float64(o.Latency) / float64(time.Millisecond)
+}
+
+// Models refreshes the snapshot and lists every announced model, sorted by
+// name. When Redis cannot be reached it returns the last snapshot's list
+// together with a CodeUnavailable error.
+func (r *Redis) Models(ctx context.Context) ([]ModelState, error) {
+	err := r.syncOnce(ctx)
+	list := r.t.list(r.opt.Now())
+	if err != nil {
+		return list, fmt.Errorf("listing models: %w", unavailable(err))
+	}
+	return list, nil
+}
+
+// Close stops the background sync, pushes what is pending and withdraws
+// this router's in-flight counts; it closes the client only when OpenRedis
+// made it. Close is idempotent.
+func (r *Redis) Close() error {
+	var err error
+	r.closing.Do(func() {
+		r.cancel()
+		<-r.done
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		r.sync.mu.Lock()
+		r.sync.closed = true
+		_ = r.flush(ctx) // best effort: Redis may be the reason for closing
+		r.sync.mu.Unlock()
+		if r.ownClient {
+			err = r.rdb.Close()
+		}
+	})
+	return err
+}

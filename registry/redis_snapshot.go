@@ -1,0 +1,112 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// snapshot is the registry as refreshScript returned it. Times are on the
+// Redis server's clock, in milliseconds.
+type snapshot struct {
+	now       int64
+	epoch     string
+	specs     map[string]task.ModelSpec
+	replicas  map[string][]replicaSlot // expires in server ms
+	cooldowns map[string]remoteCooldown
+	stats     map[string]remoteStats
+	// peerInFlight sums the other routers' in-flight counts per model.
+	peerInFlight map[string]int
+}
+
+type remoteCooldown struct {
+	UntilMs  int64 `json:"until_ms"`
+	PeriodMs int64 `json:"period_ms"`
+}
+
+type remoteStats struct {
+	LatencyEWMAms float64 `json:"latency_ewma_ms"`
+	Calls         int     `json:"calls"`
+	Errors        int     `json:"errors"`
+}
+
+type remoteInFlight struct {
+	ExpiresMs int64          `json:"expires_ms"`
+	Models    map[string]int `json:"models"`
+}
+
+// specCache keeps decoded specs by their JSON, so a refresh decodes only
+// the specs that changed.
+type specCache map[string]task.ModelSpec
+
+// decodeSnapshot parses refreshScript's reply. Entries that do not parse
+// are skipped: one bad writer must not blind every router. self is this
+// router's id, whose own in-flight counts are kept locally. It returns the
+// spec cache for the next call, holding only the specs still present.
+func decodeSnapshot(reply []any, self string, cache specCache) (snapshot, specCache, error) {
+	if len(reply) != 7 {
+		return snapshot{}, nil, fmt.Errorf("decoding registry snapshot: %d parts, want 7", len(reply))
+	}
+	now, ok := reply[0].(int64)
+	if !ok {
+		return snapshot{}, nil, fmt.Errorf("decoding registry snapshot: server time is %T", reply[0])
+	}
+	s := snapshot{now: now, specs: map[string]task.ModelSpec{}, replicas: map[string][]replicaSlot{},
+		cooldowns: map[string]remoteCooldown{}, stats: map[string]remoteStats{}, peerInFlight: map[string]int{}}
+	s.epoch, _ = reply[1].(string)
+	next := specCache{}
+	eachPair(reply[2], func(name, raw string) { s.addSpec(name, raw, cache, next) })
+	eachPair(reply[3], s.addReplica)
+	eachPair(reply[4], func(model, raw string) { decodeInto(raw, model, s.cooldowns) })
+	eachPair(reply[5], func(model, raw string) { decodeInto(raw, model, s.stats) })
+	eachPair(reply[6], func(router, raw string) {
+		var f remoteInFlight
+		if router == self || json.Unmarshal([]byte(raw), &f) != nil || f.ExpiresMs <= now {
+			return
+		}
+		for m, n := range f.Models {
+			s.peerInFlight[m] += max(n, 0)
+		}
+	})
+	return s, next, nil
+}
+
+// eachPair calls fn for every (a, b) of a flat list of strings.
+func eachPair(v any, fn func(a, b string)) {
+	list, _ := v.([]any)
+	for i := 0; i+1 < len(list); i += 2 {
+		a, okA := list[i].(string)
+		b, okB := list[i+1].(string)
+		if okA && okB {
+			fn(a, b)
+		}
+	}
+}
+
+func decodeInto[T any](raw, key string, into map[string]T) {
+	var v T
+	if json.Unmarshal([]byte(raw), &v) == nil {
+		into[key] = v
+	}
+}
+
+func (s *snapshot) addSpec(name, raw string, cache, next specCache) {
+	spec, ok := cache[raw]
+	if !ok && (json.Unmarshal([]byte(raw), &spec) != nil || spec.Name != name) {
+		return
+	}
+	next[raw] = spec
+	s.specs[name] = spec
+}
+
+func (s *snapshot) addReplica(raw, expiry string) {
+	var r Replica
+	exp, err := strconv.ParseFloat(expiry, 64)
+	if err != nil || math.IsNaN(exp) || json.Unmarshal([]byte(raw), &r) != nil || r.Model == "" || r.ID == "" {
+		return
+	}
+	s.replicas[r.Model] = append(s.replicas[r.Model], replicaSlot{Replica: r, expires: int64(exp)})
+}

@@ -1,0 +1,56 @@
+package registry
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// The states of ModelState.State.
+const (
+	StateReady    = "ready"
+	StateCooldown = "cooldown"
+	StateDown     = "down"
+)
+
+// list returns every announced model with its live replicas, sorted by name.
+func (t *table) list(now time.Time) []ModelState {
+	live := t.liveAt(now)
+	t.mu.RLock()
+	out := make([]ModelState, 0, len(t.models))
+	for _, e := range t.models {
+		if e.hasSpec {
+			out = append(out, e.stateLocked(now, live))
+		}
+	}
+	t.mu.RUnlock()
+	slices.SortFunc(out, func(a, b ModelState) int { return strings.Compare(a.Spec.Name, b.Spec.Name) })
+	return out
+}
+
+// stateLocked needs table.mu held for reading.
+func (e *entry) stateLocked(now time.Time, live int64) ModelState {
+	s := ModelState{Spec: e.spec, Replicas: []Replica{}, InFlight: int(e.inFlight.Load()) + e.peerInFlight}
+	for _, r := range e.replicas {
+		if r.expires > live {
+			s.Replicas = append(s.Replicas, r.Replica)
+			s.InFlight += r.InFlight
+		}
+	}
+	slices.SortFunc(s.Replicas, func(a, b Replica) int { return strings.Compare(a.ID, b.ID) })
+	e.mu.Lock()
+	s.LatencyEWMAms, s.Errors, s.ConsecutiveErr = e.ewmaMs, e.errors, e.cd.failures
+	if e.cd.open(now) {
+		s.CooldownUntil = e.cd.until
+	}
+	e.mu.Unlock()
+	switch {
+	case len(s.Replicas) == 0:
+		s.State = StateDown
+	case !s.CooldownUntil.IsZero():
+		s.State = StateCooldown
+	default:
+		s.State = StateReady
+	}
+	return s
+}
