@@ -26,6 +26,7 @@ type cancels struct {
 
 type runningWork struct {
 	subtask string
+	inbox   string
 	cancel  context.CancelFunc
 }
 
@@ -33,8 +34,8 @@ func newCancels() *cancels {
 	return &cancels{running: map[string]map[*runningWork]struct{}{}, gone: map[string]time.Time{}}
 }
 
-func (c *cancels) track(requestID, subtaskID string, cancel context.CancelFunc) (untrack func()) {
-	w := &runningWork{subtask: subtaskID, cancel: cancel}
+func (c *cancels) track(requestID, subtaskID, inbox string, cancel context.CancelFunc) (untrack func()) {
+	w := &runningWork{subtask: subtaskID, inbox: inbox, cancel: cancel}
 	c.mu.Lock()
 	set := c.running[requestID]
 	if set == nil {
@@ -85,6 +86,18 @@ func (c *cancels) expire(now time.Time) {
 			delete(c.gone, id)
 		}
 	}
+}
+
+// inboxes returns the reply inboxes of every running subtask.
+func (c *cancels) inboxes(buf []string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, set := range c.running {
+		for w := range set {
+			buf = append(buf, w.inbox)
+		}
+	}
+	return buf
 }
 
 func (c *cancels) all() {

@@ -62,9 +62,12 @@ type Executor struct {
 
 	subs      []*nats.Subscription
 	cancelSub *nats.Subscription
-	work      sync.WaitGroup
+	work      sync.WaitGroup // admitted subtasks not yet answered
+	workers   sync.WaitGroup
+	quit      chan struct{}
 	hbStop    chan struct{}
 	hbDone    chan struct{}
+	kaDone    chan struct{}
 	stopOnce  sync.Once
 	drainOnce sync.Once
 	drainErr  error
@@ -81,7 +84,7 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 	}
 	cfg = withDefaults(cfg)
 	e := &Executor{cfg: cfg, nc: nc, models: map[string]*served{}, cancel: newCancels(),
-		hbStop: make(chan struct{}), hbDone: make(chan struct{})}
+		hbStop: make(chan struct{}), hbDone: make(chan struct{}), kaDone: make(chan struct{}), quit: make(chan struct{})}
 	for _, m := range cfg.Models {
 		if _, dup := e.models[m.Spec.Name]; dup {
 			return nil, fmt.Errorf("executors: model %q listed twice", m.Spec.Name)
@@ -96,7 +99,14 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 		e.unsubscribe()
 		return nil, err
 	}
+	for _, m := range e.models {
+		for i := 0; i < m.workers; i++ {
+			e.workers.Add(1)
+			go e.serve(m)
+		}
+	}
 	go e.heartbeats()
+	go e.keepAlives()
 	return e, nil
 }
 
@@ -179,13 +189,22 @@ func (e *Executor) Drain(ctx context.Context) error {
 	return e.drainErr
 }
 
-// Stop stops heartbeats and unsubscribes at once; subtasks already running
-// go on until they end. Use Drain for a graceful stop.
+// Stop unsubscribes and stops heartbeats at once. Subtasks already running
+// go on until they end; queued ones are answered with a retryable error so
+// the router sends them elsewhere. Use Drain for a graceful stop.
 func (e *Executor) Stop() {
 	e.stopOnce.Do(func() {
+		e.unsubscribe()
 		close(e.hbStop)
 		<-e.hbDone
-		e.unsubscribe()
+		<-e.kaDone
+		close(e.quit)
+		go func() {
+			e.workers.Wait()
+			for _, m := range e.models {
+				e.refuseQueued(m)
+			}
+		}()
 	})
 }
 

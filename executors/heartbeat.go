@@ -51,7 +51,7 @@ func (e *Executor) beat(ctx context.Context) {
 	host, _ := os.Hostname()
 	for name, m := range e.models {
 		r := registry.Replica{Model: name, ID: e.cfg.ID, Host: host, InFlight: m.inFlight(),
-			Capacity: cap(m.slots), SeenAt: time.Now()}
+			Capacity: m.workers, SeenAt: time.Now()}
 		if err := e.cfg.Announcer.Heartbeat(ctx, r, 2*e.cfg.Heartbeat); err != nil {
 			e.cfg.Logger.Warn("heartbeat failed", "model", name, "err", err)
 		}

@@ -3,7 +3,7 @@ package executors
 import (
 	"context"
 	"encoding/json"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -11,15 +11,23 @@ import (
 	"github.com/taskrouter/taskrouter/task"
 )
 
-// served is one model with its concurrency bound.
+// served is one model with its concurrency bound: Concurrency workers
+// take subtasks from a queue of at most MaxQueue waiting ones. Long-lived
+// workers keep their grown stacks, so a subtask costs no goroutine start.
 type served struct {
 	Served
-	slots   chan struct{}
-	maxWait int
+	queue   chan *job
+	workers int
+	running atomic.Int64
+}
 
-	mu      sync.Mutex
-	waiting int
-	running int
+// job is one admitted subtask, cancellable from the moment it is accepted.
+type job struct {
+	w       task.Work
+	inbox   string
+	ctx     context.Context
+	cancel  context.CancelFunc
+	untrack func()
 }
 
 func newServed(m Served, maxQueue int) *served {
@@ -30,53 +38,14 @@ func newServed(m Served, maxQueue int) *served {
 	if maxQueue <= 0 {
 		maxQueue = 4 * conc
 	}
-	return &served{Served: m, slots: make(chan struct{}, conc), maxWait: maxQueue}
+	return &served{Served: m, queue: make(chan *job, maxQueue), workers: conc}
 }
 
-func (m *served) inFlight() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.waiting + m.running
-}
-
-// admit counts a new subtask as waiting, or refuses it when the queue is full.
-func (m *served) admit() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.waiting >= m.maxWait && len(m.slots) == cap(m.slots) {
-		return false
-	}
-	m.waiting++
-	return true
-}
-
-// acquire waits for a slot; it returns false when ctx ends first.
-func (m *served) acquire(ctx context.Context) bool {
-	select {
-	case m.slots <- struct{}{}:
-	case <-ctx.Done():
-		m.mu.Lock()
-		m.waiting--
-		m.mu.Unlock()
-		return false
-	}
-	m.mu.Lock()
-	m.waiting--
-	m.running++
-	m.mu.Unlock()
-	return true
-}
-
-func (m *served) release() {
-	m.mu.Lock()
-	m.running--
-	m.mu.Unlock()
-	<-m.slots
-}
+func (m *served) inFlight() int { return len(m.queue) + int(m.running.Load()) }
 
 // onWork handles one dispatched subtask. It runs on the subscription's
-// goroutine, so it only decodes, admits and replies "accepted"; the work
-// itself runs on a goroutine of its own.
+// goroutine, so it only decodes, admits and replies "accepted"; a worker
+// runs the subtask.
 func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	if msg.Reply == "" {
 		e.cfg.Logger.Warn("dropping a subtask without a reply subject", "subject", msg.Subject)
@@ -92,68 +61,98 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: task.Errorf(task.CodeCancelled, "request %s was cancelled", w.RequestID)})
 		return
 	}
-	if !m.admit() {
-		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: &task.Error{Code: task.CodeOverloaded, Retryable: true,
-			Message: "executor " + e.cfg.ID + " has no free slot for model " + m.Spec.Name}})
-		return
+	j := &job{w: w, inbox: msg.Reply}
+	j.ctx, j.cancel = context.WithCancel(context.Background())
+	if !w.Deadline.IsZero() {
+		j.ctx, j.cancel = context.WithDeadline(context.Background(), w.Deadline)
 	}
-	e.reply(msg.Reply, task.Reply{Type: task.ReplyAccepted})
+	j.untrack = e.cancel.track(w.RequestID, w.SubtaskID, msg.Reply, j.cancel)
 	e.work.Add(1)
-	go e.run(m, msg.Reply, w)
+	select {
+	case m.queue <- j:
+		e.reply(msg.Reply, task.Reply{Type: task.ReplyAccepted})
+	default:
+		e.finish(j, task.Reply{Type: task.ReplyError, Error: &task.Error{Code: task.CodeOverloaded, Retryable: true,
+			Message: "executor " + e.cfg.ID + " has no free slot for model " + m.Spec.Name}})
+	}
 }
 
-func (e *Executor) run(m *served, inbox string, w task.Work) {
-	defer e.work.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	if !w.Deadline.IsZero() {
-		ctx, cancel = context.WithDeadline(context.Background(), w.Deadline)
-	}
-	defer cancel()
-	untrack := e.cancel.track(w.RequestID, w.SubtaskID, cancel)
-	defer untrack()
-
-	stopAlive := e.keepAlive(inbox)
-	defer stopAlive()
-	if !m.acquire(ctx) {
-		e.reply(inbox, task.Reply{Type: task.ReplyError, Error: task.AsError(ctx.Err())})
-		return
-	}
-	defer m.release()
-	progress := func(delta string) {
-		if delta != "" {
-			e.reply(inbox, task.Reply{Type: task.ReplyProgress, Delta: delta})
+// serve is one worker of a model: it runs queued subtasks until quit.
+func (e *Executor) serve(m *served) {
+	defer e.workers.Done()
+	for {
+		select {
+		case j := <-m.queue:
+			e.run(m, j)
+		case <-e.quit:
+			return
 		}
 	}
-	out, err := m.Model.Generate(ctx, w, progress)
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		e.reply(inbox, task.Reply{Type: task.ReplyError, Error: task.AsError(err)})
-		return
-	}
-	e.reply(inbox, task.Reply{Type: task.ReplyResult, Output: &out})
 }
 
-// keepAlive sends empty progress messages until the returned func is called.
-func (e *Executor) keepAlive(inbox string) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(e.cfg.KeepAlive)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
+// refuseQueued answers every subtask still queued after the workers quit,
+// so the router retries them elsewhere at once.
+func (e *Executor) refuseQueued(m *served) {
+	for {
+		select {
+		case j := <-m.queue:
+			e.finish(j, task.Reply{Type: task.ReplyError, Error: task.Errorf(task.CodeUnavailable,
+				"executor %s stopped before running the subtask", e.cfg.ID)})
+		default:
+			return
+		}
+	}
+}
+
+func (e *Executor) finish(j *job, r task.Reply) {
+	j.untrack()
+	j.cancel()
+	e.reply(j.inbox, r)
+	e.work.Done()
+}
+
+func (e *Executor) run(m *served, j *job) {
+	if err := j.ctx.Err(); err != nil {
+		e.finish(j, task.Reply{Type: task.ReplyError, Error: task.AsError(err)})
+		return
+	}
+	m.running.Add(1)
+	defer m.running.Add(-1)
+	progress := func(delta string) {
+		if delta != "" {
+			e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta})
+		}
+	}
+	out, err := m.Model.Generate(j.ctx, j.w, progress)
+	if err == nil && j.ctx.Err() != nil {
+		err = j.ctx.Err()
+	}
+	if err != nil {
+		e.finish(j, task.Reply{Type: task.ReplyError, Error: task.AsError(err)})
+		return
+	}
+	e.finish(j, task.Reply{Type: task.ReplyResult, Output: &out})
+}
+
+// keepAlives sends an empty progress message to every running subtask's
+// inbox each KeepAlive interval, from one goroutine for all of them, until
+// Stop.
+func (e *Executor) keepAlives() {
+	defer close(e.kaDone)
+	t := time.NewTicker(e.cfg.KeepAlive)
+	defer t.Stop()
+	var inboxes []string
+	for {
+		select {
+		case <-e.hbStop:
+			return
+		case <-t.C:
+			inboxes = e.cancel.inboxes(inboxes[:0])
+			for _, inbox := range inboxes {
 				e.reply(inbox, task.Reply{Type: task.ReplyProgress})
 			}
 		}
-	}()
-	return func() { close(done); wg.Wait() }
+	}
 }
 
 func (e *Executor) reply(inbox string, r task.Reply) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/tidwall/gjson"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -69,8 +70,8 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccept
 			if m.Header.Get("Status") == "503" {
 				return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "no executor is serving model %s", w.Model)}
 			}
-			var rep task.Reply
-			if err := json.Unmarshal(m.Data, &rep); err != nil {
+			rep, err := decodeReply(m.Data)
+			if err != nil {
 				return attempt{executor: executor, err: task.Errorf(task.CodeUpstream, "decoding a reply of model %s: %v", w.Model, err)}
 			}
 			if rep.Executor != "" {
@@ -110,4 +111,20 @@ func (r *Router) cancelAt(requestID, subtaskID string) {
 func resetTimer(t *time.Timer, d time.Duration) {
 	t.Stop()
 	t.Reset(d)
+}
+
+// decodeReply parses an executor's reply. Keep-alives and accepted replies,
+// most of the traffic, are read with gjson without a full decode.
+func decodeReply(data []byte) (task.Reply, error) {
+	if !gjson.ValidBytes(data) {
+		return task.Reply{}, errors.New("not JSON")
+	}
+	typ := task.ReplyType(gjson.GetBytes(data, "type").String())
+	if typ == task.ReplyAccepted || typ == task.ReplyProgress {
+		f := gjson.GetManyBytes(data, "executor", "delta")
+		return task.Reply{Type: typ, Executor: f[0].String(), Delta: f[1].String()}, nil
+	}
+	var rep task.Reply
+	err := json.Unmarshal(data, &rep)
+	return rep, err
 }

@@ -40,13 +40,13 @@ func echo(delay time.Duration, calls *atomic.Int64) funcModel {
 
 // env is one embedded NATS server, a memory registry and a router.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	bus    *bus.Bus
 	reg    *registry.Memory
 	router *router.Router
 }
 
-func newEnv(t *testing.T, cfg router.Config) *env {
+func newEnv(t testing.TB, cfg router.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, err := bus.Start(ctx, bus.Config{Name: t.Name()})

@@ -9,9 +9,6 @@ import (
 // publishEvent publishes a progress event on the request's events subject.
 // Events are best effort: a failure to publish one never fails a request.
 func (r *Router) publishEvent(ev task.Event) {
-	if r.cfg.DisableEvents {
-		return
-	}
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return

@@ -1,13 +1,12 @@
 package router
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -74,52 +73,52 @@ func renderOrFailure(st task.SubtaskState, lang string) string {
 	return "(not available: " + msg + ")"
 }
 
-// render presents one output for people: JSON objects become "- key: value"
-// lines, anything else is shown as it is.
+// render presents one output for people: a JSON object becomes one
+// "- key: value" line per key, in the model's order; a list of objects shows
+// each one's "text" (or "name"); anything else is shown as it is.
 func render(st task.SubtaskState) string {
-	if st.Format != "json" {
-		return strings.TrimSpace(st.Output)
+	out := strings.TrimSpace(st.Output)
+	if st.Format != "json" || !gjson.Valid(out) {
+		return out
 	}
-	var obj map[string]any
-	if err := json.Unmarshal([]byte(st.Output), &obj); err != nil {
-		return strings.TrimSpace(st.Output)
+	doc := gjson.Parse(out)
+	if !doc.IsObject() {
+		return renderValue(doc)
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
+	doc.ForEach(func(k, v gjson.Result) bool {
+		if b.Len() > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "- %s: %s", strings.ReplaceAll(k, "_", " "), renderValue(obj[k]))
-	}
+		fmt.Fprintf(&b, "- %s: %s", strings.ReplaceAll(k.String(), "_", " "), renderValue(v))
+		return true
+	})
 	return b.String()
 }
 
-func renderValue(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = renderValue(e)
-		}
+func renderValue(v gjson.Result) string {
+	switch {
+	case v.IsArray():
+		var parts []string
+		v.ForEach(func(_, e gjson.Result) bool {
+			parts = append(parts, renderValue(e))
+			return true
+		})
 		if len(parts) == 0 {
 			return "none"
 		}
 		return strings.Join(parts, ", ")
-	case nil:
+	case v.IsObject():
+		for _, label := range []string{"text", "name", "value"} {
+			if l := v.Get(label); l.Exists() && !l.IsObject() && !l.IsArray() {
+				return l.String()
+			}
+		}
+		return v.Raw
+	case v.Type == gjson.Null:
 		return "none"
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	return strings.TrimSpace(buf.String())
+	return v.String()
 }
 
 // Language guesses the language of a request for headings: "zh" when Han

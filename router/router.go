@@ -57,9 +57,10 @@ type Config struct {
 	Merger Merger
 	// DisableModelMerge keeps the template merge even when a merge model is live.
 	DisableModelMerge bool
-	// PublishEvents publishes progress on tr.v1.events.<id> (default on;
-	// set DisableEvents to turn it off).
-	DisableEvents bool
+	// AllEvents publishes the progress events of every request on
+	// tr.v1.events.<id>; otherwise only requests that set Events are
+	// published, which saves five NATS messages per subtask.
+	AllEvents bool
 	Logger        *slog.Logger
 }
 

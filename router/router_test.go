@@ -233,7 +233,7 @@ func TestProgressEventsOnNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = nc.Flush()
-	resp := e.router.Run(context.Background(), task.Request{ID: id, Input: "hi"}, plan(sub0("t1", "chat", "hi")), nil)
+	resp := e.router.Run(context.Background(), task.Request{ID: id, Input: "hi", Events: true}, plan(sub0("t1", "chat", "hi")), nil)
 	mustDone(t, resp)
 	var types []task.EventType
 	text := ""

@@ -60,11 +60,16 @@ func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Even
 	ru := &run{r: r, req: req, plan: plan, input: input, context: history, started: time.Now(),
 		states: map[string]*task.SubtaskState{}, outputs: map[string]string{}, waiting: map[string]int{}, caps: map[string]string{},
 		done: make(chan finished, len(plan.Tasks))}
-	ru.emit = func(ev task.Event) {
-		r.publishEvent(ev)
-		if onEvent != nil {
-			onEvent(ev)
+	switch publish := req.Events || r.cfg.AllEvents; {
+	case publish:
+		ru.emit = func(ev task.Event) {
+			r.publishEvent(ev)
+			if onEvent != nil {
+				onEvent(ev)
+			}
 		}
+	case onEvent != nil:
+		ru.emit = onEvent
 	}
 	for _, s := range plan.Tasks {
 		ru.states[s.ID] = &task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps, Status: task.StatusPending}
@@ -85,9 +90,19 @@ func (ru *run) schedule(ctx context.Context) {
 	for _, s := range ru.plan.Tasks {
 		byID[s.ID] = s
 	}
-	running := 0
+	var ready []task.Subtask
 	for _, s := range ru.plan.Tasks {
 		if len(s.Deps) == 0 {
+			ready = append(ready, s)
+		}
+	}
+	running := 0
+	if len(ready) == 1 && len(ru.plan.Tasks) == 1 {
+		// A one-subtask plan runs on this goroutine: no handoff.
+		ru.done <- ru.runNow(ctx, ready[0])
+		running = 1
+	} else {
+		for _, s := range ready {
 			ru.start(ctx, s)
 			running++
 		}
@@ -141,10 +156,14 @@ func (ru *run) anyCancelled() bool {
 }
 
 func (ru *run) start(ctx context.Context, s task.Subtask) {
+	go func() { ru.done <- ru.runNow(ctx, s) }()
+}
+
+// runNow runs one ready subtask on the calling goroutine.
+func (ru *run) runNow(ctx context.Context, s task.Subtask) finished {
 	st := *ru.states[s.ID]
 	st.Status = task.StatusRunning
 	st.StartedAt = time.Now()
-	ru.states[s.ID].Status = task.StatusRunning
 	in := s
 	in.Input = task.Substitute(s.Input, ru.outputs)
 	if len(s.Args) > 0 {
@@ -153,12 +172,13 @@ func (ru *run) start(ctx context.Context, s task.Subtask) {
 			in.Args[k] = task.Substitute(v, ru.outputs)
 		}
 	}
-	go func() {
-		ru.done <- finished{id: s.ID, state: ru.runSubtask(ctx, in, st)}
-	}()
+	return finished{id: s.ID, state: ru.runSubtask(ctx, in, st)}
 }
 
 func (ru *run) emitEvent(ev task.Event) {
+	if ru.emit == nil {
+		return // nobody listens: skip building the event
+	}
 	ev.RequestID = ru.req.ID
 	if ev.SubtaskID != "" {
 		ev.Capability = ru.caps[ev.SubtaskID]

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/taskrouter/taskrouter/registry"
@@ -98,7 +99,7 @@ func (ru *run) fail(st task.SubtaskState, id string, err *task.Error) task.Subta
 }
 
 func elapsed(st task.SubtaskState) string {
-	return st.EndedAt.Sub(st.StartedAt).Round(time.Millisecond).String()
+	return fmt.Sprintf("%.1fms", float64(st.EndedAt.Sub(st.StartedAt).Microseconds())/1000)
 }
 
 // sleep waits for d or the end of ctx; it reports whether d passed.

@@ -25,7 +25,7 @@ func (c *Catalog) With(caps ...Capability) (*Catalog, error) {
 		}
 	}
 	for i, cp := range caps {
-		if !idPattern.MatchString(cp.Name) {
+		if !validID(cp.Name) {
 			return nil, fmt.Errorf("capability %d: name %q must be 1-64 letters, digits, '_' or '-'", i+1, cp.Name)
 		}
 		if cp.Description == "" {

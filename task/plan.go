@@ -39,7 +39,19 @@ var DefaultLimits = Limits{MaxSubtasks: 64, MaxDepth: 16, MaxInputBytes: 256 << 
 
 var refPattern = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}`)
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
+// validID reports whether id is 1-64 letters, digits, '_' or '-'.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // References returns the subtask ids that s refers to with {{id}} in its
 // input or args, in order of first appearance and without duplicates.
@@ -47,6 +59,9 @@ func (s Subtask) References() []string {
 	var refs []string
 	seen := map[string]bool{}
 	add := func(text string) {
+		if !strings.Contains(text, "{{") {
+			return
+		}
 		for _, m := range refPattern.FindAllStringSubmatch(text, -1) {
 			if !seen[m[1]] {
 				seen[m[1]] = true
@@ -91,7 +106,7 @@ func (p Plan) Validate(lim Limits, known func(capability string) bool) error {
 	}
 	index := make(map[string]int, len(p.Tasks))
 	for i, s := range p.Tasks {
-		if !idPattern.MatchString(s.ID) {
+		if !validID(s.ID) {
 			return planErr(s.ID, "subtask %d has id %q; ids are 1-64 letters, digits, '_' or '-'", i+1, s.ID)
 		}
 		if _, dup := index[s.ID]; dup {

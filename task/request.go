@@ -19,6 +19,9 @@ type Request struct {
 	// Plan, when set, is run as given instead of planning the request.
 	Plan *Plan `json:"plan,omitempty"`
 	Hints
+	// Events asks the router to publish this request's progress events on
+	// tr.v1.events.<id> (routers may also be configured to publish all).
+	Events bool `json:"events,omitempty"`
 	// TimeoutMs bounds the whole request; zero means the configured default.
 	TimeoutMs int64 `json:"timeout_ms,omitempty"`
 }
