@@ -127,7 +127,7 @@ func builtinCapabilities() []Capability {
 				"100除以4是多少",
 				"求 2 的 10 次方",
 			},
-			Keywords: []string{"calculate", "calculation", "compute", "arithmetic", "math", "plus", "minus", "multiply", "multiplied", "divide", "divided", "sum of", "percent", "total", "计算", "算一下", "等于", "加", "减", "乘", "除", "乘以", "除以", "多少"},
+			Keywords: []string{"calculate", "calculation", "compute", "arithmetic", "math", "plus", "minus", "multiply", "multiplied", "divide", "divided", "sum of", "percent", "total", "计算", "算一下", "等于", "加", "减", "乘", "除", "乘以", "除以"},
 			Titles:   map[string]string{"en": "Calculation", "zh": "计算"},
 		},
 		{

@@ -1,0 +1,135 @@
+package planner
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadCatalogFile(t *testing.T) {
+	tests := []struct {
+		name, file, content string
+		want                []string // capability names, in order
+	}{
+		{"yaml list", "c.yaml", "- name: ocr\n  description: Read text in images\n  inputs: [image]\n  outputs: [text]\n- name: tts\n  description: Speak text\n", []string{"ocr", "tts"}},
+		{"yaml object", "c.yml", "capabilities:\n  - name: sql\n    description: Write SQL\n    examples: [Write a query]\n    titles: {en: SQL, zh: SQL 查询}\n", []string{"sql"}},
+		{"json list", "c.json", `[{"name": "ocr", "description": "Read text in images", "inputs": ["image"], "outputs": ["text"]}]`, []string{"ocr"}},
+		{"json object", "c.JSON", `{"capabilities": [{"name": "tts", "description": "Speak text", "keywords": ["aloud"]}]}`, []string{"tts"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			caps, err := LoadCatalogFile(writeFile(t, tt.file, tt.content))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, c := range caps {
+				names = append(names, c.Name)
+				if len(c.Inputs) == 0 || len(c.Outputs) == 0 {
+					t.Errorf("%s: inputs %v, outputs %v; want [text] by default", c.Name, c.Inputs, c.Outputs)
+				}
+			}
+			if strings.Join(names, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("names = %v, want %v", names, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadCatalogFileShippedCatalog(t *testing.T) {
+	caps, err := LoadCatalogFile(filepath.Join("testdata", "catalog.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ocr := caps[0]
+	if ocr.Name != "ocr" || ocr.Inputs[0] != "image" || ocr.Titles["zh"] == "" || len(ocr.Examples) < 5 {
+		t.Errorf("first capability = %+v", ocr)
+	}
+}
+
+func TestLoadCatalogFileErrors(t *testing.T) {
+	tests := []struct {
+		name, file, content string
+		wantInError         []string
+	}{
+		{"yaml unknown key", "c.yaml", "- name: ocr\n  description: Read\n  inputz: [image]\n", []string{"line 3", "inputz"}},
+		{"yaml unknown top key", "c.yaml", "capabilities: []\nmodels: []\n", []string{"line 2", "models"}},
+		{"json unknown key", "c.json", `[{"name": "ocr", "description": "Read", "input": ["image"]}]`, []string{"input", "line 1"}},
+		{"yaml syntax", "c.yaml", "- name: [ocr\n", []string{"yaml"}},
+		{"json trailing", "c.json", `[] []`, []string{"trailing"}},
+		{"duplicate", "c.yaml", "- {name: a, description: x}\n- {name: a, description: y}\n", []string{`"a"`, "twice"}},
+		{"no description", "c.json", `[{"name": "ocr"}]`, []string{"description"}},
+		{"bad name", "c.json", `[{"name": "o c r", "description": "x"}]`, []string{"name"}},
+		{"empty", "c.yaml", "", []string{"empty"}},
+		{"no capabilities", "c.json", `{"capabilities": []}`, []string{"no capabilities"}},
+		{"scalar", "c.yaml", "hello\n", []string{"list of capabilities"}},
+		{"extension", "c.toml", "x", []string{".toml", ".yaml"}},
+		{"two documents", "c.yaml", "- {name: a, description: x}\n---\n- {name: b, description: y}\n", []string{"more than one document"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadCatalogFile(writeFile(t, tt.file, tt.content))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.wantInError {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+	if _, err := LoadCatalogFile(filepath.Join(t.TempDir(), "missing.yaml")); !os.IsNotExist(unwrapAll(err)) {
+		t.Errorf("missing file: %v, want a not-exist error in the chain", err)
+	}
+}
+
+func unwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok || u.Unwrap() == nil {
+			return err
+		}
+		err = u.Unwrap()
+	}
+}
+
+// FuzzDecodeCatalog decodes arbitrary bytes as YAML and as JSON: never a
+// panic, and whatever decodes is a valid catalog.
+func FuzzDecodeCatalog(f *testing.F) {
+	for _, s := range []string{
+		"- name: ocr\n  description: Read\n", "capabilities:\n  - {name: a, description: b, inputs: [image]}\n",
+		`[{"name": "a", "description": "b"}]`, `{"capabilities": [{"name": "a", "description": "b", "titles": {"en": "A"}}]}`,
+		"", "[", "{", "- [", "capabilities: 3", "--- \n---\n", `{"capabilities": null}`, "- name: a\n  description: b\n  nope: 1\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, format := range []string{"yaml", "json"} {
+			caps, err := DecodeCatalog(data, format)
+			if err != nil {
+				continue
+			}
+			if _, err := task.NewCatalog(caps...); err != nil {
+				t.Fatalf("%s decoded to an invalid catalog: %v", format, err)
+			}
+			for _, c := range caps {
+				if len(c.Inputs) == 0 || len(c.Outputs) == 0 {
+					t.Fatalf("%s: capability %q lacks default types", format, c.Name)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,311 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// finish turns steps into a validated plan. Unless single, it adds the
+// steps that results named but not asked for need, and the conversions
+// payload types need, and a step that names several target languages
+// becomes one subtask per language; a step that depends on it depends on
+// all of them.
+func (p *Planner) finish(r *request, steps []step, single bool) (task.Plan, error) {
+	r.shareOrphans(steps)
+	if !single {
+		steps = p.imply(r, steps)
+		steps = p.convert(r, steps)
+	}
+	var tasks []task.Subtask
+	ids := make([][]string, len(steps))
+	used := make([]bool, len(steps))
+	for i := range steps {
+		deps := p.deps(r, steps, i, used)
+		var depIDs []string
+		for _, d := range deps {
+			used[d] = true
+			depIDs = append(depIDs, ids[d]...)
+		}
+		targets := steps[i].targets
+		if single && len(targets) > 1 {
+			targets = targets[:1]
+		}
+		for k := 0; k < max(1, len(targets)); k++ {
+			st := p.subtask(r, steps, i, depIDs)
+			if len(targets) > 1 {
+				st.Args["target_lang"] = targets[k]
+			}
+			if len(st.Args) == 0 {
+				st.Args = nil
+			}
+			st.ID = fmt.Sprintf("t%d", len(tasks)+1)
+			ids[i] = append(ids[i], st.ID)
+			tasks = append(tasks, st)
+		}
+	}
+	plan := task.Plan{Tasks: tasks}
+	if err := plan.Validate(p.limits, p.known); err != nil {
+		return task.Plan{}, fmt.Errorf("planning by rules: %w", err)
+	}
+	return plan, nil
+}
+
+// deps infers which earlier steps step i needs, in order of strength:
+// phrases that name an earlier result; then sequencing ("then", "然后")
+// when the step before produces what this step takes and the step has no
+// text of its own; then types, when the payload is of a kind this step
+// cannot read (an image for a text step) and an earlier step produces
+// one it can.
+func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
+	s := steps[i]
+	var deps []int
+	add := func(j int) {
+		if j >= 0 && j < i && !slices.Contains(deps, j) {
+			deps = append(deps, j)
+		}
+	}
+	explicit := false
+	for _, rf := range s.refs {
+		switch rf.kind {
+		case refStep:
+			add(rf.step)
+		case refPrev:
+			add(i - 1)
+		case refAll:
+			p.addUnused(i, used, add)
+		case refPayload:
+			explicit = true
+		}
+	}
+	if len(deps) == 0 && i > 0 && !explicit && s.seq && r.ownPayload(s.ownSpan()) < 0 && p.feeds(steps[i-1], s) {
+		add(i - 1)
+	}
+	if len(deps) == 0 {
+		if pl := p.payloadFor(r, steps, i); pl != nil && !p.accepts(s.capability, pl.typ) {
+			add(p.producer(steps, i))
+		}
+	}
+	slices.Sort(deps)
+	return deps
+}
+
+// addUnused adds every earlier step no other step depends on yet: "combine
+// the results" takes the results that are still loose ends.
+func (p *Planner) addUnused(i int, used []bool, add func(int)) {
+	n := 0
+	for j := 0; j < i; j++ {
+		if !used[j] {
+			add(j)
+			n++
+		}
+	}
+	if n == 0 {
+		add(i - 1)
+	}
+}
+
+// feeds reports whether a's output is exactly a type b takes; a prompt
+// takes text.
+func (p *Planner) feeds(a, b step) bool {
+	ins := p.ix.caps[b.capability].Inputs
+	for _, out := range p.ix.caps[a.capability].Outputs {
+		if hasType(ins, out) || out == "text" && hasType(ins, "prompt") {
+			return true
+		}
+	}
+	return false
+}
+
+// textLike are the types a text or prompt input can take as they are.
+var textLike = setOf("text", "json", "number", "url", "document")
+
+// accepts reports whether capability c can take a payload of type t.
+func (p *Planner) accepts(c int, t string) bool {
+	ins := p.ix.caps[c].Inputs
+	return hasType(ins, t) || textLike[t] && (hasType(ins, "text") || hasType(ins, "prompt"))
+}
+
+// producer returns the nearest earlier step whose output is exactly a type
+// step i takes, else the nearest whose output it accepts at all.
+func (p *Planner) producer(steps []step, i int) int {
+	for j := i - 1; j >= 0; j-- {
+		if p.feeds(steps[j], steps[i]) {
+			return j
+		}
+	}
+	for j := i - 1; j >= 0; j-- {
+		for _, out := range p.ix.caps[steps[j].capability].Outputs {
+			if p.accepts(steps[i].capability, out) {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// subtask builds step i's subtask: its input is the output of its
+// dependencies, else its payload, else its own words; a capability that
+// takes a prompt gets its own words as well.
+func (p *Planner) subtask(r *request, steps []step, i int, deps []string) task.Subtask {
+	s := steps[i]
+	c := p.ix.caps[s.capability]
+	args := p.args(r, s)
+	var body string
+	pl := p.payloadFor(r, steps, i)
+	switch {
+	case len(deps) > 0:
+		refs := make([]string, len(deps))
+		for k, d := range deps {
+			refs[k] = "{{" + d + "}}"
+		}
+		body = strings.Join(refs, "\n\n")
+	case pl != nil:
+		body = pl.text
+		switch {
+		case pl.typ == "url":
+			args["url"] = pl.text
+		case pl.typ != "text":
+			args["file"] = pl.text
+		}
+	}
+	input := body
+	if hasType(c.Inputs, "prompt") {
+		input = p.promptInput(r, s, len(steps) == 1, body, len(deps) == 0 && pl != nil && !pl.shared && pl.start >= s.start && pl.end <= s.end)
+	} else if input == "" {
+		input = instructionText(r, s, len(steps) == 1)
+	}
+	if deps == nil {
+		deps = []string{}
+	}
+	return task.Subtask{Capability: c.Name, Input: input, Args: args, Deps: deps}
+}
+
+// promptInput is the input of a capability that reads the instruction: the
+// whole request for a one-step plan, else the step's words followed by
+// what they work on, unless that is already among them.
+func (p *Planner) promptInput(r *request, s step, single bool, body string, inside bool) string {
+	if single && !strings.Contains(body, "{{") {
+		return strings.TrimSpace(r.text)
+	}
+	text := instructionText(r, s, false)
+	if body == "" || inside {
+		return text
+	}
+	if text == "" {
+		return body
+	}
+	return text + "\n\n" + body
+}
+
+// instructionText is the request's own words for a step, without the
+// shared payloads inside it; for a one-step plan, the whole request.
+func instructionText(r *request, s step, single bool) string {
+	if single {
+		return strings.TrimSpace(r.text)
+	}
+	var b strings.Builder
+	at := s.start
+	for _, pl := range r.payloads {
+		if pl.shared && pl.start >= s.start && pl.end <= s.end {
+			b.WriteString(r.text[at:pl.start])
+			at = pl.end
+		}
+	}
+	b.WriteString(r.text[at:s.end])
+	return strings.TrimFunc(b.String(), func(c rune) bool {
+		return strings.ContainsRune(" \t\r\n,;:、，；：", c)
+	})
+}
+
+// args extracts the target and source languages and a count from a step's
+// words, payloads left out.
+func (p *Planner) args(r *request, s step) map[string]string {
+	args := map[string]string{}
+	if len(s.targets) > 0 {
+		args["target_lang"] = s.targets[0]
+		if s.source != "" && s.source != s.targets[0] {
+			args["source_lang"] = s.source
+		}
+	}
+	if unit, n := p.count(r, s); unit != "" {
+		args[unit] = n
+	}
+	return args
+}
+
+// payloadFor returns what step i works on when it depends on no step: its
+// own payload; else the nearest shared payload from its start on, or
+// before it; else the payload of the nearest step before, or after, it.
+func (p *Planner) payloadFor(r *request, steps []step, i int) *payload {
+	s := steps[i]
+	if s.payload != nil {
+		return s.payload
+	}
+	if own := r.ownPayloads(s.ownSpan()); len(own) > 0 {
+		return joinPayloads(own)
+	}
+	var before *payload
+	for k := range r.payloads {
+		pl := &r.payloads[k]
+		if !pl.shared {
+			continue
+		}
+		if pl.start >= s.start {
+			return pl
+		}
+		before = pl
+	}
+	if before != nil {
+		return before
+	}
+	for j := i - 1; j >= 0; j-- {
+		if k := r.ownPayload(steps[j].ownSpan()); k >= 0 {
+			return &r.payloads[k]
+		}
+	}
+	for j := i + 1; j < len(steps); j++ {
+		if k := r.ownPayload(steps[j].ownSpan()); k >= 0 {
+			return &r.payloads[k]
+		}
+	}
+	return nil
+}
+
+// ownPayloads returns the payloads inside f that are not shared.
+func (r *request) ownPayloads(f fragment) []payload {
+	var out []payload
+	for _, pl := range r.payloads {
+		if !pl.shared && pl.start >= f.start && pl.end <= f.end {
+			out = append(out, pl)
+		}
+	}
+	return out
+}
+
+// joinPayloads makes one payload of several, one per line: "Compare
+// a.pdf and b.pdf" works on both.
+func joinPayloads(pls []payload) *payload {
+	joined := pls[0]
+	for _, pl := range pls[1:] {
+		joined.text += "\n" + pl.text
+		joined.end = pl.end
+		if pl.typ != joined.typ {
+			joined.typ = "text"
+		}
+	}
+	return &joined
+}
+
+// ownPayload returns the index of the first payload inside f that is not
+// shared, or -1.
+func (r *request) ownPayload(f fragment) int {
+	for k, pl := range r.payloads {
+		if !pl.shared && pl.start >= f.start && pl.end <= f.end {
+			return k
+		}
+	}
+	return -1
+}

@@ -1,0 +1,59 @@
+package rules
+
+import "sort"
+
+// The word lists below are language, not capabilities: they name the parts
+// of a request (the text it is about, the result of a step, pronouns), never
+// a kind of work. Capabilities come from the catalog only.
+
+// payloadNouns name the request's own text ("this article", "原文"); a
+// phrase built on one refers to the payload, not to an earlier step.
+var payloadNouns = stemSet(
+	"text", "texts", "article", "passage", "paragraph", "document", "content",
+	"message", "sentence", "story", "essay", "email", "report", "file", "input",
+	"original", "page", "post", "review", "comment", "note", "letter", "tweet",
+	"transcript", "excerpt", "blog", "chapter", "book", "words", "data",
+	"文字", "文本", "内容", "文章", "段落", "句子", "消息", "邮件", "原文", "短文",
+	"评论", "文档", "报告", "段话", "句话", "材料", "原稿", "数据",
+)
+
+// resultNouns name the output of an earlier step without saying which.
+var resultNouns = stemSet(
+	"result", "results", "output", "outputs", "answer", "answers", "response",
+	"responses", "findings", "结果", "输出", "答案",
+)
+
+// pluralResult marks words that make a result phrase mean every earlier
+// result: "all the results", "以上结果".
+var pluralResult = setOf("results", "outputs", "answers", "responses", "findings", "all", "both", "these", "those", "everything", "所有", "全部", "以上", "上述", "这些", "那些", "各")
+
+// stemSet tokenizes each entry the way requests are tokenized, so the set
+// holds stems and CJK bigrams.
+func stemSet(words ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range words {
+		for _, t := range tokenize(w, nil) {
+			if t.kind != kindUnigram {
+				m[t.term] = true
+			}
+		}
+	}
+	return m
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k])
+	}
+	return out
+}
