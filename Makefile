@@ -1,0 +1,22 @@
+GO ?= go
+
+.PHONY: test bench fuzz build
+
+# Every test, with the services it needs (Redis at 127.0.0.1:6379; NATS is
+# embedded by the tests themselves).
+test:
+	./scripts/ensure-redis
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Go benchmarks, then the end-to-end figures.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./task/... ./registry/... ./router/... ./planner/... ./localmodel/...
+	$(GO) run ./cmd/taskrouter bench
+
+# A short fuzzing pass over every parser of outside input.
+fuzz:
+	./scripts/fuzz-all 20s
+
+build:
+	$(GO) build -o bin/taskrouter ./cmd/taskrouter

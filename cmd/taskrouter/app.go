@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/executors"
+	"github.com/taskrouter/taskrouter/planner"
+	"github.com/taskrouter/taskrouter/planner/llm"
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/router"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// app is one wired process: NATS, registry, executors, planner, router.
+type app struct {
+	cfg     Config
+	getenv  func(string) string
+	log     *slog.Logger
+	catalog *task.Catalog
+	bus     *bus.Bus
+	reg     registry.Registry
+	planner planner.Planner
+	router  *router.Router
+	gen     *lateGenerator
+	execs   []*executors.Executor
+}
+
+// appParts says which parts a command needs.
+type appParts struct {
+	router    bool
+	executors bool
+	// models, when set, overrides cfg.Executors.
+	models []string
+}
+
+// loadConfig reads, overrides and validates the config; every problem is a
+// usage error, reported before anything connects.
+func loadConfig(env *cliEnv, path string) (Config, error) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return cfg, usageError{err.Error()}
+	}
+	cfg.ApplyEnv(env.getenv)
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{fmt.Sprintf("invalid config: %v", err)}
+	}
+	return cfg, nil
+}
+
+func newLogger(env *cliEnv, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// buildCatalog is the built-in catalog plus the config's and the flag's files.
+func buildCatalog(cfg Config, extra []string) (*task.Catalog, error) {
+	cat := task.BuiltinCatalog()
+	for _, path := range slices.Concat(cfg.Catalog, extra) {
+		caps, err := planner.LoadCatalogFile(path)
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		if cat, err = cat.With(caps...); err != nil {
+			return nil, usageError{fmt.Sprintf("catalog %s: %v", path, err)}
+		}
+	}
+	return cat, nil
+}
+
+// buildPlanner builds the configured planner. When a model with capability
+// "plan" is configured, the LLM planner asks it through gen, which the
+// router answers once it is started.
+func buildPlanner(cfg Config, cat *task.Catalog, mode string, gen *lateGenerator) (planner.Planner, error) {
+	if mode == "" {
+		mode = cfg.Planner.Mode
+	}
+	opts := []planner.Option{planner.WithLimits(cfg.TaskLimits())}
+	if hasPlanModel(cfg) {
+		lp, err := llm.New(gen, cat, llm.WithLimits(cfg.TaskLimits()))
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		opts = append(opts, planner.WithLLM(lp))
+	}
+	p, err := planner.New(mode, cat, opts...)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return p, nil
+}
+
+func hasPlanModel(cfg Config) bool {
+	for _, m := range cfg.Models {
+		if m.Has(llm.Capability) {
+			return true
+		}
+	}
+	return false
+}
+
+// lateGenerator lets the LLM planner, built before the router, call the
+// router's Generate once it exists.
+type lateGenerator struct{ r *router.Router }
+
+func (g *lateGenerator) Generate(ctx context.Context, w task.Work, progress func(string)) (task.Output, error) {
+	if g.r == nil {
+		return task.Output{}, task.Errorf(task.CodeUnavailable, "the LLM planner needs a running router")
+	}
+	return g.r.Generate(ctx, w, progress)
+}
+
+// startApp starts what a command needs. On error everything started is closed.
+func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, pl planner.Planner, gen *lateGenerator, parts appParts) (*app, error) {
+	a := &app{gen: gen, cfg: cfg, getenv: env.getenv, log: newLogger(env, cfg.Log.Level), catalog: cat, planner: pl}
+	served, err := a.servedModels(parts)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if err := a.startBus(ctx, env); err != nil {
+		return nil, err
+	}
+	if a.reg, err = a.openRegistry(ctx); err != nil {
+		a.close()
+		return nil, unavailableError{err}
+	}
+	if len(served) > 0 {
+		if err := a.startExecutors(ctx, served); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
+	if parts.router {
+		if err := a.startRouter(); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (a *app) startBus(ctx context.Context, env *cliEnv) error {
+	var opts []nats.Option
+	n := a.cfg.NATS
+	if n.TokenEnv != "" {
+		opts = append(opts, nats.Token(env.getenv(n.TokenEnv)))
+	}
+	if n.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(n.CredsFile))
+	}
+	if n.TLS.CAFile != "" {
+		opts = append(opts, nats.RootCAs(n.TLS.CAFile))
+	}
+	if n.TLS.CertFile != "" {
+		opts = append(opts, nats.ClientCert(n.TLS.CertFile, n.TLS.KeyFile))
+	}
+	b, err := bus.Start(ctx, bus.Config{URL: n.URL, Listen: n.Listen, StoreDir: n.StoreDir, Options: opts, Logger: a.log})
+	if err != nil {
+		return unavailableError{err}
+	}
+	a.bus = b
+	return nil
+}
+
+func (a *app) startExecutors(ctx context.Context, served []executors.Served) error {
+	nc, err := a.bus.Connect("executor")
+	if err != nil {
+		return unavailableError{err}
+	}
+	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log})
+	if err != nil {
+		return unavailableError{fmt.Errorf("starting executors: %w", err)}
+	}
+	a.execs = append(a.execs, ex)
+	return nil
+}
+
+func (a *app) startRouter() error {
+	nc, err := a.bus.Connect("router")
+	if err != nil {
+		return unavailableError{err}
+	}
+	rc := a.cfg.Router
+	a.router, err = router.New(nc, a.reg, a.planner, router.Config{
+		Limits: a.cfg.TaskLimits(), Catalog: a.catalog, Attempts: rc.Attempts,
+		SubtaskTimeout: rc.SubtaskTimeout, RequestTimeout: rc.RequestTimeout,
+		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, Logger: a.log,
+		AllEvents: rc.Events == "all",
+	})
+	if err == nil && a.gen != nil {
+		a.gen.r = a.router
+	}
+	return err
+}
+
+// close drains executors (finishing their work), closes the router, the
+// registry and the bus. It is safe on a partly started app.
+func (a *app) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, ex := range a.execs {
+		if err := ex.Drain(ctx); err != nil {
+			a.log.Warn("draining executor", "err", err)
+		}
+	}
+	if a.router != nil {
+		_ = a.router.Close()
+	}
+	if a.reg != nil {
+		_ = a.reg.Close()
+	}
+	if a.bus != nil {
+		if err := a.bus.Close(); err != nil && !errors.Is(err, bus.ErrClosed) {
+			a.log.Warn("closing NATS", "err", err)
+		}
+	}
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// commonFlags are the flags that ask, plan and serve share.
+type commonFlags struct {
+	config   string
+	catalogs multiFlag
+	planner  string
+}
+
+// multiFlag is a flag that may be given several times.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func runAsk(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "ask", "TEXT", "Plans TEXT into subtasks, dispatches them over NATS to executors, and prints the merged answer.\n"+
+		"Without --nats everything runs in this process: embedded NATS, in-memory registry, built-in local models.\n"+
+		"Progress per subtask goes to stderr, the answer to stdout. TEXT '-' reads standard input.")
+	var c commonFlags
+	jsonOut := fs.Bool("json", false, "print the whole Response as JSON")
+	natsURL := fs.String("nats", "", "send the request to a running router at this NATS URL instead")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	timeout := fs.Duration("timeout", 0, "give up after this long (default: the config's router.request_timeout)")
+	c.register(fs)
+	args, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	text, err := readText(env, args)
+	if err != nil {
+		return err
+	}
+	req := task.Request{ID: task.NewID("req_"), Input: text, Planner: c.planner, TimeoutMs: timeout.Milliseconds()}
+	progress := newProgress(env.stderr, *quiet)
+	var resp task.Response
+	if *natsURL != "" {
+		resp, err = askRemote(ctx, env, *natsURL, req, progress, *timeout)
+	} else {
+		resp, err = askLocal(ctx, env, c, req, progress)
+	}
+	if err != nil {
+		return err
+	}
+	return printResponse(env, resp, *jsonOut)
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "configuration `file` (YAML); see configs/taskrouter.yaml")
+	fs.Var(&c.catalogs, "catalog", "capability catalog `file` (YAML or JSON) to add; may repeat")
+	fs.StringVar(&c.planner, "planner", "", "planner `mode`: auto, rules, llm or single (default: the config's planner.mode)")
+}
+
+func readText(env *cliEnv, args []string) (string, error) {
+	if len(args) == 1 && args[0] == "-" {
+		data, err := io.ReadAll(io.LimitReader(env.stdin, 8<<20))
+		if err != nil {
+			return "", fmt.Errorf("reading standard input: %w", err)
+		}
+		args = []string{string(data)}
+	}
+	return textArg(args)
+}
+
+func askLocal(ctx context.Context, env *cliEnv, c commonFlags, req task.Request, progress *progress) (task.Response, error) {
+	cfg, err := loadConfig(env, c.config)
+	if err != nil {
+		return task.Response{}, err
+	}
+	cat, err := buildCatalog(cfg, c.catalogs)
+	if err != nil {
+		return task.Response{}, err
+	}
+	gen := &lateGenerator{}
+	pl, err := buildPlanner(cfg, cat, c.planner, gen)
+	if err != nil {
+		return task.Response{}, err
+	}
+	a, err := startApp(ctx, env, cfg, cat, pl, gen, appParts{router: true, executors: true})
+	if err != nil {
+		return task.Response{}, err
+	}
+	defer a.close()
+	return a.router.Handle(ctx, req, progress.event), nil
+}
+
+// askRemote sends the request to a router over tr.v1.req and follows its
+// progress on tr.v1.events.<id>.
+func askRemote(ctx context.Context, env *cliEnv, url string, req task.Request, progress *progress, timeout time.Duration) (task.Response, error) {
+	b, err := bus.Start(ctx, bus.Config{URL: url})
+	if err != nil {
+		return task.Response{}, unavailableError{err}
+	}
+	defer b.Close()
+	nc, err := b.Connect("ask")
+	if err != nil {
+		return task.Response{}, unavailableError{err}
+	}
+	events, err := nc.Subscribe(task.EventsSubject(req.ID), func(m *nats.Msg) {
+		var ev task.Event
+		if json.Unmarshal(m.Data, &ev) == nil {
+			progress.event(ev)
+		}
+	})
+	if err != nil {
+		return task.Response{}, unavailableError{err}
+	}
+	eventsDone := events.StatusChanged(nats.SubscriptionClosed)
+	defer func() {
+		// Events arrive before the response on this connection; drain
+		// so every one of them is printed before the answer.
+		if events.Drain() == nil {
+			select {
+			case <-eventsDone:
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	req.Events = true
+	data, _ := json.Marshal(req)
+	if timeout <= 0 {
+		timeout = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	msg, err := nc.RequestWithContext(ctx, task.SubjectRequest, data)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return task.Response{}, unavailableError{fmt.Errorf("no router answers %s on %s; start one with 'taskrouter serve'", task.SubjectRequest, url)}
+	case err != nil:
+		_ = nc.Publish(task.CancelSubject(req.ID), nil)
+		return task.Response{}, fmt.Errorf("waiting for the router: %w", err)
+	}
+	var resp task.Response
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return task.Response{}, fmt.Errorf("decoding the router's response: %w", err)
+	}
+	return resp, nil
+}
+
+func printResponse(env *cliEnv, resp task.Response, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(resp); err != nil {
+			return err
+		}
+	} else if resp.Answer != "" {
+		fmt.Fprintln(env.stdout, resp.Answer)
+	}
+	if resp.Error != nil {
+		fmt.Fprintf(env.stderr, "taskrouter: %s\n", describeError(resp.Error))
+		return failedError{resp.Error}
+	}
+	return nil
+}
+
+// describeError adds what to do for the error classes a user can act on.
+func describeError(e *task.Error) string {
+	msg := e.Error()
+	switch e.Code {
+	case task.CodeNoModel:
+		msg += "\n  (run 'taskrouter models' to see what is served; add a model for it in the config's models)"
+	case task.CodeTimeout:
+		msg += "\n  (raise router.subtask_timeout or --timeout, or check the model is responsive)"
+	case task.CodeAuth:
+		msg += "\n  (check the API key in the environment variable named by the model's api_key_env)"
+	}
+	return msg
+}
+
+// progress prints one line per subtask state change on stderr.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	quiet bool
+}
+
+func newProgress(w io.Writer, quiet bool) *progress { return &progress{w: w, quiet: quiet} }
+
+func (p *progress) event(ev task.Event) {
+	if p.quiet || ev.SubtaskID == "" && ev.Type != task.EventPlanned && ev.Type != task.EventMerged {
+		return
+	}
+	line := ""
+	switch ev.Type {
+	case task.EventPlanned:
+		line = "planned " + ev.Text
+	case task.EventAccepted:
+		line = fmt.Sprintf("%-4s %-11s %-22s running on %s", ev.SubtaskID, ev.Capability, ev.Model, ev.Executor)
+	case task.EventRetry:
+		line = fmt.Sprintf("%-4s %-11s %-22s retrying after attempt %d: %s", ev.SubtaskID, ev.Capability, ev.Model, ev.Attempt, ev.Error.Message)
+	case task.EventDone:
+		line = fmt.Sprintf("%-4s %-11s %-22s done in %s", ev.SubtaskID, ev.Capability, ev.Model, ev.Text)
+	case task.EventFailed, task.EventCancelled:
+		line = fmt.Sprintf("%-4s %-11s %-22s %s: %s", ev.SubtaskID, ev.Capability, ev.Model, ev.Type, ev.Error.Message)
+	case task.EventMerged:
+		line = "merged (" + ev.Text + ")"
+	default:
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "[%6.3fs] %s\n", float64(ev.ElapsedMs)/1000, line)
+}

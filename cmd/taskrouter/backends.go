@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/taskrouter/taskrouter/adapters/openai"
+	"github.com/taskrouter/taskrouter/executors"
+	"github.com/taskrouter/taskrouter/localmodel"
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// modelSpecs returns every model this config knows: the built-in local
+// models, with configured entries of the same name replacing them, then the
+// other configured models, in order.
+func modelSpecs(cfg Config) ([]task.ModelSpec, error) {
+	var specs []task.ModelSpec
+	index := map[string]int{}
+	for _, b := range localmodel.Builtins() {
+		index[b.Spec.Name] = len(specs)
+		specs = append(specs, b.Spec)
+	}
+	for _, m := range cfg.Models {
+		if m.Backend == task.BackendLocal {
+			if _, ok := localmodel.Lookup(m.Name); !ok {
+				return nil, fmt.Errorf("models: %q has backend local but is no built-in model; built-in models are %s",
+					m.Name, strings.Join(builtinNames(), ", "))
+			}
+		}
+		if i, ok := index[m.Name]; ok {
+			specs[i] = m
+			continue
+		}
+		index[m.Name] = len(specs)
+		specs = append(specs, m)
+	}
+	return specs, nil
+}
+
+func builtinNames() []string {
+	var names []string
+	for _, b := range localmodel.Builtins() {
+		names = append(names, b.Spec.Name)
+	}
+	return names
+}
+
+// servedModels resolves the models this process serves and builds them.
+func (a *app) servedModels(parts appParts) ([]executors.Served, error) {
+	if !parts.executors {
+		return nil, nil
+	}
+	specs, err := modelSpecs(a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]task.ModelSpec{}
+	var all []string
+	for _, s := range specs {
+		byName[s.Name] = s
+		all = append(all, s.Name)
+	}
+	names := all
+	switch {
+	case parts.models != nil:
+		names = parts.models
+	case a.cfg.Executors != nil:
+		names = a.cfg.Executors
+	}
+	var out []executors.Served
+	for _, name := range names {
+		spec, ok := byName[name]
+		if !ok {
+			sort.Strings(all)
+			return nil, fmt.Errorf("executors: unknown model %q; known models are %s", name, strings.Join(all, ", "))
+		}
+		m, err := a.buildModel(spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, executors.Served{Spec: spec, Model: m})
+	}
+	return out, nil
+}
+
+// buildModel makes the backend for a spec. Keys come from the environment
+// variable the spec names, never from the config itself.
+func (a *app) buildModel(spec task.ModelSpec) (executors.Model, error) {
+	switch spec.Backend {
+	case task.BackendLocal:
+		b, _ := localmodel.Lookup(spec.Name)
+		return b.New(), nil
+	case task.BackendOpenAI:
+		key := ""
+		if spec.APIKeyEnv != "" {
+			key = a.getenv(spec.APIKeyEnv)
+		}
+		m, err := openai.New(spec, key)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", spec.Name, err)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("model %s: backend %q must be local or openai", spec.Name, spec.Backend)
+}
+
+// openRegistry opens the registry: Redis when configured, memory otherwise.
+func (a *app) openRegistry(ctx context.Context) (registry.Registry, error) {
+	opts := []registry.Option{registry.WithPolicy(a.cfg.Router.Policy), registry.WithLogger(a.log)}
+	if a.cfg.Redis.URL == "" {
+		return registry.NewMemory(opts...), nil
+	}
+	// go-redis logs every failed dial during an outage; the registry logs
+	// the outage once itself.
+	redis.SetLogger(registry.GoRedisLogger{Logger: a.log})
+	return registry.OpenRedis(ctx, a.cfg.Redis.URL, opts...)
+}

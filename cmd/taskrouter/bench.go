@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/executors"
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/router"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// benchReport is what `bench --json` prints. Ratios compare against a
+// baseline measured in the same run, so they hold across machines.
+type benchReport struct {
+	Requests    int `json:"requests"`
+	Concurrency int `json:"concurrency"`
+
+	NATSRRP50us  float64 `json:"nats_rr_p50_us"`
+	NATSRRPerSec float64 `json:"nats_rr_per_s"`
+
+	DispatchP50us  float64 `json:"dispatch_p50_us"`
+	DispatchP99us  float64 `json:"dispatch_p99_us"`
+	DispatchPerSec float64 `json:"dispatch_per_s"`
+
+	DispatchOverheadRatio float64 `json:"dispatch_overhead_ratio"`
+	ThroughputRatio       float64 `json:"throughput_ratio"`
+
+	DAGMs         float64 `json:"dag_ms"`
+	DAGEfficiency float64 `json:"dag_efficiency"`
+
+	RSSMBIdle float64 `json:"rss_mb_idle,omitempty"`
+}
+
+func runBench(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "bench", "", "Measures, in one process and one run on embedded NATS with no-op executors: raw NATS\n"+
+		"request-reply (the floor), one-subtask dispatch through router, NATS and executor, a DAG of 8 parallel\n"+
+		"50 ms subtasks plus a 50 ms merge, and the idle RSS of a 'serve' process.")
+	jsonOut := fs.Bool("json", false, "print one JSON object")
+	n := fs.Int("n", 5000, "requests per measurement")
+	conc := fs.Int("concurrency", 64, "concurrent requests for the throughput measurements")
+	noRSS := fs.Bool("no-rss", false, "skip the idle RSS measurement of a serve process")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *n < 100 || *conc < 1 {
+		return usageError{"--n must be at least 100 and --concurrency at least 1"}
+	}
+	rep := benchReport{Requests: *n, Concurrency: *conc}
+	if err := benchDispatch(ctx, &rep); err != nil {
+		return err
+	}
+	if !*noRSS {
+		rss, err := idleRSS(ctx)
+		if err != nil {
+			return fmt.Errorf("measuring idle RSS: %w", err)
+		}
+		rep.RSSMBIdle = rss
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printBench(env, rep)
+	return nil
+}
+
+func printBench(env *cliEnv, r benchReport) {
+	fmt.Fprintf(env.stdout, "raw NATS request-reply   p50 %8.1f us   %9.0f/s\n", r.NATSRRP50us, r.NATSRRPerSec)
+	fmt.Fprintf(env.stdout, "one-subtask dispatch     p50 %8.1f us   %9.0f/s   p99 %.1f us\n", r.DispatchP50us, r.DispatchPerSec, r.DispatchP99us)
+	fmt.Fprintf(env.stdout, "dispatch overhead ratio  %.2f (p50 / raw p50; target <= 3)\n", r.DispatchOverheadRatio)
+	fmt.Fprintf(env.stdout, "throughput ratio         %.2f (dispatch/s / raw/s; target >= 0.3)\n", r.ThroughputRatio)
+	fmt.Fprintf(env.stdout, "DAG efficiency           %.3f (100 ms critical path in %.1f ms; target >= 0.9)\n", r.DAGEfficiency, r.DAGMs)
+	if r.RSSMBIdle > 0 {
+		fmt.Fprintf(env.stdout, "serve idle RSS           %.1f MB (target <= 80)\n", r.RSSMBIdle)
+	}
+}
+
+// noop answers at once; sleeper after its delay.
+type noop struct{ delay time.Duration }
+
+func (m noop) Generate(ctx context.Context, w task.Work, _ func(string)) (task.Output, error) {
+	if m.delay > 0 {
+		t := time.NewTimer(m.delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return task.Output{}, ctx.Err()
+		}
+	}
+	return task.Output{Text: "ok"}, nil
+}
+
+func benchDispatch(ctx context.Context, rep *benchReport) error {
+	b, err := bus.Start(ctx, bus.Config{Name: "bench"})
+	if err != nil {
+		return unavailableError{err}
+	}
+	defer b.Close()
+	conns := make([]*nats.Conn, 4)
+	for i := range conns {
+		if conns[i], err = b.Connect(fmt.Sprintf("bench-%d", i)); err != nil {
+			return err
+		}
+	}
+	if err := benchRaw(conns[0], conns[1], rep); err != nil {
+		return err
+	}
+	reg := registry.NewMemory()
+	defer reg.Close()
+	spec := func(name string, capability string) task.ModelSpec {
+		return task.ModelSpec{Name: name, Backend: task.BackendLocal, Capabilities: []string{capability}, Concurrency: 256}
+	}
+	_, err = executors.Start(ctx, conns[2], executors.Config{ID: "bench", Announcer: reg, MaxQueue: 1 << 16, Models: []executors.Served{
+		{Spec: spec("bench/noop", "noop"), Model: noop{}},
+		{Spec: spec("bench/sleep", "sleep"), Model: noop{delay: 50 * time.Millisecond}},
+	}})
+	if err != nil {
+		return err
+	}
+	r, err := router.New(conns[3], reg, nil, router.Config{AcceptTimeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	one := task.Plan{Tasks: []task.Subtask{{ID: "t1", Capability: "noop", Input: "x", Deps: []string{}}}}
+	call := func() error {
+		resp := r.Run(ctx, task.Request{Input: "bench"}, one, nil)
+		if resp.Error != nil {
+			return resp.Error
+		}
+		return nil
+	}
+	lat, perSec, err := measure(call, rep.Requests, rep.Concurrency)
+	if err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	rep.DispatchP50us, rep.DispatchP99us, rep.DispatchPerSec = lat[0], lat[1], perSec
+	rep.DispatchOverheadRatio = round3(rep.DispatchP50us / rep.NATSRRP50us)
+	rep.ThroughputRatio = round3(rep.DispatchPerSec / rep.NATSRRPerSec)
+	return benchDAG(ctx, r, rep)
+}
+
+func benchRaw(responder, requester *nats.Conn, rep *benchReport) error {
+	sub, err := responder.Subscribe("bench.raw", func(m *nats.Msg) { _ = m.Respond([]byte(`{"type":"result"}`)) })
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	_ = responder.Flush()
+	payload := []byte(`{"request_id":"req_x","subtask_id":"t1","capability":"noop","input":"x"}`)
+	lat, perSec, err := measure(func() error {
+		_, err := requester.Request("bench.raw", payload, 10*time.Second)
+		return err
+	}, rep.Requests, rep.Concurrency)
+	if err != nil {
+		return fmt.Errorf("raw NATS: %w", err)
+	}
+	rep.NATSRRP50us, rep.NATSRRPerSec = lat[0], perSec
+	return nil
+}
+
+// measure runs call n times one after another for latency (p50, p99 in
+// microseconds), then n times from conc goroutines for throughput.
+func measure(call func() error, n, conc int) ([2]float64, float64, error) {
+	for i := 0; i < n/10; i++ { // warm up
+		if err := call(); err != nil {
+			return [2]float64{}, 0, err
+		}
+	}
+	durs := make([]time.Duration, n)
+	for i := range durs {
+		start := time.Now()
+		if err := call(); err != nil {
+			return [2]float64{}, 0, err
+		}
+		durs[i] = time.Since(start)
+	}
+	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
+	us := func(q float64) float64 { return round3(float64(durs[int(q*float64(n-1))].Nanoseconds()) / 1e3) }
+	var wg sync.WaitGroup
+	var firstErr error
+	var mu sync.Mutex
+	start := time.Now()
+	for g := 0; g < conc; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := g; i < n; i += conc {
+				if err := call(); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	perSec := float64(n) / time.Since(start).Seconds()
+	return [2]float64{us(0.5), us(0.99)}, round3(perSec), firstErr
+}
+
+// benchDAG runs 8 parallel 50 ms subtasks and a 50 ms merge subtask after
+// them; the critical path is 100 ms. It reports the median of 5 runs.
+func benchDAG(ctx context.Context, r *router.Router, rep *benchReport) error {
+	p := task.Plan{}
+	var refs []string
+	for i := 1; i <= 8; i++ {
+		id := "t" + strconv.Itoa(i)
+		p.Tasks = append(p.Tasks, task.Subtask{ID: id, Capability: "sleep", Input: "x", Deps: []string{}})
+		refs = append(refs, id)
+	}
+	p.Tasks = append(p.Tasks, task.Subtask{ID: "merge", Capability: "sleep", Input: "{{" + strings.Join(refs, "}} {{") + "}}", Deps: refs})
+	var runs []time.Duration
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		if resp := r.Run(ctx, task.Request{Input: "dag"}, p, nil); resp.Error != nil {
+			return fmt.Errorf("DAG: %w", resp.Error)
+		}
+		runs = append(runs, time.Since(start))
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i] < runs[j] })
+	med := runs[len(runs)/2]
+	rep.DAGMs = round3(float64(med.Microseconds()) / 1e3)
+	rep.DAGEfficiency = round3(float64(100*time.Millisecond) / float64(med))
+	return nil
+}
+
+// idleRSS starts `taskrouter serve` on the embedded default, waits for it
+// to settle and reads its resident memory from /proc.
+func idleRSS(ctx context.Context) (float64, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	dir, err := os.MkdirTemp("", "taskrouter-bench-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	cfg := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(cfg, []byte("nats:\n  store_dir: "+filepath.Join(dir, "js")+"\nhttp:\n  addr: 127.0.0.1:0\n"), 0o600); err != nil {
+		return 0, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "serve", "--config", cfg)
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	time.Sleep(3 * time.Second)
+	return readRSS(cmd.Process.Pid)
+}
+
+func readRSS(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, err := strconv.ParseFloat(f[1], 64)
+			return round3(kb / 1024), err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+func runCapabilities(_ context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "capabilities", "", "Lists the capability catalog: the built-in entries plus the config's and --catalog files.")
+	var c commonFlags
+	jsonOut := fs.Bool("json", false, "print the catalog as JSON")
+	c.register(fs)
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, c.config)
+	if err != nil {
+		return err
+	}
+	cat, err := buildCatalog(cfg, c.catalogs)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(cat.All())
+	}
+	for _, cp := range cat.All() {
+		fmt.Fprintf(env.stdout, "%-11s %s -> %s  %s\n", cp.Name, strings.Join(cp.Inputs, ","), strings.Join(cp.Outputs, ","), cp.Description)
+	}
+	return nil
+}
+
+func sortedArgs(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

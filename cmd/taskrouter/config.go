@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Config is the whole configuration file. Every key is documented in
+// configs/taskrouter.yaml.
+type Config struct {
+	NATS    NATSConfig    `yaml:"nats"`
+	Redis   RedisConfig   `yaml:"redis"`
+	HTTP    HTTPConfig    `yaml:"http"`
+	Planner PlannerConfig `yaml:"planner"`
+	Router  RouterConfig  `yaml:"router"`
+	Limits  LimitsConfig  `yaml:"limits"`
+	// Catalog lists capability files (YAML or JSON) added to the built-in catalog.
+	Catalog []string `yaml:"catalog"`
+	// Executors names the models this process serves; absent means every
+	// built-in local model and every configured model, [] means none.
+	Executors []string         `yaml:"executors"`
+	Models    []task.ModelSpec `yaml:"models"`
+	Log       LogConfig        `yaml:"log"`
+}
+
+// NATSConfig says where NATS is and how to authenticate.
+type NATSConfig struct {
+	URL      string `yaml:"url"`
+	Listen   string `yaml:"listen"`
+	StoreDir string `yaml:"store_dir"`
+	// TokenEnv names the environment variable holding a NATS token.
+	TokenEnv string `yaml:"token_env"`
+	// CredsFile is a NATS .creds file (JWT and nkey seed).
+	CredsFile string    `yaml:"creds_file"`
+	TLS       TLSConfig `yaml:"tls"`
+}
+
+// TLSConfig holds client TLS files for NATS.
+type TLSConfig struct {
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// RedisConfig says where the shared registry lives; empty URL keeps it in memory.
+type RedisConfig struct {
+	URL string `yaml:"url"`
+}
+
+// HTTPConfig is the HTTP ingress.
+type HTTPConfig struct {
+	Addr string `yaml:"addr"`
+}
+
+// PlannerConfig chooses the planner.
+type PlannerConfig struct {
+	Mode string `yaml:"mode"`
+}
+
+// RouterConfig tunes dispatch.
+type RouterConfig struct {
+	Attempts       int           `yaml:"attempts"`
+	SubtaskTimeout time.Duration `yaml:"subtask_timeout"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	AcceptTimeout  time.Duration `yaml:"accept_timeout"`
+	LostAfter      time.Duration `yaml:"lost_after"`
+	Policy         string        `yaml:"policy"`
+	// Events is "requested" (publish progress of requests that set
+	// events: true) or "all".
+	Events string `yaml:"events"`
+}
+
+// LimitsConfig bounds requests and plans.
+type LimitsConfig struct {
+	MaxSubtasks   int `yaml:"max_subtasks"`
+	MaxDepth      int `yaml:"max_depth"`
+	MaxInputBytes int `yaml:"max_input_bytes"`
+}
+
+// LogConfig sets the log level: debug, info, warn or error.
+type LogConfig struct {
+	Level string `yaml:"level"`
+}
+
+// DefaultConfig is the embedded default: embedded NATS, memory registry,
+// the built-in local models.
+func DefaultConfig() Config {
+	return Config{
+		HTTP:    HTTPConfig{Addr: "127.0.0.1:8080"},
+		Planner: PlannerConfig{Mode: "auto"},
+		Router:  RouterConfig{Attempts: 3, SubtaskTimeout: 2 * time.Minute, RequestTimeout: 5 * time.Minute, AcceptTimeout: time.Second, LostAfter: 3 * time.Second, Policy: "balanced", Events: "requested"},
+		Limits:  LimitsConfig{MaxSubtasks: task.DefaultLimits.MaxSubtasks, MaxDepth: task.DefaultLimits.MaxDepth, MaxInputBytes: task.DefaultLimits.MaxInputBytes},
+		Log:     LogConfig{Level: "warn"},
+	}
+}
+
+// LoadConfig reads a config file over the defaults; an empty path returns
+// the defaults. Unknown keys are errors that name the key and its line.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("reading config: %w", err)
+	}
+	if err := decodeConfig(data, &cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func decodeConfig(data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("holds more than one YAML document; keep one")
+	}
+	return nil
+}
+
+// ApplyEnv overrides secrets and addresses from the environment:
+// TASKROUTER_NATS_URL, TASKROUTER_REDIS_URL.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	if v := getenv("TASKROUTER_NATS_URL"); v != "" {
+		c.NATS.URL = v
+	}
+	if v := getenv("TASKROUTER_REDIS_URL"); v != "" {
+		c.Redis.URL = v
+	}
+}
+
+// Validate reports the first thing wrong with the config, before anything connects.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.NATS.URL != "" {
+		for _, u := range strings.Split(c.NATS.URL, ",") {
+			if p, err := url.Parse(strings.TrimSpace(u)); err != nil || p.Host == "" {
+				bad("nats.url: %q is not a URL such as nats://127.0.0.1:4222", u)
+			}
+		}
+	}
+	if c.NATS.Listen != "" {
+		if c.NATS.URL != "" {
+			bad("nats.listen: only the embedded server listens; leave nats.url empty or drop nats.listen")
+		} else if _, _, err := net.SplitHostPort(c.NATS.Listen); err != nil {
+			bad("nats.listen: %q is not host:port such as 127.0.0.1:4222", c.NATS.Listen)
+		}
+	}
+	if c.Redis.URL != "" && !strings.HasPrefix(c.Redis.URL, "redis://") && !strings.HasPrefix(c.Redis.URL, "rediss://") {
+		bad("redis.url: must start with redis:// or rediss://")
+	}
+	if c.HTTP.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+			bad("http.addr: %q is not host:port such as 127.0.0.1:8080", c.HTTP.Addr)
+		}
+	}
+	if !slices.Contains([]string{"auto", "rules", "llm", "single"}, c.Planner.Mode) {
+		bad("planner.mode: %q is not one of auto, rules, llm, single", c.Planner.Mode)
+	}
+	if !slices.Contains([]string{"quality", "cost", "latency", "balanced"}, c.Router.Policy) {
+		bad("router.policy: %q is not one of quality, cost, latency, balanced", c.Router.Policy)
+	}
+	if !slices.Contains([]string{"requested", "all"}, c.Router.Events) {
+		bad("router.events: %q is not one of requested, all", c.Router.Events)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	c.validateNumbers(bad)
+	c.validateModels(bad)
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateNumbers(bad func(string, ...any)) {
+	r := c.Router
+	if r.Attempts < 1 || r.Attempts > 20 {
+		bad("router.attempts: %d must be between 1 and 20", r.Attempts)
+	}
+	for name, d := range map[string]time.Duration{"subtask_timeout": r.SubtaskTimeout, "request_timeout": r.RequestTimeout,
+		"accept_timeout": r.AcceptTimeout, "lost_after": r.LostAfter} {
+		if d <= 0 {
+			bad("router.%s: must be a positive duration such as 30s", name)
+		}
+	}
+	l := c.Limits
+	if l.MaxSubtasks < 1 || l.MaxDepth < 1 || l.MaxInputBytes < 1 {
+		bad("limits: max_subtasks, max_depth and max_input_bytes must be positive")
+	}
+}
+
+func (c *Config) validateModels(bad func(string, ...any)) {
+	seen := map[string]bool{}
+	for i, m := range c.Models {
+		where := fmt.Sprintf("models[%d]", i)
+		if m.Name == "" {
+			bad("%s: name is required", where)
+			continue
+		}
+		where = fmt.Sprintf("models[%d] (%s)", i, m.Name)
+		if seen[m.Name] {
+			bad("%s: the name is used twice", where)
+		}
+		seen[m.Name] = true
+		switch m.Backend {
+		case task.BackendOpenAI:
+			if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad("%s: base_url %q must be an http(s) URL such as https://api.openai.com/v1", where, m.BaseURL)
+			}
+		case task.BackendLocal:
+		default:
+			bad("%s: backend %q must be local or openai", where, m.Backend)
+		}
+		if len(m.Capabilities) == 0 {
+			bad("%s: list at least one capability", where)
+		}
+		if m.ContextWindow < 0 || m.MaxOutputTokens < 0 || m.Concurrency < 0 || m.Price.InputPerMTok < 0 || m.Price.OutputPerMTok < 0 {
+			bad("%s: context_window, max_output_tokens, concurrency and prices must not be negative", where)
+		}
+		if m.ContextWindow > 0 && m.MaxOutputTokens >= m.ContextWindow {
+			bad("%s: max_output_tokens %d leaves no room in context_window %d", where, m.MaxOutputTokens, m.ContextWindow)
+		}
+		for capName, q := range m.Quality {
+			if q < 0 || q > 1 {
+				bad("%s: quality.%s %.2f must be between 0 and 1", where, capName, q)
+			}
+		}
+	}
+}
+
+// TaskLimits returns the limits on requests and plans.
+func (c *Config) TaskLimits() task.Limits {
+	return task.Limits{MaxSubtasks: c.Limits.MaxSubtasks, MaxDepth: c.Limits.MaxDepth, MaxInputBytes: c.Limits.MaxInputBytes}
+}

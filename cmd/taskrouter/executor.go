@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+func runExecutor(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "executor", "", "Serves models for routers on the same NATS and registry, from any machine, until SIGINT or\n"+
+		"SIGTERM. On SIGTERM it stops taking subtasks, finishes those in flight, deregisters and exits 0.")
+	config := fs.String("config", "", "configuration `file` (YAML); its models and nats/redis settings apply")
+	natsURL := fs.String("nats", "", "NATS `URL`(s), comma-separated (overrides nats.url)")
+	redisURL := fs.String("redis", "", "Redis `URL` of the shared registry (overrides redis.url)")
+	models := fs.String("models", "", "comma-separated model `names` to serve (default: the config's executors, else all)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, *config)
+	if err != nil {
+		return err
+	}
+	if *natsURL != "" {
+		cfg.NATS.URL, cfg.NATS.Listen = *natsURL, ""
+	}
+	if *redisURL != "" {
+		cfg.Redis.URL = *redisURL
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{fmt.Sprintf("invalid config: %v", err)}
+	}
+	if cfg.NATS.URL == "" {
+		return usageError{"an executor joins routers elsewhere: give --nats URL (or nats.url)"}
+	}
+	if cfg.Redis.URL == "" {
+		return usageError{"routers find executors through the shared registry: give --redis URL (or redis.url)"}
+	}
+	parts := appParts{executors: true}
+	if *models != "" {
+		parts.models = strings.Split(*models, ",")
+	}
+	a, err := startApp(ctx, env, cfg, nil, nil, nil, parts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "taskrouter executor serving [%s] on %s\n", strings.Join(a.servedNames(), ", "), cfg.NATS.URL)
+	<-ctx.Done()
+	fmt.Fprintln(env.stderr, "taskrouter executor: draining")
+	a.close()
+	return nil
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func runModels(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "models", "", "Lists models with their capabilities, live replicas, in-flight subtasks, latency and state.\n"+
+		"With a Redis registry (redis.url or --redis) it shows what every executor announced; on the\n"+
+		"embedded default it shows the models this process would serve.")
+	config := fs.String("config", "", "configuration `file` (YAML)")
+	redisURL := fs.String("redis", "", "Redis `URL` of a shared registry to read")
+	jsonOut := fs.Bool("json", false, "print the models as JSON")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, *config)
+	if err != nil {
+		return err
+	}
+	if *redisURL != "" {
+		cfg.Redis.URL = *redisURL
+	}
+	parts := appParts{executors: cfg.Redis.URL == ""}
+	a, err := startApp(ctx, env, cfg, nil, nil, nil, parts)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	states, err := a.reg.Models(ctx)
+	if err != nil {
+		return unavailableError{fmt.Errorf("listing models: %w", err)}
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(states)
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tBACKEND\tCAPABILITIES\tREPLICAS\tIN-FLIGHT\tLATENCY\tSTATE")
+	for _, s := range states {
+		state := s.State
+		if !s.CooldownUntil.IsZero() && s.CooldownUntil.After(time.Now()) {
+			state += fmt.Sprintf(" (%s left)", time.Until(s.CooldownUntil).Round(time.Second))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.0fms\t%s\n", s.Spec.Name, s.Spec.Backend, strings.Join(s.Spec.Capabilities, ","),
+			len(s.Replicas), s.InFlight, s.LatencyEWMAms, state)
+	}
+	return tw.Flush()
+}

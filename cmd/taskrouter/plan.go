@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+func runPlan(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "plan", "TEXT", "Prints the plan taskrouter would run for TEXT, without running it or starting anything.")
+	var c commonFlags
+	jsonOut := fs.Bool("json", false, "print the plan object {\"tasks\": [...]} as JSON")
+	c.register(fs)
+	args, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	text, err := readText(env, args)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, c.config)
+	if err != nil {
+		return err
+	}
+	cat, err := buildCatalog(cfg, c.catalogs)
+	if err != nil {
+		return err
+	}
+	gen := &lateGenerator{}
+	pl, err := buildPlanner(cfg, cat, c.planner, gen)
+	if err != nil {
+		return err
+	}
+	if hasPlanModel(cfg) {
+		// The LLM planner asks a model over NATS: start what it needs.
+		a, err := startApp(ctx, env, cfg, cat, pl, gen, appParts{router: true, executors: true})
+		if err != nil {
+			return err
+		}
+		defer a.close()
+	}
+	plan, err := pl.Plan(ctx, task.Request{Input: text, Planner: c.planner})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "taskrouter plan: %v\n", err)
+		return failedError{err}
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(plan)
+	}
+	printPlan(env, plan)
+	return nil
+}
+
+func printPlan(env *cliEnv, plan task.Plan) {
+	for _, s := range plan.Tasks {
+		deps := "-"
+		if len(s.Deps) > 0 {
+			deps = strings.Join(s.Deps, ",")
+		}
+		fmt.Fprintf(env.stdout, "%-4s %-11s after %-8s %s\n", s.ID, s.Capability, deps, oneLine(s.Input, 60))
+		for _, k := range sortedArgs(s.Args) {
+			fmt.Fprintf(env.stdout, "     %s=%s\n", k, oneLine(s.Args[k], 60))
+		}
+	}
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > max {
+		return string(r[:max-1]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+func runServe(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "serve", "", "Runs until SIGINT or SIGTERM: NATS (embedded unless nats.url is set), the executors this process\n"+
+		"serves (config 'executors'; default every built-in and configured model), and the router answering\n"+
+		"requests on tr.v1.req with Response JSON. On a signal it stops taking requests, finishes those in\n"+
+		"flight and drains its executors.")
+	var c commonFlags
+	c.register(fs)
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, c.config)
+	if err != nil {
+		return err
+	}
+	cat, err := buildCatalog(cfg, c.catalogs)
+	if err != nil {
+		return err
+	}
+	gen := &lateGenerator{}
+	pl, err := buildPlanner(cfg, cat, c.planner, gen)
+	if err != nil {
+		return err
+	}
+	a, err := startApp(ctx, env, cfg, cat, pl, gen, appParts{router: true, executors: true})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	stop, err := a.router.Serve(context.WithoutCancel(ctx))
+	if err != nil {
+		return unavailableError{err}
+	}
+	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req\n",
+		a.natsDescription(), a.registryDescription(), strings.Join(a.servedNames(), ", "))
+	<-ctx.Done()
+	fmt.Fprintln(env.stderr, "taskrouter: stopping; finishing requests in flight")
+	stop()
+	return nil
+}
+
+func (a *app) natsDescription() string {
+	switch {
+	case !a.bus.Embedded():
+		return a.cfg.NATS.URL
+	case a.bus.ClientURL() != "":
+		return "embedded, listening on " + a.bus.ClientURL()
+	}
+	return "embedded (in-process only; set nats.listen to let other machines join)"
+}
+
+func (a *app) registryDescription() string {
+	if a.cfg.Redis.URL == "" {
+		return "in memory"
+	}
+	return "redis"
+}
+
+func (a *app) servedNames() []string {
+	var names []string
+	for _, ex := range a.execs {
+		names = append(names, ex.Models()...)
+	}
+	return names
+}
