@@ -78,7 +78,7 @@ func (e *env) executor(id string, models ...executors.Served) (*executors.Execut
 		e.t.Fatal(err)
 	}
 	ex, err := executors.Start(context.Background(), nc, executors.Config{ID: id, Models: models, Announcer: e.reg,
-		Heartbeat: 200 * time.Millisecond, KeepAlive: 50 * time.Millisecond})
+		Heartbeat: time.Second, KeepAlive: 50 * time.Millisecond})
 	if err != nil {
 		e.t.Fatal(err)
 	}

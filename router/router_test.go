@@ -82,7 +82,7 @@ func TestTemplateMergeSectionsPerSink(t *testing.T) {
 }
 
 func TestExecutorDiesMidSubtaskRetriesOnAnotherReplica(t *testing.T) {
-	e := newEnv(t, router.Config{LostAfter: 300 * time.Millisecond, Attempts: 3})
+	e := newEnv(t, router.Config{LostAfter: time.Second, Attempts: 3})
 	var doomed *nats.Conn
 	started := make(chan struct{})
 	dying := funcModel(func(ctx context.Context, w task.Work, _ func(string)) (task.Output, error) {

@@ -50,7 +50,7 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 		return resp
 	}
 	ru := r.newRun(req, plan, onEvent)
-	ru.emitEvent(task.Event{Type: task.EventPlanned, Text: fmt.Sprintf("%d subtasks", len(plan.Tasks))})
+	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks))})
 	ru.schedule(ctx)
 	return ru.respond(ctx, resp)
 }

@@ -174,7 +174,9 @@ type Event struct {
 	Attempt    int       `json:"attempt,omitempty"`
 	Time       time.Time `json:"time"`
 	// Elapsed is milliseconds since the subtask (or request) started.
-	ElapsedMs int64  `json:"elapsed_ms"`
-	Text      string `json:"text,omitempty"`
-	Error     *Error `json:"error,omitempty"`
+	ElapsedMs int64 `json:"elapsed_ms"`
+	// Subtasks is the plan's size, on the planned event.
+	Subtasks int    `json:"subtasks,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Error    *Error `json:"error,omitempty"`
 }

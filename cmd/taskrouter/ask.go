@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/router"
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -50,6 +51,9 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	req := task.Request{ID: task.NewID("req_"), Input: text, Planner: c.planner, TimeoutMs: timeout.Milliseconds()}
 	progress := newProgress(env.stderr, *quiet)
+	if !*jsonOut {
+		progress.stream = env.stdout
+	}
 	var resp task.Response
 	if *natsURL != "" {
 		resp, err = askRemote(ctx, env, *natsURL, req, progress, *timeout)
@@ -58,6 +62,9 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if !*jsonOut && progress.finish(resp.Answer) {
+		resp.Answer = "" // already on stdout
 	}
 	return printResponse(env, resp, *jsonOut)
 }
@@ -187,16 +194,51 @@ func describeError(e *task.Error) string {
 	return msg
 }
 
-// progress prints one line per subtask state change on stderr.
+// progress prints one line per subtask state change on stderr, and
+// streams the answer's text to stdout as it arrives when the answer is
+// one model's output: the model-written merge, or a one-subtask plan.
 type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	quiet bool
+	mu       sync.Mutex
+	w        io.Writer
+	quiet    bool
+	stream   io.Writer // nil: no streaming
+	single   bool
+	streamed strings.Builder
 }
 
 func newProgress(w io.Writer, quiet bool) *progress { return &progress{w: w, quiet: quiet} }
 
+func (p *progress) streamDelta(ev task.Event) {
+	if p.stream == nil || ev.Type != task.EventProgress || !(p.single || ev.SubtaskID == router.MergeSubtaskID) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.streamed.WriteString(ev.Text)
+	fmt.Fprint(p.stream, ev.Text)
+}
+
+// finish ends a streamed answer; it reports whether the answer was shown
+// whole already.
+func (p *progress) finish(answer string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.streamed.Len() == 0 {
+		return false
+	}
+	if strings.TrimSpace(p.streamed.String()) == strings.TrimSpace(answer) {
+		fmt.Fprintln(p.stream)
+		return true
+	}
+	fmt.Fprint(p.stream, "\n\n[the stream was interrupted and retried; the whole answer follows]\n")
+	return false
+}
+
 func (p *progress) event(ev task.Event) {
+	if ev.Type == task.EventPlanned {
+		p.single = ev.Subtasks == 1
+	}
+	p.streamDelta(ev)
 	if p.quiet || ev.SubtaskID == "" && ev.Type != task.EventPlanned && ev.Type != task.EventMerged {
 		return
 	}
