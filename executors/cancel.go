@@ -26,6 +26,7 @@ type cancels struct {
 
 type runningWork struct {
 	subtask string
+	attempt int
 	inbox   string
 	cancel  context.CancelFunc
 }
@@ -34,8 +35,8 @@ func newCancels() *cancels {
 	return &cancels{running: map[string]map[*runningWork]struct{}{}, gone: map[string]time.Time{}}
 }
 
-func (c *cancels) track(requestID, subtaskID, inbox string, cancel context.CancelFunc) (untrack func()) {
-	w := &runningWork{subtask: subtaskID, inbox: inbox, cancel: cancel}
+func (c *cancels) track(requestID, subtaskID string, attempt int, inbox string, cancel context.CancelFunc) (untrack func()) {
+	w := &runningWork{subtask: subtaskID, attempt: attempt, inbox: inbox, cancel: cancel}
 	c.mu.Lock()
 	set := c.running[requestID]
 	if set == nil {
@@ -54,7 +55,7 @@ func (c *cancels) track(requestID, subtaskID, inbox string, cancel context.Cance
 	}
 }
 
-func (c *cancels) cancelRequest(requestID string, subtasks []string) int {
+func (c *cancels) cancelRequest(requestID string, subtasks []string, attempt int) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(subtasks) == 0 {
@@ -62,7 +63,7 @@ func (c *cancels) cancelRequest(requestID string, subtasks []string) int {
 	}
 	n := 0
 	for w := range c.running[requestID] {
-		if len(subtasks) == 0 || contains(subtasks, w.subtask) {
+		if (len(subtasks) == 0 || contains(subtasks, w.subtask)) && (attempt == 0 || attempt == w.attempt) {
 			w.cancel()
 			n++
 		}
@@ -119,7 +120,7 @@ func (e *Executor) onCancel(msg *nats.Msg) {
 			return
 		}
 	}
-	if n := e.cancel.cancelRequest(requestID, notice.Subtasks); n > 0 {
+	if n := e.cancel.cancelRequest(requestID, notice.Subtasks, notice.Attempt); n > 0 {
 		e.cfg.Logger.Debug("cancelled subtasks", "request", requestID, "count", n)
 	}
 }

@@ -61,20 +61,23 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: task.Errorf(task.CodeCancelled, "request %s was cancelled", w.RequestID)})
 		return
 	}
+	// Only this goroutine adds to the queue and workers only take from it,
+	// so a free place seen here is still free below.
+	if len(m.queue) == cap(m.queue) {
+		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: &task.Error{Code: task.CodeOverloaded, Retryable: true,
+			Message: "executor " + e.cfg.ID + " has no free slot for model " + m.Spec.Name}})
+		return
+	}
 	j := &job{w: w, inbox: msg.Reply}
 	j.ctx, j.cancel = context.WithCancel(context.Background())
 	if !w.Deadline.IsZero() {
 		j.ctx, j.cancel = context.WithDeadline(context.Background(), w.Deadline)
 	}
-	j.untrack = e.cancel.track(w.RequestID, w.SubtaskID, msg.Reply, j.cancel)
+	j.untrack = e.cancel.track(w.RequestID, w.SubtaskID, w.Attempt, msg.Reply, j.cancel)
 	e.work.Add(1)
-	select {
-	case m.queue <- j:
-		e.reply(msg.Reply, task.Reply{Type: task.ReplyAccepted})
-	default:
-		e.finish(j, task.Reply{Type: task.ReplyError, Error: &task.Error{Code: task.CodeOverloaded, Retryable: true,
-			Message: "executor " + e.cfg.ID + " has no free slot for model " + m.Spec.Name}})
-	}
+	// "accepted" goes out before a worker can send anything else.
+	e.reply(msg.Reply, task.Reply{Type: task.ReplyAccepted})
+	m.queue <- j
 }
 
 // serve is one worker of a model: it runs queued subtasks until quit.

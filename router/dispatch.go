@@ -54,14 +54,14 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccept
 	for {
 		select {
 		case <-ctx.Done():
-			r.cancelAt(w.RequestID, w.SubtaskID)
+			r.cancelAt(w)
 			return attempt{executor: executor, err: task.AsError(context.Cause(ctx))}
 		case <-timer.C:
 			if executor == "" {
 				return attempt{unserved: true, err: task.Errorf(task.CodeLost,
 					"no executor of model %s accepted the subtask within %s", w.Model, r.cfg.AcceptTimeout)}
 			}
-			r.cancelAt(w.RequestID, w.SubtaskID)
+			r.cancelAt(w)
 			return attempt{executor: executor, err: task.Errorf(task.CodeLost,
 				"executor %s of model %s went silent for %s", executor, w.Model, r.cfg.LostAfter)}
 		case <-box.notify:
@@ -100,11 +100,11 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccept
 	}
 }
 
-// cancelAt tells executors to stop one subtask of a request.
-func (r *Router) cancelAt(requestID, subtaskID string) {
-	body, _ := json.Marshal(task.CancelNotice{Subtasks: []string{subtaskID}})
-	if err := r.nc.Publish(task.CancelSubject(requestID), body); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-		r.cfg.Logger.Warn("publishing cancellation", "request", requestID, "subtask", subtaskID, "err", err)
+// cancelAt tells executors to stop one attempt of a subtask.
+func (r *Router) cancelAt(w task.Work) {
+	body, _ := json.Marshal(task.CancelNotice{Subtasks: []string{w.SubtaskID}, Attempt: w.Attempt})
+	if err := r.nc.Publish(task.CancelSubject(w.RequestID), body); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		r.cfg.Logger.Warn("publishing cancellation", "request", w.RequestID, "subtask", w.SubtaskID, "err", err)
 	}
 }
 

@@ -44,6 +44,8 @@ type env struct {
 	bus    *bus.Bus
 	reg    *registry.Memory
 	router *router.Router
+	// heartbeat is the executors' heartbeat interval.
+	heartbeat time.Duration
 }
 
 func newEnv(t testing.TB, cfg router.Config) *env {
@@ -67,7 +69,7 @@ func newEnv(t testing.TB, cfg router.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.Close() })
-	return &env{t: t, bus: b, reg: reg, router: r}
+	return &env{t: t, bus: b, reg: reg, router: r, heartbeat: time.Second}
 }
 
 // executor starts an executor on its own connection serving the models.
@@ -78,7 +80,7 @@ func (e *env) executor(id string, models ...executors.Served) (*executors.Execut
 		e.t.Fatal(err)
 	}
 	ex, err := executors.Start(context.Background(), nc, executors.Config{ID: id, Models: models, Announcer: e.reg,
-		Heartbeat: time.Second, KeepAlive: 50 * time.Millisecond})
+		Heartbeat: e.heartbeat, KeepAlive: 50 * time.Millisecond})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ type Config struct {
 	// tr.v1.events.<id>; otherwise only requests that set Events are
 	// published, which saves five NATS messages per subtask.
 	AllEvents bool
-	Logger        *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Router runs plans over NATS. It is safe for concurrent use.

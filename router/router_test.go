@@ -263,6 +263,7 @@ func sub0(id, c, in string) task.Subtask { return sub(id, c, in) }
 
 func TestConcurrentRequestsAllComplete(t *testing.T) {
 	e := newEnv(t, router.Config{AcceptTimeout: 10 * time.Second})
+	e.heartbeat = 10 * time.Second // a loaded machine must not expire live replicas
 	for i := 0; i < 4; i++ {
 		e.executor(fmt.Sprintf("x%d", i), served("m", echo(time.Millisecond, nil), 64, "a", "b"))
 	}

@@ -110,6 +110,9 @@ type Reply struct {
 // executors then refuse its late-arriving subtasks too.
 type CancelNotice struct {
 	Subtasks []string `json:"subtasks,omitempty"`
+	// Attempt, when set, limits the notice to that attempt, so stopping a
+	// lost attempt never stops the retry that follows it.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // Usage counts tokens and cost.
