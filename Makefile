@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: test bench fuzz build
+.PHONY: test test-distributed bench fuzz build
 
 # Every test, with the services it needs (Redis at 127.0.0.1:6379; NATS is
 # embedded by the tests themselves).
@@ -8,6 +8,12 @@ test:
 	./scripts/ensure-redis
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Multi-process tests: a router and executor processes over real NATS and
+# Redis, with SIGKILL, SIGTERM and a Redis restart (about a minute).
+test-distributed:
+	./scripts/ensure-redis
+	TASKROUTER_DISTRIBUTED_TESTS=1 $(GO) test -race -count=1 -timeout 10m -run Distributed -v ./cmd/taskrouter
 
 # Go benchmarks, then the end-to-end figures.
 bench:

@@ -1,0 +1,787 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// The distributed tests run the real binary: routers and executors as
+// separate processes over a NATS server embedded in the test and a real
+// Redis (TASKROUTER_TEST_REDIS, default redis://127.0.0.1:6379; each test
+// uses its own database number and flushes it). They fail, not skip, when
+// Redis is unreachable.
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	// The test's own registry client dials a stopped Redis in the restart
+	// test; the registry reports the outage itself.
+	redis.SetLogger(registry.GoRedisLogger{Logger: slog.New(slog.DiscardHandler)})
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// taskrouterBinary builds the command once per test run.
+func taskrouterBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "taskrouter-bin-"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "taskrouter")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("building taskrouter: %w\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// syncBuffer collects a process's output for assertions and failure logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// proc is one child process, killed when the test ends.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error // set before done closes
+}
+
+func startProc(t *testing.T, name, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("output of %s (pid %d):\n%s", name, p.cmd.Process.Pid, p.out.String())
+		}
+	})
+	return p
+}
+
+// waitOutput waits until the process prints want.
+func (p *proc) waitOutput(t *testing.T, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(p.out.String(), want) {
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited (%v) before printing %q:\n%s", p.name, p.err, want, p.out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not print %q within %s:\n%s", p.name, want, timeout, p.out.String())
+		}
+	}
+}
+
+func (p *proc) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("sending %v to %s: %v", sig, p.name, err)
+	}
+}
+
+// exitCode waits for the process to end and returns its exit code.
+func (p *proc) exitCode(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		t.Fatalf("%s did not exit within %s", p.name, timeout)
+	}
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		t.Fatalf("waiting for %s: %v", p.name, p.err)
+	}
+	return 0
+}
+
+// idMark is the part of an executor id that names its process.
+func (p *proc) idMark() string { return fmt.Sprintf("-%d-", p.cmd.Process.Pid) }
+
+// cluster is a NATS server embedded in the test, a Redis URL, and the
+// processes started on them.
+type cluster struct {
+	t        *testing.T
+	bin      string
+	natsURL  string
+	redisURL string
+	nc       *nats.Conn
+	watch    *registry.Redis
+}
+
+func newCluster(t *testing.T, redisURL string) *cluster {
+	t.Helper()
+	if os.Getenv("TASKROUTER_DISTRIBUTED_TESTS") == "" {
+		// These start real processes and kill them; they take about a
+		// minute and are timing-sensitive on a loaded 2-core machine, so
+		// they run with `make test-distributed`, not in every `make test`.
+		t.Skip("multi-process test; run with TASKROUTER_DISTRIBUTED_TESTS=1 (make test-distributed)")
+	}
+	c := &cluster{t: t, bin: taskrouterBinary(t), redisURL: redisURL}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := bus.Start(ctx, bus.Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatalf("starting NATS: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	c.natsURL = b.ClientURL()
+	if c.nc, err = b.Connect("test"); err != nil {
+		t.Fatal(err)
+	}
+	if c.watch, err = registry.OpenRedis(ctx, redisURL, registry.WithRefreshInterval(100*time.Millisecond)); err != nil {
+		t.Fatalf("opening the registry at %s (start redis-server, or set TASKROUTER_TEST_REDIS): %v", redisURL, err)
+	}
+	t.Cleanup(func() { _ = c.watch.Close() })
+	return c
+}
+
+// router starts `taskrouter serve` with no models of its own.
+func (c *cluster) router(name, routerExtra string) *proc {
+	c.t.Helper()
+	cfg := fmt.Sprintf("nats:\n  url: %s\nredis:\n  url: %s\nexecutors: []\nrouter:\n  accept_timeout: 400ms\n  lost_after: 1s\n%slog:\n  level: info\n",
+		c.natsURL, c.redisURL, routerExtra)
+	path := filepath.Join(c.t.TempDir(), name+".yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	p := startProc(c.t, name, c.bin, "serve", "--config", path)
+	p.waitOutput(c.t, "taskrouter serving", 20*time.Second)
+	return p
+}
+
+// executor starts `taskrouter executor` serving models.
+func (c *cluster) executor(name string, models ...string) *proc {
+	c.t.Helper()
+	p := startProc(c.t, name, c.bin, "executor", "--nats", c.natsURL, "--redis", c.redisURL, "--models", strings.Join(models, ","))
+	p.waitOutput(c.t, "taskrouter executor serving", 20*time.Second)
+	return p
+}
+
+// waitReplicas waits until the registry holds exactly want live replicas
+// of each named model.
+func (c *cluster) waitReplicas(want map[string]int, timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := c.replicas()
+		ok := true
+		for model, n := range want {
+			ok = ok && got[model] == n
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("live replicas %v, want %v within %s", got, want, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitRouted waits until the routers answer input: a router's snapshot of
+// the registry lags Redis by up to one refresh interval (500 ms).
+func (c *cluster) waitRouted(inputs ...string) {
+	c.t.Helper()
+	for _, input := range inputs {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			resp, err := c.ask(task.Request{Input: input})
+			if err == nil && checkAnswer(input, resp) == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.t.Fatalf("the routers did not answer %q within 5s: %v %s", input, err, checkAnswer(input, resp))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func (c *cluster) replicas() map[string]int {
+	states, _ := c.watch.Models(context.Background())
+	got := map[string]int{}
+	for _, s := range states {
+		got[s.Spec.Name] = len(s.Replicas)
+	}
+	return got
+}
+
+// ask sends one request to tr.v1.req and decodes the Response.
+func (c *cluster) ask(req task.Request) (task.Response, error) {
+	data, err := json.Marshal(req)
+	if err != nil {
+		return task.Response{}, err
+	}
+	msg, err := c.nc.Request(task.SubjectRequest, data, 30*time.Second)
+	if err != nil {
+		return task.Response{}, fmt.Errorf("requesting %q: %w", req.Input, err)
+	}
+	var resp task.Response
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return resp, fmt.Errorf("decoding the response to %q: %w\n%s", req.Input, err, msg.Data)
+	}
+	return resp, nil
+}
+
+// models runs `taskrouter models --redis URL` with extra flags.
+func (c *cluster) models(args ...string) string {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, append([]string{"models", "--redis", c.redisURL}, args...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		c.t.Fatalf("taskrouter models: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+const (
+	calcInput      = "What is 2+3?"
+	sentimentInput = "What is the sentiment of this review: 'I love this phone, it is great.'"
+)
+
+// checkAnswer reports what is wrong with a response to calcInput or
+// sentimentInput, or "".
+func checkAnswer(input string, resp task.Response) string {
+	if resp.Error != nil {
+		return fmt.Sprintf("error %v", resp.Error)
+	}
+	if len(resp.Subtasks) != 1 || resp.Subtasks[0].Status != task.StatusDone {
+		return fmt.Sprintf("subtasks %+v", resp.Subtasks)
+	}
+	wantModel := "local/calc"
+	if input == sentimentInput {
+		wantModel = "local/sentiment"
+	}
+	if st := resp.Subtasks[0]; st.Model != wantModel || st.Executor == "" {
+		return fmt.Sprintf("served by model %q executor %q, want %s", st.Model, st.Executor, wantModel)
+	}
+	if input == calcInput && !strings.Contains(resp.Answer, "5") {
+		return fmt.Sprintf("answer %q lacks 5", resp.Answer)
+	}
+	if resp.Answer == "" {
+		return "empty answer"
+	}
+	return ""
+}
+
+// loadResult is what a load run saw.
+type loadResult struct {
+	mu        sync.Mutex
+	executors map[string]int
+	failures  []string
+	slowest   time.Duration
+	retried   int // requests that needed more than one attempt
+}
+
+// runLoad sends n requests (every fourth a sentiment one) from workers
+// goroutines; midway, after `at` requests completed, it calls midway once.
+func (c *cluster) runLoad(n, workers, at int, midway func()) *loadResult {
+	res := &loadResult{executors: map[string]int{}}
+	var next, completed atomic.Int64
+	reached := make(chan struct{})
+	var reachOnce sync.Once
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				input := calcInput
+				if i%4 == 0 {
+					input = sentimentInput
+				}
+				start := time.Now()
+				resp, err := c.ask(task.Request{Input: input})
+				took := time.Since(start)
+				res.mu.Lock()
+				res.slowest = max(res.slowest, took)
+				switch {
+				case err != nil:
+					res.failures = append(res.failures, err.Error())
+				case checkAnswer(input, resp) != "":
+					res.failures = append(res.failures, fmt.Sprintf("request %d (%s): %s", i, resp.ID, checkAnswer(input, resp)))
+				default:
+					res.executors[resp.Subtasks[0].Executor]++
+					if resp.Subtasks[0].Attempts > 1 {
+						res.retried++
+					}
+				}
+				res.mu.Unlock()
+				if completed.Add(1) == int64(at) {
+					reachOnce.Do(func() { close(reached) })
+				}
+			}
+		}()
+	}
+	select {
+	case <-reached:
+		midway()
+	case <-time.After(30 * time.Second):
+		c.t.Errorf("only %d of %d requests completed in 30s", completed.Load(), at)
+	}
+	wg.Wait()
+	return res
+}
+
+func (r *loadResult) served(p *proc) int {
+	n := 0
+	for id, count := range r.executors {
+		if strings.Contains(id, p.idMark()) {
+			n += count
+		}
+	}
+	return n
+}
+
+// redisDB returns the URL of database db of the test Redis, flushed now
+// and at the end of the test.
+func redisDB(t *testing.T, db int) string {
+	t.Helper()
+	base := os.Getenv("TASKROUTER_TEST_REDIS")
+	if base == "" {
+		base = "redis://127.0.0.1:6379"
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("TASKROUTER_TEST_REDIS %q: %v", base, err)
+	}
+	u.Path = "/" + strconv.Itoa(db)
+	opt, err := redis.ParseURL(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	flush := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return rdb.FlushDB(ctx).Err()
+	}
+	if err := flush(); err != nil {
+		t.Fatalf("flushing %s (start redis-server, or set TASKROUTER_TEST_REDIS): %v", u, err)
+	}
+	t.Cleanup(func() {
+		_ = flush()
+		_ = rdb.Close()
+	})
+	return u.String()
+}
+
+// replicaKeys returns the members of tr:replicas that name executor p.
+func replicaKeys(t *testing.T, redisURL string, p *proc) []string {
+	t.Helper()
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	keys, err := rdb.HKeys(context.Background(), registry.DefaultKeyPrefix+"replicas").Result()
+	if err != nil {
+		t.Fatalf("reading replicas: %v", err)
+	}
+	var mine []string
+	for _, k := range keys {
+		if strings.Contains(k, p.idMark()) {
+			mine = append(mine, k)
+		}
+	}
+	return mine
+}
+
+func TestDistributedKillAndDrainLoseNoRequest(t *testing.T) {
+	c := newCluster(t, redisDB(t, 11))
+	c.router("router", "  attempts: 4\n")
+	e1 := c.executor("exec-1", "local/calc", "local/textstats")
+	e2 := c.executor("exec-2", "local/calc", "local/textstats")
+	c.executor("exec-3", "local/sentiment")
+	c.waitReplicas(map[string]int{"local/calc": 2, "local/textstats": 2, "local/sentiment": 1}, 10*time.Second)
+	c.waitRouted(calcInput, sentimentInput)
+
+	// SIGKILL one replica under load: every request still completes. The
+	// local models answer in microseconds, so the replica is first frozen
+	// (SIGSTOP) for a moment to hold subtasks when it dies.
+	res := c.runLoad(200, 16, 40, func() {
+		e1.signal(t, syscall.SIGSTOP)
+		time.Sleep(300 * time.Millisecond)
+		e1.signal(t, syscall.SIGKILL)
+	})
+	if len(res.failures) > 0 {
+		t.Fatalf("%d of 200 requests failed after SIGKILL of a replica, e.g. %s", len(res.failures), res.failures[0])
+	}
+	if res.served(e1) == 0 || res.served(e2) == 0 {
+		t.Errorf("the replicas did not share the work: %v", res.executors)
+	}
+	t.Logf("SIGKILL: slowest request %s, %d retried; served %v", res.slowest, res.retried, res.executors)
+	if res.retried == 0 {
+		t.Errorf("no request was retried: the replica died with nothing in flight")
+	}
+	// Known: the replica's lost subtasks count as failures of local/calc, so
+	// the model cools down (10 s) although its other replica is healthy;
+	// requests then wait out the cooldown instead of failing.
+	// A dead replica disappears within two heartbeat intervals (2 s) plus a refresh.
+	c.waitReplicas(map[string]int{"local/calc": 1, "local/textstats": 1}, 4*time.Second)
+
+	// SIGTERM another under load: it drains, deregisters and exits 0.
+	e4 := c.executor("exec-4", "local/calc", "local/textstats")
+	c.waitReplicas(map[string]int{"local/calc": 2}, 5*time.Second)
+	res = c.runLoad(200, 16, 40, func() { e2.signal(t, syscall.SIGTERM) })
+	if len(res.failures) > 0 {
+		t.Fatalf("%d of 200 requests failed while a replica drained, e.g. %s", len(res.failures), res.failures[0])
+	}
+	if res.served(e4) == 0 {
+		t.Errorf("the replacement replica served nothing: %v", res.executors)
+	}
+	t.Logf("SIGTERM: slowest request %s, %d retried; served %v", res.slowest, res.retried, res.executors)
+	if code := e2.exitCode(t, 15*time.Second); code != 0 {
+		t.Fatalf("a draining executor exited %d, want 0", code)
+	}
+	if !strings.Contains(e2.out.String(), "draining") {
+		t.Errorf("the executor did not say it was draining:\n%s", e2.out.String())
+	}
+	// Deregistered at once, not left to expire.
+	if keys := replicaKeys(t, c.redisURL, e2); len(keys) > 0 {
+		t.Errorf("a drained executor left its replicas in Redis: %v", keys)
+	}
+}
+
+func TestDistributedModelsShowsLiveState(t *testing.T) {
+	c := newCluster(t, redisDB(t, 13))
+	c.router("router", "")
+	c.executor("exec-1", "local/calc")
+	c.executor("exec-2", "local/calc")
+	c.executor("exec-3", "local/sentiment")
+	c.waitReplicas(map[string]int{"local/calc": 2, "local/sentiment": 1}, 10*time.Second)
+	c.waitRouted(calcInput)
+	for range 20 {
+		resp, err := c.ask(task.Request{Input: calcInput})
+		if err != nil || checkAnswer(calcInput, resp) != "" {
+			t.Fatalf("request: %v %s", err, checkAnswer(calcInput, resp))
+		}
+	}
+	// The router pushes its latency samples at its next refresh.
+	var states []registry.ModelState
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		states = nil
+		if err := json.Unmarshal([]byte(c.models("--json")), &states); err != nil {
+			t.Fatalf("models --json: %v", err)
+		}
+		if s := findState(states, "local/calc"); s != nil && s.LatencyEWMAms > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	calc, sent := findState(states, "local/calc"), findState(states, "local/sentiment")
+	if calc == nil || sent == nil {
+		t.Fatalf("models --json lacks local/calc or local/sentiment: %+v", states)
+	}
+	if len(calc.Replicas) != 2 || len(sent.Replicas) != 1 || calc.State != "ready" || sent.State != "ready" {
+		t.Errorf("calc %d replicas %s, sentiment %d replicas %s; want 2 and 1, ready", len(calc.Replicas), calc.State, len(sent.Replicas), sent.State)
+	}
+	if calc.LatencyEWMAms <= 0 {
+		t.Errorf("local/calc latency %.3f ms after 20 requests, want > 0", calc.LatencyEWMAms)
+	}
+	table := c.models()
+	for _, want := range []string{"REPLICAS", "IN-FLIGHT", "LATENCY", "STATE"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("models table lacks column %s:\n%s", want, table)
+		}
+	}
+	line := tableLine(table, "local/calc")
+	if f := strings.Fields(line); len(f) < 7 || f[3] != "2" || f[4] != "0" || !strings.HasSuffix(f[5], "ms") || f[6] != "ready" {
+		t.Errorf("local/calc row %q, want 2 replicas, 0 in flight, a latency, ready", line)
+	}
+}
+
+func findState(states []registry.ModelState, name string) *registry.ModelState {
+	for i := range states {
+		if states[i].Spec.Name == name {
+			return &states[i]
+		}
+	}
+	return nil
+}
+
+func tableLine(table, model string) string {
+	for _, line := range strings.Split(table, "\n") {
+		if strings.HasPrefix(line, model+" ") {
+			return line
+		}
+	}
+	return ""
+}
+
+// freePort returns a TCP port free at the time of the call.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startRedis starts a private redis-server without persistence on port
+// and waits until it answers.
+func startRedis(t *testing.T, port int) *proc {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server is not installed: %v", err)
+	}
+	p := startProc(t, "redis-server", bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on port %d did not answer:\n%s", port, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+func TestDistributedRoutingSurvivesRedisRestart(t *testing.T) {
+	port := freePort(t)
+	rs := startRedis(t, port)
+	c := newCluster(t, fmt.Sprintf("redis://127.0.0.1:%d/0", port))
+	r := c.router("router", "")
+	c.executor("exec-1", "local/calc")
+	c.waitReplicas(map[string]int{"local/calc": 1}, 10*time.Second)
+	c.waitRouted(calcInput)
+
+	// Crash Redis (no persistence: it comes back empty). Routing goes on
+	// from the last snapshot for longer than a replica's ttl.
+	rs.signal(t, syscall.SIGKILL)
+	rs.exitCode(t, 5*time.Second)
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+		mustAnswer(t, c, calcInput)
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Restart it: executors re-register and the router reads Redis again.
+	startRedis(t, port)
+	c.waitReplicas(map[string]int{"local/calc": 1}, 10*time.Second)
+	c.executor("exec-2", "local/sentiment") // known only through the new Redis
+	c.waitReplicas(map[string]int{"local/sentiment": 1}, 10*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := c.ask(task.Request{Input: sentimentInput})
+		if err == nil && checkAnswer(sentimentInput, resp) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the router did not route to a model registered after the restart: %v %s", err, checkAnswer(sentimentInput, resp))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mustAnswer(t, c, calcInput)
+	if n := strings.Count(r.out.String(), "redis is unreachable"); n != 1 {
+		t.Errorf("the router logged the outage %d times, want once", n)
+	}
+	if !strings.Contains(r.out.String(), "reachable again") {
+		t.Errorf("the router did not log the recovery")
+	}
+}
+
+func mustAnswer(t *testing.T, c *cluster, input string) {
+	t.Helper()
+	resp, err := c.ask(task.Request{Input: input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := checkAnswer(input, resp); msg != "" {
+		t.Fatalf("%q: %s", input, msg)
+	}
+}
+
+// eventWatcher records which requests had their events published: router
+// A publishes all, router B none, so it tells which router served one.
+type eventWatcher struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func watchEvents(t *testing.T, nc *nats.Conn) *eventWatcher {
+	t.Helper()
+	w := &eventWatcher{seen: map[string]bool{}}
+	sub, err := nc.Subscribe(task.SubjectEventsPrefix+">", func(m *nats.Msg) {
+		var ev task.Event
+		if json.Unmarshal(m.Data, &ev) == nil {
+			w.mu.Lock()
+			w.seen[ev.RequestID] = true
+			w.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	return w
+}
+
+// servedByA reports whether router A served the request, once its events
+// had time to arrive.
+func (w *eventWatcher) servedByA(nc *nats.Conn, id string) bool {
+	_ = nc.Flush()
+	time.Sleep(50 * time.Millisecond)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen[id]
+}
+
+func TestDistributedTwoRoutersShareLoadAndCooldown(t *testing.T) {
+	c := newCluster(t, redisDB(t, 12))
+	events := watchEvents(t, c.nc)
+	c.router("router-a", "  attempts: 3\n  events: all\n")
+	c.router("router-b", "  attempts: 3\n")
+	c.executor("exec-calc", "local/calc")
+	sent := c.executor("exec-sentiment", "local/sentiment")
+	c.waitReplicas(map[string]int{"local/calc": 1, "local/sentiment": 1}, 10*time.Second)
+	c.waitRouted(calcInput, sentimentInput)
+	time.Sleep(600 * time.Millisecond) // the other router's snapshot too
+
+	// Both routers take requests from the queue group.
+	byA := 0
+	for i := range 40 {
+		id := fmt.Sprintf("share-%d", i)
+		resp, err := c.ask(task.Request{ID: id, Input: calcInput})
+		if err != nil || checkAnswer(calcInput, resp) != "" {
+			t.Fatalf("request %s: %v %s", id, err, checkAnswer(calcInput, resp))
+		}
+		if events.servedByA(c.nc, id) {
+			byA++
+		}
+	}
+	if byA == 0 || byA == 40 {
+		t.Fatalf("router A served %d of 40 requests; both routers should serve some", byA)
+	}
+
+	// A stopped executor accepts nothing: three failed attempts put
+	// local/sentiment in cooldown on the router that served the request.
+	sent.signal(t, syscall.SIGSTOP)
+	waitFor(t, 2*time.Second, "stopped executor", func() bool {
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", sent.cmd.Process.Pid))
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		return len(f) > 0 && f[0] == "T"
+	})
+	resp, err := c.ask(task.Request{ID: "cool-1", Input: sentimentInput})
+	sent.signal(t, syscall.SIGCONT)
+	if err != nil || resp.Error == nil {
+		t.Fatalf("a request to a stopped executor: err %v, response error %v; want a failure", err, resp.Error)
+	}
+	firstByA := events.servedByA(c.nc, "cool-1")
+	waitFor(t, 3*time.Second, "local/sentiment in cooldown in `taskrouter models`", func() bool {
+		return strings.Contains(tableLine(c.models(), "local/sentiment"), "cooldown")
+	})
+	time.Sleep(700 * time.Millisecond) // one refresh of both routers
+
+	// The other router honours it: it waits for the cooldown instead of
+	// dispatching, so a request with a short timeout runs out.
+	for i := 0; ; i++ {
+		id := fmt.Sprintf("cool-check-%d", i)
+		start := time.Now()
+		resp, err := c.ask(task.Request{ID: id, Input: sentimentInput, TimeoutMs: 1500})
+		took := time.Since(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if events.servedByA(c.nc, id) == firstByA {
+			if i >= 6 {
+				t.Fatalf("the router that set the cooldown served 7 requests in a row")
+			}
+			continue
+		}
+		if resp.Error == nil || took < time.Second {
+			t.Fatalf("the other router answered in %s with error %v: it ignored the shared cooldown", took, resp.Error)
+		}
+		break
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %s", what, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
