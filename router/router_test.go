@@ -331,3 +331,22 @@ func TestFailedModelMergeFallsBackToTemplate(t *testing.T) {
 		t.Fatalf("merge %q answer %q", resp.Merge, resp.Answer)
 	}
 }
+
+func TestContextLengthFallsBackToALargerWindow(t *testing.T) {
+	e := newEnv(t, router.Config{Attempts: 3})
+	tooLong := funcModel(func(ctx context.Context, w task.Work, _ func(string)) (task.Output, error) {
+		return task.Output{}, task.Errorf(task.CodeContextLength, "maximum context length is 100 tokens")
+	})
+	spec := func(name string, window int, q float64) task.ModelSpec {
+		return task.ModelSpec{Name: name, Backend: task.BackendOpenAI, Capabilities: []string{"x"}, Concurrency: 2,
+			ContextWindow: window, Quality: map[string]float64{"x": q}}
+	}
+	e.executor("a", executors.Served{Spec: spec("small", 1000, 0.9), Model: tooLong})
+	e.executor("b", executors.Served{Spec: spec("smaller", 500, 0.8), Model: tooLong})
+	e.executor("c", executors.Served{Spec: spec("large", 100000, 0.1), Model: echo(0, nil)})
+	resp := e.run(context.Background(), plan(sub("t1", "x", "in")))
+	mustDone(t, resp)
+	if st := resp.Subtasks[0]; st.Model != "large" || st.Attempts != 2 {
+		t.Fatalf("state = %+v, want the second attempt on the larger window", st)
+	}
+}

@@ -40,7 +40,14 @@ func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts {
 			break
 		}
-		next++ // round robin: the next model, or the same one again via another replica
+		if a.err.Code == task.CodeContextLength {
+			// Only a model with a larger window can take this input.
+			if next = largerWindow(candidates, model); next < 0 {
+				break
+			}
+		} else {
+			next++ // round robin: the next model, or the same one again via another replica
+		}
 		ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
 			Attempt: st.Attempts, Error: a.err})
 		if wait := a.err.RetryAfter(); wait > 0 && !sleep(ctx, min(wait, time.Until(deadline))) {
@@ -51,6 +58,17 @@ func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 		last = task.AsError(context.Cause(ctx))
 	}
 	return ru.fail(st, s.ID, last)
+}
+
+// largerWindow returns the index of the first candidate whose context
+// window is larger than model's, or -1.
+func largerWindow(candidates []task.ModelSpec, model task.ModelSpec) int {
+	for i, c := range candidates {
+		if model.ContextWindow > 0 && (c.ContextWindow == 0 || c.ContextWindow > model.ContextWindow) {
+			return i
+		}
+	}
+	return -1
 }
 
 func retryable(e *task.Error) bool {
