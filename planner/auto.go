@@ -25,11 +25,7 @@ var _ Planner = (*Auto)(nil)
 // NewAuto returns an auto planner over the catalog; WithLLM adds the LLM
 // planner it tries first.
 func NewAuto(cat *task.Catalog, opts ...Option) (*Auto, error) {
-	cfg, err := newConfig(cat, opts)
-	if err != nil {
-		return nil, err
-	}
-	r, err := newRules(cat, cfg)
+	cfg, r, err := build(cat, opts)
 	if err != nil {
 		return nil, err
 	}

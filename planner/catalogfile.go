@@ -60,6 +60,9 @@ func DecodeCatalog(data []byte, format string) ([]task.Capability, error) {
 	return checkCapabilities(caps)
 }
 
+// capabilityKeys is the hint a decoding error ends with.
+const capabilityKeys = "a capability has the keys name, description, inputs, outputs, examples, keywords and titles"
+
 // catalogDoc is the object form of a catalog file.
 type catalogDoc struct {
 	Capabilities []task.Capability `json:"capabilities" yaml:"capabilities"`
@@ -88,7 +91,7 @@ func decodeYAML(data []byte) ([]task.Capability, error) {
 		return nil, fmt.Errorf("decoding catalog YAML: line %d: expected a list of capabilities or a mapping with key capabilities", probe.Content[0].Line)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("decoding catalog YAML: %w", err)
+		return nil, fmt.Errorf("decoding catalog YAML: %w; %s", err, capabilityKeys)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -117,7 +120,7 @@ func decodeJSON(data []byte) ([]task.Capability, error) {
 		return nil, errors.New("decoding catalog JSON: expected a list of capabilities or an object with key \"capabilities\"")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("decoding catalog JSON at line %d: %w", lineAt(data, dec.InputOffset()), err)
+		return nil, fmt.Errorf("decoding catalog JSON at line %d: %w; %s", lineAt(data, dec.InputOffset()), err, capabilityKeys)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("decoding catalog JSON at line %d: trailing data after the catalog", lineAt(data, dec.InputOffset()))

@@ -29,16 +29,12 @@ var _ Planner = (*modal)(nil)
 // llm, by mode or by request, when no LLM planner was given with WithLLM is
 // an error wrapping ErrNoLLM. Every plan returned has been validated.
 func New(mode string, cat *task.Catalog, opts ...Option) (Planner, error) {
-	cfg, err := newConfig(cat, opts)
+	cfg, r, err := build(cat, opts)
 	if err != nil {
 		return nil, err
 	}
 	if mode == "" {
 		mode = ModeAuto
-	}
-	r, err := newRules(cat, cfg)
-	if err != nil {
-		return nil, err
 	}
 	m := &modal{mode: mode, limits: cfg.limits, known: cat.Has, planners: map[string]Planner{
 		ModeRules:  r,
@@ -102,11 +98,7 @@ var _ Planner = (*Single)(nil)
 
 // NewSingle returns a single planner over the catalog.
 func NewSingle(cat *task.Catalog, opts ...Option) (*Single, error) {
-	cfg, err := newConfig(cat, opts)
-	if err != nil {
-		return nil, err
-	}
-	r, err := newRules(cat, cfg)
+	_, r, err := build(cat, opts)
 	if err != nil {
 		return nil, err
 	}

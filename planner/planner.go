@@ -79,23 +79,21 @@ func WithLLM(p Planner) Option {
 	}
 }
 
-func newConfig(cat *task.Catalog, opts []Option) (config, error) {
+// build reads the options and builds the rules planner that every mode
+// shares.
+func build(cat *task.Catalog, opts []Option) (config, *rules.Planner, error) {
 	cfg := config{limits: task.DefaultLimits, fallback: rules.DefaultFallback}
 	if cat == nil {
-		return cfg, errors.New("creating planner: the capability catalog is nil")
+		return cfg, nil, errors.New("creating planner: the capability catalog is nil")
 	}
 	for _, opt := range opts {
 		if err := opt(&cfg); err != nil {
-			return cfg, fmt.Errorf("creating planner: %w", err)
+			return cfg, nil, fmt.Errorf("creating planner: %w", err)
 		}
 	}
-	return cfg, nil
-}
-
-func newRules(cat *task.Catalog, cfg config) (*rules.Planner, error) {
 	r, err := rules.New(cat, rules.WithFallback(cfg.fallback), rules.WithLimits(cfg.limits))
 	if err != nil {
-		return nil, fmt.Errorf("creating planner: %w", err)
+		return cfg, nil, fmt.Errorf("creating planner: %w", err)
 	}
-	return r, nil
+	return cfg, r, nil
 }

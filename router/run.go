@@ -155,12 +155,21 @@ func (ru *run) anyCancelled() bool {
 	return false
 }
 
+// start runs a ready subtask on a goroutine of its own.
 func (ru *run) start(ctx context.Context, s task.Subtask) {
-	go func() { ru.done <- ru.runNow(ctx, s) }()
+	in, st := ru.prepare(s)
+	go func() { ru.done <- finished{id: s.ID, state: ru.runSubtask(ctx, in, st)} }()
 }
 
-// runNow runs one ready subtask on the calling goroutine.
+// runNow runs a ready subtask on the calling goroutine.
 func (ru *run) runNow(ctx context.Context, s task.Subtask) finished {
+	in, st := ru.prepare(s)
+	return finished{id: s.ID, state: ru.runSubtask(ctx, in, st)}
+}
+
+// prepare substitutes the outputs of a subtask's dependencies into it. It
+// reads the run's state, so only the scheduling goroutine calls it.
+func (ru *run) prepare(s task.Subtask) (task.Subtask, task.SubtaskState) {
 	st := *ru.states[s.ID]
 	st.Status = task.StatusRunning
 	st.StartedAt = time.Now()
@@ -172,7 +181,7 @@ func (ru *run) runNow(ctx context.Context, s task.Subtask) finished {
 			in.Args[k] = task.Substitute(v, ru.outputs)
 		}
 	}
-	return finished{id: s.ID, state: ru.runSubtask(ctx, in, st)}
+	return in, st
 }
 
 func (ru *run) emitEvent(ev task.Event) {

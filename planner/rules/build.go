@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -277,8 +278,9 @@ func (p *Planner) payloadFor(r *request, steps []step, i int) *payload {
 // ownPayloads returns the payloads inside f that are not shared.
 func (r *request) ownPayloads(f fragment) []payload {
 	var out []payload
-	for _, pl := range r.payloads {
-		if !pl.shared && pl.start >= f.start && pl.end <= f.end {
+	k := sort.Search(len(r.payloads), func(k int) bool { return r.payloads[k].start >= f.start })
+	for ; k < len(r.payloads) && r.payloads[k].start < f.end; k++ {
+		if pl := r.payloads[k]; !pl.shared && pl.end <= f.end {
 			out = append(out, pl)
 		}
 	}
@@ -289,21 +291,29 @@ func (r *request) ownPayloads(f fragment) []payload {
 // a.pdf and b.pdf" works on both.
 func joinPayloads(pls []payload) *payload {
 	joined := pls[0]
+	if len(pls) == 1 {
+		return &joined
+	}
+	var b strings.Builder
+	b.WriteString(joined.text)
 	for _, pl := range pls[1:] {
-		joined.text += "\n" + pl.text
+		b.WriteString("\n")
+		b.WriteString(pl.text)
 		joined.end = pl.end
 		if pl.typ != joined.typ {
 			joined.typ = "text"
 		}
 	}
+	joined.text = b.String()
 	return &joined
 }
 
 // ownPayload returns the index of the first payload inside f that is not
 // shared, or -1.
 func (r *request) ownPayload(f fragment) int {
-	for k, pl := range r.payloads {
-		if !pl.shared && pl.start >= f.start && pl.end <= f.end {
+	k := sort.Search(len(r.payloads), func(k int) bool { return r.payloads[k].start >= f.start })
+	for ; k < len(r.payloads) && r.payloads[k].start < f.end; k++ {
+		if pl := r.payloads[k]; !pl.shared && pl.end <= f.end {
 			return k
 		}
 	}

@@ -118,15 +118,6 @@ func (p *Planner) instruction(text []byte) bool {
 	return score >= p.threshold
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
 func keepAll(token) bool { return true }
 
 // findFollowing treats the text after a sentence that announces it ("the
@@ -171,10 +162,9 @@ func sentenceEnd(m []byte, i int) int {
 
 // payloadAt returns the index of the payload that starts at offset i, or -1.
 func (r *request) payloadAt(i int) int {
-	for k, pl := range r.payloads {
-		if pl.start == i {
-			return k
-		}
+	k := sort.Search(len(r.payloads), func(k int) bool { return r.payloads[k].start >= i })
+	if k < len(r.payloads) && r.payloads[k].start == i {
+		return k
 	}
 	return -1
 }
@@ -211,9 +201,13 @@ func (r *request) addShared(m []byte, start, end int) {
 	r.add(m, payload{start: start, end: end, text: text, typ: typ, shared: true})
 }
 
-// clauseStart returns where the sentence or line that holds i starts.
+// clauseStart returns where the sentence or line that holds i starts,
+// looking back at most maxClause bytes: labels and step markers are short.
 func clauseStart(m []byte, i int) int {
 	for j := i; j > 0; {
+		if i-j > maxClause {
+			return j
+		}
 		c, size := utf8.DecodeLastRune(m[:j])
 		switch c {
 		case '\n', '。', '！', '？', ';', '；':
@@ -254,6 +248,9 @@ func blank(b []byte) bool {
 	return true
 }
 
+// maxClause bounds how far clauseStart looks back.
+const maxClause = 256
+
 // paragraphEnd returns where the paragraph that starts at or after i ends:
 // at the next blank line, or the end.
 func paragraphEnd(m []byte, i int) int {
@@ -280,7 +277,5 @@ func (r *request) addContent(start, end int) {
 	if text == "" {
 		return
 	}
-	r.payloads = slices.DeleteFunc(r.payloads, func(o payload) bool { return o.start >= start && o.end <= end })
-	i := sort.Search(len(r.payloads), func(i int) bool { return r.payloads[i].start > start })
-	r.payloads = slices.Insert(r.payloads, i, payload{start: start, end: end, text: text, typ: "text", shared: true})
+	r.insert(payload{start: start, end: end, text: text, typ: "text", shared: true})
 }

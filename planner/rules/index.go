@@ -170,7 +170,8 @@ func (ix *index) weigh(tfs []map[string]float64, lengths []float64) {
 // scratch is the working memory of score, kept per request so that
 // matching allocates little; it is never shared between goroutines.
 type scratch struct {
-	seen   map[string]bool
+	terms  []string        // the distinct terms seen, while few
+	seen   map[string]bool // the distinct terms seen, once many
 	seq    []string
 	scores []float32
 	ev     []float32 // evidence per capability
@@ -180,6 +181,31 @@ type scratch struct {
 	matched []bool
 }
 
+// seenBefore reports whether term was seen in this scoring, and records
+// it: a list while the terms are few, a map beyond.
+func (sc *scratch) seenBefore(term string) bool {
+	if sc.seen == nil && len(sc.terms) < 32 {
+		if slices.Contains(sc.terms, term) {
+			return true
+		}
+		sc.terms = append(sc.terms, term)
+		return false
+	}
+	if sc.seen == nil {
+		sc.seen = make(map[string]bool, 64)
+	}
+	if len(sc.seen) == 0 {
+		for _, t := range sc.terms {
+			sc.seen[t] = true
+		}
+	}
+	if sc.seen[term] {
+		return true
+	}
+	sc.seen[term] = true
+	return false
+}
+
 // score rates every capability against the tokens for which keep is true.
 // Each distinct term counts once; phrases that appear whole add a bonus.
 // The result is valid until the next call with the same scratch.
@@ -187,10 +213,8 @@ func (ix *index) score(toks []token, keep func(token) bool, sc *scratch) []float
 	if sc == nil {
 		sc = &scratch{}
 	}
-	if sc.seen == nil {
-		sc.seen = map[string]bool{}
-	}
 	clear(sc.seen)
+	sc.terms = sc.terms[:0]
 	sc.scores = resize(sc.scores, len(ix.caps))
 	sc.seq = sc.seq[:0]
 	for _, t := range toks {
@@ -200,10 +224,9 @@ func (ix *index) score(toks []token, keep func(token) bool, sc *scratch) []float
 		if t.kind != kindUnigram {
 			sc.seq = append(sc.seq, t.term)
 		}
-		if sc.seen[t.term] {
+		if sc.seenBefore(t.term) {
 			continue
 		}
-		sc.seen[t.term] = true
 		factor := float32(1)
 		switch t.kind {
 		case kindUnigram:

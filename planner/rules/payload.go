@@ -57,7 +57,7 @@ func (p *Planner) parseRequest(text string) *request {
 	}
 	r.masked = string(m)
 	instr := r.masked[:r.end]
-	r.toks = tokenize(instr, make([]token, 0, len(instr)/3))
+	r.toks = tokenize(instr, make([]token, 0, len(instr)/4))
 	r.words = latinWords(instr, 0, len(instr))
 	r.langs = languageSpans(instr, 0, len(instr))
 	r.directional = directional(instr, r.langs)
@@ -74,6 +74,16 @@ func (p *Planner) parseRequest(text string) *request {
 func (r *request) add(m []byte, pl payload) {
 	for i := pl.start; i < pl.end; i++ {
 		m[i] = ' '
+	}
+	r.insert(pl)
+}
+
+// insert puts a payload in order and drops the ones it contains. Payloads
+// mostly come in order, so the common case is an append.
+func (r *request) insert(pl payload) {
+	if n := len(r.payloads); n == 0 || r.payloads[n-1].end <= pl.start {
+		r.payloads = append(r.payloads, pl)
+		return
 	}
 	r.payloads = slices.DeleteFunc(r.payloads, func(o payload) bool { return o.start >= pl.start && o.end <= pl.end })
 	i := sort.Search(len(r.payloads), func(i int) bool { return r.payloads[i].start > pl.start })

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -29,22 +30,17 @@ type ref struct {
 	capability, alt int
 }
 
-// earlier is a step already planned, as reference resolution sees it.
-type earlier struct {
-	capability int
-}
-
 // findRefs returns the referring phrases of text[start:end], given the
 // steps before it, without overlaps; stronger kinds win.
-func (p *Planner) findRefs(r *request, start, end int, prev []earlier) []ref {
+func (p *Planner) findRefs(r *request, start, end int, prev []step) []ref {
 	var found []ref
 	found = p.englishRefs(r, start, end, prev, found)
 	found = p.chineseRefs(r, start, end, prev, found)
-	sort.SliceStable(found, func(i, j int) bool {
-		if found[i].kind != found[j].kind {
-			return found[i].kind < found[j].kind
+	slices.SortStableFunc(found, func(a, b ref) int {
+		if a.kind != b.kind {
+			return int(a.kind) - int(b.kind)
 		}
-		return found[i].start < found[j].start
+		return a.start - b.start
 	})
 	var out []ref
 	for _, f := range found {
@@ -52,7 +48,7 @@ func (p *Planner) findRefs(r *request, start, end int, prev []earlier) []ref {
 			out = append(out, f)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
+	slices.SortFunc(out, func(a, b ref) int { return a.start - b.start })
 	return out
 }
 
@@ -67,7 +63,7 @@ func overlaps(refs []ref, r ref) bool {
 
 // resolve returns the latest earlier step whose capability the tokens name
 // most strongly, and where the naming words end.
-func (p *Planner) resolve(r *request, toks []token, prev []earlier) (int, int) {
+func (p *Planner) resolve(r *request, toks []token, prev []step) (int, int) {
 	if len(prev) == 0 || len(toks) == 0 {
 		return -1, -1
 	}
@@ -119,7 +115,7 @@ type word struct {
 }
 
 func latinWords(text string, start, end int) []word {
-	var out []word
+	out := make([]word, 0, (end-start)/6)
 	for i := start; i < end; {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if !(unicode.IsLetter(r) || unicode.IsDigit(r)) || isCJK(r) {
@@ -143,7 +139,7 @@ var (
 
 // englishRefs finds determiner phrases ("the summary", "those keywords",
 // "the results") and pronouns.
-func (p *Planner) englishRefs(r *request, start, end int, prev []earlier, found []ref) []ref {
+func (p *Planner) englishRefs(r *request, start, end int, prev []step, found []ref) []ref {
 	words := wordsIn(r.words, start, end)
 	for i, w := range words {
 		if determiners[w.text] {
@@ -170,20 +166,19 @@ func (p *Planner) englishRefs(r *request, start, end int, prev []earlier, found 
 // nounPhrase returns up to three words after a determiner, stopping at a
 // preposition, a conjunction or punctuation.
 func nounPhrase(text string, words []word, det int) []word {
-	var np []word
-	for j := det + 1; j < len(words) && len(np) < 3; j++ {
+	j := det + 1
+	for ; j < len(words) && j-det <= 3; j++ {
 		gap := text[words[j-1].end:words[j].start]
 		if strings.TrimSpace(gap) != "" || npStoppers[words[j].text] || determiners[words[j].text] {
 			break
 		}
-		np = append(np, words[j])
 	}
-	return np
+	return words[det+1 : j]
 }
 
 // phraseRef classifies a determiner phrase: a result noun, an earlier
 // step's name, or a payload noun.
-func (p *Planner) phraseRef(r *request, det word, np []word, prev []earlier) (ref, bool) {
+func (p *Planner) phraseRef(r *request, det word, np []word, prev []step) (ref, bool) {
 	if len(np) == 0 {
 		return ref{}, false
 	}

@@ -32,7 +32,7 @@ const zhWindow = 4
 // chineseRefs finds referring phrases in Chinese: pronouns (它, 它们),
 // result nouns (结果), determiner phrases (这个, 这段文字, 上述摘要),
 // modifiers before 的 (翻译后的内容, 摘要的关键词) and objects of 把/将/对.
-func (p *Planner) chineseRefs(r *request, start, end int, prev []earlier, found []ref) []ref {
+func (p *Planner) chineseRefs(r *request, start, end int, prev []step, found []ref) []ref {
 	text := r.masked
 	for i := start; i < end; {
 		c, size := utf8.DecodeRuneInString(text[i:])
@@ -48,7 +48,7 @@ func (p *Planner) chineseRefs(r *request, start, end int, prev []earlier, found 
 	return found
 }
 
-func (p *Planner) chineseRefAt(r *request, i, start, end int, prev []earlier) (ref, bool) {
+func (p *Planner) chineseRefAt(r *request, i, start, end int, prev []step) (ref, bool) {
 	text := r.masked
 	if c, _ := utf8.DecodeRuneInString(text[i:]); !zhAnchors[c] {
 		return ref{}, false
@@ -91,7 +91,7 @@ func weakQi(text string, i, end int) bool {
 }
 
 // modifierRef resolves the words before 的 (翻译后的, 摘要的) to a step.
-func (p *Planner) modifierRef(r *request, de, start int, prev []earlier) (ref, bool) {
+func (p *Planner) modifierRef(r *request, de, start int, prev []step) (ref, bool) {
 	text := r.masked
 	stop := de
 	for _, suf := range zhDoneSuffixes {
@@ -109,7 +109,7 @@ func (p *Planner) modifierRef(r *request, de, start int, prev []earlier) (ref, b
 
 // zhResultRef handles 结果 and the like: a step named before 的, every
 // result after a plural mark, else the step before.
-func (p *Planner) zhResultRef(r *request, i, j, start int, prev []earlier) ref {
+func (p *Planner) zhResultRef(r *request, i, j, start int, prev []step) ref {
 	text := r.masked
 	if strings.HasSuffix(text[start:i], "的") {
 		if f, ok := p.modifierRef(r, i-len("的"), start, prev); ok {
@@ -127,10 +127,10 @@ func (p *Planner) zhResultRef(r *request, i, j, start int, prev []earlier) ref {
 }
 
 // windowRef resolves the object after 把, 将 or 对 to a step.
-func (p *Planner) windowRef(r *request, i, j, end int, prev []earlier) (ref, bool) {
+func (p *Planner) windowRef(r *request, i, j, end int, prev []step) (ref, bool) {
 	to := cjkAfter(r.masked, j, end, zhWindow)
 	if s, at := p.resolveSpan(r, j, to, prev); s >= 0 {
-		last := p.resolveEnd(r, j, to, prev[s])
+		last := p.resolveEnd(r, j, to, prev[s].capability)
 		return ref{kind: refStep, start: i, end: max(at, last), step: s}, true
 	}
 	return p.impliedSpan(r, i, j, to)
@@ -146,12 +146,12 @@ func (p *Planner) impliedSpan(r *request, i, j, to int) (ref, bool) {
 }
 
 // determinerRef classifies 这个, 这段文字, 上述摘要 and the like.
-func (p *Planner) determinerRef(r *request, i, j, end int, prev []earlier) ref {
+func (p *Planner) determinerRef(r *request, i, j, end int, prev []step) ref {
 	text := r.masked
 	det := text[i:j]
 	to := cjkAfter(text, j, end, zhWindow)
 	if s, _ := p.resolveSpan(r, j, to, prev); s >= 0 {
-		return ref{kind: refStep, start: i, end: p.resolveEnd(r, j, to, prev[s]), step: s}
+		return ref{kind: refStep, start: i, end: p.resolveEnd(r, j, to, prev[s].capability), step: s}
 	}
 	if n := payloadNounEnd(text[j:to]); n > 0 {
 		return ref{kind: refPayload, start: i, end: j + n}
@@ -180,7 +180,7 @@ func payloadNounEnd(s string) int {
 
 // resolveSpan resolves text[from:to] to an earlier step and returns where
 // the naming words start.
-func (p *Planner) resolveSpan(r *request, from, to int, prev []earlier) (int, int) {
+func (p *Planner) resolveSpan(r *request, from, to int, prev []step) (int, int) {
 	if from >= to {
 		return -1, 0
 	}
@@ -198,10 +198,10 @@ func (p *Planner) resolveSpan(r *request, from, to int, prev []earlier) (int, in
 	return s, at
 }
 
-// resolveEnd returns where the words naming e's capability end in
+// resolveEnd returns where the words naming capability c end in
 // [from, to).
-func (p *Planner) resolveEnd(r *request, from, to int, e earlier) int {
-	_, last := p.ix.refEvidence(e.capability, tokensIn(r.toks, from, to))
+func (p *Planner) resolveEnd(r *request, from, to int, c int) int {
+	_, last := p.ix.refEvidence(c, tokensIn(r.toks, from, to))
 	return last
 }
 

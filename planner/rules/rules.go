@@ -1,17 +1,40 @@
 // Package rules is the offline planner of taskrouter: it turns a request
 // into a plan with no model and no network, deterministically, in English
-// and in Chinese.
+// and in Chinese. Nothing in it names a capability: a capability defined
+// only in a catalog file is planned like a built-in one.
 //
-// It splits a compound request into steps at sentence ends, list items,
-// commas, conjunctions and sequencing words (then, 然后, 再); maps each step
-// to a capability by BM25 over the catalog's names, keywords, titles,
-// descriptions and examples (Latin words lightly stemmed, CJK text as
-// character bigrams); infers dependencies from sequencing, from phrases
-// that refer to an earlier result ("the summary", "翻译后的内容", "them")
-// and from input and output types; and extracts payloads (quotes, the text
-// after a colon, file names, URLs), target languages and counts into each
-// subtask's input and args. Nothing in it names a capability: a capability
-// defined only in a catalog file is planned like a built-in one.
+// Steps. A request is cut at sentence ends, list items, commas,
+// conjunctions and sequencing words (then, after that, 然后, 再, 最后).
+// Each piece is matched against the catalog by BM25 over names, keywords,
+// titles, descriptions and examples (Latin words lightly stemmed, CJK
+// text as character bigrams); a piece that matches nothing well enough
+// joins its neighbour, or, when it is a sentence of its own, is content
+// the steps work on. A piece that only repeats the step before ("and
+// 'B' into German") is that step again; one between sequencing words with
+// no match goes to the fallback capability.
+//
+// Dependencies come from phrases that name an earlier result ("the
+// summary", "those keywords", "翻译后的内容", "the results", "them"), from
+// sequencing when the step before produces exactly what the step takes,
+// and from types: a step whose payload it cannot read (an image for a text
+// step) takes the result of an earlier step that produces what it can. A
+// result named but never asked for ("translate the summary of this
+// article") gets a step of its own, and so does a conversion the types
+// need when the catalog has one (a capability that reads images before a
+// translation of menu.jpg). Steps without such ties stay independent.
+//
+// Inputs. A subtask's input is the {{tN}} output of its dependencies, else
+// its payload (quoted text, the text after a colon, after "the following"
+// or a label such as "Text:", a file name or a URL), else its own words.
+// A capability whose inputs include the type "prompt" reads the
+// instruction too: it gets its own words followed by what they work on,
+// and a one-subtask plan gives it the whole request.
+//
+// Args: target_lang and source_lang (language codes such as "fr" or "zh";
+// a step with several targets becomes one subtask per language), file or
+// url when the input names one, and a count named by its unit: sentences,
+// words, characters, paragraphs, lines or items ("in 3 sentences",
+// "top 5", "用一句话").
 package rules
 
 import (
@@ -89,7 +112,11 @@ func (p *Planner) Plan(ctx context.Context, req task.Request) (task.Plan, error)
 		return task.Plan{}, err
 	}
 	r := p.parseRequest(text)
-	return p.finish(r, p.steps(r), false)
+	steps := p.steps(r)
+	if len(steps) > p.maxSteps() {
+		return task.Plan{}, task.Errorf(task.CodeInvalidRequest, "the request asks for more than %d steps, the most a plan may have; split it into several requests", p.maxSteps())
+	}
+	return p.finish(r, steps, false)
 }
 
 // PlanSingle plans the whole request as one subtask of the best-matching

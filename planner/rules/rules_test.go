@@ -311,3 +311,77 @@ func FuzzPlan(f *testing.F) {
 }
 
 func subtaskID(i int) string { return fmt.Sprintf("t%d", i+1) }
+
+// TestLargeRequests plans requests near the size limit, of the shapes
+// that would make a careless planner slow: many steps, many quotes, one
+// endless sentence, many colons, unbroken Chinese and many file names.
+// Each must come back soon, with a plan or a request or plan error.
+func TestLargeRequests(t *testing.T) {
+	p := newTestPlanner(t)
+	const size = 200 << 10
+	for name, unit := range map[string]string{
+		"steps":    "summarize it, translate it, ",
+		"quotes":   "'a' ",
+		"sentence": "the quick brown fox jumps over the lazy dog ",
+		"colons":   "a:",
+		"chinese":  "总结这段文字并翻译成英文再提取关键词",
+		"files":    "x.png ",
+		"payload":  "Translate into French: " + strings.Repeat("word ", size/5),
+	} {
+		t.Run(name, func(t *testing.T) {
+			input := strings.Repeat(unit, max(1, size/len(unit)))
+			if len(input) > size+len(unit) {
+				input = input[:size]
+			}
+			plan, err := p.Plan(context.Background(), task.Request{Input: input})
+			if err != nil {
+				if code := task.AsError(err).Code; code != task.CodeInvalidRequest && code != task.CodeInvalidPlan {
+					t.Fatalf("%v, want a plan, or a request or plan error", err)
+				}
+			}
+			if err == nil && len(plan.Tasks) == 0 {
+				t.Fatal("an empty plan")
+			}
+		})
+	}
+}
+
+// TestConcurrentPlans plans from several goroutines at once over one
+// planner; run with -race it shows the planner shares no mutable state.
+func TestConcurrentPlans(t *testing.T) {
+	p := newTestPlanner(t)
+	inputs := []string{
+		"Summarize this text, extract its keywords and detect its language: 'The fox.'",
+		"先总结这篇文章，再把摘要翻译成英文：'新能源汽车的销量持续增长。'",
+		"Translate 'a' into French and 'b' into German",
+	}
+	want := make([]task.Plan, len(inputs))
+	for i, in := range inputs {
+		var err error
+		if want[i], err = p.Plan(context.Background(), task.Request{Input: in}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for k := 0; k < 20; k++ {
+				i := (g + k) % len(inputs)
+				got, err := p.Plan(context.Background(), task.Request{Input: inputs[i]})
+				if err == nil && fmt.Sprint(got) != fmt.Sprint(want[i]) {
+					err = fmt.Errorf("plan of %q changed under concurrency: %v", inputs[i], got)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

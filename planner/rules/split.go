@@ -74,25 +74,27 @@ func split(masked string) []fragment {
 		pending = max(pending, kind)
 		start = next
 	}
+	seen := false // whether the current fragment has begun
 	for i := 0; i < len(masked); {
 		if i == 0 || masked[i-1] == '\n' {
-			if n := listMarkerLen(masked[i:]); n > 0 {
+			if n := listMarkerLen(firstLine(masked[i:], 64)); n > 0 {
 				cut(i, i+n, hard)
-				i += n
+				i, seen = i+n, false
 				continue
 			}
 		}
-		n, kind := boundaryAt(masked, i, start)
+		n, kind := boundaryAt(masked, i, !seen)
 		if n > 0 {
 			end := i
 			if r, _ := utf8.DecodeRuneInString(masked[i:]); strings.ContainsRune("?？!！", r) {
 				end = i + n // a question keeps its mark
 			}
 			cut(end, i+n, kind)
-			i += n
+			i, seen = i+n, false
 			continue
 		}
-		_, size := utf8.DecodeRuneInString(masked[i:])
+		r, size := utf8.DecodeRuneInString(masked[i:])
+		seen = seen || !trimmable(r)
 		i += size
 	}
 	cut(len(masked), len(masked), 0)
@@ -100,7 +102,7 @@ func split(masked string) []fragment {
 }
 
 // boundaryAt returns the length and kind of a boundary at i, or 0.
-func boundaryAt(s string, i, fragStart int) (int, boundary) {
+func boundaryAt(s string, i int, atStart bool) (int, boundary) {
 	r, size := utf8.DecodeRuneInString(s[i:])
 	switch r {
 	case '\n', '。', '！', '？', ';', '；':
@@ -114,13 +116,13 @@ func boundaryAt(s string, i, fragStart int) (int, boundary) {
 		return size, soft
 	}
 	if isCJK(r) {
-		return chineseConnectiveAt(s, i, fragStart)
+		return chineseConnectiveAt(s, i, atStart)
 	}
 	if unicode.IsLetter(r) && (i == 0 || !isWordByte(s, i)) {
 		if loc := stepAt(s, i); loc != nil {
 			return loc[1], hard
 		}
-		return englishConnectiveAt(s, i, strings.TrimFunc(s[fragStart:i], trimmable) == "")
+		return englishConnectiveAt(s, i, atStart)
 	}
 	if n := inlineMarkerLen(s, i); n > 0 {
 		return n, soft
@@ -162,8 +164,8 @@ func englishConnectiveAt(s string, i int, atStart bool) (int, boundary) {
 	return 0, 0
 }
 
-func chineseConnectiveAt(s string, i, fragStart int) (int, boundary) {
-	if strings.HasPrefix(s[i:], "先") && strings.TrimFunc(s[fragStart:i], trimmable) == "" {
+func chineseConnectiveAt(s string, i int, atStart bool) (int, boundary) {
+	if atStart && strings.HasPrefix(s[i:], "先") {
 		return len("先"), soft
 	}
 	for _, c := range chineseConnectives {
@@ -238,4 +240,16 @@ func stepAt(s string, i int) []int {
 		return nil
 	}
 	return inlineStep.FindStringIndex(s[i:])
+}
+
+// firstLine returns s up to its first line break, and at most max bytes:
+// enough for a list marker.
+func firstLine(s string, max int) string {
+	if len(s) > max {
+		s = s[:max]
+	}
+	if k := strings.IndexByte(s, '\n'); k >= 0 {
+		s = s[:k]
+	}
+	return s
 }

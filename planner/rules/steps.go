@@ -3,6 +3,8 @@ package rules
 import (
 	"slices"
 	"sort"
+
+	"github.com/taskrouter/taskrouter/task"
 )
 
 // step is one instruction of a request, mapped to a capability.
@@ -41,43 +43,83 @@ const typeBonus = 0.95
 // there, | summarize this"), without changing its capability. A fragment
 // that only continues the step before with the same capability joins it
 // too.
+//
+// It stops once it has more steps than a plan may have subtasks.
 func (p *Planner) steps(r *request) []step {
-	toks := r.toks
-	var out []step
-	var content [][2]int
-	lead, inContent := -1, false
+	b := &stepBuilder{p: p, r: r, lead: -1, widened: -1}
 	frags := split(r.masked[:r.end])
-	for k, f := range frags {
-		s := p.analyze(r, toks, f, out, -1)
-		matched := s.score >= p.threshold && p.worded(tokensIn(toks, f.start, f.end), s.capability)
-		alone := p.alone(r, out, &s, matched, frags, k)
-		switch {
-		case alone || matched && !p.continues(r, out, s):
-			if lead >= 0 {
-				s = p.widen(r, toks, s, lead, s.end, out)
-				lead = -1
-			}
-			out = append(out, s)
-			inContent = false
-		case inContent && !f.hard:
-			content[len(content)-1][1] = f.end
-		case p.isContent(r, frags, k):
-			content = append(content, [2]int{f.start, f.end})
-			inContent = true
-		case len(out) > 0:
-			last := out[len(out)-1]
-			out[len(out)-1] = p.widen(r, toks, last, last.start, f.end, out[:len(out)-1])
-		case lead < 0:
-			lead = f.start
+	for k := range frags {
+		if len(b.out) > p.maxSteps() {
+			break
 		}
+		b.take(frags, k)
 	}
-	if len(out) == 0 {
-		return []step{p.wholeStep(r, toks)}
+	if len(b.out) == 0 {
+		return []step{p.wholeStep(r, r.toks)}
 	}
-	for _, c := range content {
+	b.settle()
+	for _, c := range b.content {
 		r.addContent(c[0], c[1])
 	}
-	return out
+	return b.out
+}
+
+// stepBuilder turns fragments into steps, one fragment at a time.
+type stepBuilder struct {
+	p         *Planner
+	r         *request
+	out       []step
+	content   [][2]int // sentences of content
+	inContent bool     // whether the last fragment was content
+	lead      int      // where unmatched fragments before the first step start, or -1
+	widened   int      // where the last step ends since it grew, or -1
+}
+
+func (b *stepBuilder) take(frags []fragment, k int) {
+	p, r, f := b.p, b.r, frags[k]
+	s := p.analyze(r, r.toks, f, b.out, -1)
+	matched := s.score >= p.threshold && p.worded(tokensIn(r.toks, f.start, f.end), s.capability)
+	alone := p.alone(r, b.out, &s, matched, frags, k)
+	switch {
+	case alone || matched && !p.continues(r, b.out, s):
+		b.settle()
+		if b.lead >= 0 {
+			s = p.widen(r, r.toks, s, b.lead, s.end, b.out)
+			b.lead = -1
+		}
+		b.out = append(b.out, s)
+		b.inContent = false
+	case matched: // the same work again: it joins the step before
+		b.widened = f.end
+	case b.inContent && !f.hard:
+		b.content[len(b.content)-1][1] = f.end
+	case p.isContent(r, frags, k):
+		b.content = append(b.content, [2]int{f.start, f.end})
+		b.inContent = true
+	case len(b.out) > 0:
+		b.widened = f.end
+	case b.lead < 0:
+		b.lead = f.start
+	}
+}
+
+// settle finds the references of the last step again once it has grown;
+// doing it once, not per fragment, keeps planning linear.
+func (b *stepBuilder) settle() {
+	if b.widened < 0 {
+		return
+	}
+	last := b.out[len(b.out)-1]
+	b.out[len(b.out)-1] = b.p.widen(b.r, b.r.toks, last, last.start, b.widened, b.out[:len(b.out)-1])
+	b.widened = -1
+}
+
+// maxSteps is the most subtasks a plan may have.
+func (p *Planner) maxSteps() int {
+	if p.limits.MaxSubtasks > 0 {
+		return p.limits.MaxSubtasks
+	}
+	return task.DefaultLimits.MaxSubtasks
 }
 
 // alone reports whether an unmatched fragment is a step of its own: one
@@ -147,12 +189,8 @@ func (p *Planner) wholeStep(r *request, toks []token) step {
 // capability chosen is the step's own verb ("把这个翻译成英文"), not a
 // reference, and is dropped.
 func (p *Planner) analyze(r *request, toks []token, f fragment, prev []step, fixed int) step {
-	before := make([]earlier, len(prev))
-	for i, s := range prev {
-		before[i] = earlier{capability: s.capability}
-	}
 	span := tokensIn(toks, f.start, f.end)
-	refs := p.findRefs(r, f.start, f.end, before)
+	refs := p.findRefs(r, f.start, f.end, prev)
 	c, score := p.rateOr(r, span, f, refs, fixed)
 	kept := refs[:0:0]
 	for _, rf := range refs {
@@ -191,13 +229,14 @@ func (p *Planner) rateOr(r *request, span []token, f fragment, refs []ref, fixed
 func (p *Planner) rate(r *request, span []token, f fragment, refs []ref) (int, float32) {
 	// target languages and counts say how, not what: "answer in Chinese"
 	// is a question, not a translation, and "in 50 words" no arithmetic
+	directional, counts := spansIn(r.directional, f.start, f.end), spansIn(r.counts, f.start, f.end)
 	keep := func(t token) bool {
 		for _, rf := range refs {
 			if rf.kind != refWeak && rf.kind != refImplied && t.start >= rf.start && t.end <= rf.end {
 				return false
 			}
 		}
-		return !within(r.directional, t) && !within(r.counts, t)
+		return !within(directional, t) && !within(counts, t)
 	}
 	scores := p.ix.score(span, keep, &r.scratch)
 	for _, pl := range r.payloads {
