@@ -5,6 +5,7 @@ package executors
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,9 +69,11 @@ type Executor struct {
 	hbStop    chan struct{}
 	hbDone    chan struct{}
 	kaDone    chan struct{}
-	stopOnce  sync.Once
-	drainOnce sync.Once
-	drainErr  error
+	// accepted and keepAlive are the two constant replies, encoded once.
+	accepted, keepAlive []byte
+	stopOnce            sync.Once
+	drainOnce           sync.Once
+	drainErr            error
 }
 
 // ErrNoModels is returned by Start when the config serves no model.
@@ -83,7 +86,9 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 		return nil, ErrNoModels
 	}
 	cfg = withDefaults(cfg)
-	e := &Executor{cfg: cfg, nc: nc, models: map[string]*served{}, cancel: newCancels(),
+	accepted, _ := json.Marshal(task.Reply{Type: task.ReplyAccepted, Executor: cfg.ID})
+	keepAlive, _ := json.Marshal(task.Reply{Type: task.ReplyProgress, Executor: cfg.ID})
+	e := &Executor{accepted: accepted, keepAlive: keepAlive, cfg: cfg, nc: nc, models: map[string]*served{}, cancel: newCancels(),
 		hbStop: make(chan struct{}), hbDone: make(chan struct{}), kaDone: make(chan struct{}), quit: make(chan struct{})}
 	for _, m := range cfg.Models {
 		if _, dup := e.models[m.Spec.Name]; dup {

@@ -51,8 +51,8 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 		e.cfg.Logger.Warn("dropping a subtask without a reply subject", "subject", msg.Subject)
 		return
 	}
-	var w task.Work
-	if err := json.Unmarshal(msg.Data, &w); err != nil {
+	w, err := decodeWork(msg.Data)
+	if err != nil {
 		e.reply(msg.Reply, task.Reply{Type: task.ReplyError,
 			Error: task.Errorf(task.CodeInvalidRequest, "decoding subtask: %v", err)})
 		return
@@ -76,7 +76,7 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	j.untrack = e.cancel.track(w.RequestID, w.SubtaskID, w.Attempt, msg.Reply, j.cancel)
 	e.work.Add(1)
 	// "accepted" goes out before a worker can send anything else.
-	e.reply(msg.Reply, task.Reply{Type: task.ReplyAccepted})
+	e.publish(msg.Reply, e.accepted)
 	m.queue <- j
 }
 
@@ -152,7 +152,7 @@ func (e *Executor) keepAlives() {
 		case <-t.C:
 			inboxes = e.cancel.inboxes(inboxes[:0])
 			for _, inbox := range inboxes {
-				e.reply(inbox, task.Reply{Type: task.ReplyProgress})
+				e.publish(inbox, e.keepAlive)
 			}
 		}
 	}
@@ -165,6 +165,10 @@ func (e *Executor) reply(inbox string, r task.Reply) {
 		e.cfg.Logger.Error("encoding reply", "err", err)
 		return
 	}
+	e.publish(inbox, data)
+}
+
+func (e *Executor) publish(inbox string, data []byte) {
 	if err := e.nc.Publish(inbox, data); err != nil {
 		e.cfg.Logger.Debug("publishing reply", "err", err)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,23 +33,15 @@ func (r *Router) dispatch(ctx context.Context, w task.Work, onAccepted func(exec
 	}
 	reply, box, closeBox := r.inbox.open()
 	defer closeBox()
-	msg := &nats.Msg{Subject: task.ModelSubject(w.Model), Reply: reply, Data: data, Header: nats.Header{
-		task.HeaderRequestID: {w.RequestID},
-		task.HeaderSubtaskID: {w.SubtaskID},
-		task.HeaderAttempt:   {strconv.Itoa(w.Attempt)},
-	}}
-	if !w.Deadline.IsZero() {
-		msg.Header[task.HeaderDeadline] = []string{w.Deadline.Format(time.RFC3339Nano)}
-	}
-	if err := r.nc.PublishMsg(msg); err != nil {
+	if err := r.nc.PublishRequest(task.ModelSubject(w.Model), reply, data); err != nil {
 		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}
 	}
 	return r.follow(ctx, w, box, onAccepted, onDelta)
 }
 
 func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccepted func(string), onDelta func(string)) attempt {
-	timer := time.NewTimer(r.cfg.AcceptTimeout)
-	defer timer.Stop()
+	timer := getTimer(r.cfg.AcceptTimeout)
+	defer putTimer(timer)
 	executor := ""
 	for {
 		select {
@@ -113,16 +105,33 @@ func resetTimer(t *time.Timer, d time.Duration) {
 	t.Reset(d)
 }
 
+// timers recycles the per-dispatch timers. Since Go 1.23 a stopped timer
+// has no stale value in its channel, so Reset after Stop is safe.
+var timers sync.Pool
+
+func getTimer(d time.Duration) *time.Timer {
+	if t, ok := timers.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+func putTimer(t *time.Timer) {
+	t.Stop()
+	timers.Put(t)
+}
+
 // decodeReply parses an executor's reply. Keep-alives and accepted replies,
 // most of the traffic, are read with gjson without a full decode.
 func decodeReply(data []byte) (task.Reply, error) {
-	if !gjson.ValidBytes(data) {
-		return task.Reply{}, errors.New("not JSON")
-	}
-	typ := task.ReplyType(gjson.GetBytes(data, "type").String())
+	typ := task.ReplyType(gjson.GetBytes(data, "type").Str)
 	if typ == task.ReplyAccepted || typ == task.ReplyProgress {
+		if !gjson.ValidBytes(data) {
+			return task.Reply{}, errors.New("not JSON")
+		}
 		f := gjson.GetManyBytes(data, "executor", "delta")
-		return task.Reply{Type: typ, Executor: f[0].String(), Delta: f[1].String()}, nil
+		return task.Reply{Type: typ, Executor: f[0].Str, Delta: f[1].Str}, nil
 	}
 	var rep task.Reply
 	err := json.Unmarshal(data, &rep)

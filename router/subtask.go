@@ -92,7 +92,8 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	if a.err != nil {
 		o.Code, o.RetryAfter = a.err.Code, a.err.RetryAfter()
 	}
-	ru.r.sel.Finished(context.WithoutCancel(ctx), model.Name, o)
+	// The outcome is recorded even when ctx has ended.
+	ru.r.sel.Finished(context.Background(), model.Name, o)
 	return a
 }
 

@@ -22,10 +22,10 @@ const (
 	// SubjectCancelAll is what executors subscribe to for cancellations.
 	SubjectCancelAll = "tr.v1.cancel.*"
 
+	// HeaderRequestID may name the request id of a message on tr.v1.req.
+	// Dispatches carry no headers: the ids, attempt and deadline are in
+	// the Work body, and headers cost a tenth of a dispatch's CPU.
 	HeaderRequestID = "Tr-Request-Id"
-	HeaderSubtaskID = "Tr-Subtask-Id"
-	HeaderAttempt   = "Tr-Attempt"
-	HeaderDeadline  = "Tr-Deadline" // RFC 3339 with nanoseconds
 )
 
 // ModelSubject is the subject a model's executors serve; the model name is
