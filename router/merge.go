@@ -142,9 +142,8 @@ func Language(text string) string {
 
 // respond merges the results of a finished run into the response.
 func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
-	for _, s := range ru.plan.Tasks {
-		st := *ru.states[s.ID]
-		resp.Subtasks = append(resp.Subtasks, st)
+	resp.Subtasks = ru.states
+	for _, st := range ru.states {
 		resp.Usage = resp.Usage.Add(st.Usage)
 		if resp.Error == nil && st.Error != nil && st.Status != task.StatusDone {
 			resp.Error = st.Error
@@ -190,7 +189,7 @@ func (ru *run) merge(ctx context.Context, in MergeInput, resp *task.Response) (a
 
 func (ru *run) anySinkDone() bool {
 	for _, s := range ru.plan.Sinks() {
-		if ru.states[s.ID].Status == task.StatusDone {
+		if ru.states[ru.index[s.ID]].Status == task.StatusDone {
 			return true
 		}
 	}

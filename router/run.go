@@ -9,7 +9,8 @@ import (
 	"github.com/taskrouter/taskrouter/task"
 )
 
-// run is the state of one request being run.
+// run is the state of one request being run. Subtask state lives in
+// slices in plan order; index maps an id to its position.
 type run struct {
 	r       *Router
 	req     task.Request
@@ -20,15 +21,15 @@ type run struct {
 	emit    func(task.Event)
 	emitMu  sync.Mutex // events reach onEvent one at a time
 
-	states  map[string]*task.SubtaskState
-	outputs map[string]string
-	waiting map[string]int    // unfinished dependencies per subtask
-	caps    map[string]string // capability per subtask; read-only once built
+	index   map[string]int // read-only once built
+	states  []task.SubtaskState
+	waiting []int             // unfinished dependencies per subtask
+	outputs map[string]string // outputs of finished subtasks, for {{id}}
 	done    chan finished
 }
 
 type finished struct {
-	id    string
+	i     int
 	state task.SubtaskState
 }
 
@@ -57,9 +58,9 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 
 func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Event)) *run {
 	input, history := req.Text()
+	n := len(plan.Tasks)
 	ru := &run{r: r, req: req, plan: plan, input: input, context: history, started: time.Now(),
-		states: map[string]*task.SubtaskState{}, outputs: map[string]string{}, waiting: map[string]int{}, caps: map[string]string{},
-		done: make(chan finished, len(plan.Tasks))}
+		index: make(map[string]int, n), states: make([]task.SubtaskState, n), waiting: make([]int, n)}
 	switch publish := req.Events || r.cfg.AllEvents; {
 	case publish:
 		ru.emit = func(ev task.Event) {
@@ -71,10 +72,10 @@ func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Even
 	case onEvent != nil:
 		ru.emit = onEvent
 	}
-	for _, s := range plan.Tasks {
-		ru.states[s.ID] = &task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps, Status: task.StatusPending}
-		ru.waiting[s.ID] = len(s.Deps)
-		ru.caps[s.ID] = s.Capability
+	for i, s := range plan.Tasks {
+		ru.index[s.ID] = i
+		ru.states[i] = task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps, Status: task.StatusPending}
+		ru.waiting[i] = len(s.Deps)
 	}
 	return ru
 }
@@ -85,64 +86,67 @@ func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Even
 func (ru *run) schedule(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	dependents := ru.plan.Dependents()
-	byID := map[string]task.Subtask{}
-	for _, s := range ru.plan.Tasks {
-		byID[s.ID] = s
-	}
-	var ready []task.Subtask
-	for _, s := range ru.plan.Tasks {
-		if len(s.Deps) == 0 {
-			ready = append(ready, s)
-		}
-	}
-	running := 0
-	if len(ready) == 1 && len(ru.plan.Tasks) == 1 {
+	if len(ru.plan.Tasks) == 1 {
 		// A one-subtask plan runs on this goroutine: no handoff.
-		ru.done <- ru.runNow(ctx, ready[0])
-		running = 1
+		ru.states[0] = ru.runNow(ctx, 0).state
 	} else {
-		for _, s := range ready {
-			ru.start(ctx, s)
-			running++
-		}
-	}
-	for running > 0 {
-		f := <-ru.done
-		running--
-		*ru.states[f.id] = f.state
-		if f.state.Status == task.StatusDone {
-			ru.outputs[f.id] = f.state.Output
-		}
-		for _, next := range dependents[f.id] {
-			if f.state.Status != task.StatusDone {
-				ru.skip(next, f.id, dependents)
-				continue
-			}
-			ru.waiting[next]--
-			if ru.waiting[next] == 0 && ru.states[next].Status == task.StatusPending {
-				ru.start(ctx, byID[next])
-				running++
-			}
-		}
+		ru.scheduleDAG(ctx)
 	}
 	if ctx.Err() != nil || ru.anyCancelled() {
 		ru.r.cancelRequest(ru.req.ID)
 	}
 }
 
+func (ru *run) scheduleDAG(ctx context.Context) {
+	dependents := make([][]int, len(ru.plan.Tasks))
+	for i, s := range ru.plan.Tasks {
+		for _, d := range s.Deps {
+			j := ru.index[d]
+			dependents[j] = append(dependents[j], i)
+		}
+	}
+	ru.done = make(chan finished, len(ru.plan.Tasks))
+	ru.outputs = make(map[string]string, len(ru.plan.Tasks))
+	running := 0
+	for i, s := range ru.plan.Tasks {
+		if len(s.Deps) == 0 {
+			ru.start(ctx, i)
+			running++
+		}
+	}
+	for running > 0 {
+		f := <-ru.done
+		running--
+		ru.states[f.i] = f.state
+		if f.state.Status == task.StatusDone {
+			ru.outputs[f.state.ID] = f.state.Output
+		}
+		for _, next := range dependents[f.i] {
+			if f.state.Status != task.StatusDone {
+				ru.skip(next, f.state.ID, dependents)
+				continue
+			}
+			ru.waiting[next]--
+			if ru.waiting[next] == 0 && ru.states[next].Status == task.StatusPending {
+				ru.start(ctx, next)
+				running++
+			}
+		}
+	}
+}
+
 // skip cancels a subtask (and its dependents) whose dependency failed.
-func (ru *run) skip(id, because string, dependents map[string][]string) {
-	st := ru.states[id]
+func (ru *run) skip(i int, because string, dependents [][]int) {
+	st := &ru.states[i]
 	if st.Status != task.StatusPending {
 		return
 	}
 	st.Status = task.StatusCancelled
-	st.Error = &task.Error{Code: task.CodeCancelled, Subtask: id,
+	st.Error = &task.Error{Code: task.CodeCancelled, Subtask: st.ID,
 		Message: fmt.Sprintf("not run because dependency %s did not finish", because)}
-	ru.emitEvent(task.Event{Type: task.EventCancelled, SubtaskID: id, Error: st.Error})
-	for _, next := range dependents[id] {
-		ru.skip(next, id, dependents)
+	ru.emitEvent(task.Event{Type: task.EventCancelled, SubtaskID: st.ID, Error: st.Error})
+	for _, next := range dependents[i] {
+		ru.skip(next, st.ID, dependents)
 	}
 }
 
@@ -156,23 +160,28 @@ func (ru *run) anyCancelled() bool {
 }
 
 // start runs a ready subtask on a goroutine of its own.
-func (ru *run) start(ctx context.Context, s task.Subtask) {
-	in, st := ru.prepare(s)
-	go func() { ru.done <- finished{id: s.ID, state: ru.runSubtask(ctx, in, st)} }()
+func (ru *run) start(ctx context.Context, i int) {
+	ru.states[i].Status = task.StatusRunning
+	in, st := ru.prepare(i)
+	go func() { ru.done <- finished{i: i, state: ru.runSubtask(ctx, in, st)} }()
 }
 
 // runNow runs a ready subtask on the calling goroutine.
-func (ru *run) runNow(ctx context.Context, s task.Subtask) finished {
-	in, st := ru.prepare(s)
-	return finished{id: s.ID, state: ru.runSubtask(ctx, in, st)}
+func (ru *run) runNow(ctx context.Context, i int) finished {
+	in, st := ru.prepare(i)
+	return finished{i: i, state: ru.runSubtask(ctx, in, st)}
 }
 
 // prepare substitutes the outputs of a subtask's dependencies into it. It
 // reads the run's state, so only the scheduling goroutine calls it.
-func (ru *run) prepare(s task.Subtask) (task.Subtask, task.SubtaskState) {
-	st := *ru.states[s.ID]
+func (ru *run) prepare(i int) (task.Subtask, task.SubtaskState) {
+	s := ru.plan.Tasks[i]
+	st := ru.states[i]
 	st.Status = task.StatusRunning
 	st.StartedAt = time.Now()
+	if len(s.Deps) == 0 {
+		return s, st // nothing to substitute
+	}
 	in := s
 	in.Input = task.Substitute(s.Input, ru.outputs)
 	if len(s.Args) > 0 {
@@ -189,8 +198,8 @@ func (ru *run) emitEvent(ev task.Event) {
 		return // nobody listens: skip building the event
 	}
 	ev.RequestID = ru.req.ID
-	if ev.SubtaskID != "" {
-		ev.Capability = ru.caps[ev.SubtaskID]
+	if i, ok := ru.index[ev.SubtaskID]; ok {
+		ev.Capability = ru.plan.Tasks[i].Capability
 	}
 	ev.Time = time.Now()
 	ev.ElapsedMs = ev.Time.Sub(ru.started).Milliseconds()
