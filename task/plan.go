@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -37,7 +36,38 @@ type Limits struct {
 // DefaultLimits are the limits used when a config sets none.
 var DefaultLimits = Limits{MaxSubtasks: 64, MaxDepth: 16, MaxInputBytes: 256 << 10}
 
-var refPattern = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}`)
+// nextRef finds the first {{id}} reference in text at or after from, with
+// optional spaces inside the braces. It returns the id and the reference's
+// span, or ok false.
+func nextRef(text string, from int) (id string, start, end int, ok bool) {
+	for {
+		i := strings.Index(text[from:], "{{")
+		if i < 0 {
+			return "", 0, 0, false
+		}
+		start = from + i
+		j := start + 2
+		for j < len(text) && text[j] == ' ' {
+			j++
+		}
+		k := j
+		for k < len(text) && isRefByte(text[k]) {
+			k++
+		}
+		e := k
+		for e < len(text) && text[e] == ' ' {
+			e++
+		}
+		if k > j && strings.HasPrefix(text[e:], "}}") {
+			return text[j:k], start, e + 2, true
+		}
+		from = start + 1
+	}
+}
+
+func isRefByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
 
 // validID reports whether id is 1-64 letters, digits, '_' or '-'.
 func validID(id string) bool {
@@ -59,14 +89,16 @@ func (s Subtask) References() []string {
 	var refs []string
 	seen := map[string]bool{}
 	add := func(text string) {
-		if !strings.Contains(text, "{{") {
-			return
-		}
-		for _, m := range refPattern.FindAllStringSubmatch(text, -1) {
-			if !seen[m[1]] {
-				seen[m[1]] = true
-				refs = append(refs, m[1])
+		for from := 0; ; {
+			id, _, end, ok := nextRef(text, from)
+			if !ok {
+				return
 			}
+			if !seen[id] {
+				seen[id] = true
+				refs = append(refs, id)
+			}
+			from = end
 		}
 	}
 	add(s.Input)
@@ -79,16 +111,25 @@ func (s Subtask) References() []string {
 // Substitute replaces every {{id}} reference in text by outputs[id].
 // References to ids missing from outputs are left as they are.
 func Substitute(text string, outputs map[string]string) string {
-	if !strings.Contains(text, "{{") {
+	var b strings.Builder
+	last := 0
+	for from := 0; ; {
+		id, start, end, ok := nextRef(text, from)
+		if !ok {
+			break
+		}
+		if out, found := outputs[id]; found {
+			b.WriteString(text[last:start])
+			b.WriteString(out)
+			last = end
+		}
+		from = end
+	}
+	if last == 0 {
 		return text
 	}
-	return refPattern.ReplaceAllStringFunc(text, func(m string) string {
-		id := refPattern.FindStringSubmatch(m)[1]
-		if out, ok := outputs[id]; ok {
-			return out
-		}
-		return m
-	})
+	b.WriteString(text[last:])
+	return b.String()
 }
 
 // Validate checks a plan before anything is dispatched: at least one subtask,

@@ -162,3 +162,20 @@ func FuzzDecodeAndValidatePlan(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSubstitute(f *testing.F) {
+	f.Add("a {{t1}} b {{ t2 }} {{t1}} {{x", "ONE")
+	f.Add("{{{{t1}}}}", "}}")
+	f.Fuzz(func(t *testing.T, text, out string) {
+		got := Substitute(text, map[string]string{"t1": out})
+		if !strings.Contains(text, "{{") && got != text {
+			t.Fatalf("text without references changed: %q -> %q", text, got)
+		}
+		refs := Subtask{Input: got}.References()
+		for _, r := range refs {
+			if r == "t1" && !strings.Contains(out, "t1") && !strings.Contains(text, "t1}") {
+				t.Fatalf("reference t1 left in %q from %q", got, text)
+			}
+		}
+	})
+}
