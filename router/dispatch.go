@@ -122,18 +122,47 @@ func putTimer(t *time.Timer) {
 	timers.Put(t)
 }
 
-// decodeReply parses an executor's reply. Keep-alives and accepted replies,
-// most of the traffic, are read with gjson without a full decode.
+// decodeReply parses an executor's reply in one gjson pass; it is the
+// router's hottest parse (accepted, keep-alives, streamed tokens, result).
 func decodeReply(data []byte) (task.Reply, error) {
-	typ := task.ReplyType(gjson.GetBytes(data, "type").Str)
-	if typ == task.ReplyAccepted || typ == task.ReplyProgress {
-		if !gjson.ValidBytes(data) {
-			return task.Reply{}, errors.New("not JSON")
-		}
-		f := gjson.GetManyBytes(data, "executor", "delta")
-		return task.Reply{Type: typ, Executor: f[0].Str, Delta: f[1].Str}, nil
+	if !gjson.ValidBytes(data) {
+		return task.Reply{}, errors.New("not JSON")
 	}
 	var rep task.Reply
-	err := json.Unmarshal(data, &rep)
-	return rep, err
+	gjson.ParseBytes(data).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "type":
+			rep.Type = task.ReplyType(v.Str)
+		case "executor":
+			rep.Executor = v.Str
+		case "delta":
+			rep.Delta = v.Str
+		case "output":
+			rep.Output = decodeOutput(v)
+		case "error":
+			rep.Error = decodeError(v)
+		}
+		return true
+	})
+	return rep, nil
+}
+
+func decodeOutput(v gjson.Result) *task.Output {
+	if !v.IsObject() {
+		return nil
+	}
+	out := &task.Output{Text: v.Get("text").Str, Format: v.Get("format").Str}
+	if u := v.Get("usage"); u.IsObject() {
+		out.Usage = task.Usage{PromptTokens: int(u.Get("prompt_tokens").Int()),
+			CompletionTokens: int(u.Get("completion_tokens").Int()), CostUSD: u.Get("cost_usd").Float()}
+	}
+	return out
+}
+
+func decodeError(v gjson.Result) *task.Error {
+	if !v.IsObject() {
+		return nil
+	}
+	return &task.Error{Code: task.Code(v.Get("code").Str), Message: v.Get("message").Str, Subtask: v.Get("subtask").Str,
+		Retryable: v.Get("retryable").Bool(), RetryAfterMs: v.Get("retry_after_ms").Int()}
 }
