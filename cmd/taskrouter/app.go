@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +61,42 @@ func newLogger(env *cliEnv, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// planning is what ask, plan and serve share: the config, the catalog and
+// the planner (with the generator its LLM planner asks, once a router runs).
+type planning struct {
+	cfg Config
+	cat *task.Catalog
+	pl  planner.Planner
+	gen *lateGenerator
+}
+
+func loadPlanning(env *cliEnv, c commonFlags) (planning, error) {
+	var p planning
+	var err error
+	if p.cfg, err = loadConfig(env, c.config); err != nil {
+		return p, err
+	}
+	if p.cat, err = buildCatalog(p.cfg, c.catalogs); err != nil {
+		return p, err
+	}
+	p.gen = &lateGenerator{}
+	p.pl, err = buildPlanner(p.cfg, p.cat, c.planner, p.gen)
+	return p, err
+}
+
+// start starts the app with a router and this process's executors.
+func (p planning) start(ctx context.Context, env *cliEnv) (*app, error) {
+	return startApp(ctx, env, p.cfg, p.cat, p.pl, p.gen, appParts{router: true, executors: true})
+}
+
+// writeJSON prints v as indented JSON without HTML escaping.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // buildCatalog is the built-in catalog plus the config's and the flag's files.

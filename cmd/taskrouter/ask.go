@@ -87,20 +87,11 @@ func readText(env *cliEnv, args []string) (string, error) {
 }
 
 func askLocal(ctx context.Context, env *cliEnv, c commonFlags, req task.Request, progress *progress) (task.Response, error) {
-	cfg, err := loadConfig(env, c.config)
+	p, err := loadPlanning(env, c)
 	if err != nil {
 		return task.Response{}, err
 	}
-	cat, err := buildCatalog(cfg, c.catalogs)
-	if err != nil {
-		return task.Response{}, err
-	}
-	gen := &lateGenerator{}
-	pl, err := buildPlanner(cfg, cat, c.planner, gen)
-	if err != nil {
-		return task.Response{}, err
-	}
-	a, err := startApp(ctx, env, cfg, cat, pl, gen, appParts{router: true, executors: true})
+	a, err := p.start(ctx, env)
 	if err != nil {
 		return task.Response{}, err
 	}
@@ -164,10 +155,7 @@ func askRemote(ctx context.Context, env *cliEnv, url string, req task.Request, p
 
 func printResponse(env *cliEnv, resp task.Response, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(resp); err != nil {
+		if err := writeJSON(env.stdout, resp); err != nil {
 			return err
 		}
 	} else if resp.Answer != "" {

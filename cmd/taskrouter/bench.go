@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -71,9 +70,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		rep.RSSMBIdle = rss
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(env.stdout, rep)
 	}
 	printBench(env, rep)
 	return nil

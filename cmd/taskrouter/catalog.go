@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -25,10 +24,7 @@ func runCapabilities(_ context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(cat.All())
+		return writeJSON(env.stdout, cat.All())
 	}
 	for _, cp := range cat.All() {
 		fmt.Fprintf(env.stdout, "%-11s %s -> %s  %s\n", cp.Name, strings.Join(cp.Inputs, ","), strings.Join(cp.Outputs, ","), cp.Description)

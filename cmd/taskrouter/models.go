@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -37,9 +36,7 @@ func runModels(ctx context.Context, env *cliEnv, args []string) error {
 		return unavailableError{fmt.Errorf("listing models: %w", err)}
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(states)
+		return writeJSON(env.stdout, states)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODEL\tBACKEND\tCAPABILITIES\tREPLICAS\tIN-FLIGHT\tLATENCY\tSTATE")

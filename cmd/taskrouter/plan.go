@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -22,37 +21,25 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, c.config)
+	p, err := loadPlanning(env, c)
 	if err != nil {
 		return err
 	}
-	cat, err := buildCatalog(cfg, c.catalogs)
-	if err != nil {
-		return err
-	}
-	gen := &lateGenerator{}
-	pl, err := buildPlanner(cfg, cat, c.planner, gen)
-	if err != nil {
-		return err
-	}
-	if hasPlanModel(cfg) {
+	if hasPlanModel(p.cfg) {
 		// The LLM planner asks a model over NATS: start what it needs.
-		a, err := startApp(ctx, env, cfg, cat, pl, gen, appParts{router: true, executors: true})
+		a, err := p.start(ctx, env)
 		if err != nil {
 			return err
 		}
 		defer a.close()
 	}
-	plan, err := pl.Plan(ctx, task.Request{Input: text, Planner: c.planner})
+	plan, err := p.pl.Plan(ctx, task.Request{Input: text, Planner: c.planner})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "taskrouter plan: %v\n", err)
 		return failedError{err}
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(plan)
+		return writeJSON(env.stdout, plan)
 	}
 	printPlan(env, plan)
 	return nil

@@ -16,20 +16,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, c.config)
+	p, err := loadPlanning(env, c)
 	if err != nil {
 		return err
 	}
-	cat, err := buildCatalog(cfg, c.catalogs)
-	if err != nil {
-		return err
-	}
-	gen := &lateGenerator{}
-	pl, err := buildPlanner(cfg, cat, c.planner, gen)
-	if err != nil {
-		return err
-	}
-	a, err := startApp(ctx, env, cfg, cat, pl, gen, appParts{router: true, executors: true})
+	a, err := p.start(ctx, env)
 	if err != nil {
 		return err
 	}
