@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"time"
@@ -33,6 +33,8 @@ type app struct {
 	router  *router.Router
 	gen     *lateGenerator
 	execs   []*executors.Executor
+	// httpAddr is where the HTTP API listens, once started.
+	httpAddr string
 }
 
 // appParts says which parts a command needs.

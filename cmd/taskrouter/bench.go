@@ -42,6 +42,9 @@ type benchReport struct {
 	DAGEfficiency float64 `json:"dag_efficiency"`
 
 	RSSMBIdle float64 `json:"rss_mb_idle,omitempty"`
+
+	// The HTTP path against a direct upstream call, when measured.
+	*httpBench
 }
 
 func runBench(ctx context.Context, env *cliEnv, args []string) error {
@@ -52,6 +55,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	n := fs.Int("n", 5000, "requests per measurement")
 	conc := fs.Int("concurrency", 64, "concurrent requests for the throughput measurements")
 	noRSS := fs.Bool("no-rss", false, "skip the idle RSS measurement of a serve process")
+	noHTTP := fs.Bool("no-http", false, "skip the HTTP path measurements")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,6 +73,13 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		rep.RSSMBIdle = rss
 	}
+	if !*noHTTP {
+		hb, err := benchHTTP(ctx)
+		if err != nil {
+			return fmt.Errorf("measuring the HTTP path: %w", err)
+		}
+		rep.httpBench = &hb
+	}
 	if *jsonOut {
 		return writeJSON(env.stdout, rep)
 	}
@@ -84,6 +95,9 @@ func printBench(env *cliEnv, r benchReport) {
 	fmt.Fprintf(env.stdout, "DAG efficiency           %.3f (100 ms critical path in %.1f ms; target >= 0.9)\n", r.DAGEfficiency, r.DAGMs)
 	if r.RSSMBIdle > 0 {
 		fmt.Fprintf(env.stdout, "serve idle RSS           %.1f MB (target <= 80)\n", r.RSSMBIdle)
+	}
+	if r.httpBench != nil {
+		printHTTPBench(env.stdout, *r.httpBench)
 	}
 }
 

@@ -32,7 +32,9 @@ type Config struct {
 	// built-in local model and every configured model, [] means none.
 	Executors []string         `yaml:"executors"`
 	Models    []task.ModelSpec `yaml:"models"`
-	Log       LogConfig        `yaml:"log"`
+	// Webhooks are the signed webhook endpoints besides "default".
+	Webhooks []WebhookConfig `yaml:"webhooks"`
+	Log      LogConfig       `yaml:"log"`
 }
 
 // NATSConfig says where NATS is and how to authenticate.
@@ -59,9 +61,58 @@ type RedisConfig struct {
 	URL string `yaml:"url"`
 }
 
-// HTTPConfig is the HTTP ingress.
+// HTTPConfig is the HTTP ingress: the OpenAI-compatible API, jobs and
+// webhooks. Secrets come from the environment (TASKROUTER_API_KEYS,
+// TASKROUTER_WEBHOOK_SECRET, the variables named here), never from the file.
 type HTTPConfig struct {
 	Addr string `yaml:"addr"`
+	// APIKeysEnv names a variable with more comma-separated API keys,
+	// besides TASKROUTER_API_KEYS.
+	APIKeysEnv   string          `yaml:"api_keys_env"`
+	MaxBodyBytes int64           `yaml:"max_body_bytes"`
+	ReadTimeout  time.Duration   `yaml:"read_timeout"`
+	WriteTimeout time.Duration   `yaml:"write_timeout"`
+	IdleTimeout  time.Duration   `yaml:"idle_timeout"`
+	KeepAlive    time.Duration   `yaml:"keep_alive"`
+	RateLimit    RateLimitConfig `yaml:"rate_limit"`
+	Jobs         JobsConfig      `yaml:"jobs"`
+	Callbacks    CallbackConfig  `yaml:"callbacks"`
+}
+
+// RateLimitConfig is the token bucket per API key (per client address
+// without keys); zero requests_per_second turns it off.
+type RateLimitConfig struct {
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	Burst             int     `yaml:"burst"`
+}
+
+// JobsConfig sizes the background jobs and says where they are kept.
+type JobsConfig struct {
+	// Store is auto (JetStream when NATS has it, else memory), jetstream or memory.
+	Store   string        `yaml:"store"`
+	TTL     time.Duration `yaml:"ttl"`
+	Workers int           `yaml:"workers"`
+	Queue   int           `yaml:"queue"`
+}
+
+// CallbackConfig is the delivery of job results to callback URLs.
+type CallbackConfig struct {
+	SecretEnv      string        `yaml:"secret_env"`
+	MaxAttempts    int           `yaml:"max_attempts"`
+	InitialBackoff time.Duration `yaml:"initial_backoff"`
+	MaxBackoff     time.Duration `yaml:"max_backoff"`
+	Timeout        time.Duration `yaml:"timeout"`
+}
+
+// WebhookConfig is one signed webhook endpoint, POST /v1/webhooks/<name>.
+type WebhookConfig struct {
+	Name string `yaml:"name"`
+	// SecretEnv names the variable holding the whsec_ secret; the hook
+	// "default" uses TASKROUTER_WEBHOOK_SECRET when it is empty.
+	SecretEnv   string `yaml:"secret_env"`
+	Instruction string `yaml:"instruction"`
+	Model       string `yaml:"model"`
+	CallbackURL string `yaml:"callback_url"`
 }
 
 // PlannerConfig chooses the planner.
@@ -98,7 +149,7 @@ type LogConfig struct {
 // the built-in local models.
 func DefaultConfig() Config {
 	return Config{
-		HTTP:    HTTPConfig{Addr: "127.0.0.1:8080"},
+		HTTP:    defaultHTTPConfig(),
 		Planner: PlannerConfig{Mode: "auto"},
 		Router:  RouterConfig{Attempts: 3, SubtaskTimeout: 2 * time.Minute, RequestTimeout: 5 * time.Minute, AcceptTimeout: time.Second, LostAfter: 3 * time.Second, Policy: "balanced", Events: "requested"},
 		Limits:  LimitsConfig{MaxSubtasks: task.DefaultLimits.MaxSubtasks, MaxDepth: task.DefaultLimits.MaxDepth, MaxInputBytes: task.DefaultLimits.MaxInputBytes},
@@ -168,11 +219,7 @@ func (c *Config) Validate() error {
 	if c.Redis.URL != "" && !strings.HasPrefix(c.Redis.URL, "redis://") && !strings.HasPrefix(c.Redis.URL, "rediss://") {
 		bad("redis.url: must start with redis:// or rediss://")
 	}
-	if c.HTTP.Addr != "" {
-		if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
-			bad("http.addr: %q is not host:port such as 127.0.0.1:8080", c.HTTP.Addr)
-		}
-	}
+	c.validateHTTP(bad)
 	if !slices.Contains([]string{"auto", "rules", "llm", "single"}, c.Planner.Mode) {
 		bad("planner.mode: %q is not one of auto, rules, llm, single", c.Planner.Mode)
 	}

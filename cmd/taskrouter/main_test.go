@@ -112,7 +112,7 @@ func TestServeAnswersAskOverNATS(t *testing.T) {
 	addr := l.Addr().String()
 	_ = l.Close()
 	cfg := filepath.Join(t.TempDir(), "serve.yaml")
-	yaml := "nats:\n  listen: " + addr + "\n  store_dir: " + filepath.Join(t.TempDir(), "js") + "\n"
+	yaml := "nats:\n  listen: " + addr + "\n  store_dir: " + filepath.Join(t.TempDir(), "js") + "\nhttp:\n  addr: 127.0.0.1:0\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
@@ -29,10 +30,24 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return unavailableError{err}
 	}
-	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req\n",
-		a.natsDescription(), a.registryDescription(), strings.Join(a.servedNames(), ", "))
+	stopHTTP, err := a.startHTTP(context.WithoutCancel(ctx))
+	if err != nil {
+		stop()
+		return err
+	}
+	httpDesc := "off"
+	if a.httpAddr != "" {
+		httpDesc = "http://" + a.httpAddr + "/v1"
+	}
+	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req; HTTP API %s\n",
+		a.natsDescription(), a.registryDescription(), strings.Join(a.servedNames(), ", "), httpDesc)
 	<-ctx.Done()
 	fmt.Fprintln(env.stderr, "taskrouter: stopping; finishing requests in flight")
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := stopHTTP(shutdown); err != nil {
+		fmt.Fprintf(env.stderr, "taskrouter: stopping HTTP: %v\n", err)
+	}
 	stop()
 	return nil
 }

@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+func FuzzDecodeChat(f *testing.F) {
+	f.Add([]byte(`{"model":"taskrouter","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"system","content":null},{"role":"user","content":[{"type":"text","text":"a"}]}],"n":1}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, e := decodeChat(body)
+		if e != nil {
+			if e.Status != http.StatusBadRequest || e.Code == nil || e.Message == "" {
+				t.Fatalf("error %+v", e)
+			}
+			return
+		}
+		if c.model == "" || len(c.messages) == 0 {
+			t.Fatalf("accepted %q as %+v", body, c)
+		}
+		// What decodeChat accepts, the router accepts as a request.
+		if err := (task.Request{Messages: c.messages}).Check(task.Limits{MaxInputBytes: 1 << 30}); err != nil {
+			t.Fatalf("accepted %q, but the router refuses it: %v", body, err)
+		}
+	})
+}
+
+func FuzzDecodeJobRequest(f *testing.F) {
+	f.Add([]byte(`{"input":"x","model":"m","callback_url":"https://example.com/cb","metadata":{"a":"b"},"timeout_ms":100}`))
+	f.Add([]byte(`{"messages":[{"role":"user","content":"x"}],"planner":"rules"}`))
+	f.Add([]byte(`{"input":"x"} {"input":"y"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		jr, req, e := decodeJobRequest(body, task.Limits{})
+		if e != nil {
+			if e.Status < 400 || e.Status > 499 || e.Message == "" {
+				t.Fatalf("error %+v", e)
+			}
+			return
+		}
+		if err := req.Check(task.Limits{}); err != nil {
+			t.Fatalf("accepted a request the router refuses: %v", err)
+		}
+		if len(jr.Metadata) > maxMetadataKeys {
+			t.Fatalf("accepted %d metadata keys", len(jr.Metadata))
+		}
+	})
+}
+
+type fixedModels []registry.ModelState
+
+func (m fixedModels) Models(context.Context) ([]registry.ModelState, error) { return m, nil }
+
+type noRunner struct{}
+
+func (noRunner) Handle(context.Context, task.Request, func(task.Event)) task.Response {
+	return task.Response{}
+}
+
+// Whatever a webhook carries, it becomes a request the router accepts, or
+// a 4xx.
+func FuzzHookSpec(f *testing.F) {
+	f.Add([]byte(`{"input":"x"}`))
+	f.Add([]byte(`{"type":"a","data":{}}`))
+	f.Add([]byte(`[1,2]`))
+	s, err := New(Config{Runner: noRunner{}, Models: fixedModels{{Spec: task.ModelSpec{Name: "m", Capabilities: []string{"chat"}}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := Hook{Name: "h", Model: ModelTaskrouter, Instruction: "Do:"}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		spec, e := s.hookSpec(context.Background(), h, body)
+		if e != nil {
+			if e.Status < 400 || e.Status > 499 {
+				t.Fatalf("error %+v", e)
+			}
+			return
+		}
+		if err := spec.Request.Check(task.Limits{}); err != nil {
+			t.Fatalf("accepted %q, but the router refuses it: %v", body, err)
+		}
+		if input, _ := spec.Request.Text(); strings.TrimSpace(input) == "" {
+			t.Fatalf("no input from %q", body)
+		}
+	})
+}

@@ -1,0 +1,107 @@
+// Package jobs runs requests in the background: a job is accepted at once,
+// queued with bounded concurrency, run by the router, stored where any
+// router on the same NATS can read it, followed live through a feed, and
+// its result delivered to a callback URL as a signed Standard Webhook.
+package jobs
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Status is where a job is in its life.
+type Status string
+
+// The job states. Done, failed and cancelled are final.
+const (
+	StatusQueued    Status = "queued"
+	StatusRunning   Status = "running"
+	StatusDone      Status = "done"
+	StatusFailed    Status = "failed"
+	StatusCancelled Status = "cancelled"
+)
+
+// Final reports whether a job in this state will not change any more
+// (its callback may still be delivered).
+func (s Status) Final() bool {
+	return s == StatusDone || s == StatusFailed || s == StatusCancelled
+}
+
+// Job is one background request and everything known about it.
+type Job struct {
+	ID     string `json:"id"`
+	Object string `json:"object"` // always "job"
+	Status Status `json:"status"`
+	// Model is what the caller asked for: "taskrouter" or a model name.
+	Model string `json:"model"`
+	// Source is "api", or "webhook:<name>" for jobs a webhook created.
+	Source string `json:"source"`
+	// Owner identifies the API key that created the job (a hash, never the
+	// key); only that key may read or cancel it. Empty for open access.
+	Owner     string    `json:"owner,omitempty"`
+	Instance  string    `json:"instance,omitempty"` // the router that runs it
+	CreatedAt time.Time `json:"created_at"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+
+	Request  task.Request        `json:"request"`
+	Plan     *task.Plan          `json:"plan,omitempty"`
+	Subtasks []task.SubtaskState `json:"subtasks"`
+	Answer   string              `json:"answer,omitempty"`
+	Merge    string              `json:"merge,omitempty"`
+	Usage    task.Usage          `json:"usage"`
+	Error    *task.Error         `json:"error,omitempty"`
+
+	Callback *Callback         `json:"callback,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// Delivery states of a callback.
+const (
+	DeliveryPending   = "pending"   // not yet delivered; more attempts follow
+	DeliveryDelivered = "delivered" // a 2xx answer came back
+	DeliveryFailed    = "failed"    // attempts exhausted, or the receiver said 410 Gone
+)
+
+// Callback is where a job's result goes and how its delivery is going.
+type Callback struct {
+	URL           string    `json:"url"`
+	State         string    `json:"state"`
+	Attempts      int       `json:"attempts"`
+	LastStatus    int       `json:"last_status,omitempty"`
+	LastError     string    `json:"last_error,omitempty"`
+	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
+}
+
+// Spec is what a caller submits.
+type Spec struct {
+	// Request is run as given; its ID is replaced by the job's.
+	Request     task.Request
+	Model       string
+	Source      string
+	Owner       string
+	CallbackURL string
+	Metadata    map[string]string
+}
+
+// Update is one message of a job's feed: its new state, or a progress
+// event of its request.
+type Update struct {
+	Job   *Job        `json:"job,omitempty"`
+	Event *task.Event `json:"event,omitempty"`
+}
+
+// clone returns a copy that shares nothing the job's owner goes on to change.
+func (j Job) clone() Job {
+	j.Subtasks = slices.Clone(j.Subtasks)
+	j.Metadata = maps.Clone(j.Metadata)
+	if j.Callback != nil {
+		c := *j.Callback
+		j.Callback = &c
+	}
+	return j
+}

@@ -1,0 +1,159 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/taskrouter/taskrouter/adapters/httpapi/kv"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// blockRunner runs until released or cancelled, reporting one event.
+type blockRunner struct{ release chan struct{} }
+
+func (b blockRunner) Handle(ctx context.Context, req task.Request, onEvent func(task.Event)) task.Response {
+	onEvent(task.Event{Type: task.EventDispatched, SubtaskID: "t1", Model: "m", Attempt: 1, Time: time.Now()})
+	select {
+	case <-b.release:
+		return task.Response{ID: req.ID, Answer: "ok"}
+	case <-ctx.Done():
+		return task.Response{ID: req.ID, Error: task.AsError(context.Cause(ctx))}
+	}
+}
+
+type onePlan struct{}
+
+func (onePlan) Plan(context.Context, task.Request) (task.Plan, error) {
+	return task.Plan{Tasks: []task.Subtask{{ID: "t1", Capability: "chat", Input: "x", Deps: []string{}}}}, nil
+}
+
+func newManager(t *testing.T, workers, queue int) (*Manager, blockRunner) {
+	t.Helper()
+	r := blockRunner{release: make(chan struct{})}
+	m, err := New(Config{Runner: r, Planner: onePlan{}, Store: kv.NewMemory(time.Hour), Workers: workers, Queue: queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, r
+}
+
+func waitStatus(t *testing.T, m *Manager, id, owner string, want Status) Job {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if j, err := m.Get(context.Background(), id, owner); err == nil && j.Status == want {
+			return j
+		}
+	}
+	j, _ := m.Get(context.Background(), id, owner)
+	t.Fatalf("job %s is %s, want %s", id, j.Status, want)
+	return j
+}
+
+// Shutdown lets running jobs finish until its context ends, then fails
+// what is left, queued or running, with a clear error: nothing accepted is
+// dropped without a trace.
+func TestCloseFailsWhatItCannotFinish(t *testing.T) {
+	m, _ := newManager(t, 1, 4)
+	ctx := context.Background()
+	running, _ := m.Submit(ctx, Spec{Request: task.Request{Input: "a"}})
+	queued, _ := m.Submit(ctx, Spec{Request: task.Request{Input: "b"}})
+	waitStatus(t, m, running.ID, "", StatusRunning)
+	closeCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := m.Close(closeCtx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{running.ID, queued.ID} {
+		j, _ := m.Get(ctx, id, "")
+		if j.Status != StatusFailed || j.Error == nil || j.Error.Code != task.CodeUnavailable {
+			t.Fatalf("job %s after shutdown: %s %v", id, j.Status, j.Error)
+		}
+	}
+	if _, err := m.Submit(ctx, Spec{Request: task.Request{Input: "c"}}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Submit after Close = %v", err)
+	}
+	if m.Pending() != 0 {
+		t.Fatalf("%d jobs pending after Close", m.Pending())
+	}
+}
+
+func TestCancelQueuedAndRunning(t *testing.T) {
+	m, r := newManager(t, 1, 4)
+	defer closeSoon(m)
+	ctx := context.Background()
+	running, _ := m.Submit(ctx, Spec{Request: task.Request{Input: "a"}, Owner: "o"})
+	queued, _ := m.Submit(ctx, Spec{Request: task.Request{Input: "b"}, Owner: "o"})
+	j := waitStatus(t, m, running.ID, "o", StatusRunning)
+	if j.Plan == nil || len(j.Subtasks) != 1 || j.Subtasks[0].Status != task.StatusRunning || j.Subtasks[0].Model != "m" {
+		t.Fatalf("a running job shows plan %+v subtasks %+v", j.Plan, j.Subtasks)
+	}
+	if _, err := m.Cancel(ctx, queued.ID, "someone else"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("cancel by another owner = %v", err)
+	}
+	got, err := m.Cancel(ctx, queued.ID, "o")
+	if err != nil || got.Status != StatusCancelled {
+		t.Fatalf("cancel queued = %s, %v", got.Status, err)
+	}
+	got, err = m.Cancel(ctx, running.ID, "o")
+	if err != nil || got.Status != StatusCancelled || got.Error.Code != task.CodeCancelled {
+		t.Fatalf("cancel running = %+v, %v", got, err)
+	}
+	if _, err := m.Cancel(ctx, running.ID, "o"); !errors.Is(err, ErrFinal) {
+		t.Fatalf("second cancel = %v", err)
+	}
+	close(r.release)
+}
+
+func TestBackoffGrowsWithJitterWithinBounds(t *testing.T) {
+	c := CallbackConfig{InitialBackoff: time.Second, MaxBackoff: 30 * time.Second}
+	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 5: 16 * time.Second, 9: 30 * time.Second} {
+		seen := map[time.Duration]bool{}
+		for range 50 {
+			d := c.Backoff(n)
+			if d < want/2 || d > want {
+				t.Fatalf("Backoff(%d) = %s, want within [%s, %s]", n, d, want/2, want)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 10 {
+			t.Fatalf("Backoff(%d) has no jitter: %v", n, seen)
+		}
+	}
+}
+
+func TestFinalStatus(t *testing.T) {
+	cancelled := errCancelled("job_x")
+	cases := []struct {
+		resp  task.Response
+		cause error
+		want  Status
+	}{
+		{task.Response{Answer: "a"}, nil, StatusDone},
+		{task.Response{Answer: "partial", Error: &task.Error{Code: task.CodeUpstream}}, nil, StatusDone},
+		{task.Response{Error: &task.Error{Code: task.CodeUpstream}}, nil, StatusFailed},
+		{task.Response{Answer: "a"}, cancelled, StatusCancelled},
+		{task.Response{Error: &task.Error{Code: task.CodeCancelled}}, cancelled, StatusCancelled},
+		{task.Response{Error: &task.Error{Code: task.CodeUnavailable}}, errShutdown, StatusFailed},
+	}
+	for _, c := range cases {
+		if got := finalStatus(c.resp, c.cause); got != c.want {
+			t.Errorf("finalStatus(%+v, %v) = %s, want %s", c.resp, c.cause, got, c.want)
+		}
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for id, ok := range map[string]bool{newJobID(): true, "job_": false, "job_ABC": false, "job_a.b": false, "req_abc": false, "job_" + string(make([]byte, 70)): false} {
+		if validID(id) != ok {
+			t.Errorf("validID(%q) = %v", id, !ok)
+		}
+	}
+}
+
+func closeSoon(m *Manager) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = m.Close(ctx)
+}

@@ -1,0 +1,157 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/taskrouter/taskrouter/adapters/httpapi/internal/pipe"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// work runs queued jobs until the queue is closed and empty.
+func (m *Manager) work() {
+	defer m.workers.Done()
+	for l := range m.queue {
+		if l.claim() {
+			m.run(l)
+		}
+		m.forget(l.job.ID)
+		close(l.done)
+		m.pending.Add(-1)
+	}
+}
+
+// run takes one job from queued to a final state, storing every change of
+// its own or of a subtask's state, and publishing them and the progress
+// events on the feed.
+func (m *Manager) run(l *local) {
+	j := &l.job
+	defer l.cancel(nil)
+	if l.ctx.Err() != nil {
+		m.finish(l, task.Response{Error: task.AsError(context.Cause(l.ctx))})
+		return
+	}
+	j.Status, j.StartedAt, j.Instance = StatusRunning, time.Now().UTC(), m.cfg.Instance
+	m.publish(j)
+	req, err := pipe.PlanFirst(l.ctx, m.cfg.Planner, j.Request)
+	if err != nil {
+		m.finish(l, task.Response{Error: task.AsError(err)})
+		return
+	}
+	if req.Plan != nil {
+		j.Plan = req.Plan
+		j.Subtasks = pendingStates(*req.Plan)
+		m.publish(j)
+	}
+	events, done := pipe.Start(l.ctx, m.cfg.Runner, req)
+	var buf []task.Event
+	for {
+		select {
+		case <-events.Ready():
+			buf = m.apply(j, events.Take(buf))
+		case resp := <-done:
+			m.apply(j, events.Take(buf))
+			m.finish(l, resp)
+			return
+		}
+	}
+}
+
+// apply follows the events of a running job: each goes to the feed, and
+// a change of a subtask's state is stored.
+func (m *Manager) apply(j *Job, evs []task.Event) []task.Event {
+	changed := false
+	for i := range evs {
+		ev := evs[i]
+		m.cfg.Feed.Publish(j.ID, Update{Event: &ev})
+		changed = applyEvent(j, ev) || changed
+	}
+	if changed {
+		m.save(j)
+	}
+	return evs
+}
+
+// applyEvent updates the subtask an event is about; it reports whether
+// the job's stored state changed.
+func applyEvent(j *Job, ev task.Event) bool {
+	status, ok := map[task.EventType]task.Status{
+		task.EventDispatched: task.StatusRunning, task.EventDone: task.StatusDone,
+		task.EventFailed: task.StatusFailed, task.EventCancelled: task.StatusCancelled,
+	}[ev.Type]
+	if !ok || ev.SubtaskID == "" {
+		return false
+	}
+	for i := range j.Subtasks {
+		st := &j.Subtasks[i]
+		if st.ID != ev.SubtaskID {
+			continue
+		}
+		st.Status, st.Error = status, ev.Error
+		if ev.Model != "" {
+			st.Model = ev.Model
+		}
+		if ev.Attempt > 0 {
+			st.Attempts = ev.Attempt
+		}
+		if ev.Type == task.EventDispatched && st.StartedAt.IsZero() {
+			st.StartedAt = ev.Time
+		}
+		return true
+	}
+	return false
+}
+
+func pendingStates(p task.Plan) []task.SubtaskState {
+	out := make([]task.SubtaskState, len(p.Tasks))
+	for i, s := range p.Tasks {
+		out[i] = task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps, Status: task.StatusPending}
+	}
+	return out
+}
+
+// finish records the outcome of a job and starts its callback.
+func (m *Manager) finish(l *local, resp task.Response) {
+	j := &l.job
+	j.EndedAt = time.Now().UTC()
+	if resp.Plan != nil {
+		j.Plan = resp.Plan
+	}
+	if len(resp.Subtasks) > 0 {
+		j.Subtasks = resp.Subtasks
+	}
+	j.Answer, j.Merge, j.Usage, j.Error = resp.Answer, resp.Merge, resp.Usage, resp.Error
+	j.Status = finalStatus(resp, context.Cause(l.ctx))
+	if j.Status == StatusCancelled || errors.Is(context.Cause(l.ctx), errShutdown) {
+		j.Error = task.AsError(context.Cause(l.ctx))
+	}
+	if j.Callback != nil {
+		j.Callback.NextAttemptAt = j.EndedAt
+	}
+	m.publish(j)
+	if j.Callback != nil {
+		m.deliver.start(j.clone())
+	}
+}
+
+// finalStatus: a job cancelled by a caller is cancelled whatever came
+// back; otherwise an answer makes it done (partial answers carry the
+// error of what failed) and no answer makes it failed.
+func finalStatus(resp task.Response, cause error) Status {
+	var te *task.Error
+	if errors.As(cause, &te) && te.Code == task.CodeCancelled {
+		return StatusCancelled
+	}
+	if resp.Error == nil || resp.Answer != "" {
+		return StatusDone
+	}
+	return StatusFailed
+}
+
+// publish stores the job's state and sends it to the feed.
+func (m *Manager) publish(j *Job) {
+	m.save(j)
+	snapshot := j.clone()
+	m.cfg.Feed.Publish(j.ID, Update{Job: &snapshot})
+}

@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// jobRequest is the body of POST /v1/jobs. Unknown fields are errors.
+type jobRequest struct {
+	// Model is "taskrouter" or a registered model name; empty means the
+	// default of the route (taskrouter for POST /v1/jobs, the hook's model
+	// for webhooks).
+	Model       string            `json:"model"`
+	Input       string            `json:"input"`
+	Messages    []task.Message    `json:"messages"`
+	Planner     string            `json:"planner"`
+	Policy      string            `json:"policy"`
+	PreferLocal bool              `json:"prefer_local"`
+	MaxCostUSD  float64           `json:"max_cost"`
+	TimeoutMs   int64             `json:"timeout_ms"`
+	CallbackURL string            `json:"callback_url"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+// Metadata bounds, as OpenAI's.
+const (
+	maxMetadataKeys  = 16
+	maxMetadataKey   = 64
+	maxMetadataValue = 512
+)
+
+// decodeJobRequest parses and checks a job request.
+func decodeJobRequest(body []byte, lim task.Limits) (jobRequest, task.Request, *apiError) {
+	var jr jobRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&jr); err != nil {
+		return jr, task.Request{}, badRequest("invalid_json", fmt.Sprintf("We could not parse the JSON body of your request: %v. Send an object such as {\"input\": \"...\"}.", err))
+	}
+	if dec.More() {
+		return jr, task.Request{}, badRequest("invalid_json", "The body holds more than one JSON value; send one object.")
+	}
+	for i, m := range jr.Messages {
+		if !roles[m.Role] {
+			return jr, task.Request{}, badRequest("invalid_role", fmt.Sprintf("messages[%d].role %q must be one of system, developer, user, assistant, tool.", i, m.Role)).withParam(fmt.Sprintf("messages[%d].role", i))
+		}
+	}
+	if e := checkMetadata(jr.Metadata); e != nil {
+		return jr, task.Request{}, e
+	}
+	req := task.Request{Input: jr.Input, Messages: jr.Messages, Planner: jr.Planner, TimeoutMs: jr.TimeoutMs,
+		Hints: task.Hints{Policy: jr.Policy, PreferLocal: jr.PreferLocal, MaxCostUSD: jr.MaxCostUSD}}
+	if err := req.Check(lim); err != nil {
+		return jr, req, fromTaskError(task.AsError(err))
+	}
+	return jr, req, nil
+}
+
+func checkMetadata(md map[string]string) *apiError {
+	if len(md) > maxMetadataKeys {
+		return badRequest("invalid_metadata", fmt.Sprintf("metadata has %d keys; at most %d are allowed.", len(md), maxMetadataKeys)).withParam("metadata")
+	}
+	for k, v := range md {
+		if len(k) > maxMetadataKey || len(v) > maxMetadataValue {
+			return badRequest("invalid_metadata", fmt.Sprintf("metadata keys may be %d bytes and values %d bytes at most.", maxMetadataKey, maxMetadataValue)).withParam("metadata")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package kv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// JetStream is a Store in a JetStream key-value bucket, shared by every
+// process on the same NATS.
+type JetStream struct {
+	kv jetstream.KeyValue
+}
+
+var _ Store = (*JetStream)(nil)
+
+// OpenJetStream creates the bucket, or updates its settings when it
+// exists, and returns a store over it. Entries expire ttl after their last
+// write; the bucket keeps one revision per key.
+func OpenJetStream(ctx context.Context, nc *nats.Conn, bucket string, ttl time.Duration) (*JetStream, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("opening JetStream: %w", err)
+	}
+	b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: bucket, TTL: ttl, History: 1, Storage: jetstream.FileStorage,
+		Description: "taskrouter HTTP ingress state",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening key-value bucket %s: %w", bucket, err)
+	}
+	return &JetStream{kv: b}, nil
+}
+
+// Get implements Store.
+func (s *JetStream) Get(ctx context.Context, key string) ([]byte, uint64, error) {
+	e, err := s.kv.Get(ctx, key)
+	if err != nil {
+		return nil, 0, mapErr(err)
+	}
+	return e.Value(), e.Revision(), nil
+}
+
+// Create implements Store.
+func (s *JetStream) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	rev, err := s.kv.Create(ctx, key, value)
+	return rev, mapErr(err)
+}
+
+// Put implements Store.
+func (s *JetStream) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	rev, err := s.kv.Put(ctx, key, value)
+	return rev, mapErr(err)
+}
+
+// Update implements Store.
+func (s *JetStream) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	n, err := s.kv.Update(ctx, key, value, rev)
+	return n, mapErr(err)
+}
+
+// Delete implements Store.
+func (s *JetStream) Delete(ctx context.Context, key string) error {
+	err := s.kv.Purge(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	return mapErr(err)
+}
+
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	case errors.Is(err, jetstream.ErrKeyExists):
+		return fmt.Errorf("%w: %w", ErrExists, err)
+	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return fmt.Errorf("key-value store: %w", err)
+}

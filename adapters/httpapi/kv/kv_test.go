@@ -1,0 +1,130 @@
+package kv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/taskrouter/taskrouter/bus"
+)
+
+// stores returns every backend, fresh, with the given TTL.
+func stores(t *testing.T, ttl time.Duration) map[string]Store {
+	t.Helper()
+	b, err := bus.Start(context.Background(), bus.Config{Name: t.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	nc, err := b.Connect("kv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := OpenJetStream(context.Background(), nc, "test_kv", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]Store{"memory": NewMemory(ttl), "jetstream": js}
+}
+
+func TestConformance(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t, time.Hour) {
+		t.Run(name, func(t *testing.T) {
+			if _, _, err := s.Get(ctx, "a"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Get of a missing key = %v", err)
+			}
+			r1, err := s.Create(ctx, "a", []byte("1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Create(ctx, "a", []byte("2")); !errors.Is(err, ErrExists) {
+				t.Fatalf("second Create = %v, want ErrExists", err)
+			}
+			r2, err := s.Update(ctx, "a", []byte("2"), r1)
+			if err != nil || r2 <= r1 {
+				t.Fatalf("Update = %d, %v", r2, err)
+			}
+			if _, err := s.Update(ctx, "a", []byte("3"), r1); !errors.Is(err, ErrConflict) {
+				t.Fatalf("stale Update = %v, want ErrConflict", err)
+			}
+			if _, err := s.Put(ctx, "a", []byte("4")); err != nil {
+				t.Fatal(err)
+			}
+			v, _, err := s.Get(ctx, "a")
+			if err != nil || string(v) != "4" {
+				t.Fatalf("Get = %q, %v", v, err)
+			}
+			if err := s.Delete(ctx, "a"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete(ctx, "never"); err != nil {
+				t.Fatalf("Delete of a missing key = %v", err)
+			}
+			if _, _, err := s.Get(ctx, "a"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Get after Delete = %v", err)
+			}
+			if _, err := s.Create(ctx, "a", []byte("5")); err != nil {
+				t.Fatalf("Create after Delete = %v", err)
+			}
+		})
+	}
+}
+
+// Exactly one of many concurrent Creates of one key wins, on every backend.
+func TestCreateIsExclusive(t *testing.T) {
+	for name, s := range stores(t, time.Hour) {
+		t.Run(name, func(t *testing.T) {
+			for round := range 5 {
+				key := fmt.Sprintf("k%d", round)
+				var wins atomic.Int32
+				var wg sync.WaitGroup
+				for range 16 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if _, err := s.Create(context.Background(), key, []byte("x")); err == nil {
+							wins.Add(1)
+						} else if !errors.Is(err, ErrExists) {
+							t.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+				if wins.Load() != 1 {
+					t.Fatalf("%d Creates of %s won", wins.Load(), key)
+				}
+			}
+		})
+	}
+}
+
+func TestMemoryExpires(t *testing.T) {
+	m := NewMemory(time.Minute)
+	now := time.Unix(1000, 0)
+	m.now = func() time.Time { return now }
+	ctx := context.Background()
+	if _, err := m.Create(ctx, "a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(59 * time.Second)
+	if _, _, err := m.Get(ctx, "a"); err != nil {
+		t.Fatalf("expired early: %v", err)
+	}
+	now = now.Add(time.Second)
+	if _, _, err := m.Get(ctx, "a"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get after the TTL = %v", err)
+	}
+	if _, err := m.Create(ctx, "a", []byte("2")); err != nil {
+		t.Fatalf("Create after expiry = %v", err)
+	}
+	_, _ = m.Put(ctx, "b", nil)
+	now = now.Add(2 * time.Minute)
+	if n := m.Len(); n != 0 {
+		t.Fatalf("%d entries left after expiry", n)
+	}
+}

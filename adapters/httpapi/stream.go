@@ -1,0 +1,238 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/taskrouter/taskrouter/adapters/httpapi/internal/pipe"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// mergeStep is the subtask id of the router's model-written merge
+// (router.MergeSubtaskID), whose text streams like a subtask's.
+const mergeStep = "merge"
+
+// stream answers a chat completion as server-sent events. A one-subtask
+// plan's text goes out as the model writes it; a bigger plan's answer goes
+// out as the model merging it writes it, or, with the template merge,
+// when it is ready, with SSE comments to keep the connection alive
+// meanwhile. The status line waits for the first thing to send, so a
+// request that fails at once still gets a proper error status and body.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, c chat, req task.Request, out completion) {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	req, err := pipe.PlanFirst(ctx, s.cfg.Planner, req)
+	if err != nil {
+		writeError(w, asAPIError(err))
+		return
+	}
+	f := forwarder{step: mergeStep}
+	if req.Plan != nil && len(req.Plan.Tasks) == 1 {
+		f.step = req.Plan.Tasks[0].ID
+	}
+	events, done := pipe.Start(ctx, s.cfg.Runner, req)
+	sw := newChunkWriter(w, out, c.includeUsage)
+	keepAlive := time.NewTicker(s.cfg.KeepAlive)
+	defer keepAlive.Stop()
+	var buf []task.Event
+	for {
+		select {
+		case <-events.Ready():
+			buf = events.Take(buf)
+			if f.write(sw, buf) && !sw.flush() {
+				cancel() // the client is gone: stop the work
+			}
+		case <-keepAlive.C:
+			if !sw.comment("keep-alive") {
+				cancel()
+			}
+		case resp := <-done:
+			f.write(sw, events.Take(buf))
+			sw.finish(resp, f.sent.String())
+			return
+		}
+	}
+}
+
+// forwarder passes on the text deltas of the step that writes the answer,
+// for one attempt of it. When the step is retried after text went out, the
+// new attempt's text is held back and the answer is reconciled at the end.
+type forwarder struct {
+	step    string
+	attempt int
+	sent    strings.Builder
+}
+
+// write sends the deltas among evs; it reports whether it sent any.
+func (f *forwarder) write(sw *chunkWriter, evs []task.Event) bool {
+	wrote := false
+	for _, ev := range evs {
+		if ev.Type != task.EventProgress || ev.Text == "" || ev.SubtaskID != f.step {
+			continue
+		}
+		if f.attempt == 0 {
+			f.attempt = ev.Attempt
+		}
+		if ev.Attempt != f.attempt {
+			continue
+		}
+		f.sent.WriteString(ev.Text)
+		sw.content(ev.Text)
+		wrote = true
+	}
+	return wrote
+}
+
+// chunkWriter writes chat.completion.chunk events.
+type chunkWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	out     completion
+	usage   bool
+	buf     []byte
+	started bool
+	broken  bool // a write failed: the client is gone
+}
+
+func newChunkWriter(w http.ResponseWriter, out completion, usage bool) *chunkWriter {
+	return &chunkWriter{w: w, rc: http.NewResponseController(w), out: out, usage: usage, buf: make([]byte, 0, 1024)}
+}
+
+// start sends the status line, headers and the chunk that names the role.
+func (sw *chunkWriter) start() {
+	if sw.started {
+		return
+	}
+	sw.started = true
+	h := sw.w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	sw.w.WriteHeader(http.StatusOK)
+	sw.chunk(`{"role":"assistant","content":""}`, "", "")
+}
+
+// chunk appends one chunk whose delta is the JSON object delta (or
+// {"content": text} when delta is empty) and whose finish_reason is
+// finish ("" is null).
+func (sw *chunkWriter) chunk(delta, text, finish string) {
+	b := append(sw.buf, "data: "...)
+	b = sw.out.appendHead(b, "chat.completion.chunk")
+	b = append(b, `,"choices":[{"index":0,"delta":`...)
+	if delta != "" {
+		b = append(b, delta...)
+	} else {
+		b = append(b, `{"content":`...)
+		b = appendString(b, text)
+		b = append(b, '}')
+	}
+	b = append(b, `,"logprobs":null,"finish_reason":`...)
+	if finish == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, finish)
+	}
+	b = append(b, "}]"...)
+	if sw.usage {
+		b = append(b, `,"usage":null`...)
+	}
+	sw.buf = append(b, "}\n\n"...)
+}
+
+func (sw *chunkWriter) content(text string) {
+	sw.start()
+	sw.chunk("", text, "")
+}
+
+// flush writes what is buffered; it reports false once the client is gone.
+func (sw *chunkWriter) flush() bool {
+	if sw.broken || len(sw.buf) == 0 {
+		sw.buf = sw.buf[:0]
+		return !sw.broken
+	}
+	_, err := sw.w.Write(sw.buf)
+	if err == nil {
+		err = sw.rc.Flush()
+	}
+	sw.buf = sw.buf[:0]
+	sw.broken = err != nil
+	return !sw.broken
+}
+
+// comment sends an SSE comment, which clients ignore, to keep proxies and
+// the connection from timing out.
+func (sw *chunkWriter) comment(text string) bool {
+	sw.start()
+	sw.buf = append(sw.buf, ": "+text+"\n\n"...)
+	return sw.flush()
+}
+
+// finish ends the stream: the rest of the answer, the finish chunk, the
+// usage chunk when asked for, and [DONE]; or an error.
+func (sw *chunkWriter) finish(resp task.Response, sent string) {
+	if resp.Error != nil && resp.Answer == "" {
+		sw.fail(fromTaskError(resp.Error))
+		return
+	}
+	rest, ok := remainder(resp.Answer, sent)
+	if !ok {
+		sw.fail(newError(http.StatusBadGateway, typeServer, "stream_interrupted",
+			"The model failed after part of the answer was streamed and a retry answered differently; the streamed text is incomplete. Send the request again."))
+		return
+	}
+	if rest != "" || !sw.started {
+		sw.content(rest)
+	}
+	sw.chunk(`{}`, "", finishReason)
+	if sw.usage {
+		b := append(sw.buf, "data: "...)
+		b = sw.out.appendHead(b, "chat.completion.chunk")
+		b = append(b, `,"choices":[],"usage":`...)
+		b = appendUsage(b, resp.Usage)
+		sw.buf = append(b, "}\n\n"...)
+	}
+	sw.buf = append(sw.buf, "data: [DONE]\n\n"...)
+	sw.flush()
+}
+
+// fail reports an error: as a status and body when nothing was sent yet,
+// else as an error event, which OpenAI's clients raise as an APIError.
+func (sw *chunkWriter) fail(e *apiError) {
+	if !sw.started {
+		writeError(sw.w, e)
+		return
+	}
+	b := append(sw.buf, `data: {"error":{"message":`...)
+	b = appendString(b, e.Message)
+	b = append(b, `,"type":`...)
+	b = appendString(b, e.Type)
+	b = append(b, `,"param":null,"code":`...)
+	if e.Code != nil {
+		b = appendString(b, *e.Code)
+	} else {
+		b = append(b, "null"...)
+	}
+	sw.buf = append(b, "}}\n\n"...)
+	sw.flush()
+}
+
+// remainder is what of answer is still to be sent after sent went out. It
+// is not ok when the answer does not continue the sent text.
+func remainder(answer, sent string) (string, bool) {
+	if sent == "" {
+		return answer, true
+	}
+	if rest, ok := strings.CutPrefix(answer, sent); ok {
+		return rest, true
+	}
+	if rest, ok := strings.CutPrefix(answer, strings.TrimLeftFunc(sent, unicode.IsSpace)); ok {
+		return rest, true
+	}
+	if trimmedEqual(answer, sent) {
+		return "", true
+	}
+	return "", false
+}

@@ -1,0 +1,177 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/taskrouter/taskrouter/adapters/httpapi/jobs"
+	"github.com/taskrouter/taskrouter/adapters/httpapi/kv"
+	"github.com/taskrouter/taskrouter/adapters/httpapi/webhook"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Hook is one webhook endpoint, POST /v1/webhooks/{Name}.
+type Hook struct {
+	Name     string
+	Verifier webhook.Verifier
+	// Instruction goes before the payload in the job's input, for payloads
+	// that are events rather than requests ("Summarise this issue:").
+	Instruction string
+	// Model is what the jobs use: "taskrouter" (default) or a model name.
+	Model string
+	// CallbackURL, when set, receives the result of every job the hook
+	// creates.
+	CallbackURL string
+}
+
+var hookName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+func indexHooks(hooks []Hook) (map[string]Hook, error) {
+	out := map[string]Hook{}
+	for _, h := range hooks {
+		if !hookName.MatchString(h.Name) {
+			return nil, fmt.Errorf("httpapi: webhook name %q must be 1-64 letters, digits, '_' or '-'", h.Name)
+		}
+		if _, dup := out[h.Name]; dup {
+			return nil, fmt.Errorf("httpapi: webhook %q is configured twice", h.Name)
+		}
+		if len(h.Verifier.Secrets) == 0 {
+			return nil, fmt.Errorf("httpapi: webhook %q has no secret", h.Name)
+		}
+		if h.Model == "" {
+			h.Model = ModelTaskrouter
+		}
+		out[h.Name] = h
+	}
+	return out, nil
+}
+
+// webhookReply is the answer to a webhook: the job it created, or the one
+// an earlier delivery of the same webhook-id created.
+type webhookReply struct {
+	ID        string `json:"id"`
+	Object    string `json:"object"`
+	Status    string `json:"status,omitempty"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+// webhook answers POST /v1/webhooks/{name}. Signatures authenticate it, so
+// it needs no API key. A bad signature gets 401 and creates nothing; a
+// replayed webhook-id gets 200 with the first delivery's job.
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodPost) || !s.jobsEnabled(w) {
+		return
+	}
+	name := r.PathValue("name")
+	h, ok := s.hooks[name]
+	if !ok {
+		writeError(w, newError(http.StatusNotFound, typeNotFound, "webhook_not_found", "No webhook named "+name+" is configured."))
+		return
+	}
+	body, e := s.readBody(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	msg, err := h.Verifier.Verify(r.Header, body, time.Now())
+	if err != nil {
+		writeError(w, newError(http.StatusUnauthorized, typeAuthentication, "invalid_signature",
+			fmt.Sprintf("The webhook signature was not accepted: %v. Sign with the hook's whsec_ secret as the Standard Webhooks spec says.", err)))
+		return
+	}
+	spec, e := s.hookSpec(r.Context(), h, body)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	s.deliverOnce(w, r.Context(), dedupeKey(name, msg.ID), spec)
+}
+
+// dedupeKey is a store key for a hook's webhook-id; hashing keeps any id
+// within the characters and length a key may have.
+func dedupeKey(hook, id string) string {
+	sum := sha256.Sum256([]byte(hook + "\x00" + id))
+	return "wh_" + hex.EncodeToString(sum[:])
+}
+
+// pendingMark holds a webhook-id's place while its job is being submitted.
+const pendingMark = "pending"
+
+// deliverOnce creates the job unless the key was seen: the key is claimed
+// first, so two deliveries racing each other create one job, and released
+// when the job could not be accepted, so the sender's retry can.
+func (s *Server) deliverOnce(w http.ResponseWriter, ctx context.Context, key string, spec jobs.Spec) {
+	dedupe := s.cfg.Dedupe
+	_, err := dedupe.Create(ctx, key, []byte(pendingMark))
+	if errors.Is(err, kv.ErrExists) {
+		s.replayed(w, ctx, key)
+		return
+	}
+	if err != nil {
+		writeError(w, fromTaskError(task.Errorf(task.CodeUnavailable, "recording the webhook-id: %v", err)))
+		return
+	}
+	j, err := s.cfg.Jobs.Submit(ctx, spec)
+	if err != nil {
+		_ = dedupe.Delete(context.WithoutCancel(ctx), key)
+		writeError(w, submitError(err))
+		return
+	}
+	if _, err := dedupe.Put(context.WithoutCancel(ctx), key, []byte(j.ID)); err != nil {
+		s.cfg.Logger.Warn("recording the job of a webhook-id", "job", j.ID, "err", err)
+	}
+	w.Header().Set("Location", "/v1/jobs/"+j.ID)
+	writeJSON(w, http.StatusAccepted, webhookReply{ID: j.ID, Object: "job", Status: string(j.Status)})
+}
+
+func (s *Server) replayed(w http.ResponseWriter, ctx context.Context, key string) {
+	v, _, err := s.cfg.Dedupe.Get(ctx, key)
+	if err != nil || string(v) == pendingMark {
+		e := newError(http.StatusConflict, typeInvalidRequest, "webhook_in_progress",
+			"A delivery with this webhook-id is being processed; retry later to get its job id.")
+		e.RetryAfter = time.Second
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, webhookReply{ID: string(v), Object: "job", Duplicate: true})
+}
+
+// hookSpec makes the job of a webhook: a payload shaped as a job request
+// ({"input": ...} or {"messages": [...]}) is run as one; any other payload
+// becomes the input, after the hook's instruction.
+func (s *Server) hookSpec(ctx context.Context, h Hook, body []byte) (jobs.Spec, *apiError) {
+	spec := jobs.Spec{Model: h.Model, Source: "webhook:" + h.Name, CallbackURL: h.CallbackURL}
+	jr, req, e := decodeJobRequest(body, s.cfg.Limits)
+	if e != nil || jr.Input == "" && len(jr.Messages) == 0 {
+		input := string(body)
+		if !json.Valid(body) {
+			return spec, badRequest("invalid_payload", "The webhook payload must be JSON.")
+		}
+		if h.Instruction != "" {
+			input = h.Instruction + "\n\n" + string(bytes.TrimSpace(body))
+		}
+		req = task.Request{Input: input}
+		if err := req.Check(s.cfg.Limits); err != nil {
+			return spec, fromTaskError(task.AsError(err))
+		}
+	} else {
+		spec.Metadata = jr.Metadata
+		if jr.Model != "" {
+			spec.Model = jr.Model
+		}
+		if jr.CallbackURL != "" {
+			spec.CallbackURL = jr.CallbackURL
+		}
+	}
+	req, e = s.route(ctx, spec.Model, req)
+	spec.Request = req
+	return spec, e
+}

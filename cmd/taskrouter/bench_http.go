@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/taskrouter/taskrouter/adapters/httpapi"
+	"github.com/taskrouter/taskrouter/adapters/openai"
+	"github.com/taskrouter/taskrouter/adapters/openaitest"
+	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/executors"
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/router"
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// httpBench is what `bench` reports of the HTTP path: the same load
+// generator calls an OpenAI-compatible upstream answering at once, first
+// directly, then through taskrouter (HTTP server, router, NATS, executor,
+// openai adapter) with a registered model name, so no planning. All in
+// one run, so the ratios hold across machines.
+type httpBench struct {
+	Requests int `json:"http_requests"`
+
+	DirectP50us float64 `json:"http_direct_p50_us"`
+	PathP50us   float64 `json:"http_path_p50_us"`
+	// PassthroughAddedP50us is what the path adds at the median, at
+	// concurrency 1 (target < 379, the Go gateway Bifrost; aim 222).
+	PassthroughAddedP50us float64 `json:"http_passthrough_added_p50_us"`
+
+	Concurrency  int     `json:"http_concurrency"`
+	DirectPerSec float64 `json:"http_direct_per_s"`
+	PathPerSec   float64 `json:"http_path_per_s"`
+	// PassthroughRPSRatio is the path's throughput over the direct one at
+	// concurrency 64 (target > 0.115; aim 0.176).
+	PassthroughRPSRatio float64 `json:"http_passthrough_rps_ratio"`
+
+	Streams           int     `json:"http_streams"`
+	StreamsPeak       int64   `json:"http_streams_peak_concurrent"`
+	Streams1000Errors int     `json:"http_streams_1000_errors"`
+	StreamsFirstError string  `json:"http_streams_first_error,omitempty"`
+	StreamsMs         float64 `json:"http_streams_ms"`
+	// PeakRSSMB is the peak resident memory of the whole bench process
+	// (load generator and upstream included) through the latency and
+	// throughput measurements; StreamsPeakRSSMB through the streams too.
+	PeakRSSMB        float64 `json:"http_peak_rss_mb,omitempty"`
+	StreamsPeakRSSMB float64 `json:"http_streams_peak_rss_mb,omitempty"`
+}
+
+// Sizes of the HTTP measurements.
+const (
+	httpBenchRequests    = 3000
+	httpBenchConcurrency = 64
+	httpBenchDuration    = 2 * time.Second
+	httpBenchStreams     = 1000
+	benchModel           = "bench/gpt"
+	benchStreamModel     = "bench/gpt-stream"
+)
+
+// httpPath is the taskrouter side of the bench, and its upstream.
+type httpPath struct {
+	upstream *openaitest.Server
+	bus      *bus.Bus
+	router   *router.Router
+	server   *httpapi.Server
+	url      string
+}
+
+// benchHTTP measures the HTTP path against calling the upstream directly.
+func benchHTTP(ctx context.Context) (httpBench, error) {
+	resetPeakRSS()
+	p, err := startHTTPPath(ctx)
+	if err != nil {
+		return httpBench{}, err
+	}
+	defer p.close()
+	lg := newLoadGen()
+	direct := lg.target(p.upstream.URL()+"/chat/completions", benchModel, false)
+	path := lg.target(p.url+"/v1/chat/completions", benchModel, false)
+	b := httpBench{Requests: httpBenchRequests, Concurrency: httpBenchConcurrency}
+	if b.DirectP50us, b.PathP50us, err = lg.latencies(direct, path, httpBenchRequests); err != nil {
+		return b, err
+	}
+	b.PassthroughAddedP50us = round3(b.PathP50us - b.DirectP50us)
+	if b.DirectPerSec, err = lg.throughput(direct, httpBenchConcurrency, httpBenchDuration); err != nil {
+		return b, fmt.Errorf("direct throughput: %w", err)
+	}
+	if b.PathPerSec, err = lg.throughput(path, httpBenchConcurrency, httpBenchDuration); err != nil {
+		return b, fmt.Errorf("taskrouter throughput: %w", err)
+	}
+	b.PassthroughRPSRatio = round3(b.PathPerSec / b.DirectPerSec)
+	b.PeakRSSMB = peakRSS()
+	b.Streams = httpBenchStreams
+	start := time.Now()
+	errs, peak, first := lg.streams(lg.target(p.url+"/v1/chat/completions", benchStreamModel, true), httpBenchStreams)
+	b.StreamsMs, b.Streams1000Errors, b.StreamsPeak = round3(float64(time.Since(start).Microseconds())/1e3), errs, peak
+	if first != nil {
+		b.StreamsFirstError = first.Error()
+	}
+	b.StreamsPeakRSSMB = peakRSS()
+	return b, nil
+}
+
+// startHTTPPath starts the upstream, embedded NATS, a memory registry, an
+// executor serving the upstream through the openai adapter, the router
+// and the HTTP server.
+func startHTTPPath(ctx context.Context) (p *httpPath, err error) {
+	p = &httpPath{upstream: openaitest.New()}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	p.upstream.Script(benchModel, openaitest.Behaviour{Reply: "Hello! How can I help you today?"})
+	p.upstream.Script(benchStreamModel, openaitest.Behaviour{Reply: "one two three four five six seven eight nine ten", TokenDelay: 20 * time.Millisecond})
+	if p.bus, err = bus.Start(ctx, bus.Config{Name: "bench-http"}); err != nil {
+		return p, unavailableError{err}
+	}
+	reg := registry.NewMemory()
+	client := &http.Client{Transport: benchTransport()}
+	var served []executors.Served
+	for _, name := range []string{benchModel, benchStreamModel} {
+		spec := task.ModelSpec{Name: name, Backend: task.BackendOpenAI, BaseURL: p.upstream.URL(), Capabilities: []string{"chat"}, Concurrency: 2 * httpBenchStreams}
+		m, err := openai.New(spec, "sk-bench", openai.WithHTTPClient(client))
+		if err != nil {
+			return p, err
+		}
+		served = append(served, executors.Served{Spec: spec, Model: m})
+	}
+	exConn, err := p.bus.Connect("executor")
+	if err != nil {
+		return p, err
+	}
+	if _, err := executors.Start(ctx, exConn, executors.Config{ID: "bench-http", Models: served, Announcer: reg, MaxQueue: 1 << 14}); err != nil {
+		return p, err
+	}
+	rConn, err := p.bus.Connect("router")
+	if err != nil {
+		return p, err
+	}
+	if p.router, err = router.New(rConn, reg, nil, router.Config{AcceptTimeout: 10 * time.Second, LostAfter: 10 * time.Second}); err != nil {
+		return p, err
+	}
+	if p.server, err = httpapi.New(httpapi.Config{Runner: p.router, Models: reg}); err != nil {
+		return p, err
+	}
+	addr, err := p.server.Start("127.0.0.1:0")
+	if err != nil {
+		return p, err
+	}
+	p.url = "http://" + addr.String()
+	return p, nil
+}
+
+func (p *httpPath) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if p.server != nil {
+		_ = p.server.Shutdown(ctx)
+	}
+	if p.router != nil {
+		_ = p.router.Close()
+	}
+	if p.bus != nil {
+		_ = p.bus.Close()
+	}
+	p.upstream.Close()
+}
+
+func benchTransport() *http.Transport {
+	return &http.Transport{MaxIdleConns: 4 * httpBenchStreams, MaxIdleConnsPerHost: 4 * httpBenchStreams,
+		IdleConnTimeout: time.Minute, DisableCompression: true}
+}
+
+// loadGen is a lean HTTP load generator: one keep-alive client, bodies
+// prepared once, answers read to the end and discarded.
+type loadGen struct {
+	client *http.Client
+}
+
+func newLoadGen() *loadGen { return &loadGen{client: &http.Client{Transport: benchTransport()}} }
+
+type target struct {
+	url    string
+	body   []byte
+	stream bool
+}
+
+func (lg *loadGen) target(url, model string, stream bool) target {
+	body := `{"model":"` + model + `","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello."}]`
+	if stream {
+		body += `,"stream":true`
+	}
+	return target{url: url, body: []byte(body + "}"), stream: stream}
+}
+
+// post sends one request.
+func (lg *loadGen) post(t target) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(t.body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return lg.client.Do(req)
+}
+
+// do sends one request and reads the whole answer.
+func (lg *loadGen) do(t target) error {
+	resp, err := lg.post(t)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %d", t.url, resp.StatusCode)
+	}
+	return nil
+}
+
+// latencies measures the p50 of a and b at concurrency 1, alternating
+// request by request so both see the same machine.
+func (lg *loadGen) latencies(a, b target, n int) (float64, float64, error) {
+	for range n / 10 { // warm up connections, pools and caches
+		if err := errors.Join(lg.do(a), lg.do(b)); err != nil {
+			return 0, 0, err
+		}
+	}
+	da, db := make([]time.Duration, n), make([]time.Duration, n)
+	for i := range n {
+		for _, m := range []struct {
+			t target
+			d []time.Duration
+		}{{a, da}, {b, db}} {
+			start := time.Now()
+			if err := lg.do(m.t); err != nil {
+				return 0, 0, err
+			}
+			m.d[i] = time.Since(start)
+		}
+	}
+	return p50us(da), p50us(db), nil
+}
+
+func p50us(d []time.Duration) float64 {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return round3(float64(d[len(d)/2].Nanoseconds()) / 1e3)
+}
+
+// throughput runs conc callers for d and returns the requests per second.
+func (lg *loadGen) throughput(t target, conc int, d time.Duration) (float64, error) {
+	var done atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	stop := start.Add(d)
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				if err := lg.do(t); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return round3(float64(done.Load()) / time.Since(start).Seconds()), firstErr
+}
+
+// streams opens n streaming completions at once and reads each to its
+// [DONE]; it returns how many failed, how many were open at the peak, and
+// the first failure.
+func (lg *loadGen) streams(t target, n int) (failed int, peak int64, first error) {
+	var errs, open, top atomic.Int64
+	var once sync.Once
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			if err := lg.stream(t, &open, &top); err != nil {
+				errs.Add(1)
+				once.Do(func() { first = err })
+			}
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	return int(errs.Load()), top.Load(), first
+}
+
+func (lg *loadGen) stream(t target, open, peak *atomic.Int64) error {
+	resp, err := lg.post(t)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	n := open.Add(1)
+	defer open.Add(-1)
+	for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	var content strings.Builder
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "data: [DONE]" {
+			if !strings.Contains(content.String(), `"ten"`) && !strings.Contains(content.String(), ` ten"`) {
+				return errors.New("the stream ended without the whole answer")
+			}
+			return nil
+		}
+		if strings.HasPrefix(line, `data: {"error"`) {
+			return errors.New(line)
+		}
+		content.WriteString(line)
+	}
+	return fmt.Errorf("the stream ended without [DONE]: %v", sc.Err())
+}
+
+// resetPeakRSS resets the kernel's record of this process's peak resident
+// memory (Linux), so peakRSS measures from here.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS reads this process's peak resident memory in MB; 0 when unknown.
+func peakRSS() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			var kb float64
+			if _, err := fmt.Sscan(f[1], &kb); err == nil {
+				return round3(kb / 1024)
+			}
+		}
+	}
+	return 0
+}
+
+// printHTTPBench prints the HTTP figures as text.
+func printHTTPBench(w io.Writer, b httpBench) {
+	fmt.Fprintf(w, "HTTP direct              p50 %8.1f us   %9.0f/s\n", b.DirectP50us, b.DirectPerSec)
+	fmt.Fprintf(w, "HTTP through taskrouter  p50 %8.1f us   %9.0f/s\n", b.PathP50us, b.PathPerSec)
+	fmt.Fprintf(w, "HTTP added p50           %.1f us (target < 379, aim 222)\n", b.PassthroughAddedP50us)
+	fmt.Fprintf(w, "HTTP throughput ratio    %.3f at concurrency %d (target > 0.115, aim 0.176)\n", b.PassthroughRPSRatio, b.Concurrency)
+	fmt.Fprintf(w, "HTTP %d streams         %d errors, %d open at the peak, %.0f ms\n", b.Streams, b.Streams1000Errors, b.StreamsPeak, b.StreamsMs)
+	if b.StreamsFirstError != "" {
+		fmt.Fprintf(w, "HTTP first stream error  %s\n", b.StreamsFirstError)
+	}
+	if b.PeakRSSMB > 0 {
+		fmt.Fprintf(w, "HTTP peak RSS            %.1f MB at concurrency %d, %.1f MB with the streams (whole bench process)\n", b.PeakRSSMB, b.Concurrency, b.StreamsPeakRSSMB)
+	}
+}

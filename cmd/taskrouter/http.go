@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/taskrouter/taskrouter/adapters/httpapi"
+	"github.com/taskrouter/taskrouter/adapters/httpapi/jobs"
+	"github.com/taskrouter/taskrouter/adapters/httpapi/kv"
+	"github.com/taskrouter/taskrouter/adapters/httpapi/ratelimit"
+	"github.com/taskrouter/taskrouter/adapters/httpapi/webhook"
+)
+
+// Environment variables of the HTTP ingress.
+const (
+	envAPIKeys         = "TASKROUTER_API_KEYS"
+	envWebhookSecret   = "TASKROUTER_WEBHOOK_SECRET"
+	envCallbackSecret  = "TASKROUTER_CALLBACK_SECRET"
+	jobsBucket         = "taskrouter_jobs"
+	webhooksBucket     = "taskrouter_webhooks"
+	rateLimitKeyPrefix = "taskrouter:ratelimit:"
+)
+
+func defaultHTTPConfig() HTTPConfig {
+	return HTTPConfig{
+		Addr: "127.0.0.1:8080", MaxBodyBytes: 4 << 20,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, KeepAlive: 10 * time.Second,
+		Jobs: JobsConfig{Store: "auto", TTL: 24 * time.Hour, Workers: 16, Queue: 1024},
+		Callbacks: CallbackConfig{SecretEnv: envCallbackSecret, MaxAttempts: 8, InitialBackoff: time.Second,
+			MaxBackoff: 5 * time.Minute, Timeout: 15 * time.Second},
+	}
+}
+
+var webhookName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// validateHTTP checks the http section and the webhooks.
+func (c *Config) validateHTTP(bad func(string, ...any)) {
+	h := c.HTTP
+	if h.Addr != "" {
+		if _, _, err := net.SplitHostPort(h.Addr); err != nil {
+			bad("http.addr: %q is not host:port such as 127.0.0.1:8080", h.Addr)
+		}
+	}
+	if h.MaxBodyBytes < 1 {
+		bad("http.max_body_bytes: %d must be positive", h.MaxBodyBytes)
+	}
+	for name, d := range map[string]time.Duration{"read_timeout": h.ReadTimeout, "write_timeout": h.WriteTimeout,
+		"idle_timeout": h.IdleTimeout, "keep_alive": h.KeepAlive, "callbacks.initial_backoff": h.Callbacks.InitialBackoff,
+		"callbacks.max_backoff": h.Callbacks.MaxBackoff, "callbacks.timeout": h.Callbacks.Timeout} {
+		if d <= 0 {
+			bad("http.%s: must be a positive duration such as 30s", name)
+		}
+	}
+	if r := h.RateLimit; r.RequestsPerSecond < 0 || r.Burst < 0 || r.RequestsPerSecond > 0 && r.Burst < 1 {
+		bad("http.rate_limit: requests_per_second must not be negative, and burst must be at least 1 when it is set")
+	}
+	if j := h.Jobs; j.Store != "auto" && j.Store != "jetstream" && j.Store != "memory" {
+		bad("http.jobs.store: %q is not one of auto, jetstream, memory", j.Store)
+	}
+	if h.Jobs.TTL < 2*webhook.DefaultTolerance {
+		bad("http.jobs.ttl: %s must be at least %s, as webhook ids are remembered as long", h.Jobs.TTL, 2*webhook.DefaultTolerance)
+	}
+	if h.Jobs.Workers < 1 || h.Jobs.Queue < 1 {
+		bad("http.jobs: workers and queue must be at least 1")
+	}
+	if a := h.Callbacks.MaxAttempts; a < 1 || a > 50 {
+		bad("http.callbacks.max_attempts: %d must be between 1 and 50", a)
+	}
+	c.validateWebhooks(bad)
+}
+
+func (c *Config) validateWebhooks(bad func(string, ...any)) {
+	seen := map[string]bool{}
+	for i, w := range c.Webhooks {
+		where := fmt.Sprintf("webhooks[%d] (%s)", i, w.Name)
+		if !webhookName.MatchString(w.Name) {
+			bad("%s: name must be 1-64 letters, digits, '_' or '-'", where)
+		}
+		if seen[w.Name] {
+			bad("%s: the name is used twice", where)
+		}
+		seen[w.Name] = true
+		if w.SecretEnv == "" && w.Name != "default" {
+			bad("%s: secret_env must name the environment variable holding its whsec_ secret", where)
+		}
+		if w.CallbackURL != "" {
+			if u, err := url.Parse(w.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad("%s: callback_url %q must be an http(s) URL", where, w.CallbackURL)
+			}
+		}
+	}
+}
+
+// startHTTP starts the HTTP ingress on http.addr: the API, its jobs and
+// webhooks. stop stops listening, lets requests and jobs finish until its
+// context ends, and fails the jobs still unfinished then.
+func (a *app) startHTTP(ctx context.Context) (stop func(context.Context) error, err error) {
+	if a.cfg.HTTP.Addr == "" {
+		return func(context.Context) error { return nil }, nil // http.addr "" turns the API off
+	}
+	if a.router == nil {
+		return nil, errors.New("the HTTP API needs the router")
+	}
+	nc, err := a.bus.Connect("http")
+	if err != nil {
+		return nil, unavailableError{err}
+	}
+	var closers []func(context.Context) error
+	cleanup := func(ctx context.Context) error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i](ctx))
+		}
+		return errors.Join(errs...)
+	}
+	srv, err := a.buildHTTP(ctx, nc, &closers)
+	if err == nil {
+		var addr net.Addr
+		if addr, err = srv.Start(a.cfg.HTTP.Addr); err == nil {
+			a.log.Info("HTTP API listening", "addr", addr.String())
+			a.httpAddr = addr.String()
+			closers = append(closers, srv.Shutdown)
+			return cleanup, nil
+		}
+		err = unavailableError{fmt.Errorf("listening on http.addr %s: %w", a.cfg.HTTP.Addr, err)}
+	}
+	_ = cleanup(context.Background())
+	return nil, err
+}
+
+// buildHTTP wires the stores, the jobs manager, the limiter and the
+// webhooks into a server; closers collects what must be closed.
+func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(context.Context) error) (*httpapi.Server, error) {
+	h := a.cfg.HTTP
+	jobStore, dedupe, err := a.httpStores(ctx, nc)
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := a.webhookHooks()
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	callbacks, err := a.callbackConfig()
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	feed := jobs.NewNATSFeed(nc)
+	mgr, err := jobs.New(jobs.Config{Runner: a.router, Planner: a.planner, Store: jobStore, Feed: feed, Broadcast: feed,
+		Workers: h.Jobs.Workers, Queue: h.Jobs.Queue, Callbacks: callbacks, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	*closers = append(*closers, mgr.Close)
+	limiter, err := a.rateLimiter(ctx, closers)
+	if err != nil {
+		return nil, err
+	}
+	cfg := httpapi.Config{Runner: a.router, Models: a.reg, Planner: a.planner, Jobs: mgr, Hooks: hooks, Dedupe: dedupe,
+		APIKeys: a.apiKeys(), Limiter: limiter, MaxBodyBytes: h.MaxBodyBytes, ReadTimeout: h.ReadTimeout,
+		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, KeepAlive: h.KeepAlive, Limits: a.cfg.TaskLimits(),
+		Health: natsHealth(nc), Logger: a.log}
+	return httpapi.New(cfg)
+}
+
+// httpStores opens where jobs and webhook ids are kept: JetStream
+// key-value buckets shared by every router on the same NATS, or memory
+// (one router) when http.jobs.store says so or, on auto, when the NATS
+// servers have no JetStream.
+func (a *app) httpStores(ctx context.Context, nc *nats.Conn) (kv.Store, kv.Store, error) {
+	j := a.cfg.HTTP.Jobs
+	if j.Store != "memory" {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		jobStore, err := kv.OpenJetStream(ctx, nc, jobsBucket, j.TTL)
+		var dedupe kv.Store
+		if err == nil {
+			dedupe, err = kv.OpenJetStream(ctx, nc, webhooksBucket, j.TTL)
+		}
+		if err == nil {
+			return jobStore, dedupe, nil
+		}
+		if j.Store == "jetstream" {
+			return nil, nil, unavailableError{fmt.Errorf("http.jobs.store is jetstream: %w", err)}
+		}
+		a.log.Warn("JetStream is unavailable; jobs and webhook ids are kept in this process only", "err", err)
+	}
+	return kv.NewMemory(j.TTL), kv.NewMemory(j.TTL), nil
+}
+
+// apiKeys reads TASKROUTER_API_KEYS and the variable http.api_keys_env names.
+func (a *app) apiKeys() []string {
+	raw := a.getenv(envAPIKeys)
+	if a.cfg.HTTP.APIKeysEnv != "" {
+		raw += "," + a.getenv(a.cfg.HTTP.APIKeysEnv)
+	}
+	var keys []string
+	for _, k := range strings.Split(raw, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// webhookHooks builds the configured hooks, plus "default" when
+// TASKROUTER_WEBHOOK_SECRET is set. A configured hook whose secret is
+// missing is an error: it could verify nothing.
+func (a *app) webhookHooks() ([]httpapi.Hook, error) {
+	configs := a.cfg.Webhooks
+	hasDefault := false
+	for _, w := range configs {
+		hasDefault = hasDefault || w.Name == "default"
+	}
+	if !hasDefault && a.getenv(envWebhookSecret) != "" {
+		configs = append(configs, WebhookConfig{Name: "default"})
+	}
+	var hooks []httpapi.Hook
+	for _, w := range configs {
+		env := w.SecretEnv
+		if env == "" {
+			env = envWebhookSecret
+		}
+		secret, err := webhook.ParseSecret(a.getenv(env))
+		if err != nil {
+			return nil, fmt.Errorf("webhook %s: the secret in %s: %w", w.Name, env, err)
+		}
+		hooks = append(hooks, httpapi.Hook{Name: w.Name, Verifier: webhook.Verifier{Secrets: []webhook.Secret{secret}},
+			Instruction: w.Instruction, Model: w.Model, CallbackURL: w.CallbackURL})
+	}
+	return hooks, nil
+}
+
+// callbackConfig reads the callback signing secret; without one, jobs
+// with a callback_url are refused.
+func (a *app) callbackConfig() (jobs.CallbackConfig, error) {
+	c := a.cfg.HTTP.Callbacks
+	cfg := jobs.CallbackConfig{MaxAttempts: c.MaxAttempts, InitialBackoff: c.InitialBackoff, MaxBackoff: c.MaxBackoff, Timeout: c.Timeout}
+	if raw := a.getenv(c.SecretEnv); raw != "" {
+		secret, err := webhook.ParseSecret(raw)
+		if err != nil {
+			return cfg, fmt.Errorf("the callback secret in %s: %w", c.SecretEnv, err)
+		}
+		cfg.Secret = secret
+	}
+	for _, w := range a.cfg.Webhooks {
+		if w.CallbackURL != "" && cfg.Secret.IsZero() {
+			return cfg, fmt.Errorf("webhook %s has a callback_url, but %s holds no callback signing secret", w.Name, c.SecretEnv)
+		}
+	}
+	return cfg, nil
+}
+
+// rateLimiter is the per-key limit: in Redis when redis.url is set, so
+// that routers share it, in memory otherwise; nil when off.
+func (a *app) rateLimiter(ctx context.Context, closers *[]func(context.Context) error) (ratelimit.Limiter, error) {
+	r := a.cfg.HTTP.RateLimit
+	if r.RequestsPerSecond <= 0 {
+		return nil, nil
+	}
+	lim := ratelimit.Limit{Rate: r.RequestsPerSecond, Burst: r.Burst}
+	if a.cfg.Redis.URL == "" {
+		m, err := ratelimit.NewMemory(lim)
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		return m, nil
+	}
+	opts, err := redis.ParseURL(a.cfg.Redis.URL)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("redis.url: %v", err)}
+	}
+	client := redis.NewClient(opts)
+	*closers = append(*closers, func(context.Context) error { return client.Close() })
+	if err := client.Ping(ctx).Err(); err != nil {
+		return nil, unavailableError{fmt.Errorf("reaching Redis for rate limits: %w", err)}
+	}
+	return ratelimit.NewRedis(client, rateLimitKeyPrefix, lim)
+}
+
+// natsHealth reports the NATS connection's state for GET /healthz.
+func natsHealth(nc *nats.Conn) func(context.Context) error {
+	return func(context.Context) error {
+		if s := nc.Status(); s != nats.CONNECTED {
+			return fmt.Errorf("NATS is %s", s)
+		}
+		return nil
+	}
+}
