@@ -104,12 +104,6 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 		e.unsubscribe()
 		return nil, err
 	}
-	for _, m := range e.models {
-		for i := 0; i < m.workers; i++ {
-			e.workers.Add(1)
-			go e.serve(m)
-		}
-	}
 	go e.heartbeats()
 	go e.keepAlives()
 	return e, nil

@@ -11,15 +11,22 @@ import (
 	"github.com/taskrouter/taskrouter/task"
 )
 
-// served is one model with its concurrency bound: Concurrency workers
-// take subtasks from a queue of at most MaxQueue waiting ones. Long-lived
-// workers keep their grown stacks, so a subtask costs no goroutine start.
+// served is one model with its concurrency bound: up to Concurrency
+// workers take subtasks from a queue of at most MaxQueue waiting ones.
+// Workers start when work finds none idle and leave after workerIdle
+// without work, so a busy model costs no goroutine start per subtask and
+// an idle one with a concurrency of thousands holds no stacks.
 type served struct {
 	Served
 	queue   chan *job
-	workers int
+	workers int // the most that may run at once
 	running atomic.Int64
+	spawned atomic.Int64 // workers alive
+	idle    atomic.Int64 // workers waiting for work
 }
+
+// workerIdle is how long a worker waits for work before it leaves.
+const workerIdle = 10 * time.Second
 
 // job is one admitted subtask, cancellable from the moment it is accepted.
 type job struct {
@@ -78,17 +85,69 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	// "accepted" goes out before a worker can send anything else.
 	e.publish(msg.Reply, e.accepted)
 	m.queue <- j
+	e.ensureWorker(m)
 }
 
-// serve is one worker of a model: it runs queued subtasks until quit.
+// ensureWorker starts a worker when none is idle and fewer than the
+// model's concurrency are alive, so a queued subtask always has a taker.
+func (e *Executor) ensureWorker(m *served) {
+	for m.idle.Load() == 0 {
+		select {
+		case <-e.quit:
+			return // stopping: refuseQueued answers what is left
+		default:
+		}
+		n := m.spawned.Load()
+		if n >= int64(m.workers) {
+			return
+		}
+		if m.spawned.CompareAndSwap(n, n+1) {
+			e.workers.Add(1)
+			go e.serve(m)
+			return
+		}
+	}
+}
+
+// serve is one worker of a model: it runs queued subtasks until it has
+// been idle for workerIdle, or until quit.
 func (e *Executor) serve(m *served) {
 	defer e.workers.Done()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
 	for {
+		m.idle.Add(1)
 		select {
 		case j := <-m.queue:
+			m.idle.Add(-1)
 			e.run(m, j)
+			idle.Reset(workerIdle)
+		case <-idle.C:
+			m.idle.Add(-1)
+			m.spawned.Add(-1)
+			// Work queued while this worker was leaving may have seen it
+			// idle and started no one: then it stays.
+			if len(m.queue) == 0 || !m.rejoin() {
+				return
+			}
+			idle.Reset(workerIdle)
 		case <-e.quit:
+			m.idle.Add(-1)
+			m.spawned.Add(-1)
 			return
+		}
+	}
+}
+
+// rejoin counts a leaving worker back in, unless the model is at its limit.
+func (m *served) rejoin() bool {
+	for {
+		n := m.spawned.Load()
+		if n >= int64(m.workers) {
+			return false
+		}
+		if m.spawned.CompareAndSwap(n, n+1) {
+			return true
 		}
 	}
 }
