@@ -9,11 +9,13 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-# Multi-process tests: a router and executor processes over real NATS and
-# Redis, with SIGKILL, SIGTERM and a Redis restart (about a minute).
+# Only the multi-process tests (also part of `make test`): routers and
+# executor processes over real NATS and Redis, with SIGKILL, SIGTERM, a
+# Redis restart and a shared 429 cooldown (under a minute). `go test -short`
+# skips them.
 test-distributed:
 	./scripts/ensure-redis
-	TASKROUTER_DISTRIBUTED_TESTS=1 $(GO) test -race -count=1 -timeout 10m -run Distributed -v ./cmd/taskrouter
+	$(GO) test -race -count=1 -timeout 10m -run Distributed -v ./cmd/taskrouter
 
 # Go benchmarks, then the end-to-end figures.
 bench:

@@ -38,6 +38,7 @@ func runConformance(t *testing.T, newReg newRegistryFunc) {
 		{"Hints", testHints},
 		{"CooldownAfterFailures", testCooldownAfterFailures},
 		{"CooldownAfterRateLimit", testCooldownAfterRateLimit},
+		{"NoCooldownForLostReplicas", testNoCooldownForLostReplicas},
 		{"HalfOpen", testHalfOpen},
 		{"AllCoolingDown", testAllCoolingDown},
 		{"LoadAwareTieBreak", testLoadAwareTieBreak},
@@ -180,7 +181,9 @@ func testTTLExpiry(t *testing.T, newReg newRegistryFunc) {
 		t.Fatal(err)
 	}
 	wantOrder(t, r, Query{Capability: "summarize"}, "dies,stays")
-	for time.Since(last) < 2*interval+interval/2 {
+	// The slack of one interval absorbs scheduling delays under -race on a
+	// loaded machine.
+	for time.Since(last) < 3*interval {
 		if names(mustSelect(t, r, Query{Capability: "summarize"})) == "stays" {
 			return
 		}
@@ -340,9 +343,51 @@ func testCooldownAfterRateLimit(t *testing.T, newReg newRegistryFunc) {
 		wantOrder(t, r, answer, "b") // Retry-After outlasts the base period
 	}
 	waitFor(t, 5*ctCooldown, func() bool { return names(mustSelect(t, r, answer)) == "a,b" })
-	if d := time.Since(start); d < 3*ctCooldown {
+	// A cooldown shared through Redis is on the wall clock, which may run
+	// a little faster than time.Since's monotonic one (0.5% on some VMs).
+	if d := time.Since(start); d < 3*ctCooldown-3*ctCooldown/50 {
 		t.Errorf("a came back after %v, before its Retry-After of %v", d, 3*ctCooldown)
 	}
+}
+
+// testNoCooldownForLostReplicas: a burst of lost and unavailable
+// dispatches (a replica killed, none listening) leaves the model
+// selectable, while upstream failures and a 429 still cool it down.
+func testNoCooldownForLostReplicas(t *testing.T, newReg newRegistryFunc) {
+	tests := []struct {
+		name     string
+		code     task.Code
+		n        int
+		want     string
+		blocking bool
+	}{
+		{"lost", task.CodeLost, 20, "a,b", false},
+		{"unavailable", task.CodeUnavailable, 20, "a,b", false},
+		{"upstream", task.CodeUpstream, 3, "b", true},
+		{"rate_limited", task.CodeRateLimited, 1, "b", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cooldownPair(t, newReg, time.Minute)
+			fail(r, "a", tc.code, 0, tc.n)
+			wantOrder(t, r, answer, tc.want)
+			list, err := r.Models(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := list[0]; (a.State == StateCooldown) != tc.blocking {
+				t.Errorf("after %d %s outcomes a is %s, want cooling down %v", tc.n, tc.code, a.State, tc.blocking)
+			}
+		})
+	}
+	// Interleaved with real failures, lost ones neither count nor reset.
+	r := cooldownPair(t, newReg, time.Minute)
+	fail(r, "a", task.CodeUpstream, 0, 2)
+	fail(r, "a", task.CodeLost, 0, 10)
+	fail(r, "a", task.CodeUnavailable, 0, 10)
+	wantOrder(t, r, answer, "a,b")
+	fail(r, "a", task.CodeUpstream, 0, 1)
+	wantOrder(t, r, answer, "b")
 }
 
 func testHalfOpen(t *testing.T, newReg newRegistryFunc) {

@@ -104,11 +104,16 @@ func (c *cooldown) adopt(now, until time.Time, period time.Duration) {
 }
 
 // countsTowardCooldown reports whether a failure says something about the
-// model's health rather than about the input or the caller.
+// model's health rather than about the input, the caller or one replica.
+// A lost or unavailable dispatch means an executor died or none was
+// listening: heartbeat expiry removes a dead replica and the router retries
+// at once, so cooling the whole model down would stall requests its healthy
+// replicas could serve.
 func countsTowardCooldown(code task.Code) bool {
 	switch code {
 	case task.CodeBadInput, task.CodeInvalidRequest, task.CodeInvalidPlan,
-		task.CodeCancelled, task.CodeContextLength:
+		task.CodeCancelled, task.CodeContextLength,
+		task.CodeLost, task.CodeUnavailable:
 		return false
 	}
 	return true

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/taskrouter/taskrouter/adapters/openaitest"
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
@@ -32,7 +34,9 @@ import (
 // separate processes over a NATS server embedded in the test and a real
 // Redis (TASKROUTER_TEST_REDIS, default redis://127.0.0.1:6379; each test
 // uses its own database number and flushes it). They fail, not skip, when
-// Redis is unreachable.
+// Redis is unreachable; `go test -short` skips them. Every wait polls for
+// what it waits for, with bounds generous enough for a loaded 2-core
+// machine under -race.
 
 var (
 	binOnce sync.Once
@@ -100,8 +104,18 @@ type proc struct {
 
 func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, name, nil, bin, args...)
+}
+
+// startProcEnv starts a process with extra environment variables
+// ("KEY=value") besides the test's own.
+func startProcEnv(t *testing.T, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
@@ -174,14 +188,17 @@ type cluster struct {
 	watch    *registry.Redis
 }
 
+// skipShort skips a multi-process test under `go test -short`.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("multi-process test: starts NATS, routers and executors (make test-distributed runs these alone)")
+	}
+}
+
 func newCluster(t *testing.T, redisURL string) *cluster {
 	t.Helper()
-	if os.Getenv("TASKROUTER_DISTRIBUTED_TESTS") == "" {
-		// These start real processes and kill them; they take about a
-		// minute and are timing-sensitive on a loaded 2-core machine, so
-		// they run with `make test-distributed`, not in every `make test`.
-		t.Skip("multi-process test; run with TASKROUTER_DISTRIBUTED_TESTS=1 (make test-distributed)")
-	}
+	skipShort(t)
 	c := &cluster{t: t, bin: taskrouterBinary(t), redisURL: redisURL}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -204,22 +221,52 @@ func newCluster(t *testing.T, redisURL string) *cluster {
 // router starts `taskrouter serve` with no models of its own.
 func (c *cluster) router(name, routerExtra string) *proc {
 	c.t.Helper()
-	cfg := fmt.Sprintf("nats:\n  url: %s\nredis:\n  url: %s\nexecutors: []\nrouter:\n  accept_timeout: 400ms\n  lost_after: 1s\n%slog:\n  level: info\n",
+	// Port 0: routers side by side must not compete for the HTTP port.
+	cfg := fmt.Sprintf("nats:\n  url: %s\nredis:\n  url: %s\nhttp:\n  addr: 127.0.0.1:0\nexecutors: []\nrouter:\n  accept_timeout: 400ms\n  lost_after: 1s\n%slog:\n  level: info\n",
 		c.natsURL, c.redisURL, routerExtra)
+	p := startProc(c.t, name, c.bin, "serve", "--config", c.writeConfig(name, cfg))
+	p.waitOutput(c.t, "taskrouter serving", 30*time.Second)
+	return p
+}
+
+// writeConfig writes a config file for process name and returns its path.
+func (c *cluster) writeConfig(name, cfg string) string {
+	c.t.Helper()
 	path := filepath.Join(c.t.TempDir(), name+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		c.t.Fatal(err)
 	}
-	p := startProc(c.t, name, c.bin, "serve", "--config", path)
-	p.waitOutput(c.t, "taskrouter serving", 20*time.Second)
-	return p
+	return path
 }
 
 // executor starts `taskrouter executor` serving models.
 func (c *cluster) executor(name string, models ...string) *proc {
 	c.t.Helper()
 	p := startProc(c.t, name, c.bin, "executor", "--nats", c.natsURL, "--redis", c.redisURL, "--models", strings.Join(models, ","))
-	p.waitOutput(c.t, "taskrouter executor serving", 20*time.Second)
+	p.waitOutput(c.t, "taskrouter executor serving", 30*time.Second)
+	return p
+}
+
+// Upstream model of the cooldown test: an OpenAI-compatible server in the
+// test process, served by an executor process as backend openai.
+const (
+	chatModel       = "upstream-chat"
+	upstreamKeyEnv  = "TASKROUTER_TEST_UPSTREAM_KEY"
+	upstreamKey     = "sk-distributed-test"
+	chatInput       = "Hello there, how are you today?"
+	upstreamReplyOK = "Fine, thank you."
+)
+
+// chatExecutor starts `taskrouter executor` serving chatModel from the
+// OpenAI-compatible API at baseURL, its key in the environment.
+func (c *cluster) chatExecutor(name, baseURL string) *proc {
+	c.t.Helper()
+	cfg := fmt.Sprintf("models:\n  - name: %s\n    backend: openai\n    base_url: %s\n    api_key_env: %s\n"+
+		"    capabilities: [chat]\n    context_window: 8000\n    max_output_tokens: 500\n    concurrency: 4\n",
+		chatModel, baseURL, upstreamKeyEnv)
+	p := startProcEnv(c.t, name, []string{upstreamKeyEnv + "=" + upstreamKey}, c.bin, "executor",
+		"--config", c.writeConfig(name, cfg), "--nats", c.natsURL, "--redis", c.redisURL, "--models", chatModel)
+	p.waitOutput(c.t, "taskrouter executor serving", 30*time.Second)
 	return p
 }
 
@@ -248,19 +295,35 @@ func (c *cluster) waitReplicas(want map[string]int, timeout time.Duration) {
 // the registry lags Redis by up to one refresh interval (500 ms).
 func (c *cluster) waitRouted(inputs ...string) {
 	c.t.Helper()
+	const within = 10 * time.Second
 	for _, input := range inputs {
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(within)
 		for {
 			resp, err := c.ask(task.Request{Input: input})
 			if err == nil && checkAnswer(input, resp) == "" {
 				break
 			}
 			if time.Now().After(deadline) {
-				c.t.Fatalf("the routers did not answer %q within 5s: %v %s", input, err, checkAnswer(input, resp))
+				c.t.Fatalf("the routers did not answer %q within %s: %v %s", input, within, err, checkAnswer(input, resp))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// modelState returns the registry's state of model, failing the test when
+// the registry does not know it.
+func (c *cluster) modelState(model string) registry.ModelState {
+	c.t.Helper()
+	states, err := c.watch.Models(context.Background())
+	if err != nil {
+		c.t.Fatalf("reading the registry: %v", err)
+	}
+	if s := findState(states, model); s != nil {
+		return *s
+	}
+	c.t.Fatalf("the registry does not know %s", model)
+	return registry.ModelState{}
 }
 
 func (c *cluster) replicas() map[string]int {
@@ -315,8 +378,11 @@ func checkAnswer(input string, resp task.Response) string {
 		return fmt.Sprintf("subtasks %+v", resp.Subtasks)
 	}
 	wantModel := "local/calc"
-	if input == sentimentInput {
+	switch input {
+	case sentimentInput:
 		wantModel = "local/sentiment"
+	case chatInput:
+		wantModel = chatModel
 	}
 	if st := resp.Subtasks[0]; st.Model != wantModel || st.Executor == "" {
 		return fmt.Sprintf("served by model %q executor %q, want %s", st.Model, st.Executor, wantModel)
@@ -403,9 +469,14 @@ func (r *loadResult) served(p *proc) int {
 	return n
 }
 
-// redisDB returns the URL of database db of the test Redis, flushed now
-// and at the end of the test.
-func redisDB(t *testing.T, db int) string {
+// dbLockKey marks a database of the test Redis as taken by one test, so
+// test runs side by side (several `go test` at once) never share one.
+const dbLockKey = "taskrouter-test:lock"
+
+// redisDB claims a free database of the test Redis (1 to 15; 0 is for the
+// packages that use key prefixes), empties it, and returns its URL; the
+// database is emptied and released when the test ends.
+func redisDB(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("TASKROUTER_TEST_REDIS")
 	if base == "" {
@@ -415,25 +486,52 @@ func redisDB(t *testing.T, db int) string {
 	if err != nil {
 		t.Fatalf("TASKROUTER_TEST_REDIS %q: %v", base, err)
 	}
-	u.Path = "/" + strconv.Itoa(db)
-	opt, err := redis.ParseURL(u.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	token := fmt.Sprintf("%d-%s", os.Getpid(), t.Name())
+	for db := 1; db <= 15; db++ {
+		u.Path = "/" + strconv.Itoa(db)
+		opt, err := redis.ParseURL(u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb := redis.NewClient(opt)
+		// The lock outlives a crashed run by a few minutes at most.
+		took, err := rdb.SetNX(ctx, dbLockKey, token, 10*time.Minute).Result()
+		if err != nil {
+			_ = rdb.Close()
+			t.Fatalf("claiming database %d of %s (start redis-server, or set TASKROUTER_TEST_REDIS): %v", db, base, err)
+		}
+		if !took {
+			_ = rdb.Close()
+			continue
+		}
+		if err := emptyExceptLock(ctx, rdb); err != nil {
+			t.Fatalf("emptying %s: %v", u, err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = rdb.FlushDB(ctx).Err() // releases the lock too
+			_ = rdb.Close()
+		})
+		return u.String()
+	}
+	t.Fatalf("databases 1 to 15 of %s are all taken by other test runs (key %s)", base, dbLockKey)
+	return ""
+}
+
+// emptyExceptLock deletes what an earlier run left in a claimed database.
+func emptyExceptLock(ctx context.Context, rdb *redis.Client) error {
+	keys, err := rdb.Keys(ctx, "*").Result()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	rdb := redis.NewClient(opt)
-	flush := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return rdb.FlushDB(ctx).Err()
+	keys = slices.DeleteFunc(keys, func(k string) bool { return k == dbLockKey })
+	if len(keys) == 0 {
+		return nil
 	}
-	if err := flush(); err != nil {
-		t.Fatalf("flushing %s (start redis-server, or set TASKROUTER_TEST_REDIS): %v", u, err)
-	}
-	t.Cleanup(func() {
-		_ = flush()
-		_ = rdb.Close()
-	})
-	return u.String()
+	return rdb.Del(ctx, keys...).Err()
 }
 
 // replicaKeys returns the members of tr:replicas that name executor p.
@@ -459,7 +557,7 @@ func replicaKeys(t *testing.T, redisURL string, p *proc) []string {
 }
 
 func TestDistributedKillAndDrainLoseNoRequest(t *testing.T) {
-	c := newCluster(t, redisDB(t, 11))
+	c := newCluster(t, redisDB(t))
 	c.router("router", "  attempts: 4\n")
 	e1 := c.executor("exec-1", "local/calc", "local/textstats")
 	e2 := c.executor("exec-2", "local/calc", "local/textstats")
@@ -485,15 +583,22 @@ func TestDistributedKillAndDrainLoseNoRequest(t *testing.T) {
 	if res.retried == 0 {
 		t.Errorf("no request was retried: the replica died with nothing in flight")
 	}
-	// Known: the replica's lost subtasks count as failures of local/calc, so
-	// the model cools down (10 s) although its other replica is healthy;
-	// requests then wait out the cooldown instead of failing.
-	// A dead replica disappears within two heartbeat intervals (2 s) plus a refresh.
-	c.waitReplicas(map[string]int{"local/calc": 1, "local/textstats": 1}, 4*time.Second)
+	// Subtasks lost with a replica are no failure of the model: it must not
+	// cool down (10 s) while its other replica is healthy, so no request
+	// waits anywhere near that long.
+	if res.slowest >= 7*time.Second {
+		t.Errorf("the slowest request took %s after SIGKILL of one replica: the model cooled down", res.slowest)
+	}
+	if s := c.modelState("local/calc"); s.State != registry.StateReady {
+		t.Errorf("local/calc is %s after losing one of two replicas, want %s (until %v)", s.State, registry.StateReady, s.CooldownUntil)
+	}
+	// A dead replica disappears within two heartbeat intervals (2 s) plus a
+	// refresh; the bound is generous for a loaded machine.
+	c.waitReplicas(map[string]int{"local/calc": 1, "local/textstats": 1}, 8*time.Second)
 
 	// SIGTERM another under load: it drains, deregisters and exits 0.
 	e4 := c.executor("exec-4", "local/calc", "local/textstats")
-	c.waitReplicas(map[string]int{"local/calc": 2}, 5*time.Second)
+	c.waitReplicas(map[string]int{"local/calc": 2}, 10*time.Second)
 	res = c.runLoad(200, 16, 40, func() { e2.signal(t, syscall.SIGTERM) })
 	if len(res.failures) > 0 {
 		t.Fatalf("%d of 200 requests failed while a replica drained, e.g. %s", len(res.failures), res.failures[0])
@@ -515,7 +620,7 @@ func TestDistributedKillAndDrainLoseNoRequest(t *testing.T) {
 }
 
 func TestDistributedModelsShowsLiveState(t *testing.T) {
-	c := newCluster(t, redisDB(t, 13))
+	c := newCluster(t, redisDB(t))
 	c.router("router", "")
 	c.executor("exec-1", "local/calc")
 	c.executor("exec-2", "local/calc")
@@ -596,6 +701,7 @@ func freePort(t *testing.T) int {
 // and waits until it answers.
 func startRedis(t *testing.T, port int) *proc {
 	t.Helper()
+	skipShort(t)
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server is not installed: %v", err)
@@ -706,24 +812,58 @@ func (w *eventWatcher) servedByA(nc *nats.Conn, id string) bool {
 	return w.seen[id]
 }
 
+// waitBothRouters sends input until router A and router B have each
+// answered it correctly: each router's snapshot of the registry lags Redis
+// by up to one refresh interval.
+func (c *cluster) waitBothRouters(events *eventWatcher, input string) {
+	c.t.Helper()
+	const within = 15 * time.Second
+	served := map[bool]bool{}
+	deadline := time.Now().Add(within)
+	for i := 0; !served[true] || !served[false]; i++ {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("both routers did not answer %q within %s (answered by A: %v, by B: %v)", input, within, served[true], served[false])
+		}
+		id := fmt.Sprintf("ready-%d-%d", len(input), i)
+		resp, err := c.ask(task.Request{ID: id, Input: input})
+		if err == nil && checkAnswer(input, resp) == "" {
+			served[events.servedByA(c.nc, id)] = true
+			continue
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// retryAfter is what the upstream's 429 asks; longer than the registry's
+// default cooldown period (10 s), so the shared cooldown is the upstream's.
+const retryAfter = 12 * time.Second
+
 func TestDistributedTwoRoutersShareLoadAndCooldown(t *testing.T) {
-	c := newCluster(t, redisDB(t, 12))
+	upstream := openaitest.New(openaitest.WithAPIKey(upstreamKey))
+	t.Cleanup(upstream.Close)
+	upstream.Script(chatModel, openaitest.Behaviour{Reply: upstreamReplyOK})
+	c := newCluster(t, redisDB(t))
 	events := watchEvents(t, c.nc)
-	c.router("router-a", "  attempts: 3\n  events: all\n")
-	c.router("router-b", "  attempts: 3\n")
+	routers := map[bool]*proc{ // by whether it is router A
+		true:  c.router("router-a", "  attempts: 3\n  events: all\n"),
+		false: c.router("router-b", "  attempts: 3\n"),
+	}
 	c.executor("exec-calc", "local/calc")
-	sent := c.executor("exec-sentiment", "local/sentiment")
-	c.waitReplicas(map[string]int{"local/calc": 1, "local/sentiment": 1}, 10*time.Second)
-	c.waitRouted(calcInput, sentimentInput)
-	time.Sleep(600 * time.Millisecond) // the other router's snapshot too
+	c.chatExecutor("exec-chat", upstream.URL())
+	c.waitReplicas(map[string]int{"local/calc": 1, chatModel: 1}, 15*time.Second)
+	c.waitBothRouters(events, calcInput)
+	c.waitBothRouters(events, chatInput)
 
 	// Both routers take requests from the queue group.
 	byA := 0
 	for i := range 40 {
-		id := fmt.Sprintf("share-%d", i)
-		resp, err := c.ask(task.Request{ID: id, Input: calcInput})
-		if err != nil || checkAnswer(calcInput, resp) != "" {
-			t.Fatalf("request %s: %v %s", id, err, checkAnswer(calcInput, resp))
+		id, input := fmt.Sprintf("share-%d", i), calcInput
+		if i%2 == 1 {
+			input = chatInput
+		}
+		resp, err := c.ask(task.Request{ID: id, Input: input})
+		if err != nil || checkAnswer(input, resp) != "" {
+			t.Fatalf("request %s: %v %s", id, err, checkAnswer(input, resp))
 		}
 		if events.servedByA(c.nc, id) {
 			byA++
@@ -733,45 +873,86 @@ func TestDistributedTwoRoutersShareLoadAndCooldown(t *testing.T) {
 		t.Fatalf("router A served %d of 40 requests; both routers should serve some", byA)
 	}
 
-	// A stopped executor accepts nothing: three failed attempts put
-	// local/sentiment in cooldown on the router that served the request.
-	sent.signal(t, syscall.SIGSTOP)
-	waitFor(t, 2*time.Second, "stopped executor", func() bool {
-		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", sent.cmd.Process.Pid))
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		return len(f) > 0 && f[0] == "T"
-	})
-	resp, err := c.ask(task.Request{ID: "cool-1", Input: sentimentInput})
-	sent.signal(t, syscall.SIGCONT)
+	// The upstream answers the next call with 429 and Retry-After: the
+	// router that gets it cools the model down and shares that in Redis. The
+	// request's short timeout ends it before the cooldown does.
+	upstream.Script(chatModel, openaitest.Behaviour{Reply: upstreamReplyOK, Fail: openaitest.FailRateLimit, FailFirst: 1, RetryAfter: retryAfter})
+	pinned := task.Hints{Model: chatModel}
+	sent := time.Now()
+	resp, err := c.ask(task.Request{ID: "cool-1", Input: chatInput, Hints: pinned, TimeoutMs: 1000})
 	if err != nil || resp.Error == nil {
-		t.Fatalf("a request to a stopped executor: err %v, response error %v; want a failure", err, resp.Error)
+		t.Fatalf("a request answered with 429 and cut short by its timeout: err %v, response error %v; want a failure", err, resp.Error)
 	}
-	firstByA := events.servedByA(c.nc, "cool-1")
-	waitFor(t, 3*time.Second, "local/sentiment in cooldown in `taskrouter models`", func() bool {
-		return strings.Contains(tableLine(c.models(), "local/sentiment"), "cooldown")
+	if n := upstream.Calls(chatModel); n != 1 {
+		t.Fatalf("the upstream got %d calls for the rate-limited request, want 1", n)
+	}
+	var shared registry.ModelState
+	waitFor(t, 5*time.Second, chatModel+" in cooldown in the registry", func() bool {
+		shared = c.modelState(chatModel)
+		return shared.State == registry.StateCooldown
 	})
-	time.Sleep(700 * time.Millisecond) // one refresh of both routers
+	sharedAt := time.Now()
+	until := shared.CooldownUntil
+	if until.Sub(sent) < retryAfter-time.Second {
+		t.Fatalf("the shared cooldown ends %s after the 429, want about its Retry-After of %s", until.Sub(sent), retryAfter)
+	}
+	if line := tableLine(c.models(), chatModel); !strings.Contains(line, "cooldown") {
+		t.Errorf("taskrouter models does not show the cooldown: %q", line)
+	}
 
-	// The other router honours it: it waits for the cooldown instead of
-	// dispatching, so a request with a short timeout runs out.
-	for i := 0; ; i++ {
-		id := fmt.Sprintf("cool-check-%d", i)
-		start := time.Now()
-		resp, err := c.ask(task.Request{ID: id, Input: sentimentInput, TimeoutMs: 1500})
-		took := time.Since(start)
-		if err != nil {
-			t.Fatal(err)
+	// The router that set the cooldown drains and leaves, so the next
+	// request goes to the other one, which learned the cooldown from Redis.
+	setter := routers[events.servedByA(c.nc, "cool-1")]
+	other := routers[!events.servedByA(c.nc, "cool-1")]
+	setter.signal(t, syscall.SIGTERM)
+	if code := setter.exitCode(t, 15*time.Second); code != 0 {
+		t.Fatalf("%s exited %d after SIGTERM, want 0", setter.name, code)
+	}
+	// The other router refreshes its snapshot every 500 ms: nothing shows
+	// when it has, so give it three refreshes after Redis had the cooldown.
+	time.Sleep(time.Until(sharedAt.Add(1500 * time.Millisecond)))
+	const margin = 2 * time.Second // clocks, scheduling on a loaded machine
+	if time.Until(until) < 2*margin {
+		t.Fatalf("the setup took until %s before the cooldown's end; too little left to watch the other router wait", time.Until(until))
+	}
+
+	type answer struct {
+		resp task.Response
+		err  error
+		at   time.Time
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := c.ask(task.Request{ID: "cool-2", Input: chatInput, Hints: pinned})
+		done <- answer{resp, err, time.Now()}
+	}()
+	// While the shared cooldown lasts, the other router does not call the
+	// upstream: it waits, then sends the request when the cooldown ends
+	// instead of failing it (a lone model must not turn a 429 into an outage).
+	for time.Until(until) > margin {
+		select {
+		case a := <-done:
+			t.Fatalf("%s answered %s before the shared cooldown ended (error %v): it ignored the cooldown", other.name, time.Until(until), a.resp.Error)
+		case <-time.After(50 * time.Millisecond):
 		}
-		if events.servedByA(c.nc, id) == firstByA {
-			if i >= 6 {
-				t.Fatalf("the router that set the cooldown served 7 requests in a row")
-			}
-			continue
+		if n := upstream.Calls(chatModel); n != 1 {
+			t.Fatalf("%s called the upstream %s before the shared cooldown ended", other.name, time.Until(until))
 		}
-		if resp.Error == nil || took < time.Second {
-			t.Fatalf("the other router answered in %s with error %v: it ignored the shared cooldown", took, resp.Error)
-		}
-		break
+	}
+	var a answer
+	select {
+	case a = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not answer within 30s of the cooldown's end", other.name)
+	}
+	if a.err != nil || checkAnswer(chatInput, a.resp) != "" {
+		t.Fatalf("after the cooldown %s failed: %v %s", other.name, a.err, checkAnswer(chatInput, a.resp))
+	}
+	if a.at.Before(until.Add(-margin)) || upstream.Calls(chatModel) != 2 {
+		t.Errorf("%s answered %s before the cooldown ended, after %d upstream calls; want after it, with 2", other.name, until.Sub(a.at), upstream.Calls(chatModel))
+	}
+	if byA := events.servedByA(c.nc, "cool-2"); byA != (other == routers[true]) {
+		t.Errorf("cool-2 was not served by %s", other.name)
 	}
 }
 
