@@ -53,6 +53,11 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 			return errors.New("field attempt must be a number")
 		}
 		w.Attempt = int(v.Int())
+	case "stream":
+		if v.Type != gjson.True && v.Type != gjson.False {
+			return errors.New("field stream must be true or false")
+		}
+		w.Stream = v.Bool()
 	case "args":
 		return decodeArgs(w, v)
 	case "context":

@@ -13,7 +13,7 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 	w := task.Work{RequestID: "req_1", SubtaskID: "t2", Attempt: 3, Model: "local/x", Capability: "translate",
 		Input: "héllo \"quoted\" \\ {{t1}}\n", Args: map[string]string{"target_lang": "fr", "n": "3"},
 		Context:  []task.Message{{Role: "user", Content: "hi"}, {Role: "assistant", Content: "yo"}},
-		Deadline: time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC)}
+		Deadline: time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC), Stream: true}
 	data, _ := json.Marshal(w)
 	got, err := decodeWork(data)
 	if err != nil {

@@ -180,9 +180,12 @@ func (e *Executor) run(m *served, j *job) {
 	}
 	m.running.Add(1)
 	defer m.running.Add(-1)
-	progress := func(delta string) {
-		if delta != "" {
-			e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta})
+	var progress func(string)
+	if j.w.Stream {
+		progress = func(delta string) {
+			if delta != "" {
+				e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta})
+			}
 		}
 	}
 	out, err := m.Model.Generate(j.ctx, j.w, progress)

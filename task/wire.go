@@ -74,6 +74,9 @@ type Work struct {
 	Context []Message `json:"context,omitempty"`
 	// Deadline is when the router stops waiting; executors stop working then.
 	Deadline time.Time `json:"deadline,omitzero"`
+	// Stream says someone follows this work's progress: executors forward
+	// streamed text only then, and models may skip streaming otherwise.
+	Stream bool `json:"stream,omitempty"`
 }
 
 // Output is a model's answer to one Work.

@@ -21,7 +21,7 @@ func BenchmarkGenerate(b *testing.B) {
 	s.Script("m", openaitest.Behaviour{Reply: "The quick brown fox jumps over the lazy dog."})
 	m := newModel(b, testSpec(s, "m"), testKey)
 	w := task.Work{Capability: "translate", Input: "Le renard brun saute par-dessus le chien paresseux.", Args: map[string]string{"target_lang": "en"}}
-	if _, err := m.Generate(context.Background(), w, nil); err != nil {
+	if _, err := m.Generate(context.Background(), w, stream); err != nil {
 		b.Fatal(err)
 	}
 	rec, _ := s.Last("m")

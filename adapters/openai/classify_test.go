@@ -105,7 +105,7 @@ func TestClassifyWireShapes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newModel(t, rawServer(t, tc.h), testKey)
-			_, err := m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil)
+			_, err := m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, stream)
 			e := asTaskError(t, err)
 			if tc.retryAfterMs < 0 { // an HTTP date: about an hour, whatever the clock did
 				if e.RetryAfterMs < 3500_000 || e.RetryAfterMs > 3600_000 {
@@ -125,7 +125,7 @@ func TestFinishedWithoutDone(t *testing.T) {
 			`data: {"id":"c","choices":[{"index":1,"delta":{"content":"other choice"},"finish_reason":null}]}`,
 			`data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`)
 	})
-	out, err := newModel(t, spec, testKey).Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil)
+	out, err := newModel(t, spec, testKey).Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, stream)
 	if err != nil || out.Text != "ok" {
 		t.Fatalf("%q, %v", out.Text, err)
 	}

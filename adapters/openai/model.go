@@ -101,7 +101,8 @@ func (m *Model) GoString() string { return m.String() }
 
 // Generate does one subtask: it streams a chat completion, calling progress
 // with each piece of text as it arrives, and returns the whole answer with
-// its usage and cost. It returns promptly when ctx is done or w.Deadline
+// its usage and cost. With progress nil nobody follows the text, so it asks
+// for the answer in one piece, which is cheaper for both sides. It returns promptly when ctx is done or w.Deadline
 // passes. Errors are *task.Error values; see classify for the codes.
 func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta string)) (task.Output, error) {
 	ctx, cancel := m.bound(ctx, w.Deadline)
@@ -118,7 +119,13 @@ func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta s
 	} else {
 		req.MaxTokens = m.spec.MaxOutputTokens
 	}
-	a, err := m.stream(ctx, req, progress)
+	var a answer
+	var err error
+	if progress != nil {
+		a, err = m.stream(ctx, req, progress)
+	} else {
+		a, err = m.complete(ctx, req)
+	}
 	if err != nil {
 		return task.Output{}, err
 	}

@@ -62,7 +62,7 @@ func TestGeneratePlain(t *testing.T) {
 		Args:       map[string]string{"target_lang": "fr"},
 		Context:    []task.Message{{Role: "user", Content: "earlier"}, {Role: "assistant", Content: "reply"}},
 	}
-	out, err := m.Generate(context.Background(), w, nil)
+	out, err := m.Generate(context.Background(), w, stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestUsageAndCost(t *testing.T) {
 		{"billed", 1000, 500},
 		{"silent", sys + 2, 2}, // estimated by task.EstimateTokens
 	} {
-		out, err := newModel(t, testSpec(s, tc.model), testKey).Generate(context.Background(), w, nil)
+		out, err := newModel(t, testSpec(s, tc.model), testKey).Generate(context.Background(), w, stream)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +162,7 @@ func TestUpstreamModelAndTokenLimitField(t *testing.T) {
 		s.Script(tc.upstream, openaitest.Behaviour{Reply: "ok"})
 		spec := testSpec(s, "local-name")
 		spec.UpstreamModel = tc.upstream
-		if _, err := newModel(t, spec, testKey).Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil); err != nil {
+		if _, err := newModel(t, spec, testKey).Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, stream); err != nil {
 			t.Fatalf("%s: %v", tc.upstream, err)
 		}
 		rec, _ := s.Last(tc.upstream)
@@ -201,7 +201,7 @@ func TestErrorClasses(t *testing.T) {
 				tc.b.Reply = "never seen in full"
 			}
 			s.Script(name, tc.b)
-			_, err := newModel(t, testSpec(s, name), testKey).Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil)
+			_, err := newModel(t, testSpec(s, name), testKey).Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, stream)
 			checkError(t, err, tc.code, tc.retryable, tc.retryAfterMs)
 		})
 	}
@@ -221,10 +221,10 @@ func checkError(t *testing.T, err error, code task.Code, retryable bool, retryAf
 func TestNotFoundAndUnreachable(t *testing.T) {
 	s := openaitest.New()
 	m := newModel(t, testSpec(s, "unscripted"), testKey)
-	_, err := m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil)
+	_, err := m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, stream)
 	checkError(t, err, task.CodeNotFound, false, 0)
 	s.Close()
-	_, err = m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil)
+	_, err = m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, stream)
 	checkError(t, err, task.CodeUpstream, true, 0)
 }
 
@@ -233,7 +233,7 @@ func TestKeyNeverLeaks(t *testing.T) {
 	defer s.Close()
 	s.Script("m", openaitest.Behaviour{Reply: "ok"})
 	m := newModel(t, testSpec(s, "m"), testKey)
-	_, err := m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil)
+	_, err := m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, stream)
 	checkError(t, err, task.CodeAuth, false, 0)
 	// The server echoed the key in its message; the error must say where the
 	// key lives, not what it is.
@@ -273,11 +273,11 @@ func TestDeadline(t *testing.T) {
 	for _, model := range []string{"stall", "late"} {
 		m := newModel(t, testSpec(s, model), testKey)
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		_, err := m.Generate(ctx, task.Work{Capability: "chat", Input: "hi"}, nil)
+		_, err := m.Generate(ctx, task.Work{Capability: "chat", Input: "hi"}, stream)
 		cancel()
 		checkError(t, err, task.CodeTimeout, false, 0)
 		// The work's own deadline binds even when the context has none.
-		_, err = m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi", Deadline: time.Now().Add(100 * time.Millisecond)}, nil)
+		_, err = m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi", Deadline: time.Now().Add(100 * time.Millisecond)}, stream)
 		checkError(t, err, task.CodeTimeout, false, 0)
 	}
 }
@@ -287,7 +287,7 @@ func TestIdleStall(t *testing.T) {
 	defer s.Close()
 	s.Script("stall", openaitest.Behaviour{Reply: "a b c", Fail: openaitest.FailStall, ChunksBeforeFailure: 2})
 	m := newModel(t, testSpec(s, "stall"), testKey, WithIdleTimeout(100*time.Millisecond))
-	_, err := m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil)
+	_, err := m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, stream)
 	checkError(t, err, task.CodeUpstream, true, 0)
 }
 
@@ -297,9 +297,9 @@ func TestFailFirstThenSucceed(t *testing.T) {
 	s.Script("m", openaitest.Behaviour{Reply: "fine", Fail: openaitest.FailRateLimit, FailFirst: 1, RetryAfter: time.Second})
 	m := newModel(t, testSpec(s, "m"), testKey)
 	w := task.Work{Capability: "chat", Input: "hi"}
-	_, err := m.Generate(context.Background(), w, nil)
+	_, err := m.Generate(context.Background(), w, stream)
 	checkError(t, err, task.CodeRateLimited, true, 1000)
-	out, err := m.Generate(context.Background(), w, nil)
+	out, err := m.Generate(context.Background(), w, stream)
 	if err != nil || out.Text != "fine" {
 		t.Fatalf("second call: %q, %v", out.Text, err)
 	}
@@ -319,14 +319,14 @@ func TestConcurrentCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			in := fmt.Sprint("input ", i)
-			out, err := echo.Generate(context.Background(), task.Work{Capability: "chat", Input: in}, nil)
+			out, err := echo.Generate(context.Background(), task.Work{Capability: "chat", Input: in}, stream)
 			if err != nil || out.Text != "re: "+in {
 				errs <- fmt.Errorf("echo %d: %q, %v", i, out.Text, err)
 			}
 		}()
 		go func() {
 			defer wg.Done()
-			_, err := limited.Generate(context.Background(), task.Work{Capability: "chat", Input: "x"}, nil)
+			_, err := limited.Generate(context.Background(), task.Work{Capability: "chat", Input: "x"}, stream)
 			if e := task.AsError(err); e == nil || e.RetryAfterMs != 3000 {
 				errs <- fmt.Errorf("limited %d: %v", i, err)
 			}
@@ -356,5 +356,34 @@ func TestNewRejects(t *testing.T) {
 		if _, err := New(tc.spec, "k", tc.opts...); err == nil {
 			t.Errorf("%s: New accepted it", tc.name)
 		}
+	}
+}
+
+// stream is a progress func that makes Generate stream, as an executor
+// does when someone follows the subtask.
+func stream(string) {}
+
+// With nobody following the text, Generate asks for the answer in one
+// piece; the answer, usage and error classes are the same.
+func TestGenerateWithoutStreaming(t *testing.T) {
+	s := openaitest.New()
+	defer s.Close()
+	s.Script("m", openaitest.Behaviour{Reply: "Bonjour le monde", Usage: &openaitest.Usage{PromptTokens: 12, CompletionTokens: 4}})
+	s.Script("limited", openaitest.Behaviour{Fail: openaitest.FailRateLimit, RetryAfter: 3 * time.Second})
+	spec := testSpec(s, "m")
+	spec.Price = task.Price{InputPerMTok: 1, OutputPerMTok: 2}
+	out, err := newModel(t, spec, testKey).Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := s.Last("m"); last.Stream || out.Text != "Bonjour le monde" || out.Usage.PromptTokens != 12 || out.Usage.CompletionTokens != 4 {
+		t.Fatalf("stream %v, output %+v", last.Stream, out)
+	}
+	if want := (12*1 + 4*2) / 1e6; out.Usage.CostUSD != want {
+		t.Fatalf("cost %v, want %v", out.Usage.CostUSD, want)
+	}
+	_, err = newModel(t, testSpec(s, "limited"), testKey).Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, nil)
+	if e := task.AsError(err); e.Code != task.CodeRateLimited || !e.Retryable || e.RetryAfterMs < 3000 {
+		t.Fatalf("error %+v, want rate_limited retryable after 3s", e)
 	}
 }

@@ -75,3 +75,23 @@ func (m *Model) read(s *goopenai.ChatCompletionStream, idle *time.Timer, progres
 	}
 	return answer{text: col.text.String(), usage: col.usage, finish: col.finish}, nil
 }
+
+// complete runs one call without streaming. Every error it returns is a
+// *task.Error.
+func (m *Model) complete(ctx context.Context, req goopenai.ChatCompletionRequest) (answer, error) {
+	cctx, call := withCallState(ctx)
+	req.Stream, req.StreamOptions = false, nil
+	resp, err := m.client.CreateChatCompletion(cctx, req)
+	if err != nil {
+		return answer{}, m.classify(ctx, cctx, call, err)
+	}
+	if len(resp.Choices) == 0 {
+		return answer{}, task.Errorf(task.CodeUpstream, "model %q answered with no choices; check that base_url points at an OpenAI-compatible API", m.spec.Name)
+	}
+	ch := resp.Choices[0]
+	if ch.FinishReason == goopenai.FinishReasonContentFilter {
+		return answer{}, task.Errorf(task.CodeBadInput, "model %q: the provider's content filter stopped the answer; rephrase the input or use another model", m.spec.Name)
+	}
+	return answer{text: ch.Message.Content, finish: string(ch.FinishReason),
+		usage: task.Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens}}, nil
+}
