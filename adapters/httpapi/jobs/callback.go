@@ -133,7 +133,12 @@ func (d *deliverer) run(j Job) {
 		}
 		status, retryAfter, err := d.post(j.ID, cb.URL, body)
 		d.record(cb, status, retryAfter, err)
-		if err := d.store.put(context.WithoutCancel(d.ctx), &j); err != nil {
+		err = d.store.update(context.WithoutCancel(d.ctx), &j)
+		if errors.Is(err, errLeaseLost) {
+			d.log.Warn("another router took the callback over; stopping it here", "job", j.ID)
+			return
+		}
+		if err != nil {
 			d.log.Warn("storing callback state", "job", j.ID, "err", err)
 		}
 	}

@@ -41,8 +41,18 @@ type Job struct {
 	Source string `json:"source"`
 	// Owner identifies the API key that created the job (a hash, never the
 	// key); only that key may read or cancel it. Empty for open access.
-	Owner     string    `json:"owner,omitempty"`
-	Instance  string    `json:"instance,omitempty"` // the router that runs it
+	Owner    string `json:"owner,omitempty"`
+	Instance string `json:"instance,omitempty"` // the router that runs it
+	// Lease names the lease of the router process that owns the job: while
+	// that router renews it, no other takes the job over.
+	Lease string `json:"lease,omitempty"`
+	// LeaseExpires is when the lease runs out unless renewed, by the
+	// owner's clock; for people. Other routers judge a lease lost by how
+	// long the job has gone unwritten by their own clocks.
+	LeaseExpires time.Time `json:"lease_expires,omitzero"`
+	// Takeovers counts how often another router took the job over after
+	// its owner was lost, running it again from the start.
+	Takeovers int       `json:"takeovers,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	StartedAt time.Time `json:"started_at,omitzero"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
@@ -57,6 +67,10 @@ type Job struct {
 
 	Callback *Callback         `json:"callback,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
+
+	// rev is the store revision this copy was read or last written at;
+	// the owner's writes are conditional on it.
+	rev uint64
 }
 
 // Delivery states of a callback.
@@ -93,6 +107,12 @@ type Spec struct {
 type Update struct {
 	Job   *Job        `json:"job,omitempty"`
 	Event *task.Event `json:"event,omitempty"`
+}
+
+// settled reports whether nothing is left to do for the job: it has
+// ended and its callback, if any, is no longer pending.
+func (j *Job) settled() bool {
+	return j.Status.Final() && (j.Callback == nil || j.Callback.State != DeliveryPending)
 }
 
 // clone returns a copy that shares nothing the job's owner goes on to change.

@@ -62,7 +62,20 @@ type Config struct {
 	Callbacks CallbackConfig
 	// Instance names this router in the jobs it runs.
 	Instance string
-	Logger   *slog.Logger
+	// LeaseTTL is how long a router's lease may go unrenewed before the
+	// other routers take its jobs over (15s): those not ended run again
+	// from the start, and pending callbacks are delivered.
+	LeaseTTL time.Duration
+	// LeaseRenew is how often this router renews its lease (LeaseTTL/3);
+	// it must be shorter than LeaseTTL.
+	LeaseRenew time.Duration
+	// ScanInterval is about how often this router looks for jobs whose
+	// owner was lost (LeaseTTL/3, with jitter).
+	ScanInterval time.Duration
+	// MaxTakeovers bounds how often one job is taken over (3); the next
+	// time its router is lost, it fails with code "unavailable".
+	MaxTakeovers int
+	Logger       *slog.Logger
 }
 
 // Manager accepts, runs, stores and delivers jobs. It is safe for
@@ -88,7 +101,13 @@ type Manager struct {
 
 	workers     sync.WaitGroup
 	stopCancels func()
-	closeOnce   sync.Once
+	// held are the jobs this process holds the lease of. Its lease id is
+	// new in every process, so that a router restarted under the same
+	// Instance takes over the jobs its predecessor left.
+	held      *holdings
+	loops     sync.WaitGroup // the lease renewer and the scanner
+	stopLoops context.CancelFunc
+	closeOnce sync.Once
 }
 
 // local is a job this router accepted and has not finished.
@@ -121,14 +140,19 @@ func (l *local) claim() bool {
 	return true
 }
 
-// New starts a manager and its workers.
+// New starts a manager: its workers, the renewer of its jobs' leases and
+// the scanner that takes over the jobs of lost routers.
 func New(cfg Config) (*Manager, error) {
 	if cfg.Runner == nil || cfg.Store == nil {
 		return nil, errors.New("jobs: a runner and a store are required")
 	}
 	cfg = cfg.withDefaults()
-	m := &Manager{cfg: cfg, store: store{kv: cfg.Store}, local: map[string]*local{},
+	if cfg.LeaseRenew >= cfg.LeaseTTL {
+		return nil, fmt.Errorf("jobs: the lease renewal interval %s must be shorter than the lease TTL %s", cfg.LeaseRenew, cfg.LeaseTTL)
+	}
+	m := &Manager{cfg: cfg, local: map[string]*local{}, held: newHoldings(task.NewID(""), cfg.LeaseTTL),
 		queue: make(chan *local, cfg.Workers+cfg.Queue), capacity: int64(cfg.Workers + cfg.Queue)}
+	m.store = store{kv: cfg.Store, held: m.held}
 	m.base, m.cancelBase = context.WithCancelCause(context.Background())
 	m.deliver = newDeliverer(cfg.Callbacks, m.store, cfg.Logger)
 	if cfg.Broadcast != nil {
@@ -142,6 +166,11 @@ func New(cfg Config) (*Manager, error) {
 		m.workers.Add(1)
 		go m.work()
 	}
+	loops, stop := context.WithCancel(context.Background())
+	m.stopLoops = stop
+	m.loops.Add(2)
+	go m.renewLoop(loops)
+	go m.scanLoop(loops)
 	return m, nil
 }
 
@@ -160,6 +189,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 15 * time.Second
+	}
+	if c.LeaseRenew <= 0 {
+		c.LeaseRenew = c.LeaseTTL / 3
+	}
+	if c.ScanInterval <= 0 {
+		c.ScanInterval = c.LeaseTTL / 3
+	}
+	if c.MaxTakeovers <= 0 {
+		c.MaxTakeovers = 3
 	}
 	return c
 }
@@ -187,10 +228,16 @@ func (m *Manager) Submit(ctx context.Context, spec Spec) (Job, error) {
 		m.pending.Add(-1)
 		return Job{}, err
 	}
+	return m.enqueue(l), nil
+}
+
+// enqueue hands a registered job to the workers and announces it; the
+// caller has reserved its place and holds closing to read.
+func (m *Manager) enqueue(l *local) Job {
 	snapshot := l.job.clone() // before the worker may change it
 	m.queue <- l              // never blocks: pending bounds what is in the channel
 	m.cfg.Feed.Publish(snapshot.ID, Update{Job: &snapshot})
-	return snapshot, nil
+	return snapshot
 }
 
 func (m *Manager) checkCallback(raw string) error {
@@ -213,6 +260,7 @@ func (m *Manager) accept(ctx context.Context, spec Spec) (*local, error) {
 	j := Job{ID: newJobID(), Object: "job", Status: StatusQueued, Model: spec.Model, Source: spec.Source,
 		Owner: spec.Owner, CreatedAt: time.Now().UTC(), Request: spec.Request, Subtasks: []task.SubtaskState{},
 		Metadata: spec.Metadata}
+	m.own(&j)
 	j.Request.ID = j.ID
 	if spec.CallbackURL != "" {
 		j.Callback = &Callback{URL: spec.CallbackURL, State: DeliveryPending}
@@ -220,12 +268,17 @@ func (m *Manager) accept(ctx context.Context, spec Spec) (*local, error) {
 	if err := m.store.create(ctx, &j); err != nil {
 		return nil, err
 	}
+	return m.register(j), nil
+}
+
+// register makes a stored job local, to be run here.
+func (m *Manager) register(j Job) *local {
 	l := &local{job: j, done: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancelCause(m.base)
 	m.mu.Lock()
 	m.local[j.ID] = l
 	m.mu.Unlock()
-	return l, nil
+	return l
 }
 
 // Get returns a job. A job owned by another API key is ErrNotFound.
@@ -279,16 +332,20 @@ func (m *Manager) Cancel(ctx context.Context, id, owner string) (Job, error) {
 	if j.Status.Final() {
 		return j, ErrFinal
 	}
+	// A job another router holds the lease of is cancelled there, even if
+	// this router ran it before being taken for lost: the broadcast reaches
+	// both.
+	if j.Lease != m.held.lease && m.cfg.Broadcast != nil {
+		if err := m.cfg.Broadcast.RequestCancel(id); err != nil {
+			return j, err
+		}
+		return m.awaitFinal(ctx, id, owner)
+	}
 	if done, ok := m.cancelLocal(id); ok {
 		select {
 		case <-done:
 		case <-ctx.Done():
 		}
-	} else if m.cfg.Broadcast != nil {
-		if err := m.cfg.Broadcast.RequestCancel(id); err != nil {
-			return j, err
-		}
-		return m.awaitFinal(ctx, id, owner)
 	}
 	return m.Get(ctx, id, owner)
 }
@@ -359,6 +416,10 @@ func (m *Manager) Close(ctx context.Context) error {
 		if m.stopCancels != nil {
 			m.stopCancels()
 		}
+		// Callbacks left pending are no longer renewed: another router
+		// delivers them once their lease runs out.
+		m.stopLoops()
+		m.loops.Wait()
 	})
 	return nil
 }
@@ -372,13 +433,28 @@ func (m *Manager) forget(id string) {
 	m.mu.Unlock()
 }
 
-func (m *Manager) save(j *Job) {
+// save stores a job this router runs. It reports false when another
+// router has taken the job over: the local run is then cancelled, and
+// nothing more of it is stored, announced or delivered.
+func (m *Manager) save(j *Job) bool {
 	// The job's own context may be cancelled; the store write must not be.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := m.store.put(ctx, j); err != nil {
+	err := m.store.update(ctx, j)
+	if errors.Is(err, errLeaseLost) {
+		m.mu.Lock()
+		l := m.local[j.ID]
+		m.mu.Unlock()
+		if l != nil {
+			l.cancel(errLeaseLost)
+		}
+		m.cfg.Logger.Warn("another router took the job over; stopping it here", "job", j.ID)
+		return false
+	}
+	if err != nil {
 		m.cfg.Logger.Warn("storing job state", "job", j.ID, "status", j.Status, "err", err)
 	}
+	return true
 }
 
 // String names the manager for logs.

@@ -129,8 +129,7 @@ func (m *Manager) finish(l *local, resp task.Response) {
 	if j.Callback != nil {
 		j.Callback.NextAttemptAt = j.EndedAt
 	}
-	m.publish(j)
-	if j.Callback != nil {
+	if m.publish(j) && j.Callback != nil {
 		m.deliver.start(j.clone())
 	}
 }
@@ -149,9 +148,13 @@ func finalStatus(resp task.Response, cause error) Status {
 	return StatusFailed
 }
 
-// publish stores the job's state and sends it to the feed.
-func (m *Manager) publish(j *Job) {
-	m.save(j)
+// publish stores the job's state and sends it to the feed; it reports
+// false, and sends nothing, when another router has taken the job over.
+func (m *Manager) publish(j *Job) bool {
+	if !m.save(j) {
+		return false
+	}
 	snapshot := j.clone()
 	m.cfg.Feed.Publish(j.ID, Update{Job: &snapshot})
+	return true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi/kv"
 	"github.com/taskrouter/taskrouter/task"
@@ -16,14 +17,15 @@ var ErrNotFound = errors.New("jobs: no such job")
 
 // store keeps jobs as JSON in a key-value store, under their ids.
 type store struct {
-	kv kv.Store
+	kv   kv.Store
+	held *holdings // told of every write, which renews the job's lease
 }
 
 func (s store) get(ctx context.Context, id string) (Job, error) {
 	if !validID(id) {
 		return Job{}, ErrNotFound
 	}
-	data, _, err := s.kv.Get(ctx, id)
+	data, rev, err := s.kv.Get(ctx, id)
 	if errors.Is(err, kv.ErrNotFound) {
 		return Job{}, ErrNotFound
 	}
@@ -34,29 +36,72 @@ func (s store) get(ctx context.Context, id string) (Job, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return Job{}, fmt.Errorf("decoding job %s: %w", id, err)
 	}
+	j.rev = rev
 	return j, nil
 }
 
 func (s store) create(ctx context.Context, j *Job) error {
+	now := time.Now()
+	j.LeaseExpires = now.Add(s.held.ttl).UTC()
 	data, err := json.Marshal(j)
 	if err != nil {
 		return fmt.Errorf("encoding job %s: %w", j.ID, err)
 	}
-	if _, err := s.kv.Create(ctx, j.ID, data); err != nil {
+	rev, err := s.kv.Create(ctx, j.ID, data)
+	if err != nil {
 		return fmt.Errorf("storing job %s: %w", j.ID, err)
 	}
+	j.rev = rev
+	s.held.wrote(j, now)
 	return nil
 }
 
-func (s store) put(ctx context.Context, j *Job) error {
+// errLeaseLost: another router has taken the job over, since this one
+// was taken for lost; this one must stop running it and writing it.
+var errLeaseLost = errors.New("jobs: another router has taken the job over")
+
+// swap writes the job if it is still at the revision j was read or last
+// written at, or returns kv.ErrConflict. The write renews the job's lease
+// unless nothing is left to do for it.
+func (s store) swap(ctx context.Context, j *Job) error {
+	now := time.Now()
+	j.LeaseExpires = time.Time{}
+	if !j.settled() {
+		j.LeaseExpires = now.Add(s.held.ttl).UTC()
+	}
 	data, err := json.Marshal(j)
 	if err != nil {
 		return fmt.Errorf("encoding job %s: %w", j.ID, err)
 	}
-	if _, err := s.kv.Put(ctx, j.ID, data); err != nil {
+	rev, err := s.kv.Update(ctx, j.ID, data, j.rev)
+	if err != nil {
 		return fmt.Errorf("storing job %s: %w", j.ID, err)
 	}
+	j.rev = rev
+	s.held.wrote(j, now)
 	return nil
+}
+
+// update writes a job the caller owns. A revision conflict is resolved by
+// reading the job: if its lease is still j's (an earlier write whose answer
+// was lost), j wins; otherwise the job was taken over, or has expired, and
+// errLeaseLost is returned, so that a router taken for lost never
+// overwrites the one that took its jobs over.
+func (s store) update(ctx context.Context, j *Job) error {
+	err := s.swap(ctx, j)
+	if !errors.Is(err, kv.ErrConflict) {
+		return err
+	}
+	cur, err := s.get(ctx, j.ID)
+	if errors.Is(err, ErrNotFound) || err == nil && cur.Lease != j.Lease {
+		s.held.drop(j.ID)
+		return errLeaseLost
+	}
+	if err != nil {
+		return err
+	}
+	j.rev = cur.rev
+	return s.swap(ctx, j)
 }
 
 // validID accepts the ids NewID makes, so that no caller-chosen string

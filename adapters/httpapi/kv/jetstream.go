@@ -72,6 +72,19 @@ func (s *JetStream) Delete(ctx context.Context, key string) error {
 	return mapErr(err)
 }
 
+// Keys implements Store. It reads the keys' metadata only, never their
+// values.
+func (s *JetStream) Keys(ctx context.Context) ([]string, error) {
+	keys, err := s.kv.Keys(ctx)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing keys: %w", mapErr(err))
+	}
+	return keys, nil
+}
+
 func mapErr(err error) error {
 	switch {
 	case err == nil:

@@ -32,4 +32,7 @@ type Store interface {
 	Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
 	// Delete removes a key; a missing key is no error.
 	Delete(ctx context.Context, key string) error
+	// Keys returns every live key, in no particular order; an empty store
+	// has none and that is no error.
+	Keys(ctx context.Context) ([]string, error)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -126,5 +127,35 @@ func TestMemoryExpires(t *testing.T) {
 	now = now.Add(2 * time.Minute)
 	if n := m.Len(); n != 0 {
 		t.Fatalf("%d entries left after expiry", n)
+	}
+}
+
+// Keys lists exactly the live keys: none at first, then what was written,
+// without what was deleted.
+func TestKeys(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t, time.Hour) {
+		t.Run(name, func(t *testing.T) {
+			keys, err := s.Keys(ctx)
+			if err != nil || len(keys) != 0 {
+				t.Fatalf("Keys of an empty store = %v, %v", keys, err)
+			}
+			for _, k := range []string{"job_a", "job_b", "lease.x"} {
+				if _, err := s.Put(ctx, k, []byte("v")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.Put(ctx, "job_a", []byte("again")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete(ctx, "job_b"); err != nil {
+				t.Fatal(err)
+			}
+			keys, err = s.Keys(ctx)
+			slices.Sort(keys)
+			if err != nil || !slices.Equal(keys, []string{"job_a", "lease.x"}) {
+				t.Fatalf("Keys = %v, %v", keys, err)
+			}
+		})
 	}
 }

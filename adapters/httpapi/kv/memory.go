@@ -78,6 +78,18 @@ func (m *Memory) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// Keys implements Store.
+func (m *Memory) Keys(_ context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweepLocked(m.now(), true)
+	keys := make([]string, 0, len(m.entries))
+	for k := range m.entries {
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
 // Len returns how many live entries the store holds.
 func (m *Memory) Len() int {
 	m.mu.Lock()
