@@ -35,9 +35,16 @@ func newCancels() *cancels {
 	return &cancels{running: map[string]map[*runningWork]struct{}{}, gone: map[string]time.Time{}}
 }
 
-func (c *cancels) track(requestID, subtaskID string, attempt int, inbox string, cancel context.CancelFunc) (untrack func()) {
+// track registers running work so cancellations reach it. It refuses (ok
+// false) work of a request cancelled as a whole: checking and registering
+// under one lock means a cancellation never slips between the two.
+func (c *cancels) track(requestID, subtaskID string, attempt int, inbox string, cancel context.CancelFunc) (untrack func(), ok bool) {
 	w := &runningWork{subtask: subtaskID, attempt: attempt, inbox: inbox, cancel: cancel}
 	c.mu.Lock()
+	if until, gone := c.gone[requestID]; gone && time.Now().Before(until) {
+		c.mu.Unlock()
+		return nil, false
+	}
 	set := c.running[requestID]
 	if set == nil {
 		set = map[*runningWork]struct{}{}
@@ -52,7 +59,7 @@ func (c *cancels) track(requestID, subtaskID string, attempt int, inbox string, 
 			delete(c.running, requestID)
 		}
 		c.mu.Unlock()
-	}
+	}, true
 }
 
 func (c *cancels) cancelRequest(requestID string, subtasks []string, attempt int) int {
@@ -69,13 +76,6 @@ func (c *cancels) cancelRequest(requestID string, subtasks []string, attempt int
 		}
 	}
 	return n
-}
-
-func (c *cancels) isCancelled(requestID string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	until, ok := c.gone[requestID]
-	return ok && time.Now().Before(until)
 }
 
 // expire forgets cancelled request ids older than cancelledTTL.

@@ -64,10 +64,6 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 			Error: task.Errorf(task.CodeInvalidRequest, "decoding subtask: %v", err)})
 		return
 	}
-	if e.cancel.isCancelled(w.RequestID) {
-		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: task.Errorf(task.CodeCancelled, "request %s was cancelled", w.RequestID)})
-		return
-	}
 	// Only this goroutine adds to the queue and workers only take from it,
 	// so a free place seen here is still free below.
 	if len(m.queue) == cap(m.queue) {
@@ -80,7 +76,13 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	if !w.Deadline.IsZero() {
 		j.ctx, j.cancel = context.WithDeadline(context.Background(), w.Deadline)
 	}
-	j.untrack = e.cancel.track(w.RequestID, w.SubtaskID, w.Attempt, msg.Reply, j.cancel)
+	untrack, ok := e.cancel.track(w.RequestID, w.SubtaskID, w.Attempt, msg.Reply, j.cancel)
+	if !ok {
+		j.cancel()
+		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: task.Errorf(task.CodeCancelled, "request %s was cancelled", w.RequestID)})
+		return
+	}
+	j.untrack = untrack
 	e.work.Add(1)
 	// "accepted" goes out before a worker can send anything else.
 	e.publish(msg.Reply, e.accepted)

@@ -180,13 +180,18 @@ func TestJobsSharedAcrossRouters(t *testing.T) {
 		return js
 	}
 	cancelled := make(chan string, 1)
+	started := make(chan struct{}, 1)
 	long := executors.Served{Spec: task.ModelSpec{Name: "m/long", Backend: task.BackendLocal, Capabilities: []string{"chat"}, Concurrency: 2},
-		Model: slow(time.Minute, cancelled)}
+		Model: funcModel(func(ctx context.Context, w task.Work, p func(string)) (task.Output, error) {
+			started <- struct{}{}
+			return slow(time.Minute, cancelled)(ctx, w, p)
+		})}
 	r1 := newEnv(t, envOptions{bus: a.bus, jobsKV: store(a), models: []executors.Served{long}})
 	r2 := newEnv(t, envOptions{bus: a.bus, jobsKV: store(a)})
 	j := decode[jobView](t, r1.do("POST", "/v1/jobs", "", map[string]any{"input": "x", "model": "m/long"}), 202)
-	for decode[jobView](t, r2.do("GET", "/v1/jobs/"+j.ID, "", nil), 200).Status != jobs.StatusRunning {
-		time.Sleep(10 * time.Millisecond)
+	<-started // the subtask is at the executor, so cancelling must reach it there
+	if st := decode[jobView](t, r2.do("GET", "/v1/jobs/"+j.ID, "", nil), 200).Status; st != jobs.StatusRunning {
+		t.Fatalf("the other router sees the job %s, want running", st)
 	}
 	got := decode[jobView](t, r2.do("DELETE", "/v1/jobs/"+j.ID, "", nil), 200)
 	if got.Status != jobs.StatusCancelled {
