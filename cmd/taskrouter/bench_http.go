@@ -138,7 +138,11 @@ func startHTTPPath(ctx context.Context) (p *httpPath, err error) {
 		return p, err
 	}
 	p.cmd = exec.Command(exe, "serve", "--config", cfgPath)
-	p.cmd.Env = append(os.Environ(), "TASKROUTER_BENCH_KEY=sk-bench")
+	p.cmd.Env = append(os.Environ(), "TASKROUTER_BENCH_KEY=sk-bench", "TASKROUTER_CPU_PROFILE=")
+	if prof := os.Getenv("TASKROUTER_BENCH_SERVE_PROFILE"); prof != "" {
+		// Profile the serve process alone, to see where the path's time goes.
+		p.cmd.Env = append(p.cmd.Env, "TASKROUTER_CPU_PROFILE="+prof)
+	}
 	var stderr bytes.Buffer
 	p.cmd.Stderr = &stderr
 	if err := p.cmd.Start(); err != nil {
