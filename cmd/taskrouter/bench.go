@@ -129,7 +129,8 @@ func benchDispatch(ctx context.Context, rep *benchReport) error {
 			return err
 		}
 	}
-	if err := benchRaw(conns[0], conns[1], rep); err != nil {
+	raw, err := rawCall(conns[0], conns[1])
+	if err != nil {
 		return err
 	}
 	reg := registry.NewMemory()
@@ -150,63 +151,104 @@ func benchDispatch(ctx context.Context, rep *benchReport) error {
 	}
 	defer r.Close()
 	one := task.Plan{Tasks: []task.Subtask{{ID: "t1", Capability: "noop", Input: "x", Deps: []string{}}}}
-	call := func() error {
-		resp := r.Run(ctx, task.Request{Input: "bench"}, one, nil)
-		if resp.Error != nil {
+	dispatch := func() error {
+		if resp := r.Run(ctx, task.Request{Input: "bench"}, one, nil); resp.Error != nil {
 			return resp.Error
 		}
 		return nil
 	}
-	lat, perSec, err := measure(call, rep.Requests, rep.Concurrency)
+	m, err := measurePair(raw, dispatch, rep.Requests, rep.Concurrency)
 	if err != nil {
-		return fmt.Errorf("dispatch: %w", err)
+		return err
 	}
-	rep.DispatchP50us, rep.DispatchP99us, rep.DispatchPerSec = lat[0], lat[1], perSec
+	rep.NATSRRP50us, rep.NATSRRPerSec = m.base.p50, m.base.perSec
+	rep.DispatchP50us, rep.DispatchP99us, rep.DispatchPerSec = m.subject.p50, m.subject.p99, m.subject.perSec
 	rep.DispatchOverheadRatio = round3(rep.DispatchP50us / rep.NATSRRP50us)
 	rep.ThroughputRatio = round3(rep.DispatchPerSec / rep.NATSRRPerSec)
 	return benchDAG(ctx, r, rep)
 }
 
-func benchRaw(responder, requester *nats.Conn, rep *benchReport) error {
-	sub, err := responder.Subscribe("bench.raw", func(m *nats.Msg) { _ = m.Respond([]byte(`{"type":"result"}`)) })
-	if err != nil {
-		return err
+// rawCall is the floor: a NATS request-reply to a responder that answers
+// at once, over the same kind of connection as dispatch.
+func rawCall(responder, requester *nats.Conn) (func() error, error) {
+	if _, err := responder.Subscribe("bench.raw", func(m *nats.Msg) { _ = m.Respond([]byte(`{"type":"result"}`)) }); err != nil {
+		return nil, err
 	}
-	defer sub.Unsubscribe()
-	_ = responder.Flush()
+	if err := responder.Flush(); err != nil {
+		return nil, err
+	}
 	payload := []byte(`{"request_id":"req_x","subtask_id":"t1","capability":"noop","input":"x"}`)
-	lat, perSec, err := measure(func() error {
+	return func() error {
 		_, err := requester.Request("bench.raw", payload, 10*time.Second)
 		return err
-	}, rep.Requests, rep.Concurrency)
-	if err != nil {
-		return fmt.Errorf("raw NATS: %w", err)
-	}
-	rep.NATSRRP50us, rep.NATSRRPerSec = lat[0], perSec
-	return nil
+	}, nil
 }
 
-// measure runs call n times one after another for latency (p50, p99 in
-// microseconds), then n times from conc goroutines for throughput.
-func measure(call func() error, n, conc int) ([2]float64, float64, error) {
-	for i := 0; i < n/10; i++ { // warm up
-		if err := call(); err != nil {
-			return [2]float64{}, 0, err
+// figures are one call's latency percentiles (us) and throughput.
+type figures struct{ p50, p99, perSec float64 }
+
+// pair holds a baseline's figures and the measured subject's.
+type pair struct{ base, subject figures }
+
+// benchRounds is how many alternating rounds measurePair runs: a noisy
+// moment on a shared machine then hits baseline and subject alike.
+const benchRounds = 10
+
+// measurePair measures base and subject in alternating rounds: n calls
+// each, one after another for latency, then n calls each from conc
+// goroutines for throughput.
+func measurePair(base, subject func() error, n, conc int) (pair, error) {
+	for _, call := range []func() error{base, subject} {
+		for i := 0; i < n/10; i++ { // warm up
+			if err := call(); err != nil {
+				return pair{}, err
+			}
 		}
 	}
+	per := max(n/benchRounds, 1)
+	var lat [2][]time.Duration
+	var busy [2]time.Duration
+	for round := 0; round < benchRounds; round++ {
+		for k, call := range []func() error{base, subject} {
+			d, err := sequential(call, per)
+			if err != nil {
+				return pair{}, err
+			}
+			lat[k] = append(lat[k], d...)
+			took, err := concurrent(call, per, conc)
+			if err != nil {
+				return pair{}, err
+			}
+			busy[k] += took
+		}
+	}
+	var out [2]figures
+	for k := range out {
+		sort.Slice(lat[k], func(i, j int) bool { return lat[k][i] < lat[k][j] })
+		us := func(q float64) float64 {
+			return round3(float64(lat[k][int(q*float64(len(lat[k])-1))].Nanoseconds()) / 1e3)
+		}
+		out[k] = figures{p50: us(0.5), p99: us(0.99), perSec: round3(float64(per*benchRounds) / busy[k].Seconds())}
+	}
+	return pair{base: out[0], subject: out[1]}, nil
+}
+
+func sequential(call func() error, n int) ([]time.Duration, error) {
 	durs := make([]time.Duration, n)
 	for i := range durs {
 		start := time.Now()
 		if err := call(); err != nil {
-			return [2]float64{}, 0, err
+			return nil, err
 		}
 		durs[i] = time.Since(start)
 	}
-	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
-	us := func(q float64) float64 { return round3(float64(durs[int(q*float64(n-1))].Nanoseconds()) / 1e3) }
+	return durs, nil
+}
+
+func concurrent(call func() error, n, conc int) (time.Duration, error) {
 	var wg sync.WaitGroup
-	var firstErr error
 	var mu sync.Mutex
+	var firstErr error
 	start := time.Now()
 	for g := 0; g < conc; g++ {
 		wg.Add(1)
@@ -223,8 +265,7 @@ func measure(call func() error, n, conc int) ([2]float64, float64, error) {
 		}(g)
 	}
 	wg.Wait()
-	perSec := float64(n) / time.Since(start).Seconds()
-	return [2]float64{us(0.5), us(0.99)}, round3(perSec), firstErr
+	return time.Since(start), firstErr
 }
 
 // benchDAG runs 8 parallel 50 ms subtasks and a 50 ms merge subtask after
