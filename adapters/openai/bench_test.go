@@ -34,6 +34,14 @@ func BenchmarkGenerate(b *testing.B) {
 			}
 		}
 	})
+	b.Run("adapter_unstreamed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.Generate(context.Background(), w, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("raw_http", func(b *testing.B) {
 		b.ReportAllocs()
 		client := defaultHTTPClient()
