@@ -56,8 +56,12 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	conc := fs.Int("concurrency", 64, "concurrent requests for the throughput measurements")
 	noRSS := fs.Bool("no-rss", false, "skip the idle RSS measurement of a serve process")
 	noHTTP := fs.Bool("no-http", false, "skip the HTTP path measurements")
+	upstreamOnly := fs.Bool("upstream-only", false, "internal: serve only the scripted OpenAI-compatible upstream of the HTTP bench, print its URL, run until stopped")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *upstreamOnly {
+		return serveBenchUpstream(ctx, env)
 	}
 	if *n < 100 || *conc < 1 {
 		return usageError{"--n must be at least 100 and --concurrency at least 1"}

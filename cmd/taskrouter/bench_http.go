@@ -66,14 +66,15 @@ const (
 	benchStreamModel     = "bench/gpt-stream"
 )
 
-// httpPath is the taskrouter side of the bench: a `taskrouter serve`
-// process of its own, so that its memory is measured apart from the load
-// generator and the upstream, which run in this process.
+// httpPath is the bench's three processes, as a gateway is measured with
+// wrk: the load generator (this process), the upstream in a process of its
+// own, and `taskrouter serve`, whose memory is thus measured alone.
 type httpPath struct {
-	upstream *openaitest.Server
-	cmd      *exec.Cmd
-	dir      string
-	url      string
+	upstream    *exec.Cmd
+	upstreamURL string
+	cmd         *exec.Cmd
+	dir         string
+	url         string
 }
 
 // benchHTTP measures the HTTP path against calling the upstream directly.
@@ -84,7 +85,7 @@ func benchHTTP(ctx context.Context) (httpBench, error) {
 	}
 	defer p.close()
 	lg := newLoadGen()
-	direct := lg.target(p.upstream.URL()+"/chat/completions", benchModel, false)
+	direct := lg.target(p.upstreamURL+"/chat/completions", benchModel, false)
 	path := lg.target(p.url+"/v1/chat/completions", benchModel, false)
 	b := httpBench{Requests: httpBenchRequests, Concurrency: httpBenchConcurrency}
 	if b.DirectP50us, b.PathP50us, err = lg.latencies(direct, path, httpBenchRequests); err != nil {
@@ -114,14 +115,19 @@ func benchHTTP(ctx context.Context) (httpBench, error) {
 // process: embedded NATS, an executor serving the upstream through the
 // openai adapter, the router and the HTTP API.
 func startHTTPPath(ctx context.Context) (p *httpPath, err error) {
-	p = &httpPath{upstream: openaitest.New()}
+	p = &httpPath{}
 	defer func() {
 		if err != nil {
 			p.close()
 		}
 	}()
-	p.upstream.Script(benchModel, openaitest.Behaviour{Reply: "Hello! How can I help you today?"})
-	p.upstream.Script(benchStreamModel, openaitest.Behaviour{Reply: "one two three four five six seven eight nine ten", TokenDelay: 20 * time.Millisecond})
+	exe, err := os.Executable()
+	if err != nil {
+		return p, err
+	}
+	if p.upstream, p.upstreamURL, err = startBenchUpstream(exe); err != nil {
+		return p, err
+	}
 	if p.dir, err = os.MkdirTemp("", "taskrouter-bench-http-"); err != nil {
 		return p, err
 	}
@@ -130,11 +136,7 @@ func startHTTPPath(ctx context.Context) (p *httpPath, err error) {
 		return p, err
 	}
 	cfgPath := filepath.Join(p.dir, "serve.yaml")
-	if err := os.WriteFile(cfgPath, []byte(benchServeConfig(p.dir, addr, p.upstream.URL())), 0o600); err != nil {
-		return p, err
-	}
-	exe, err := os.Executable()
-	if err != nil {
+	if err := os.WriteFile(cfgPath, []byte(benchServeConfig(p.dir, addr, p.upstreamURL)), 0o600); err != nil {
 		return p, err
 	}
 	p.cmd = exec.Command(exe, "serve", "--config", cfgPath)
@@ -194,21 +196,60 @@ func waitHealthy(ctx context.Context, url, model string) error {
 }
 
 func (p *httpPath) close() {
-	if p.cmd != nil && p.cmd.Process != nil {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-done
-		}
-	}
+	stopProcess(p.cmd)
+	stopProcess(p.upstream)
 	if p.dir != "" {
 		_ = os.RemoveAll(p.dir)
 	}
-	p.upstream.Close()
+}
+
+// stopProcess asks a child to stop, and kills it after 10 s.
+func stopProcess(cmd *exec.Cmd) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// startBenchUpstream runs `taskrouter bench --upstream-only` and reads the
+// URL it prints.
+func startBenchUpstream(exe string) (*exec.Cmd, string, error) {
+	cmd := exec.Command(exe, "bench", "--upstream-only")
+	cmd.Env = append(os.Environ(), "TASKROUTER_CPU_PROFILE=")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stopProcess(cmd)
+		return nil, "", fmt.Errorf("starting the bench upstream: %w", err)
+	}
+	return cmd, strings.TrimSpace(line), nil
+}
+
+// serveBenchUpstream is the upstream process of the HTTP bench: the
+// scripted OpenAI-compatible server answering the two bench models at once
+// (the streaming one token by token), until stopped.
+func serveBenchUpstream(ctx context.Context, env *cliEnv) error {
+	s := openaitest.New()
+	defer s.Close()
+	s.Script(benchModel, openaitest.Behaviour{Reply: "Hello! How can I help you today?"})
+	s.Script(benchStreamModel, openaitest.Behaviour{Reply: "one two three four five six seven eight nine ten", TokenDelay: 20 * time.Millisecond})
+	fmt.Fprintln(env.stdout, s.URL())
+	<-ctx.Done()
+	return nil
 }
 
 func benchTransport() *http.Transport {
