@@ -3,6 +3,7 @@ package executors
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +71,7 @@ func (c *cancels) cancelRequest(requestID string, subtasks []string, attempt int
 	}
 	n := 0
 	for w := range c.running[requestID] {
-		if (len(subtasks) == 0 || contains(subtasks, w.subtask)) && (attempt == 0 || attempt == w.attempt) {
+		if (len(subtasks) == 0 || slices.Contains(subtasks, w.subtask)) && (attempt == 0 || attempt == w.attempt) {
 			w.cancel()
 			n++
 		}
@@ -123,13 +124,4 @@ func (e *Executor) onCancel(msg *nats.Msg) {
 	if n := e.cancel.cancelRequest(requestID, notice.Subtasks, notice.Attempt); n > 0 {
 		e.cfg.Logger.Debug("cancelled subtasks", "request", requestID, "count", n)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

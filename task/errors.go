@@ -1,6 +1,7 @@
 package task
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -85,9 +86,9 @@ func AsError(err error) *Error {
 		return e
 	}
 	switch {
-	case errors.Is(err, errContextCanceled):
+	case errors.Is(err, context.Canceled):
 		return &Error{Code: CodeCancelled, Message: err.Error()}
-	case errors.Is(err, errDeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Code: CodeTimeout, Message: err.Error()}
 	}
 	return &Error{Code: CodeInternal, Message: err.Error()}

@@ -7,7 +7,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -102,7 +103,7 @@ func (s Subtask) References() []string {
 		}
 	}
 	add(s.Input)
-	for _, k := range sortedKeys(s.Args) {
+	for _, k := range slices.Sorted(maps.Keys(s.Args)) {
 		add(s.Args[k])
 	}
 	return refs
@@ -330,13 +331,4 @@ func (l Limits) withDefaults() Limits {
 
 func planErr(subtask, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalidPlan, Subtask: subtask, Message: fmt.Sprintf(format, args...)}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

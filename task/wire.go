@@ -1,16 +1,10 @@
 package task
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"strings"
 	"time"
-)
-
-var (
-	errContextCanceled  = context.Canceled
-	errDeadlineExceeded = context.DeadlineExceeded
 )
 
 // Subjects and headers of the v1 wire contract.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -30,13 +29,4 @@ func runCapabilities(_ context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "%-11s %s -> %s  %s\n", cp.Name, strings.Join(cp.Inputs, ","), strings.Join(cp.Outputs, ","), cp.Description)
 	}
 	return nil
-}
-
-func sortedArgs(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

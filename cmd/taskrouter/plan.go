@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -52,7 +54,7 @@ func printPlan(env *cliEnv, plan task.Plan) {
 			deps = strings.Join(s.Deps, ",")
 		}
 		fmt.Fprintf(env.stdout, "%-4s %-11s after %-8s %s\n", s.ID, s.Capability, deps, oneLine(s.Input, 60))
-		for _, k := range sortedArgs(s.Args) {
+		for _, k := range slices.Sorted(maps.Keys(s.Args)) {
 			fmt.Fprintf(env.stdout, "     %s=%s\n", k, oneLine(s.Args[k], 60))
 		}
 	}

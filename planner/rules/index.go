@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -91,10 +92,10 @@ func newIndex(cat *task.Catalog, fallback string) (*index, error) {
 	}
 	ix.refCaps, ix.titleCaps = map[string][]int{}, map[string][]int{}
 	for i, c := range ix.caps {
-		for _, t := range sortedKeys(c.refTerms) {
+		for _, t := range slices.Sorted(maps.Keys(c.refTerms)) {
 			ix.refCaps[t] = append(ix.refCaps[t], i)
 		}
-		for _, t := range sortedKeys(c.titleTerms) {
+		for _, t := range slices.Sorted(maps.Keys(c.titleTerms)) {
 			ix.titleCaps[t] = append(ix.titleCaps[t], i)
 		}
 	}
@@ -160,7 +161,7 @@ func (ix *index) weigh(tfs []map[string]float64, lengths []float64) {
 	ix.maxIDF = float32(math.Log(1 + (n-0.5)/1.5))
 	for i, tf := range tfs {
 		norm := bm25K1 * (1 - bm25B + bm25B*lengths[i]/avg)
-		for _, t := range sortedKeys(tf) {
+		for _, t := range slices.Sorted(maps.Keys(tf)) {
 			w := float64(ix.idf[t]) * tf[t] * (bm25K1 + 1) / (tf[t] + norm)
 			ix.postings[t] = append(ix.postings[t], posting{capability: i, weight: float32(w)})
 		}

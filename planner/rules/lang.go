@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -32,7 +33,7 @@ var languageNames = map[string]string{
 // languageStarts lists the names by first letter, longest first, so
 // "simplified chinese" wins over "chinese" and "繁体中文" over "中文".
 var languageStarts = func() map[rune][]string {
-	names := sortedKeys(languageNames)
+	names := slices.Sorted(maps.Keys(languageNames))
 	sort.SliceStable(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
 	m := map[rune][]string{}
 	for _, n := range names {

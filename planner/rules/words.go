@@ -1,6 +1,9 @@
 package rules
 
-import "sort"
+import (
+	"maps"
+	"slices"
+)
 
 // The word lists below are language, not capabilities: they name the parts
 // of a request (the text it is about, the result of a step, pronouns), never
@@ -41,18 +44,9 @@ func stemSet(words ...string) map[string]bool {
 	return m
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func sortedValues(m map[string]string) []string {
 	out := make([]string, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, m[k])
 	}
 	return out
