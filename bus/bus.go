@@ -225,15 +225,16 @@ func drain(nc *nats.Conn, timeout time.Duration) error {
 	done := make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(done) })
 	if err := nc.Drain(); err != nil {
-		nc.Close()
+		nc.Close() // already closing or draining: nothing left to finish
 		return nil
 	}
 	select {
 	case <-done:
+		return nil
 	case <-time.After(timeout):
 		nc.Close()
+		return fmt.Errorf("draining NATS connection %s: not done after %s; closed it", nc.Opts.Name, timeout)
 	}
-	return nil
 }
 
 func (b *Bus) removeTemp() {

@@ -19,10 +19,10 @@ func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 	tokens := task.EstimateTokens(s.Input)
 	sel, err := ru.r.sel.Select(ctx, registry.Query{Capability: s.Capability, Tokens: tokens, Hints: ru.req.Hints})
 	if err != nil {
-		return ru.fail(st, s.ID, task.AsError(err))
+		return ru.fail(st, task.AsError(err))
 	}
 	if sel.Wait > 0 && !sleep(ctx, sel.Wait) {
-		return ru.fail(st, s.ID, task.AsError(context.Cause(ctx)))
+		return ru.fail(st, task.AsError(context.Cause(ctx)))
 	}
 	candidates := sel.Candidates()
 	next := 0
@@ -57,7 +57,7 @@ func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 	if ctx.Err() != nil && (last == nil || last.Code != task.CodeCancelled) {
 		last = task.AsError(context.Cause(ctx))
 	}
-	return ru.fail(st, s.ID, last)
+	return ru.fail(st, last)
 }
 
 // largerWindow returns the index of the first candidate whose context
@@ -104,7 +104,8 @@ func (ru *run) succeed(st task.SubtaskState, out task.Output) task.SubtaskState 
 	return st
 }
 
-func (ru *run) fail(st task.SubtaskState, id string, err *task.Error) task.SubtaskState {
+func (ru *run) fail(st task.SubtaskState, err *task.Error) task.SubtaskState {
+	id := st.ID
 	e := *err
 	e.Subtask = id
 	st.Error, st.EndedAt = &e, time.Now()

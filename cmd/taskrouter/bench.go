@@ -320,21 +320,28 @@ func idleRSS(ctx context.Context) (float64, error) {
 	}
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
 	time.Sleep(3 * time.Second)
-	return readRSS(cmd.Process.Pid)
+	return procMemoryMB(cmd.Process.Pid, "VmRSS")
 }
 
-func readRSS(pid int) (float64, error) {
+// peakRSS is a process's peak resident memory in MB, 0 when unknown.
+func peakRSS(pid int) float64 {
+	mb, _ := procMemoryMB(pid, "VmHWM")
+	return mb
+}
+
+// procMemoryMB reads a memory field of /proc/<pid>/status (VmRSS, VmHWM) in MB.
+func procMemoryMB(pid int, field string) (float64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field+":" {
 			kb, err := strconv.ParseFloat(f[1], 64)
 			return round3(kb / 1024), err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }

@@ -99,7 +99,7 @@ func benchHTTP(ctx context.Context) (httpBench, error) {
 		return b, fmt.Errorf("taskrouter throughput: %w", err)
 	}
 	b.PassthroughRPSRatio = round3(b.PathPerSec / b.DirectPerSec)
-	b.PeakRSSMB = processPeakRSS(p.cmd.Process.Pid)
+	b.PeakRSSMB = peakRSS(p.cmd.Process.Pid)
 	b.Streams = httpBenchStreams
 	start := time.Now()
 	errs, peak, first := lg.streams(lg.target(p.url+"/v1/chat/completions", benchStreamModel, true), httpBenchStreams)
@@ -107,7 +107,7 @@ func benchHTTP(ctx context.Context) (httpBench, error) {
 	if first != nil {
 		b.StreamsFirstError = first.Error()
 	}
-	b.StreamsPeakRSSMB = processPeakRSS(p.cmd.Process.Pid)
+	b.StreamsPeakRSSMB = peakRSS(p.cmd.Process.Pid)
 	return b, nil
 }
 
@@ -412,26 +412,6 @@ func (lg *loadGen) stream(t target, open, peak *atomic.Int64) error {
 		content.WriteString(line)
 	}
 	return fmt.Errorf("the stream ended without [DONE]: %v", sc.Err())
-}
-
-// resetPeakRSS resets the kernel's record of this process's peak resident
-// memory (Linux), so peakRSS measures from here.
-// processPeakRSS reads a process's peak resident memory (VmHWM) in MB; 0
-// when unknown.
-func processPeakRSS(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			var kb float64
-			if _, err := fmt.Sscan(f[1], &kb); err == nil {
-				return round3(kb / 1024)
-			}
-		}
-	}
-	return 0
 }
 
 // printHTTPBench prints the HTTP figures as text.

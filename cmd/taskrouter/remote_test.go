@@ -45,6 +45,20 @@ func runWithKey(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// askRemoteJSON runs `ask --json` with the remote config and decodes the Response.
+func askRemoteJSON(t *testing.T, srv *openaitest.Server) task.Response {
+	t.Helper()
+	code, out, errOut := runWithKey(t, "ask", "--json", "--config", remoteConfig(t, srv), remoteRequest)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var resp task.Response
+	if err := json.Unmarshal([]byte(out), &resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 const remoteRequest = "Summarize this, translate it into French and detect its language: 'Go is a programming language. It is fast and simple.'"
 
 // A plan written by the planner model in HuggingGPT's form, with three
@@ -59,14 +73,7 @@ func TestRemotePlanDispatchAndModelMerge(t *testing.T) {
 	srv.Script("sum-llm", openaitest.Behaviour{Reply: "Go is a fast, simple language."})
 	srv.Script("tr-llm", openaitest.Behaviour{Reply: "Go est un langage rapide et simple."})
 	srv.Script("writer-llm", openaitest.Behaviour{Reply: "Résumé: Go est un langage rapide et simple. Language: English."})
-	code, out, errOut := runWithKey(t, "ask", "--json", "--config", remoteConfig(t, srv), remoteRequest)
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	var resp task.Response
-	if err := json.Unmarshal([]byte(out), &resp); err != nil {
-		t.Fatal(err)
-	}
+	resp := askRemoteJSON(t, srv)
 	models := map[string]string{}
 	for _, st := range resp.Subtasks {
 		models[st.Capability] = st.Model
@@ -97,14 +104,7 @@ func TestGarbagePlanFallsBackToRules(t *testing.T) {
 	srv.Script("sum-llm", openaitest.Behaviour{Reply: "Go is a fast, simple language."})
 	srv.Script("tr-llm", openaitest.Behaviour{Reply: "Go est un langage rapide et simple."})
 	srv.Script("writer-llm", openaitest.Behaviour{Reply: "Go est un langage rapide et simple (English)."})
-	code, out, errOut := runWithKey(t, "ask", "--json", "--config", remoteConfig(t, srv), remoteRequest)
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	var resp task.Response
-	if err := json.Unmarshal([]byte(out), &resp); err != nil {
-		t.Fatal(err)
-	}
+	resp := askRemoteJSON(t, srv)
 	if srv.Calls("planner-llm") != 2 || resp.Answer == "" || len(resp.Subtasks) < 2 {
 		t.Fatalf("planner calls %d, response %+v", srv.Calls("planner-llm"), resp)
 	}
