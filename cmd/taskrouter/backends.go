@@ -118,5 +118,9 @@ func (a *app) openRegistry(ctx context.Context) (registry.Registry, error) {
 	// go-redis logs every failed dial during an outage; the registry logs
 	// the outage once itself.
 	redis.SetLogger(registry.GoRedisLogger{Logger: a.log})
-	return registry.OpenRedis(ctx, a.cfg.Redis.URL, opts...)
+	r, err := registry.OpenRedis(ctx, a.cfg.Redis.URL, opts...)
+	if err != nil {
+		return nil, err // not a typed nil, which close would call
+	}
+	return r, nil
 }

@@ -145,6 +145,19 @@ func TestServeAnswersAskOverNATS(t *testing.T) {
 	}
 }
 
+func TestUnreachableRedisIsUnavailable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens there now
+	code, _, errOut := runCLI(t, context.Background(), "models", "--redis", "redis://"+addr)
+	if code != exitUnavailable || !strings.Contains(errOut, "registry") {
+		t.Fatalf("exit %d, stderr %q; want exit 3 naming the registry", code, errOut)
+	}
+}
+
 func TestModelsListsBuiltins(t *testing.T) {
 	code, out, errOut := runCLI(t, context.Background(), "models")
 	if code != exitOK {
