@@ -120,6 +120,7 @@ func builtinCapabilities() []Capability {
 				"How much is 1024 / 8?",
 				"Add 45 and 78",
 				"What's 2 to the power of 10?",
+				"What is 2^10 - 1?",
 				"Multiply 12 by 34",
 				"计算 (128 + 256) * 3",
 				"算一下 15 乘以 24",
