@@ -39,6 +39,7 @@ func runConformance(t *testing.T, newReg newRegistryFunc) {
 		{"CooldownAfterFailures", testCooldownAfterFailures},
 		{"CooldownAfterRateLimit", testCooldownAfterRateLimit},
 		{"NoCooldownForLostReplicas", testNoCooldownForLostReplicas},
+		{"NoCooldownForOverload", testNoCooldownForOverload},
 		{"HalfOpen", testHalfOpen},
 		{"AllCoolingDown", testAllCoolingDown},
 		{"LoadAwareTieBreak", testLoadAwareTieBreak},
@@ -388,6 +389,55 @@ func testNoCooldownForLostReplicas(t *testing.T, newReg newRegistryFunc) {
 	wantOrder(t, r, answer, "a,b")
 	fail(r, "a", task.CodeUpstream, 0, 1)
 	wantOrder(t, r, answer, "b")
+}
+
+// testNoCooldownForOverload: executors refusing work with a full queue
+// (overloaded) are backpressure, not a failure of the model. A burst of it,
+// seen by Models after a round trip through the backend, leaves the model
+// ready and selectable and neither counts toward the breaker nor resets it;
+// an upstream's 429 with Retry-After still cools the model down for it.
+func testNoCooldownForOverload(t *testing.T, newReg newRegistryFunc) {
+	r := cooldownPair(t, newReg, time.Minute)
+	fail(r, "a", task.CodeOverloaded, 0, 50)
+	fail(r, "a", task.CodeOverloaded, time.Minute, 50) // a Retry-After on backpressure changes nothing
+	if a := modelState(t, r, "a"); a.State != StateReady || a.Errors != 100 {
+		t.Errorf("after 100 overloaded outcomes a is %s with %d errors, want ready with 100", a.State, a.Errors)
+	}
+	wantOrder(t, r, answer, "a,b")
+	fail(r, "a", task.CodeUpstream, 0, 2)
+	fail(r, "a", task.CodeOverloaded, 0, 20)
+	wantOrder(t, r, answer, "a,b")
+	fail(r, "a", task.CodeUpstream, 0, 1)
+	wantOrder(t, r, answer, "b")
+
+	// The period is short, so only the Retry-After keeps a cooling down.
+	limited := cooldownPair(t, newReg, ctCooldown)
+	fail(limited, "a", task.CodeOverloaded, 0, 50)
+	wantOrder(t, limited, answer, "a,b")
+	asked := time.Now()
+	fail(limited, "a", task.CodeRateLimited, time.Minute, 1)
+	wantOrder(t, limited, answer, "b")
+	// Redis time converts to local time within a round trip.
+	if a := modelState(t, limited, "a"); a.State != StateCooldown || a.CooldownUntil.Before(asked.Add(time.Minute-time.Second)) {
+		t.Errorf("after a 429 with Retry-After 1m a is %s until %v from now, want cooling down for about 1m", a.State, time.Until(a.CooldownUntil))
+	}
+	wantOrder(t, limited, answer, "b")
+}
+
+// modelState returns name's entry in r.Models.
+func modelState(t *testing.T, r Registry, name string) ModelState {
+	t.Helper()
+	list, err := r.Models(context.Background())
+	if err != nil {
+		t.Fatalf("Models: %v", err)
+	}
+	for _, m := range list {
+		if m.Spec.Name == name {
+			return m
+		}
+	}
+	t.Fatalf("Models has no %s: %+v", name, list)
+	return ModelState{}
 }
 
 func testHalfOpen(t *testing.T, newReg newRegistryFunc) {

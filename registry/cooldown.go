@@ -108,12 +108,17 @@ func (c *cooldown) adopt(now, until time.Time, period time.Duration) {
 // A lost or unavailable dispatch means an executor died or none was
 // listening: heartbeat expiry removes a dead replica and the router retries
 // at once, so cooling the whole model down would stall requests its healthy
-// replicas could serve.
+// replicas could serve. An overloaded one is an executor refusing work
+// because its queue is full: backpressure, which the router answers by
+// trying the next candidate and the load in heartbeats already weighs, so
+// a burst of load must not make a healthy model unselectable. An
+// upstream's 429 (rate_limited) is different: the provider asked for a
+// pause, so it still counts.
 func countsTowardCooldown(code task.Code) bool {
 	switch code {
 	case task.CodeBadInput, task.CodeInvalidRequest, task.CodeInvalidPlan,
 		task.CodeCancelled, task.CodeContextLength,
-		task.CodeLost, task.CodeUnavailable:
+		task.CodeLost, task.CodeUnavailable, task.CodeOverloaded:
 		return false
 	}
 	return true

@@ -34,7 +34,7 @@ func TestCooldownSteps(t *testing.T) {
 		{"three failures open it", []step{
 			{at: 0, outcome: failed(task.CodeUpstream, 0)},
 			{at: s, outcome: failed(task.CodeTimeout, 0)},
-			{at: 2 * s, outcome: failed(task.CodeOverloaded, 0), blocked: true, untilAt: 12 * s, wantShare: true},
+			{at: 2 * s, outcome: failed(task.CodeInternal, 0), blocked: true, untilAt: 12 * s, wantShare: true},
 			{at: 11 * s, blocked: true, untilAt: 12 * s},
 			{at: 12 * s},
 		}},
@@ -53,6 +53,20 @@ func TestCooldownSteps(t *testing.T) {
 			{at: 0, outcome: failed(task.CodeLost, 0)},
 			{at: 0, outcome: failed(task.CodeUpstream, 0)},
 			{at: s, outcome: failed(task.CodeUpstream, 0), blocked: true, untilAt: 11 * s, wantShare: true},
+		}},
+		{"overloaded executors do not count", []step{
+			{at: 0, outcome: failed(task.CodeUpstream, 0)},
+			{at: 0, outcome: failed(task.CodeOverloaded, 0)},
+			{at: 0, outcome: failed(task.CodeOverloaded, 5*s)},
+			{at: 0, outcome: failed(task.CodeOverloaded, 0)},
+			{at: 0, outcome: failed(task.CodeUpstream, 0)},
+			{at: s, outcome: failed(task.CodeUpstream, 0), blocked: true, untilAt: 11 * s, wantShare: true},
+		}},
+		{"an overloaded probe neither closes nor doubles", []step{
+			{at: 0, outcome: failed(task.CodeRateLimited, 0), blocked: true, untilAt: 10 * s, wantShare: true},
+			{at: 10 * s, start: true, blocked: true, untilAt: 20 * s},
+			{at: 11 * s, outcome: failed(task.CodeOverloaded, 0), blocked: true, untilAt: 20 * s},
+			{at: 20 * s},
 		}},
 		{"a lost probe neither closes nor doubles", []step{
 			{at: 0, outcome: failed(task.CodeRateLimited, 0), blocked: true, untilAt: 10 * s, wantShare: true},
