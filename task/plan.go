@@ -16,6 +16,14 @@ import (
 // dependencies with {{id}} references in their input or args.
 type Plan struct {
 	Tasks []Subtask `json:"tasks"`
+	// Planner names the planner that made the plan, "llm" or "rules", when
+	// the auto planner had an LLM planner to choose from, so that an
+	// operator can tell which one a response's plan came from. It is
+	// informational: validation and execution ignore it.
+	Planner string `json:"planner,omitempty"`
+	// FallbackReason says why the auto planner fell back to the rules: the
+	// LLM planner's error, or why its plan was invalid, on one short line.
+	FallbackReason string `json:"fallback_reason,omitempty"`
 }
 
 // Subtask is one typed unit of work in a plan.

@@ -122,8 +122,40 @@ func TestDecodePlanStrict(t *testing.T) {
 	}
 }
 
+// TestPlanOrigin: the planner and fallback reason are left out of a plan's
+// JSON when empty, so plans from callers and the rules encode as before,
+// and survive a strict decode when set, so `taskrouter plan --json` output
+// can be sent back as a request's plan. Validation ignores them.
+func TestPlanOrigin(t *testing.T) {
+	bare := Plan{Tasks: []Subtask{st("t1", "x", "hi")}}
+	raw, err := CanonicalJSON(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"tasks":[{"capability":"x","deps":[],"id":"t1","input":"hi"}]}`; string(raw) != want {
+		t.Errorf("a plan without origin encodes as %s, want %s", raw, want)
+	}
+	marked := bare
+	marked.Planner, marked.FallbackReason = "rules", `upstream: model "m" <down> & out`
+	raw, err = CanonicalJSON(marked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"fallback_reason":"upstream: model \"m\" <down> & out","planner":"rules","tasks":[`; !strings.HasPrefix(string(raw), want) {
+		t.Errorf("a plan with origin encodes as %s, want it to start %s", raw, want)
+	}
+	back, err := DecodePlan(raw)
+	if err != nil || back.Planner != marked.Planner || back.FallbackReason != marked.FallbackReason || len(back.Tasks) != 1 {
+		t.Fatalf("DecodePlan(%s) = %+v, %v; want the plan back", raw, back, err)
+	}
+	if err := back.Validate(DefaultLimits, nil); err != nil {
+		t.Errorf("a valid plan with origin failed validation: %v", err)
+	}
+}
+
 func FuzzDecodeAndValidatePlan(f *testing.F) {
 	f.Add([]byte(`{"tasks":[{"id":"t1","capability":"x","input":"a","deps":[]},{"id":"t2","capability":"x","input":"{{t1}}","deps":["t1"]}]}`))
+	f.Add([]byte(`{"tasks":[{"id":"t1","capability":"x","input":"a","deps":[]}],"planner":"rules","fallback_reason":"upstream: down"}`))
 	f.Add([]byte(`{"tasks":[{"id":"t1","capability":"x","input":"","deps":["t1"]}]}`))
 	f.Add([]byte(`{"tasks":[]}`))
 	f.Add([]byte(`not json`))
