@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -239,7 +240,8 @@ func TestCallbackRetriedUntilDelivered(t *testing.T) {
 	sink := &callbackSink{failFor: 2}
 	receiver := httptest.NewServer(sink.handler(webhook.Verifier{Secrets: []webhook.Secret{secret}}))
 	t.Cleanup(receiver.Close)
-	e := newEnv(t, envOptions{jobsCfg: jobs.Config{Callbacks: jobs.CallbackConfig{Secret: secret, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}}})
+	e := newEnv(t, envOptions{jobsCfg: jobs.Config{Callbacks: jobs.CallbackConfig{Secret: secret, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}})
 	j := decode[jobView](t, e.do("POST", "/v1/jobs", "", map[string]any{"input": "x", "model": "gpt-test", "callback_url": receiver.URL + "/cb"}), 202)
 	if j.Callback == nil || j.Callback.State != jobs.DeliveryPending || j.Callback.URL != receiver.URL+"/cb" {
 		t.Fatalf("callback = %+v", j.Callback)
@@ -274,7 +276,7 @@ func TestCallbackGivesUp(t *testing.T) {
 	sink := &callbackSink{failFor: 1000}
 	receiver := httptest.NewServer(sink.handler(webhook.Verifier{Secrets: []webhook.Secret{secret}}))
 	t.Cleanup(receiver.Close)
-	e := newEnv(t, envOptions{jobsCfg: jobs.Config{Callbacks: jobs.CallbackConfig{Secret: secret, MaxAttempts: 3, InitialBackoff: 10 * time.Millisecond}}})
+	e := newEnv(t, envOptions{jobsCfg: jobs.Config{Callbacks: jobs.CallbackConfig{Secret: secret, MaxAttempts: 3, InitialBackoff: 10 * time.Millisecond, AllowPrivate: true}}})
 	j := decode[jobView](t, e.do("POST", "/v1/jobs", "", map[string]any{"input": "x", "model": "gpt-test", "callback_url": receiver.URL}), 202)
 	var got jobView
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {

@@ -102,6 +102,11 @@ type CallbackConfig struct {
 	InitialBackoff time.Duration `yaml:"initial_backoff"`
 	MaxBackoff     time.Duration `yaml:"max_backoff"`
 	Timeout        time.Duration `yaml:"timeout"`
+	// AllowPrivate lets callbacks reach every address, loopback and
+	// private ones included; by default they reach public addresses only,
+	// and the ranges in AllowCIDRs.
+	AllowPrivate bool     `yaml:"allow_private"`
+	AllowCIDRs   []string `yaml:"allow_cidrs"`
 }
 
 // WebhookConfig is one signed webhook endpoint, POST /v1/webhooks/<name>.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -75,10 +76,48 @@ func (c *Config) validateHTTP(bad func(string, ...any)) {
 	if a := h.Callbacks.MaxAttempts; a < 1 || a > 50 {
 		bad("http.callbacks.max_attempts: %d must be between 1 and 50", a)
 	}
+	for i, s := range h.Callbacks.AllowCIDRs {
+		if _, err := parseAllowedCIDR(s); err != nil {
+			bad("http.callbacks.allow_cidrs[%d]: %v", i, err)
+		}
+	}
+	if h.Callbacks.AllowPrivate && len(h.Callbacks.AllowCIDRs) > 0 {
+		bad("http.callbacks: allow_private already allows every address; drop allow_cidrs or set allow_private to false")
+	}
 	c.validateWebhooks(bad)
 }
 
+// parseAllowedCIDR reads one range of http.callbacks.allow_cidrs, refusing
+// what would not mean what it seems to.
+func parseAllowedCIDR(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil:
+		return p, fmt.Errorf("%q is not a CIDR range such as 10.0.0.0/8 or fd00::/8 (write one address as 10.1.2.3/32)", s)
+	case p.Addr().Is4In6():
+		return p, fmt.Errorf("%q is an IPv4-mapped IPv6 range; write it as IPv4, such as 10.0.0.0/8", s)
+	case p != p.Masked():
+		return p, fmt.Errorf("%q has address bits set beyond its /%d; write %s", s, p.Bits(), p.Masked())
+	case p.Bits() == 0:
+		return p, fmt.Errorf("%q allows every address; say so with allow_private: true instead", s)
+	}
+	return p, nil
+}
+
+// callbackPolicy is where http.callbacks lets callbacks connect; invalid
+// ranges, which validation reports, are left out.
+func (c CallbackConfig) callbackPolicy() jobs.CallbackConfig {
+	cfg := jobs.CallbackConfig{AllowPrivate: c.AllowPrivate}
+	for _, s := range c.AllowCIDRs {
+		if p, err := parseAllowedCIDR(s); err == nil {
+			cfg.AllowCIDRs = append(cfg.AllowCIDRs, p)
+		}
+	}
+	return cfg
+}
+
 func (c *Config) validateWebhooks(bad func(string, ...any)) {
+	policy := c.HTTP.Callbacks.callbackPolicy()
 	seen := map[string]bool{}
 	for i, w := range c.Webhooks {
 		where := fmt.Sprintf("webhooks[%d] (%s)", i, w.Name)
@@ -92,10 +131,15 @@ func (c *Config) validateWebhooks(bad func(string, ...any)) {
 		if w.SecretEnv == "" && w.Name != "default" {
 			bad("%s: secret_env must name the environment variable holding its whsec_ secret", where)
 		}
-		if w.CallbackURL != "" {
-			if u, err := url.Parse(w.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad("%s: callback_url %q must be an http(s) URL", where, w.CallbackURL)
-			}
+		if w.CallbackURL == "" {
+			continue
+		}
+		if u, err := url.Parse(w.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("%s: callback_url %q must be an http(s) URL", where, w.CallbackURL)
+		} else if err := policy.CheckURL(w.CallbackURL); errors.Is(err, jobs.ErrRefusedAddress) {
+			bad("%s: %v Or allow its range with http.callbacks.allow_cidrs.", where, err)
+		} else if err != nil {
+			bad("%s: %v", where, err)
 		}
 	}
 }
@@ -239,11 +283,12 @@ func (a *app) webhookHooks() ([]httpapi.Hook, error) {
 	return hooks, nil
 }
 
-// callbackConfig reads the callback signing secret; without one, jobs
-// with a callback_url are refused.
+// callbackConfig reads the callback signing secret, without which jobs
+// with a callback_url are refused, and where callbacks may connect.
 func (a *app) callbackConfig() (jobs.CallbackConfig, error) {
 	c := a.cfg.HTTP.Callbacks
-	cfg := jobs.CallbackConfig{MaxAttempts: c.MaxAttempts, InitialBackoff: c.InitialBackoff, MaxBackoff: c.MaxBackoff, Timeout: c.Timeout}
+	cfg := c.callbackPolicy()
+	cfg.MaxAttempts, cfg.InitialBackoff, cfg.MaxBackoff, cfg.Timeout = c.MaxAttempts, c.InitialBackoff, c.MaxBackoff, c.Timeout
 	if raw := a.getenv(c.SecretEnv); raw != "" {
 		secret, err := webhook.ParseSecret(raw)
 		if err != nil {

@@ -139,6 +139,24 @@ func TestHTTPConfigErrors(t *testing.T) {
 			c.Webhooks = []WebhookConfig{{Name: "a", SecretEnv: "X"}, {Name: "a", SecretEnv: "X"}}
 		}, "used twice"},
 		{func(c *Config) { c.Webhooks = []WebhookConfig{{Name: "a", SecretEnv: "X", CallbackURL: "file:///x"}} }, "callback_url"},
+		{func(c *Config) { c.HTTP.Callbacks.AllowCIDRs = []string{"10.0.0.0/8", "nope"} }, "http.callbacks.allow_cidrs[1]: \"nope\" is not a CIDR range"},
+		{func(c *Config) { c.HTTP.Callbacks.AllowCIDRs = []string{"10.1.2.3"} }, "10.1.2.3/32"},
+		{func(c *Config) { c.HTTP.Callbacks.AllowCIDRs = []string{"10.0.0.1/8"} }, "write 10.0.0.0/8"},
+		{func(c *Config) { c.HTTP.Callbacks.AllowCIDRs = []string{"::ffff:10.0.0.0/104"} }, "IPv4-mapped"},
+		{func(c *Config) { c.HTTP.Callbacks.AllowCIDRs = []string{"0.0.0.0/0"} }, "allow_private: true"},
+		{func(c *Config) {
+			c.HTTP.Callbacks.AllowPrivate, c.HTTP.Callbacks.AllowCIDRs = true, []string{"10.0.0.0/8"}
+		}, "drop allow_cidrs"},
+		{func(c *Config) {
+			c.Webhooks = []WebhookConfig{{Name: "a", SecretEnv: "X", CallbackURL: "http://169.254.169.254/cb"}}
+		}, "webhooks[0] (a): callback_url points at 169.254.169.254, a link-local"},
+		{func(c *Config) {
+			c.HTTP.Callbacks.AllowCIDRs = []string{"127.0.0.0/8"}
+			c.Webhooks = []WebhookConfig{{Name: "a", SecretEnv: "X", CallbackURL: "http://10.1.2.3/cb"}}
+		}, "http.callbacks.allow_cidrs"},
+		{func(c *Config) {
+			c.Webhooks = []WebhookConfig{{Name: "a", SecretEnv: "X", CallbackURL: "https://u:p@x.test/cb"}}
+		}, "credentials"},
 	}
 	for _, c := range cases {
 		cfg := DefaultConfig()
@@ -166,5 +184,33 @@ func TestHTTPSecretsChecked(t *testing.T) {
 	a = &app{cfg: DefaultConfig(), getenv: func(k string) string { return map[string]string{envAPIKeys: " a, ,b "}[k] }}
 	if keys := a.apiKeys(); strings.Join(keys, "|") != "a|b" {
 		t.Fatalf("keys = %q", keys)
+	}
+}
+
+// http.callbacks lets callbacks reach the ranges it allows, from the file
+// to the delivery config, and nothing else that is not public.
+func TestCallbackAllowedRanges(t *testing.T) {
+	cfg := DefaultConfig()
+	yaml := "http:\n  callbacks:\n    allow_cidrs: [10.0.0.0/8, \"fd00::/8\"]\nwebhooks:\n  - {name: gh, secret_env: GH, callback_url: \"http://10.1.2.3:9000/cb\"}\n"
+	if err := decodeConfig([]byte(yaml), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cfg: cfg, getenv: func(k string) string { return map[string]string{envCallbackSecret: testHookSecret}[k] }}
+	cb, err := a.callbackConfig()
+	if err != nil || cb.Secret.IsZero() || cb.MaxAttempts != 8 {
+		t.Fatalf("callback config %+v, %v", cb, err)
+	}
+	for url, ok := range map[string]bool{"http://10.1.2.3/cb": true, "http://[fd00::1]/cb": true, "https://x.test/cb": true,
+		"http://192.168.1.1/cb": false, "http://127.0.0.1/cb": false, "http://[fe80::1]/cb": false} {
+		if err := cb.CheckURL(url); (err == nil) != ok {
+			t.Errorf("%s: %v", url, err)
+		}
+	}
+	a.cfg.HTTP.Callbacks.AllowCIDRs, a.cfg.HTTP.Callbacks.AllowPrivate = nil, true
+	if cb, _ = a.callbackConfig(); cb.CheckURL("http://169.254.169.254/cb") != nil {
+		t.Error("allow_private does not allow a link-local address")
 	}
 }

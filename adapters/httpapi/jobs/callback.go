@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -30,8 +31,17 @@ type CallbackConfig struct {
 	MaxBackoff     time.Duration
 	// Timeout bounds one attempt (15s).
 	Timeout time.Duration
+	// AllowPrivate lets callbacks reach every address, loopback and
+	// private ones included: for trusted setups and tests. By default
+	// they reach public addresses only, and those in AllowCIDRs.
+	AllowPrivate bool
+	// AllowCIDRs are ranges callbacks may reach although they are not
+	// public, such as the private network of trusted receivers.
+	AllowCIDRs []netip.Prefix
 	// Client sends the requests; default a client that follows no
-	// redirects, as the Standard Webhooks spec asks.
+	// redirects, as the Standard Webhooks spec asks, and connects only to
+	// the addresses allowed above. A Client given here must screen the
+	// addresses it connects to itself.
 	Client *http.Client
 }
 
@@ -47,9 +57,6 @@ func (c CallbackConfig) withDefaults() CallbackConfig {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 15 * time.Second
-	}
-	if c.Client == nil {
-		c.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	return c
 }
@@ -81,6 +88,9 @@ type deliverer struct {
 
 func newDeliverer(cfg CallbackConfig, s store, log *slog.Logger) *deliverer {
 	d := &deliverer{cfg: cfg.withDefaults(), store: s, log: log}
+	if d.cfg.Client == nil {
+		d.cfg.Client = d.cfg.client()
+	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	return d
 }
@@ -106,6 +116,7 @@ func (d *deliverer) close(ctx context.Context) {
 		<-done
 	}
 	d.cancel()
+	d.cfg.Client.CloseIdleConnections() // the default client's transport is this deliverer's own
 }
 
 // callbackBody is the delivered payload, in the shape the Standard
@@ -153,6 +164,10 @@ func (d *deliverer) record(cb *Callback, status int, retryAfter time.Duration, e
 	case err == nil && status >= 200 && status < 300:
 		cb.State, cb.DeliveredAt = DeliveryDelivered, now
 		return
+	case errors.Is(err, ErrRefusedAddress):
+		// Retrying would reach the same address again.
+		cb.State, cb.LastError = DeliveryFailed, refusal(err)
+		return
 	case err != nil:
 		cb.LastError = err.Error()
 	default:
@@ -180,6 +195,10 @@ func (d *deliverer) post(id, url string, body []byte) (int, time.Duration, error
 	d.cfg.Secret.SetHeaders(req.Header, id, time.Now(), body)
 	resp, err := d.cfg.Client.Do(req)
 	if err != nil {
+		var refused *AddressError
+		if errors.As(err, &refused) {
+			d.log.Warn("callback refused: its address is not public and not allowed", "job", id, "addr", refused.Addr, "kind", refused.Kind)
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return 0, 0, fmt.Errorf("posting the callback: no answer within %s", d.cfg.Timeout)
 		}
@@ -188,6 +207,17 @@ func (d *deliverer) post(id, url string, body []byte) (int, time.Duration, error
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After")), nil
+}
+
+// refusal is what a job's creator reads about a refused delivery: the
+// kind of address, not the address itself, which may be that of an
+// internal host the creator has no business learning.
+func refusal(err error) string {
+	var refused *AddressError
+	if !errors.As(err, &refused) {
+		return "not delivered: the callback address could not be checked, so it was refused"
+	}
+	return fmt.Sprintf("not delivered: the callback URL leads to a %s address, and this router delivers callbacks to public addresses only", refused.Kind)
 }
 
 // retryAfter reads a Retry-After header in seconds; at most an hour.

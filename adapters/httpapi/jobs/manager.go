@@ -207,7 +207,8 @@ func (c Config) withDefaults() Config {
 
 // Submit accepts a job, stores it as queued and returns it at once. It
 // returns ErrQueueFull when the job cannot be queued, ErrClosed while
-// shutting down, and ErrNoCallbackSecret or ErrBadCallbackURL for a bad
+// shutting down, and ErrNoCallbackSecret or ErrBadCallbackURL (also
+// ErrRefusedAddress for an address callbacks may not reach) for a bad
 // callback; nothing is stored then.
 func (m *Manager) Submit(ctx context.Context, spec Spec) (Job, error) {
 	if err := m.checkCallback(spec.CallbackURL); err != nil {
@@ -251,7 +252,7 @@ func (m *Manager) checkCallback(raw string) error {
 	if m.cfg.Callbacks.Secret.IsZero() {
 		return ErrNoCallbackSecret
 	}
-	return nil
+	return m.cfg.Callbacks.CheckURL(raw)
 }
 
 // accept stores the job and registers it as local; the caller has
