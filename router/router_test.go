@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -348,5 +349,34 @@ func TestContextLengthFallsBackToALargerWindow(t *testing.T) {
 	mustDone(t, resp)
 	if st := resp.Subtasks[0]; st.Model != "large" || st.Attempts != 2 {
 		t.Fatalf("state = %+v, want the second attempt on the larger window", st)
+	}
+}
+
+// A caller whose event callback blocks for longer than LostAfter (the HTTP
+// API writes streamed text to its client from the callback) must not get a
+// live executor declared lost: the silence timer runs only while the
+// router waits.
+func TestSlowEventConsumerIsNotMistakenForALostExecutor(t *testing.T) {
+	e := newEnv(t, router.Config{LostAfter: 100 * time.Millisecond})
+	streaming := funcModel(func(ctx context.Context, w task.Work, progress func(string)) (task.Output, error) {
+		for _, d := range []string{"a", "b", "c", "d"} {
+			progress(d)
+			time.Sleep(20 * time.Millisecond)
+		}
+		return task.Output{Text: "abcd"}, nil
+	})
+	e.executor("x1", served("m", streaming, 1, "chat"))
+	for range 2 {
+		var text strings.Builder
+		resp := e.router.Run(context.Background(), task.Request{Input: "hi"}, plan(sub0("t1", "chat", "hi")), func(ev task.Event) {
+			if ev.Type == task.EventProgress && ev.Text != "" {
+				text.WriteString(ev.Text)
+				time.Sleep(250 * time.Millisecond) // > LostAfter
+			}
+		})
+		mustDone(t, resp)
+		if resp.Subtasks[0].Attempts != 1 || text.String() != "abcd" {
+			t.Fatalf("attempts %d, streamed %q; want 1 attempt streaming abcd", resp.Subtasks[0].Attempts, text.String())
+		}
 	}
 }

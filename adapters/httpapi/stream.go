@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -21,6 +22,13 @@ const mergeStep = "merge"
 // when it is ready, with SSE comments to keep the connection alive
 // meanwhile. The status line waits for the first thing to send, so a
 // request that fails at once still gets a proper error status and body.
+//
+// The router runs on the handler's goroutine and its callback writes the
+// text to the client itself: an open stream holds no goroutine of its own
+// besides the connection's. A client that reads slowly holds up only its
+// own request, for at most WriteTimeout per write, after which the request
+// is cancelled; the router keeps what arrives meanwhile in the dispatch's
+// mailbox.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, c chat, req task.Request, out completion) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -33,28 +41,46 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c chat, req task
 	if req.Plan != nil && len(req.Plan.Tasks) == 1 {
 		f.step = req.Plan.Tasks[0].ID
 	}
-	events, done := pipe.Start(ctx, s.cfg.Runner, req)
-	sw := newChunkWriter(w, out, c.includeUsage)
-	keepAlive := time.NewTicker(s.cfg.KeepAlive)
-	defer keepAlive.Stop()
-	var buf []task.Event
-	for {
-		select {
-		case <-events.Ready():
-			buf = events.Take(buf)
-			if f.write(sw, buf) && !sw.flush() {
+	st := &sseStream{sw: newChunkWriter(w, out, c.includeUsage), cancel: cancel}
+	st.keepAlive = time.AfterFunc(s.cfg.KeepAlive, func() { st.comment(s.cfg.KeepAlive) })
+	resp := s.cfg.Runner.Handle(ctx, req, func(ev task.Event) {
+		if f.forwards(ev) {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			if f.write(st.sw, ev) && !st.sw.flush() {
 				cancel() // the client is gone: stop the work
 			}
-		case <-keepAlive.C:
-			if !sw.comment("keep-alive") {
-				cancel()
-			}
-		case resp := <-done:
-			f.write(sw, events.Take(buf))
-			sw.finish(resp, f.sent.String())
-			return
 		}
+	})
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.keepAlive.Stop()
+	st.done = true
+	st.sw.finish(resp, f.sent.String())
+}
+
+// sseStream is a chunk writer shared by the router's callback and the
+// keep-alive timer.
+type sseStream struct {
+	mu        sync.Mutex
+	sw        *chunkWriter
+	done      bool // finished: the keep-alive timer must not write
+	keepAlive *time.Timer
+	cancel    context.CancelFunc
+}
+
+// comment sends a keep-alive comment and re-arms the timer for the next.
+func (st *sseStream) comment(every time.Duration) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.done {
+		return
 	}
+	if !st.sw.comment("keep-alive") {
+		st.cancel()
+		return
+	}
+	st.keepAlive.Reset(every)
 }
 
 // forwarder passes on the text deltas of the step that writes the answer,
@@ -66,24 +92,25 @@ type forwarder struct {
 	sent    strings.Builder
 }
 
-// write sends the deltas among evs; it reports whether it sent any.
-func (f *forwarder) write(sw *chunkWriter, evs []task.Event) bool {
-	wrote := false
-	for _, ev := range evs {
-		if ev.Type != task.EventProgress || ev.Text == "" || ev.SubtaskID != f.step {
-			continue
-		}
-		if f.attempt == 0 {
-			f.attempt = ev.Attempt
-		}
-		if ev.Attempt != f.attempt {
-			continue
-		}
-		f.sent.WriteString(ev.Text)
-		sw.content(ev.Text)
-		wrote = true
+// forwards reports whether ev is text of the step that writes the answer.
+// It reads only what never changes, so the router's callback can filter
+// without taking the stream's lock.
+func (f *forwarder) forwards(ev task.Event) bool {
+	return ev.Type == task.EventProgress && ev.Text != "" && ev.SubtaskID == f.step
+}
+
+// write sends ev's text when it belongs to the attempt being forwarded; it
+// reports whether it sent any.
+func (f *forwarder) write(sw *chunkWriter, ev task.Event) bool {
+	if f.attempt == 0 {
+		f.attempt = ev.Attempt
 	}
-	return wrote
+	if ev.Attempt != f.attempt {
+		return false
+	}
+	f.sent.WriteString(ev.Text)
+	sw.content(ev.Text)
+	return true
 }
 
 // chunkWriter writes chat.completion.chunk events.
