@@ -42,7 +42,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c chat, req task
 		f.step = req.Plan.Tasks[0].ID
 	}
 	st := &sseStream{sw: newChunkWriter(w, out, c.includeUsage), cancel: cancel}
+	st.mu.Lock() // the timer's function reads st.keepAlive
 	st.keepAlive = time.AfterFunc(s.cfg.KeepAlive, func() { st.comment(s.cfg.KeepAlive) })
+	st.mu.Unlock()
 	resp := s.cfg.Runner.Handle(ctx, req, func(ev task.Event) {
 		if f.forwards(ev) {
 			st.mu.Lock()
