@@ -58,6 +58,10 @@ func printPlan(env *cliEnv, plan task.Plan) {
 			fmt.Fprintf(env.stdout, "     %s=%s\n", k, oneLine(s.Args[k], 60))
 		}
 	}
+	if plan.FallbackReason != "" {
+		// On stderr, so that stdout stays the plan.
+		fmt.Fprintf(env.stderr, "taskrouter plan: planned by the %s planner; the LLM planner failed: %s\n", plan.Planner, plan.FallbackReason)
+	}
 }
 
 func oneLine(s string, max int) string {

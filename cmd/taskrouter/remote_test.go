@@ -108,6 +108,13 @@ func TestGarbagePlanFallsBackToRules(t *testing.T) {
 	if srv.Calls("planner-llm") != 2 || resp.Answer == "" || len(resp.Subtasks) < 2 {
 		t.Fatalf("planner calls %d, response %+v", srv.Calls("planner-llm"), resp)
 	}
+	if resp.Plan == nil || resp.Plan.Planner != "rules" || !strings.Contains(resp.Plan.FallbackReason, "invalid_plan") {
+		t.Fatalf("the plan does not say it fell back to the rules: %+v", resp.Plan)
+	}
+	code, _, errOut := runWithKey(t, "plan", "--config", remoteConfig(t, srv), "Summarize this and translate it to French: Go is fast.")
+	if code != exitOK || !strings.Contains(errOut, "planned by the rules planner; the LLM planner failed") {
+		t.Fatalf("plan: exit %d, stderr %q", code, errOut)
+	}
 }
 
 // Without --json the model-written answer streams to stdout as it arrives.
