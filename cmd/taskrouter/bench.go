@@ -50,18 +50,25 @@ type benchReport struct {
 func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "bench", "", "Measures, in one process and one run on embedded NATS with no-op executors: raw NATS\n"+
 		"request-reply (the floor), one-subtask dispatch through router, NATS and executor, a DAG of 8 parallel\n"+
-		"50 ms subtasks plus a 50 ms merge, and the idle RSS of a 'serve' process.")
+		"50 ms subtasks plus a 50 ms merge, and the idle RSS of a 'serve' process. Then the HTTP path: a\n"+
+		"scripted OpenAI-compatible upstream called directly, through a bare Go reverse proxy and through a\n"+
+		"'serve' process, each in a process of its own: p50 at concurrency 1, throughput at 64, 1,000\n"+
+		"concurrent streams, and each process's peak RSS.")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	n := fs.Int("n", 5000, "requests per measurement")
 	conc := fs.Int("concurrency", 64, "concurrent requests for the throughput measurements")
 	noRSS := fs.Bool("no-rss", false, "skip the idle RSS measurement of a serve process")
 	noHTTP := fs.Bool("no-http", false, "skip the HTTP path measurements")
 	upstreamOnly := fs.Bool("upstream-only", false, "internal: serve only the scripted OpenAI-compatible upstream of the HTTP bench, print its URL, run until stopped")
+	bareProxy := fs.String("bare-proxy", "", "internal: serve only the HTTP bench's bare reverse proxy to this upstream URL, print its URL, run until stopped")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *upstreamOnly {
 		return serveBenchUpstream(ctx, env)
+	}
+	if *bareProxy != "" {
+		return serveBareProxy(ctx, env, *bareProxy)
 	}
 	if *n < 100 || *conc < 1 {
 		return usageError{"--n must be at least 100 and --concurrency at least 1"}

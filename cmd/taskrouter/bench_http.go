@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,37 +25,54 @@ import (
 )
 
 // httpBench is what `bench` reports of the HTTP path: the same load
-// generator calls an OpenAI-compatible upstream answering at once, first
-// directly, then through taskrouter (HTTP server, router, NATS, executor,
-// openai adapter) with a registered model name, so no planning. All in
-// one run, so the ratios hold across machines.
+// generator calls an OpenAI-compatible upstream answering at once
+// directly, through a bare Go reverse proxy (net/http/httputil, the floor
+// of a Go gateway), and through taskrouter (HTTP server, router, NATS,
+// executor, openai adapter) with a registered model name, so no planning.
+// All in one run, so the ratios hold across machines.
 type httpBench struct {
 	Requests int `json:"http_requests"`
 
 	DirectP50us float64 `json:"http_direct_p50_us"`
+	ProxyP50us  float64 `json:"http_bare_proxy_p50_us"`
 	PathP50us   float64 `json:"http_path_p50_us"`
 	// PassthroughAddedP50us is what the path adds at the median, at
-	// concurrency 1 (target < 379, the Go gateway Bifrost; aim 222).
+	// concurrency 1 (target < 379, the Go gateway Bifrost; aim 222, a
+	// bare proxy measured with wrk); ProxyAddedP50us is what the bare
+	// proxy adds in this run.
 	PassthroughAddedP50us float64 `json:"http_passthrough_added_p50_us"`
+	ProxyAddedP50us       float64 `json:"http_bare_proxy_added_p50_us"`
 
 	Concurrency  int     `json:"http_concurrency"`
 	DirectPerSec float64 `json:"http_direct_per_s"`
+	ProxyPerSec  float64 `json:"http_bare_proxy_per_s"`
 	PathPerSec   float64 `json:"http_path_per_s"`
 	// PassthroughRPSRatio is the path's throughput over the direct one at
-	// concurrency 64 (target > 0.115; aim 0.176).
+	// concurrency 64 (target > 0.115; aim 0.176); ProxyRPSRatio the bare
+	// proxy's.
 	PassthroughRPSRatio float64 `json:"http_passthrough_rps_ratio"`
+	ProxyRPSRatio       float64 `json:"http_bare_proxy_rps_ratio"`
 
+	// Streams streaming completions are opened at once, each lasting about
+	// a second, through taskrouter and through the bare proxy.
 	Streams           int     `json:"http_streams"`
 	StreamsPeak       int64   `json:"http_streams_peak_concurrent"`
 	Streams1000Errors int     `json:"http_streams_1000_errors"`
 	StreamsFirstError string  `json:"http_streams_first_error,omitempty"`
 	StreamsMs         float64 `json:"http_streams_ms"`
+	ProxyStreamsPeak  int64   `json:"http_bare_proxy_streams_peak_concurrent"`
+	ProxyStreamErrors int     `json:"http_bare_proxy_streams_errors"`
+	// ProxyStreamsFirstError is the bare proxy's first stream failure.
+	ProxyStreamsFirstError string `json:"http_bare_proxy_streams_first_error,omitempty"`
 	// PeakRSSMB is the peak resident memory of the taskrouter serve process
 	// (not the load generator nor the upstream) through the latency and
-	// throughput measurements (target <= 50); StreamsPeakRSSMB through the
-	// 1,000 streams too.
-	PeakRSSMB        float64 `json:"http_peak_rss_mb,omitempty"`
-	StreamsPeakRSSMB float64 `json:"http_streams_peak_rss_mb,omitempty"`
+	// throughput measurements (target <= 50; Bifrost 133 MB measured the
+	// same way); StreamsPeakRSSMB through the streams too, and
+	// ProxyStreamsPeakRSSMB the bare proxy's through the same streams.
+	PeakRSSMB             float64 `json:"http_peak_rss_mb,omitempty"`
+	StreamsPeakRSSMB      float64 `json:"http_streams_peak_rss_mb,omitempty"`
+	ProxyPeakRSSMB        float64 `json:"http_bare_proxy_peak_rss_mb,omitempty"`
+	ProxyStreamsPeakRSSMB float64 `json:"http_bare_proxy_streams_peak_rss_mb,omitempty"`
 }
 
 // Sizes of the HTTP measurements.
@@ -66,12 +85,15 @@ const (
 	benchStreamModel     = "bench/gpt-stream"
 )
 
-// httpPath is the bench's three processes, as a gateway is measured with
-// wrk: the load generator (this process), the upstream in a process of its
-// own, and `taskrouter serve`, whose memory is thus measured alone.
+// httpPath is the bench's processes, as a gateway is measured with wrk:
+// the load generator (this process), the upstream in a process of its
+// own, the bare proxy, and `taskrouter serve`, whose memory is thus
+// measured alone.
 type httpPath struct {
 	upstream    *exec.Cmd
 	upstreamURL string
+	proxy       *exec.Cmd
+	proxyURL    string
 	cmd         *exec.Cmd
 	dir         string
 	url         string
@@ -86,21 +108,36 @@ func benchHTTP(ctx context.Context) (httpBench, error) {
 	defer p.close()
 	lg := newLoadGen()
 	direct := lg.target(p.upstreamURL+"/chat/completions", benchModel, false)
+	proxy := lg.target(p.proxyURL+"/chat/completions", benchModel, false)
 	path := lg.target(p.url+"/v1/chat/completions", benchModel, false)
 	b := httpBench{Requests: httpBenchRequests, Concurrency: httpBenchConcurrency}
-	if b.DirectP50us, b.PathP50us, err = lg.latencies(direct, path, httpBenchRequests); err != nil {
+	p50s, err := lg.latencies(httpBenchRequests, direct, proxy, path)
+	if err != nil {
 		return b, err
 	}
+	b.DirectP50us, b.ProxyP50us, b.PathP50us = p50s[0], p50s[1], p50s[2]
 	b.PassthroughAddedP50us = round3(b.PathP50us - b.DirectP50us)
-	if b.DirectPerSec, err = lg.throughput(direct, httpBenchConcurrency, httpBenchDuration); err != nil {
-		return b, fmt.Errorf("direct throughput: %w", err)
-	}
-	if b.PathPerSec, err = lg.throughput(path, httpBenchConcurrency, httpBenchDuration); err != nil {
-		return b, fmt.Errorf("taskrouter throughput: %w", err)
+	b.ProxyAddedP50us = round3(b.ProxyP50us - b.DirectP50us)
+	for _, m := range []struct {
+		name string
+		t    target
+		rps  *float64
+	}{{"direct", direct, &b.DirectPerSec}, {"bare proxy", proxy, &b.ProxyPerSec}, {"taskrouter", path, &b.PathPerSec}} {
+		if *m.rps, err = lg.throughput(m.t, httpBenchConcurrency, httpBenchDuration); err != nil {
+			return b, fmt.Errorf("%s throughput: %w", m.name, err)
+		}
 	}
 	b.PassthroughRPSRatio = round3(b.PathPerSec / b.DirectPerSec)
-	b.PeakRSSMB = peakRSS(p.cmd.Process.Pid)
+	b.ProxyRPSRatio = round3(b.ProxyPerSec / b.DirectPerSec)
+	b.PeakRSSMB, b.ProxyPeakRSSMB = peakRSS(p.cmd.Process.Pid), peakRSS(p.proxy.Process.Pid)
+
 	b.Streams = httpBenchStreams
+	var proxyFirst error
+	b.ProxyStreamErrors, b.ProxyStreamsPeak, proxyFirst = lg.streams(lg.target(p.proxyURL+"/chat/completions", benchStreamModel, true), httpBenchStreams)
+	b.ProxyStreamsPeakRSSMB = peakRSS(p.proxy.Process.Pid)
+	if proxyFirst != nil {
+		b.ProxyStreamsFirstError = proxyFirst.Error()
+	}
 	start := time.Now()
 	errs, peak, first := lg.streams(lg.target(p.url+"/v1/chat/completions", benchStreamModel, true), httpBenchStreams)
 	b.StreamsMs, b.Streams1000Errors, b.StreamsPeak = round3(float64(time.Since(start).Microseconds())/1e3), errs, peak
@@ -125,7 +162,10 @@ func startHTTPPath(ctx context.Context) (p *httpPath, err error) {
 	if err != nil {
 		return p, err
 	}
-	if p.upstream, p.upstreamURL, err = startBenchUpstream(exe); err != nil {
+	if p.upstream, p.upstreamURL, err = startBenchChild(exe, "--upstream-only"); err != nil {
+		return p, err
+	}
+	if p.proxy, p.proxyURL, err = startBenchChild(exe, "--bare-proxy", p.upstreamURL); err != nil {
 		return p, err
 	}
 	if p.dir, err = os.MkdirTemp("", "taskrouter-bench-http-"); err != nil {
@@ -140,7 +180,8 @@ func startHTTPPath(ctx context.Context) (p *httpPath, err error) {
 		return p, err
 	}
 	p.cmd = exec.Command(exe, "serve", "--config", cfgPath)
-	p.cmd.Env = append(os.Environ(), "TASKROUTER_BENCH_KEY=sk-bench", "TASKROUTER_CPU_PROFILE=")
+	p.cmd.Env = append(os.Environ(), "TASKROUTER_BENCH_KEY=sk-bench", "TASKROUTER_CPU_PROFILE=",
+		"TASKROUTER_PPROF_ADDR="+os.Getenv("TASKROUTER_BENCH_SERVE_PPROF_ADDR"))
 	if prof := os.Getenv("TASKROUTER_BENCH_SERVE_PROFILE"); prof != "" {
 		// Profile the serve process alone, to see where the path's time goes.
 		p.cmd.Env = append(p.cmd.Env, "TASKROUTER_CPU_PROFILE="+prof)
@@ -197,6 +238,7 @@ func waitHealthy(ctx context.Context, url, model string) error {
 
 func (p *httpPath) close() {
 	stopProcess(p.cmd)
+	stopProcess(p.proxy)
 	stopProcess(p.upstream)
 	if p.dir != "" {
 		_ = os.RemoveAll(p.dir)
@@ -219,11 +261,11 @@ func stopProcess(cmd *exec.Cmd) {
 	}
 }
 
-// startBenchUpstream runs `taskrouter bench --upstream-only` and reads the
-// URL it prints.
-func startBenchUpstream(exe string) (*exec.Cmd, string, error) {
-	cmd := exec.Command(exe, "bench", "--upstream-only")
-	cmd.Env = append(os.Environ(), "TASKROUTER_CPU_PROFILE=")
+// startBenchChild runs `taskrouter bench <args>` (the upstream or the bare
+// proxy) and reads the URL it prints.
+func startBenchChild(exe string, args ...string) (*exec.Cmd, string, error) {
+	cmd := exec.Command(exe, append([]string{"bench"}, args...)...)
+	cmd.Env = append(os.Environ(), "TASKROUTER_CPU_PROFILE=", "TASKROUTER_PPROF_ADDR=")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, "", err
@@ -234,7 +276,7 @@ func startBenchUpstream(exe string) (*exec.Cmd, string, error) {
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		stopProcess(cmd)
-		return nil, "", fmt.Errorf("starting the bench upstream: %w", err)
+		return nil, "", fmt.Errorf("starting bench %s: %w", strings.Join(args, " "), err)
 	}
 	return cmd, strings.TrimSpace(line), nil
 }
@@ -246,9 +288,37 @@ func serveBenchUpstream(ctx context.Context, env *cliEnv) error {
 	s := openaitest.New()
 	defer s.Close()
 	s.Script(benchModel, openaitest.Behaviour{Reply: "Hello! How can I help you today?"})
-	s.Script(benchStreamModel, openaitest.Behaviour{Reply: "one two three four five six seven eight nine ten", TokenDelay: 20 * time.Millisecond})
+	// A stream lasts about a second, so that all of them are open at once.
+	s.Script(benchStreamModel, openaitest.Behaviour{Reply: "one two three four five six seven eight nine ten", TokenDelay: 100 * time.Millisecond})
 	fmt.Fprintln(env.stdout, s.URL())
 	<-ctx.Done()
+	return nil
+}
+
+// serveBareProxy is the bare proxy process of the HTTP bench: the standard
+// library's reverse proxy to upstream, flushing as it goes, with the same
+// connection pool as the openai adapter, until stopped.
+func serveBareProxy(ctx context.Context, env *cliEnv, upstream string) error {
+	u, err := url.Parse(upstream)
+	if err != nil || u.Host == "" {
+		return usageError{fmt.Sprintf("--bare-proxy %q: want the upstream's URL", upstream)}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) }, FlushInterval: -1, Transport: t}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	fmt.Fprintln(env.stdout, "http://"+l.Addr().String())
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
 	return nil
 }
 
@@ -305,28 +375,34 @@ func (lg *loadGen) do(t target) error {
 	return nil
 }
 
-// latencies measures the p50 of a and b at concurrency 1, alternating
-// request by request so both see the same machine.
-func (lg *loadGen) latencies(a, b target, n int) (float64, float64, error) {
+// latencies measures the p50 of each target at concurrency 1, taking
+// turns request by request so all see the same machine.
+func (lg *loadGen) latencies(n int, targets ...target) ([]float64, error) {
 	for range n / 10 { // warm up connections, pools and caches
-		if err := errors.Join(lg.do(a), lg.do(b)); err != nil {
-			return 0, 0, err
-		}
-	}
-	da, db := make([]time.Duration, n), make([]time.Duration, n)
-	for i := range n {
-		for _, m := range []struct {
-			t target
-			d []time.Duration
-		}{{a, da}, {b, db}} {
-			start := time.Now()
-			if err := lg.do(m.t); err != nil {
-				return 0, 0, err
+		for _, t := range targets {
+			if err := lg.do(t); err != nil {
+				return nil, err
 			}
-			m.d[i] = time.Since(start)
 		}
 	}
-	return p50us(da), p50us(db), nil
+	d := make([][]time.Duration, len(targets))
+	for i := range d {
+		d[i] = make([]time.Duration, n)
+	}
+	for i := range n {
+		for j, t := range targets {
+			start := time.Now()
+			if err := lg.do(t); err != nil {
+				return nil, err
+			}
+			d[j][i] = time.Since(start)
+		}
+	}
+	p50s := make([]float64, len(targets))
+	for j := range d {
+		p50s[j] = p50us(d[j])
+	}
+	return p50s, nil
 }
 
 func p50us(d []time.Duration) float64 {
@@ -417,14 +493,21 @@ func (lg *loadGen) stream(t target, open, peak *atomic.Int64) error {
 // printHTTPBench prints the HTTP figures as text.
 func printHTTPBench(w io.Writer, b httpBench) {
 	fmt.Fprintf(w, "HTTP direct              p50 %8.1f us   %9.0f/s\n", b.DirectP50us, b.DirectPerSec)
+	fmt.Fprintf(w, "HTTP via bare proxy      p50 %8.1f us   %9.0f/s\n", b.ProxyP50us, b.ProxyPerSec)
 	fmt.Fprintf(w, "HTTP through taskrouter  p50 %8.1f us   %9.0f/s\n", b.PathP50us, b.PathPerSec)
-	fmt.Fprintf(w, "HTTP added p50           %.1f us (target < 379, aim 222)\n", b.PassthroughAddedP50us)
-	fmt.Fprintf(w, "HTTP throughput ratio    %.3f at concurrency %d (target > 0.115, aim 0.176)\n", b.PassthroughRPSRatio, b.Concurrency)
-	fmt.Fprintf(w, "HTTP %d streams         %d errors, %d open at the peak, %.0f ms\n", b.Streams, b.Streams1000Errors, b.StreamsPeak, b.StreamsMs)
+	fmt.Fprintf(w, "HTTP added p50           %.1f us (target < 379, aim 222; the bare proxy adds %.1f here)\n", b.PassthroughAddedP50us, b.ProxyAddedP50us)
+	fmt.Fprintf(w, "HTTP throughput ratio    %.3f at concurrency %d (target > 0.115, aim 0.176; the bare proxy keeps %.3f here)\n",
+		b.PassthroughRPSRatio, b.Concurrency, b.ProxyRPSRatio)
+	fmt.Fprintf(w, "HTTP %d streams         %d errors, %d open at the peak, %.0f ms (bare proxy: %d errors, %d open at the peak)\n",
+		b.Streams, b.Streams1000Errors, b.StreamsPeak, b.StreamsMs, b.ProxyStreamErrors, b.ProxyStreamsPeak)
 	if b.StreamsFirstError != "" {
 		fmt.Fprintf(w, "HTTP first stream error  %s\n", b.StreamsFirstError)
 	}
+	if b.ProxyStreamsFirstError != "" {
+		fmt.Fprintf(w, "HTTP first bare proxy stream error  %s\n", b.ProxyStreamsFirstError)
+	}
 	if b.PeakRSSMB > 0 {
-		fmt.Fprintf(w, "HTTP peak RSS            %.1f MB at concurrency %d, %.1f MB with the streams (the taskrouter process; target <= 50)\n", b.PeakRSSMB, b.Concurrency, b.StreamsPeakRSSMB)
+		fmt.Fprintf(w, "HTTP peak RSS            %.1f MB at concurrency %d (target <= 50), %.1f MB with the streams; bare proxy %.1f and %.1f MB\n",
+			b.PeakRSSMB, b.Concurrency, b.StreamsPeakRSSMB, b.ProxyPeakRSSMB, b.ProxyStreamsPeakRSSMB)
 	}
 }

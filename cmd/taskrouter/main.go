@@ -9,6 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -69,6 +72,7 @@ func (e failedError) Unwrap() error { return e.err }
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := startCPUProfile(os.Getenv("TASKROUTER_CPU_PROFILE"))
+	startPprof(os.Getenv("TASKROUTER_PPROF_ADDR"))
 	code := run(ctx, os.Args[1:], &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
 	stopProfile()
 	stop()
@@ -90,6 +94,25 @@ func startCPUProfile(path string) (stop func()) {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+}
+
+// startPprof serves net/http/pprof on addr (keep it on loopback), for
+// operators looking at a live process's goroutines, heap and CPU; ""
+// does nothing.
+func startPprof(addr string) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "taskrouter: TASKROUTER_PPROF_ADDR: %v\n", err)
+		return
+	}
+	go func() { _ = http.Serve(l, mux) }()
 }
 
 func run(ctx context.Context, args []string, env *cliEnv) int {
