@@ -27,6 +27,7 @@ const (
 	CodeCancelled      Code = "cancelled"       // the caller cancelled
 	CodeLost           Code = "lost"            // an executor went silent mid-subtask
 	CodeUnavailable    Code = "unavailable"     // a service (NATS, Redis) is unreachable
+	CodeTooLarge       Code = "too_large"       // a value is larger than a store or link of the deployment takes
 	CodeInternal       Code = "internal"        // a bug; please report it
 )
 

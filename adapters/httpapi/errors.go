@@ -66,6 +66,7 @@ var statusOf = map[task.Code]struct {
 	task.CodeLost:           {http.StatusBadGateway, typeServer},
 	task.CodeTimeout:        {http.StatusGatewayTimeout, typeServer},
 	task.CodeCancelled:      {499, typeInvalidRequest}, // the client went away
+	task.CodeTooLarge:       {http.StatusRequestEntityTooLarge, typeInvalidRequest},
 	task.CodeInternal:       {http.StatusInternalServerError, typeServer},
 }
 

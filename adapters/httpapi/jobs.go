@@ -58,6 +58,9 @@ func submitError(err error) *apiError {
 		e := newError(http.StatusServiceUnavailable, typeServer, "shutting_down", "This router is shutting down; send the job to another one or retry.")
 		e.RetryAfter = time.Second
 		return e
+	case errors.Is(err, jobs.ErrTooLarge):
+		return newError(http.StatusRequestEntityTooLarge, typeInvalidRequest, "job_too_large",
+			"The job is too large for the job store ("+err.Error()+"); send a smaller input, use /v1/chat/completions, or raise the NATS server's max_payload.")
 	case errors.Is(err, jobs.ErrBadCallbackURL):
 		return badRequest("invalid_callback_url", err.Error()).withParam("callback_url")
 	case errors.Is(err, jobs.ErrNoCallbackSecret):

@@ -67,6 +67,9 @@ type Job struct {
 
 	Callback *Callback         `json:"callback,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// Omitted names what was left out of the job because it was larger
+	// than the job store takes: "subtasks.output", "plan", "answer".
+	Omitted []string `json:"omitted,omitempty"`
 
 	// rev is the store revision this copy was read or last written at;
 	// the owner's writes are conditional on it.
@@ -113,6 +116,39 @@ type Update struct {
 // ended and its callback, if any, is no longer pending.
 func (j *Job) settled() bool {
 	return j.Status.Final() && (j.Callback == nil || j.Callback.State != DeliveryPending)
+}
+
+// shrink leaves out the next part of a job that is too large for the
+// store (cause says by how much), largest duplicates first: the subtasks'
+// outputs, which the answer is made of, then the plan, whose inputs repeat
+// the request; last, for an ended job, the answer, which fails the job
+// with a too_large error rather than leave it unstored and running. It
+// reports false when nothing is left to leave out.
+func (j *Job) shrink(cause error) bool {
+	omit := func(what string) {
+		if !slices.Contains(j.Omitted, what) {
+			j.Omitted = append(j.Omitted, what)
+		}
+	}
+	switch {
+	case slices.ContainsFunc(j.Subtasks, func(st task.SubtaskState) bool { return st.Output != "" }):
+		for i := range j.Subtasks {
+			j.Subtasks[i].Output = ""
+		}
+		omit("subtasks.output")
+	case j.Plan != nil:
+		j.Plan = nil
+		omit("plan")
+	case j.Status.Final() && j.Answer != "":
+		j.Answer = ""
+		omit("answer")
+		j.Status = StatusFailed
+		j.Error = task.Errorf(task.CodeTooLarge, "the answer is too large for the job store (%v); ask for a shorter answer, "+
+			"use /v1/chat/completions, which streams it, or raise the NATS server's max_payload", cause)
+	default:
+		return false
+	}
+	return true
 }
 
 // clone returns a copy that shares nothing the job's owner goes on to change.

@@ -3,6 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,4 +159,84 @@ func closeSoon(m *Manager) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = m.Close(ctx)
+}
+
+// limitStore refuses values over max bytes, as JetStream does over the
+// NATS server's max_payload.
+type limitStore struct {
+	kv.Store
+	max int
+}
+
+func (s limitStore) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	if len(value) > s.max {
+		return 0, fmt.Errorf("%w: %d bytes", kv.ErrTooLarge, len(value))
+	}
+	return s.Store.Create(ctx, key, value)
+}
+
+func (s limitStore) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if len(value) > s.max {
+		return 0, fmt.Errorf("%w: %d bytes", kv.ErrTooLarge, len(value))
+	}
+	return s.Store.Update(ctx, key, value, rev)
+}
+
+// answerRunner answers with its text, after outputs of the same size.
+type answerRunner struct{ answer string }
+
+func (a answerRunner) Handle(_ context.Context, req task.Request, onEvent func(task.Event)) task.Response {
+	onEvent(task.Event{Type: task.EventDispatched, SubtaskID: "t1", Model: "m", Attempt: 1, Time: time.Now()})
+	return task.Response{ID: req.ID, Answer: a.answer, Plan: req.Plan,
+		Subtasks: []task.SubtaskState{{ID: "t1", Capability: "chat", Status: task.StatusDone, Output: a.answer}}}
+}
+
+// bigPlan plans one subtask whose input repeats the request, as planners do.
+type bigPlan struct{}
+
+func (bigPlan) Plan(_ context.Context, req task.Request) (task.Plan, error) {
+	return task.Plan{Tasks: []task.Subtask{{ID: "t1", Capability: "chat", Input: req.Input, Deps: []string{}}}}, nil
+}
+
+// A job larger than the store takes is refused when it is created, and one
+// that grows too large while it runs is stored without its largest
+// duplicates, or failed with a too_large error: it never stays stored as
+// running while its owner goes on, to be taken over and run again.
+func TestJobsTooLargeForTheStore(t *testing.T) {
+	const max = 4000
+	input := strings.Repeat("x", 1500)
+	for _, tc := range []struct {
+		name    string
+		answer  string
+		status  Status
+		omitted []string
+	}{
+		{"the outputs and plan go", strings.Repeat("a", 1500), StatusDone, []string{"subtasks.output", "plan"}},
+		{"the answer goes and the job fails", strings.Repeat("a", 5000), StatusFailed, []string{"subtasks.output", "plan", "answer"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := New(Config{Runner: answerRunner{tc.answer}, Planner: bigPlan{}, Store: limitStore{kv.NewMemory(time.Hour), max}, Workers: 1, Queue: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeSoon(m)
+			if _, err := m.Submit(context.Background(), Spec{Request: task.Request{Input: strings.Repeat("y", max)}}); !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("Submit of a request larger than the store = %v, want ErrTooLarge", err)
+			}
+			j, err := m.Submit(context.Background(), Spec{Request: task.Request{Input: input}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			j = waitStatus(t, m, j.ID, "", tc.status)
+			if !slices.Equal(j.Omitted, tc.omitted) || j.Plan != nil || j.Subtasks[0].Output != "" {
+				t.Fatalf("omitted %v (want %v), plan %v, output %d bytes", j.Omitted, tc.omitted, j.Plan, len(j.Subtasks[0].Output))
+			}
+			if tc.status == StatusDone && j.Answer != tc.answer {
+				t.Fatalf("the answer was not kept: %d bytes", len(j.Answer))
+			}
+			if tc.status == StatusFailed && (j.Answer != "" || j.Error == nil || j.Error.Code != task.CodeTooLarge) {
+				t.Fatalf("answer %d bytes, error %v; want none and too_large", len(j.Answer), j.Error)
+			}
+		})
+	}
 }

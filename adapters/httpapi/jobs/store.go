@@ -15,6 +15,10 @@ import (
 // belongs to another API key.
 var ErrNotFound = errors.New("jobs: no such job")
 
+// ErrTooLarge is returned for a job whose request is larger than the job
+// store takes.
+var ErrTooLarge = errors.New("jobs: the job is too large for the job store")
+
 // store keeps jobs as JSON in a key-value store, under their ids.
 type store struct {
 	kv   kv.Store
@@ -48,6 +52,9 @@ func (s store) create(ctx context.Context, j *Job) error {
 		return fmt.Errorf("encoding job %s: %w", j.ID, err)
 	}
 	rev, err := s.kv.Create(ctx, j.ID, data)
+	if errors.Is(err, kv.ErrTooLarge) {
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	}
 	if err != nil {
 		return fmt.Errorf("storing job %s: %w", j.ID, err)
 	}
@@ -62,20 +69,28 @@ var errLeaseLost = errors.New("jobs: another router has taken the job over")
 
 // swap writes the job if it is still at the revision j was read or last
 // written at, or returns kv.ErrConflict. The write renews the job's lease
-// unless nothing is left to do for it.
+// unless nothing is left to do for it. A job too large for the store is
+// shrunk until it fits, so that it never stays stored as running.
 func (s store) swap(ctx context.Context, j *Job) error {
 	now := time.Now()
-	j.LeaseExpires = time.Time{}
-	if !j.settled() {
-		j.LeaseExpires = now.Add(s.held.ttl).UTC()
-	}
-	data, err := json.Marshal(j)
-	if err != nil {
-		return fmt.Errorf("encoding job %s: %w", j.ID, err)
-	}
-	rev, err := s.kv.Update(ctx, j.ID, data, j.rev)
-	if err != nil {
-		return fmt.Errorf("storing job %s: %w", j.ID, err)
+	var rev uint64
+	for {
+		j.LeaseExpires = time.Time{}
+		if !j.settled() {
+			j.LeaseExpires = now.Add(s.held.ttl).UTC()
+		}
+		data, err := json.Marshal(j)
+		if err != nil {
+			return fmt.Errorf("encoding job %s: %w", j.ID, err)
+		}
+		rev, err = s.kv.Update(ctx, j.ID, data, j.rev)
+		if errors.Is(err, kv.ErrTooLarge) && j.shrink(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("storing job %s: %w", j.ID, err)
+		}
+		break
 	}
 	j.rev = rev
 	s.held.wrote(j, now)

@@ -13,8 +13,13 @@ import (
 // JetStream is a Store in a JetStream key-value bucket, shared by every
 // process on the same NATS.
 type JetStream struct {
-	kv jetstream.KeyValue
+	kv  jetstream.KeyValue
+	max int // the largest value a write may carry
 }
+
+// kvHeaderRoom is what a key-value write's headers take of the server's
+// max_payload, which counts headers and data together.
+const kvHeaderRoom = 1024
 
 var _ Store = (*JetStream)(nil)
 
@@ -33,7 +38,7 @@ func OpenJetStream(ctx context.Context, nc *nats.Conn, bucket string, ttl time.D
 	if err != nil {
 		return nil, fmt.Errorf("opening key-value bucket %s: %w", bucket, err)
 	}
-	return &JetStream{kv: b}, nil
+	return &JetStream{kv: b, max: int(nc.MaxPayload()) - kvHeaderRoom}, nil
 }
 
 // Get implements Store.
@@ -47,18 +52,27 @@ func (s *JetStream) Get(ctx context.Context, key string) ([]byte, uint64, error)
 
 // Create implements Store.
 func (s *JetStream) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := s.fits(value); err != nil {
+		return 0, err
+	}
 	rev, err := s.kv.Create(ctx, key, value)
 	return rev, mapErr(err)
 }
 
 // Put implements Store.
 func (s *JetStream) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := s.fits(value); err != nil {
+		return 0, err
+	}
 	rev, err := s.kv.Put(ctx, key, value)
 	return rev, mapErr(err)
 }
 
 // Update implements Store.
 func (s *JetStream) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if err := s.fits(value); err != nil {
+		return 0, err
+	}
 	n, err := s.kv.Update(ctx, key, value, rev)
 	return n, mapErr(err)
 }
@@ -85,10 +99,21 @@ func (s *JetStream) Keys(ctx context.Context) ([]string, error) {
 	return keys, nil
 }
 
+// fits checks a value against the server's max_payload before sending it,
+// so that the caller learns the sizes rather than a bare protocol error.
+func (s *JetStream) fits(value []byte) error {
+	if len(value) > s.max {
+		return fmt.Errorf("%w: %d bytes, and the NATS server's max_payload leaves room for %d", ErrTooLarge, len(value), s.max)
+	}
+	return nil
+}
+
 func mapErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, nats.ErrMaxPayload):
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
 	case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 		return fmt.Errorf("%w: %w", ErrConflict, err)
 	case errors.Is(err, jetstream.ErrKeyExists):

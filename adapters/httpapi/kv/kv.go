@@ -17,6 +17,9 @@ var (
 	ErrExists = errors.New("kv: key exists")
 	// ErrConflict: Update found a newer revision than the one given.
 	ErrConflict = errors.New("kv: revision conflict")
+	// ErrTooLarge: the value is larger than the store takes (for
+	// JetStream, the NATS server's max_payload); nothing was written.
+	ErrTooLarge = errors.New("kv: value too large")
 )
 
 // Store holds values under keys of letters, digits, '-', '_', '=' and '.'.

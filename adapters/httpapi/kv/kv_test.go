@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -157,5 +158,34 @@ func TestKeys(t *testing.T) {
 				t.Fatalf("Keys = %v, %v", keys, err)
 			}
 		})
+	}
+}
+
+// A value over the NATS server's max_payload is refused before it is sent,
+// with the sizes, and nothing is written.
+func TestJetStreamRefusesValuesOverMaxPayload(t *testing.T) {
+	ctx := context.Background()
+	js, ok := stores(t, time.Hour)["jetstream"].(*JetStream)
+	if !ok {
+		t.Fatal("no JetStream store")
+	}
+	if js.max < 1<<20 {
+		t.Fatalf("room for %d bytes, want the embedded server's max_payload less the headers", js.max)
+	}
+	big := make([]byte, js.max+1)
+	_, errCreate := js.Create(ctx, "a", big)
+	_, errPut := js.Put(ctx, "a", big)
+	rev, _ := js.Create(ctx, "b", []byte("1"))
+	_, errUpdate := js.Update(ctx, "b", big, rev)
+	for _, err := range []error{errCreate, errPut, errUpdate} {
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), fmt.Sprint(len(big))) {
+			t.Fatalf("write of %d bytes = %v, want ErrTooLarge naming the size", len(big), err)
+		}
+	}
+	if _, _, err := js.Get(ctx, "a"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused value was written: %v", err)
+	}
+	if _, err := js.Put(ctx, "a", big[:js.max]); err != nil {
+		t.Fatalf("a value of exactly the room left: %v", err)
 	}
 }
