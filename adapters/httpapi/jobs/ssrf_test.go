@@ -240,3 +240,26 @@ func callbackSecret() webhook.Secret {
 	s, _ := webhook.ParseSecret("whsec_" + strings.Repeat("c2VjcmV0", 4))
 	return s
 }
+
+// FuzzCheckURL: whatever a job's creator sends as callback_url, the check
+// never panics, and a URL it accepts is an http(s) URL without
+// credentials whose host, when an IP address, is public.
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range []string{"https://example.com/hook", "http://127.0.0.1:8080/x", "http://[::ffff:169.254.169.254]/",
+		"http://user:pw@example.com/", "http://2130706433/", "http://0x7f.1/", "https://[fe80::1%25eth0]/", "ftp://example.com/",
+		"http://example.com./", "http://[64:ff9b::a00:1]/", "http://8.8.8.8/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if (CallbackConfig{}).CheckURL(raw) != nil {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Hostname() == "" {
+			t.Fatalf("accepted %q", raw)
+		}
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && nonPublic(ip) != "" {
+			t.Fatalf("accepted %q, whose address is %s", raw, nonPublic(ip))
+		}
+	})
+}
