@@ -1,6 +1,8 @@
-// Package pipe connects the router to the HTTP handlers and job workers
-// that consume its events: the router's callback must never block, and the
-// consumer must see events in order on its own goroutine.
+// Package pipe connects the router to the job workers that consume its
+// events, and plans requests ahead for the HTTP handlers: a job's events
+// are stored and fanned out, which must not hold up the router's
+// callback, so the worker sees them in order on its own goroutine. (A
+// chat stream writes to its client from the callback itself.)
 package pipe
 
 import (
