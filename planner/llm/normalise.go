@@ -46,11 +46,16 @@ func taskList(v gjson.Result) gjson.Result {
 func capabilityOf(t gjson.Result) string {
 	for _, k := range capabilityKeys {
 		if r := t.Get(k); r.Type == gjson.String && strings.TrimSpace(r.Str) != "" {
-			return strings.ToLower(strings.TrimSpace(r.Str))
+			return capabilityName(r.Str)
 		}
 	}
 	return ""
 }
+
+// capabilityName maps the task or tool name a model wrote to a capability
+// name. Every plan form maps names through it, so that a name the catalog
+// lacks fails validation the same way whatever the form.
+func capabilityName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 // rawTasks reads the tasks of a plan-shaped value.
 func rawTasks(v gjson.Result) []rawTask {
