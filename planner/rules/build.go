@@ -57,9 +57,9 @@ func (p *Planner) finish(r *request, steps []step, single bool) (task.Plan, erro
 // deps infers which earlier steps step i needs, in order of strength:
 // phrases that name an earlier result; then sequencing ("then", "然后")
 // when the step before produces what this step takes and the step has no
-// text of its own; then types, when the payload is of a kind this step
-// cannot read (an image for a text step) and an earlier step produces
-// one it can.
+// text of its own, nor a payload after the colon of the sentence it
+// opens; then types, when the payload is of a kind this step cannot read
+// (an image for a text step) and an earlier step produces one it can.
 func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
 	s := steps[i]
 	var deps []int
@@ -81,7 +81,7 @@ func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
 			explicit = true
 		}
 	}
-	if len(deps) == 0 && i > 0 && !explicit && s.seq && r.ownPayload(s.ownSpan()) < 0 && p.feeds(steps[i-1], s) {
+	if len(deps) == 0 && i > 0 && !explicit && s.seq && r.ownPayload(s.ownSpan()) < 0 && !r.resumesWithPayload(steps, i) && p.feeds(steps[i-1], s) {
 		add(i - 1)
 	}
 	if len(deps) == 0 {

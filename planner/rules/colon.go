@@ -15,7 +15,10 @@ var stepLabel = regexp.MustCompile(`(?i)^\s*(?:step\s*\d+|第\s*[0-9一二三四
 // findColons turns the text after a colon into a shared payload: "Translate
 // into French: Bonjour". A quote right after a colon is marked shared and
 // the scan goes on; a short label before a colon ("Text: ...") takes the
-// rest of its line only; a colon before a list of steps is no payload.
+// rest of its line only; a colon before a list of steps is no payload. A
+// payload ends early at a later sentence that goes on with the
+// instructions ("Then detect the language of: ..."), and the scan goes on
+// from there.
 func (p *Planner) findColons(r *request, m []byte) {
 	for i := 0; i < r.end; {
 		c, size := utf8.DecodeRune(m[i:])
@@ -37,9 +40,14 @@ func (p *Planner) findColons(r *request, m []byte) {
 		case p.listOfSteps(m, after):
 			i = after
 		default:
-			r.addShared(m, after, len(m))
-			r.end = i
-			return
+			end := p.payloadEnd(r.text, m, after)
+			r.addShared(m, after, end)
+			if end == len(m) {
+				r.end = i
+				return
+			}
+			r.resumes = append(r.resumes, end)
+			i = end
 		}
 	}
 }

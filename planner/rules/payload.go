@@ -27,6 +27,9 @@ type request struct {
 	masked   string
 	payloads []payload // ordered by start
 	end      int       // the instructions end here
+	// resumes are where instructions go on after a colon's payload that
+	// they cut short, in order.
+	resumes []int
 	// toks are the tokens of the instructions; langs and counts the spans
 	// of their language names and counts, which say how, not what.
 	toks          []token

@@ -26,6 +26,11 @@
 // Inputs. A subtask's input is the {{tN}} output of its dependencies, else
 // its payload (quoted text, the text after a colon, after "the following"
 // or a label such as "Text:", a file name or a URL), else its own words.
+// The text after a colon runs to the end, unless a later sentence goes on
+// with the instructions ("Summarize: A. Then detect the language of: B"):
+// a sequencing word that opens a clause matching some capability, outside
+// any quote. A step that opens such a sentence works on its own payload,
+// not on the result of the step before.
 // A capability whose inputs include the type "prompt" reads the
 // instruction too: it gets its own words followed by what they work on,
 // and a one-subtask plan gives it the whole request.

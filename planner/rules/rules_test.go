@@ -286,6 +286,8 @@ func FuzzPlan(f *testing.F) {
 		"1. a\n2. b\n\nText: c", "''''", "“「『", ":::", "then then then and and", "把它们的结果合并再再再",
 		"Translate 'a' into French, 'b' into German and 'c' into Korean", "x.png y.mp3 z.mp4 https://a.b",
 		"\xff\xfe broken utf8 翻译", strings.Repeat("summarize, ", 80),
+		"Summarize: A. Then detect the language of: B. Finally, count the words of: 'C. Then D.'",
+		"总结：甲。然后检测这句话的语言：乙。最后",
 	} {
 		f.Add(s)
 	}
@@ -314,7 +316,8 @@ func subtaskID(i int) string { return fmt.Sprintf("t%d", i+1) }
 
 // TestLargeRequests plans requests near the size limit, of the shapes
 // that would make a careless planner slow: many steps, many quotes, one
-// endless sentence, many colons, unbroken Chinese and many file names.
+// endless sentence, many colons, unbroken Chinese, many file names and
+// a payload cut short by instructions again and again.
 // Each must come back soon, with a plan or a request or plan error.
 func TestLargeRequests(t *testing.T) {
 	p := newTestPlanner(t)
@@ -327,6 +330,7 @@ func TestLargeRequests(t *testing.T) {
 		"chinese":  "总结这段文字并翻译成英文再提取关键词",
 		"files":    "x.png ",
 		"payload":  "Translate into French: " + strings.Repeat("word ", size/5),
+		"resumed":  "Summarize: " + strings.Repeat("It rained. Then it stopped. Then count the words of: one two. ", size/62),
 	} {
 		t.Run(name, func(t *testing.T) {
 			input := strings.Repeat(unit, max(1, size/len(unit)))

@@ -20,6 +20,14 @@ var payloadNouns = stemSet(
 	"评论", "文档", "报告", "段话", "句话", "材料", "原稿", "数据",
 )
 
+// narrators open a sentence by its subject: one that tells what someone
+// did ("Then I went home", "然后他走了"), not one that asks for work.
+var narrators = setOf(
+	"i", "we", "he", "she", "they", "it", "there", "the", "a", "an", "my",
+	"our", "his", "her", "their", "its", "我", "我们", "他", "她", "它", "他们",
+	"她们", "大家", "人们",
+)
+
 // resultNouns name the output of an earlier step without saying which.
 var resultNouns = stemSet(
 	"result", "results", "output", "outputs", "answer", "answers", "response",
