@@ -3,10 +3,12 @@ package executors
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/tidwall/gjson"
 )
 
 func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
@@ -34,8 +36,27 @@ func FuzzDecodeWork(f *testing.F) {
 		got, err := decodeWork(data)
 		var want task.Work
 		stdErr := json.Unmarshal(data, &want)
+		if foldedKey(data) {
+			return // encoding/json matches keys in any case; the contract's keys are exact
+		}
 		if err == nil && stdErr == nil && (got.Input != want.Input || got.RequestID != want.RequestID || got.Attempt != want.Attempt) {
 			t.Fatalf("decodeWork = %+v, encoding/json = %+v", got, want)
 		}
 	})
+}
+
+// foldedKey reports whether a top-level key of data is one of Work's keys
+// written in another case ("Attempt"), which encoding/json accepts and the
+// executor's decoder, like the contract, does not.
+func foldedKey(data []byte) bool {
+	folded := false
+	gjson.ParseBytes(data).ForEach(func(k, _ gjson.Result) bool {
+		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline"} {
+			if k.Str != name && strings.EqualFold(k.Str, name) {
+				folded = true
+			}
+		}
+		return !folded
+	})
+	return folded
 }
