@@ -1,6 +1,7 @@
 package executors
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -62,6 +63,21 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 		return decodeArgs(w, v)
 	case "context":
 		return decodeContext(w, v)
+	case "sampling":
+		// Only the step that writes an answer carries it: decoded the
+		// plain way, and checked as the router did, since any producer
+		// may publish work.
+		if v.Type == gjson.Null {
+			return nil
+		}
+		s := new(task.Sampling)
+		if err := json.Unmarshal([]byte(v.Raw), s); err != nil {
+			return errors.New("field sampling: " + err.Error())
+		}
+		if err := s.Check(); err != nil {
+			return err
+		}
+		w.Sampling = s
 	case "deadline":
 		var s string
 		if err := str(&s); err != nil {

@@ -16,6 +16,9 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 		Input: "héllo \"quoted\" \\ {{t1}}\n", Args: map[string]string{"target_lang": "fr", "n": "3"},
 		Context:  []task.Message{{Role: "user", Content: "hi"}, {Role: "assistant", Content: "yo"}},
 		Deadline: time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC), Stream: true}
+	zero, seed := 0.0, int64(7)
+	w.Sampling = &task.Sampling{Temperature: &zero, MaxTokens: 64, Stop: []string{"\n\n"}, Seed: &seed,
+		ResponseFormat: json.RawMessage(`{"type":"json_object"}`)}
 	data, _ := json.Marshal(w)
 	got, err := decodeWork(data)
 	if err != nil {
@@ -51,7 +54,7 @@ func FuzzDecodeWork(f *testing.F) {
 func foldedKey(data []byte) bool {
 	folded := false
 	gjson.ParseBytes(data).ForEach(func(k, _ gjson.Result) bool {
-		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline"} {
+		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling"} {
 			if k.Str != name && strings.EqualFold(k.Str, name) {
 				folded = true
 			}
@@ -59,4 +62,17 @@ func foldedKey(data []byte) bool {
 		return !folded
 	})
 	return folded
+}
+
+// Work from any producer is checked as the router checks requests: a
+// sampling setting out of range is refused before it reaches a model.
+func TestDecodeWorkChecksSampling(t *testing.T) {
+	for _, s := range []string{`{"temperature":3}`, `{"stop":["a","b","c","d","e"]}`, `{"response_format":{"type":"xml"}}`, `"hot"`} {
+		if _, err := decodeWork([]byte(`{"request_id":"r","subtask_id":"t1","input":"x","sampling":` + s + `}`)); err == nil {
+			t.Errorf("sampling %s was accepted", s)
+		}
+	}
+	if w, err := decodeWork([]byte(`{"input":"x","sampling":null}`)); err != nil || w.Sampling != nil {
+		t.Fatalf("null sampling = %+v, %v", w.Sampling, err)
+	}
 }

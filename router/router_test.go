@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -378,5 +379,31 @@ func TestSlowEventConsumerIsNotMistakenForALostExecutor(t *testing.T) {
 		if resp.Subtasks[0].Attempts != 1 || text.String() != "abcd" {
 			t.Fatalf("attempts %d, streamed %q; want 1 attempt streaming abcd", resp.Subtasks[0].Attempts, text.String())
 		}
+	}
+}
+
+// The caller's sampling goes to the step that writes the answer (the one
+// subtask of a one-step plan, or the model-written merge) and to no step in
+// between, whose output the answer is made from.
+func TestSamplingGoesToTheStepThatWritesTheAnswer(t *testing.T) {
+	e := newEnv(t, router.Config{})
+	var mu sync.Mutex
+	got := map[string]*task.Sampling{}
+	recorder := funcModel(func(ctx context.Context, w task.Work, _ func(string)) (task.Output, error) {
+		mu.Lock()
+		got[w.SubtaskID] = w.Sampling
+		mu.Unlock()
+		return task.Output{Text: w.Capability + "(" + w.Input + ")"}, nil
+	})
+	e.executor("x1", served("m", recorder, 4, "a", "b", "merge"))
+	temp := 0.0
+	s := &task.Sampling{Temperature: &temp, MaxTokens: 50}
+	mustDone(t, e.router.Run(context.Background(), task.Request{Input: "do a", Sampling: s}, plan(sub("t1", "a", "x")), nil))
+	mustDone(t, e.router.Run(context.Background(), task.Request{Input: "do a and b", Sampling: s},
+		plan(sub("t2", "a", "x"), sub("t3", "b", "y")), nil))
+	mu.Lock()
+	defer mu.Unlock()
+	if !reflect.DeepEqual(got["t1"], s) || !reflect.DeepEqual(got[router.MergeSubtaskID], s) || got["t2"] != nil || got["t3"] != nil {
+		t.Fatalf("sampling by step: %v", got)
 	}
 }

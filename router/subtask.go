@@ -77,7 +77,7 @@ func retryable(e *task.Error) bool {
 
 func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec, n int, deadline time.Time) attempt {
 	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
-		Input: s.Input, Args: s.Args, Context: ru.context, Deadline: deadline, Stream: ru.emit != nil}
+		Input: s.Input, Args: s.Args, Context: ru.context, Deadline: deadline, Stream: ru.emit != nil, Sampling: ru.samplingFor(s.ID)}
 	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n})
 	started := time.Now()
 	ru.r.sel.Started(model.Name)
@@ -95,6 +95,17 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	// The outcome is recorded even when ctx has ended.
 	ru.r.sel.Finished(context.Background(), model.Name, o)
 	return a
+}
+
+// samplingFor gives the caller's sampling to the step that writes the
+// answer: the one subtask of a one-step plan, or the model-written merge.
+// The steps in between keep their models' defaults: a max_tokens meant for
+// the answer must not cut a summary the answer is made from.
+func (ru *run) samplingFor(id string) *task.Sampling {
+	if id == MergeSubtaskID || len(ru.plan.Tasks) == 1 {
+		return ru.req.Sampling
+	}
+	return nil
 }
 
 func (ru *run) succeed(st task.SubtaskState, out task.Output) task.SubtaskState {

@@ -24,6 +24,9 @@ type Request struct {
 	Events bool `json:"events,omitempty"`
 	// TimeoutMs bounds the whole request; zero means the configured default.
 	TimeoutMs int64 `json:"timeout_ms,omitempty"`
+	// Sampling is for the model that writes the answer (temperature,
+	// max_tokens, ...); see Sampling.
+	Sampling *Sampling `json:"sampling,omitempty"`
 }
 
 // Hints steer model selection for one request.
@@ -99,7 +102,7 @@ func (r Request) Check(lim Limits) error {
 	if r.TimeoutMs < 0 || r.MaxCostUSD < 0 {
 		return Errorf(CodeInvalidRequest, "timeout_ms and max_cost must not be negative")
 	}
-	return nil
+	return r.Sampling.Check()
 }
 
 // Status is the state of a subtask or a job.

@@ -71,6 +71,9 @@ type Work struct {
 	// Stream says someone follows this work's progress: executors forward
 	// streamed text only then, and models may skip streaming otherwise.
 	Stream bool `json:"stream,omitempty"`
+	// Sampling, on the step that writes a request's answer, is the
+	// caller's temperature, max_tokens and the rest.
+	Sampling *Sampling `json:"sampling,omitempty"`
 }
 
 // Output is a model's answer to one Work.

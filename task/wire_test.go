@@ -42,6 +42,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"input":"hello"}`))
 	f.Add([]byte(`{"messages":[{"role":"user","content":"hi"}],"policy":"cost"}`))
 	f.Add([]byte(`{"input":"x","planner":"magic"}`))
+	f.Add([]byte(`{"input":"x","sampling":{"temperature":0,"stop":["\n"],"response_format":{"type":"json_schema","json_schema":{"name":"a"}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := DecodeRequest(data, DefaultLimits)
 		if err != nil {
