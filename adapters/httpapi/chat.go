@@ -24,7 +24,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	id := task.NewID("")
-	req := task.Request{ID: "req_" + id, Messages: c.messages, Planner: c.planner, Hints: c.hints}
+	req := task.Request{ID: "req_" + id, Messages: c.messages, Planner: c.planner, Hints: c.hints, Sampling: c.sampling.s}
 	if req, e = s.route(r.Context(), c.model, req); e != nil {
 		writeError(w, e)
 		return

@@ -10,10 +10,14 @@ import (
 )
 
 // chat is a checked chat completion request: the part of OpenAI's request
-// taskrouter reads. Other fields (temperature, tools, ...) are accepted
-// and ignored, as OpenAI-compatible servers do for what they do not
-// support. taskrouter's own extensions ride as extra body fields:
-// planner, policy, prefer_local and max_cost.
+// taskrouter reads. Besides model, messages, stream, stream_options and n
+// (1 only), that is the generation settings, for the model that writes the
+// answer: temperature, top_p, max_tokens or max_completion_tokens, stop,
+// seed, presence_penalty, frequency_penalty and response_format (see
+// samplingReader). Other fields (tools, tool_choice, logit_bias, logprobs,
+// user, ...) are accepted and ignored, as OpenAI-compatible servers do for
+// what they do not support. taskrouter's own extensions ride as extra body
+// fields: planner, policy, prefer_local and max_cost.
 type chat struct {
 	model        string
 	messages     []task.Message
@@ -21,6 +25,7 @@ type chat struct {
 	includeUsage bool
 	hints        task.Hints
 	planner      string
+	sampling     samplingReader
 }
 
 var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
@@ -79,6 +84,9 @@ func (c *chat) field(name string, v gjson.Result) *apiError {
 		c.hints.PreferLocal, ok = boolean(v)
 	case "max_cost":
 		c.hints.MaxCostUSD, ok = v.Num, v.Type == gjson.Number
+	case "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",
+		"presence_penalty", "frequency_penalty", "response_format":
+		return c.sampling.field(name, v)
 	default:
 		return nil
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -14,6 +15,9 @@ func FuzzDecodeChat(f *testing.F) {
 	f.Add([]byte(`{"model":"taskrouter","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"system","content":null},{"role":"user","content":[{"type":"text","text":"a"}]}],"n":1}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}]}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0,"top_p":0.9,"max_tokens":64,"max_completion_tokens":64,"stop":["\n\n","END"],"seed":-3,"presence_penalty":-2,"frequency_penalty":1.5,"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{}}}}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":null,"stop":"","max_tokens":1e3,"response_format":{"type":"json_object"}}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"max_completion_tokens":5,"max_tokens":6,"seed":99999999999999999999,"stop":[]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, e := decodeChat(body)
 		if e != nil {
@@ -25,8 +29,13 @@ func FuzzDecodeChat(f *testing.F) {
 		if c.model == "" || len(c.messages) == 0 {
 			t.Fatalf("accepted %q as %+v", body, c)
 		}
+		// A request with no generation setting has no Sampling.
+		if s := c.sampling.s; s != nil && reflect.DeepEqual(*s, task.Sampling{}) {
+			t.Fatalf("accepted %q with an empty Sampling", body)
+		}
 		// What decodeChat accepts, the router accepts as a request.
-		if err := (task.Request{Messages: c.messages}).Check(task.Limits{MaxInputBytes: 1 << 30}); err != nil {
+		req := task.Request{Messages: c.messages, Sampling: c.sampling.s}
+		if err := req.Check(task.Limits{MaxInputBytes: 1 << 30}); err != nil {
 			t.Fatalf("accepted %q, but the router refuses it: %v", body, err)
 		}
 	})
@@ -36,6 +45,8 @@ func FuzzDecodeJobRequest(f *testing.F) {
 	f.Add([]byte(`{"input":"x","model":"m","callback_url":"https://example.com/cb","metadata":{"a":"b"},"timeout_ms":100}`))
 	f.Add([]byte(`{"messages":[{"role":"user","content":"x"}],"planner":"rules"}`))
 	f.Add([]byte(`{"input":"x"} {"input":"y"}`))
+	f.Add([]byte(`{"input":"x","temperature":0,"max_tokens":10,"stop":"END","seed":7,"response_format":{"type":"text"}}`))
+	f.Add([]byte(`{"input":"x","top_p":2,"max_completion_tokens":"5","stop":[1]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		jr, req, e := decodeJobRequest(body, task.Limits{})
 		if e != nil {
@@ -46,6 +57,9 @@ func FuzzDecodeJobRequest(f *testing.F) {
 		}
 		if err := req.Check(task.Limits{}); err != nil {
 			t.Fatalf("accepted a request the router refuses: %v", err)
+		}
+		if s := req.Sampling; s != nil && reflect.DeepEqual(*s, task.Sampling{}) {
+			t.Fatalf("accepted %q with an empty Sampling", body)
 		}
 		if len(jr.Metadata) > maxMetadataKeys {
 			t.Fatalf("accepted %d metadata keys", len(jr.Metadata))

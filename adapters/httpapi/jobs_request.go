@@ -5,10 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/taskrouter/taskrouter/task"
 )
 
 // jobRequest is the body of POST /v1/jobs. Unknown fields are errors.
+// Its fields are flat, like a chat completion's, and so are the generation
+// settings: a job takes temperature, max_tokens and the rest as chat
+// completions do, with the same checks.
 type jobRequest struct {
 	// Model is "taskrouter" or a registered model name; empty means the
 	// default of the route (taskrouter for POST /v1/jobs, the hook's model
@@ -23,6 +28,41 @@ type jobRequest struct {
 	TimeoutMs   int64             `json:"timeout_ms"`
 	CallbackURL string            `json:"callback_url"`
 	Metadata    map[string]string `json:"metadata"`
+	jobSampling
+}
+
+// jobSampling is a job request's generation settings as sent, for
+// samplingReader to read as it reads a chat completion's.
+type jobSampling struct {
+	Temperature         json.RawMessage `json:"temperature"`
+	TopP                json.RawMessage `json:"top_p"`
+	MaxTokens           json.RawMessage `json:"max_tokens"`
+	MaxCompletionTokens json.RawMessage `json:"max_completion_tokens"`
+	Stop                json.RawMessage `json:"stop"`
+	Seed                json.RawMessage `json:"seed"`
+	PresencePenalty     json.RawMessage `json:"presence_penalty"`
+	FrequencyPenalty    json.RawMessage `json:"frequency_penalty"`
+	ResponseFormat      json.RawMessage `json:"response_format"`
+}
+
+// read checks the settings; nil when none is set.
+func (js jobSampling) read() (*task.Sampling, *apiError) {
+	var r samplingReader
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"temperature", js.Temperature}, {"top_p", js.TopP}, {"max_tokens", js.MaxTokens},
+		{"max_completion_tokens", js.MaxCompletionTokens}, {"stop", js.Stop}, {"seed", js.Seed},
+		{"presence_penalty", js.PresencePenalty}, {"frequency_penalty", js.FrequencyPenalty},
+		{"response_format", js.ResponseFormat}} {
+		if len(f.raw) == 0 {
+			continue
+		}
+		if e := r.field(f.name, gjson.ParseBytes(f.raw)); e != nil {
+			return nil, e
+		}
+	}
+	return r.s, nil
 }
 
 // Metadata bounds, as OpenAI's.
@@ -51,8 +91,12 @@ func decodeJobRequest(body []byte, lim task.Limits) (jobRequest, task.Request, *
 	if e := checkMetadata(jr.Metadata); e != nil {
 		return jr, task.Request{}, e
 	}
+	sampling, e := jr.jobSampling.read()
+	if e != nil {
+		return jr, task.Request{}, e
+	}
 	req := task.Request{Input: jr.Input, Messages: jr.Messages, Planner: jr.Planner, TimeoutMs: jr.TimeoutMs,
-		Hints: task.Hints{Policy: jr.Policy, PreferLocal: jr.PreferLocal, MaxCostUSD: jr.MaxCostUSD}}
+		Hints: task.Hints{Policy: jr.Policy, PreferLocal: jr.PreferLocal, MaxCostUSD: jr.MaxCostUSD}, Sampling: sampling}
 	if err := req.Check(lim); err != nil {
 		return jr, req, fromTaskError(task.AsError(err))
 	}

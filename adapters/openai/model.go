@@ -31,6 +31,9 @@ type Model struct {
 	// completionTokensField sends the output limit as max_completion_tokens,
 	// for reasoning models that refuse max_tokens.
 	completionTokensField bool
+	// fixedSampling leaves out temperature, top_p and the penalties, which
+	// go-openai refuses to send to reasoning models.
+	fixedSampling bool
 }
 
 // New returns a Model for spec, which needs a name and a base URL. apiKey is
@@ -72,6 +75,8 @@ func New(spec task.ModelSpec, apiKey string, opts ...Option) (*Model, error) {
 	}
 	probe := goopenai.ChatCompletionRequest{Model: m.upstream, MaxTokens: 1}
 	m.completionTokensField = errors.Is(goopenai.NewReasoningValidator().Validate(probe), goopenai.ErrReasoningModelMaxTokensDeprecated)
+	err := goopenai.NewReasoningValidator().Validate(goopenai.ChatCompletionRequest{Model: m.upstream, Temperature: 0.5})
+	m.fixedSampling = errors.Is(err, goopenai.ErrReasoningModelLimitationsOther) || errors.Is(err, goopenai.ErrReasoningSamplingUnsupported)
 	return m, nil
 }
 
@@ -102,8 +107,11 @@ func (m *Model) GoString() string { return m.String() }
 // Generate does one subtask: it streams a chat completion, calling progress
 // with each piece of text as it arrives, and returns the whole answer with
 // its usage and cost. With progress nil nobody follows the text, so it asks
-// for the answer in one piece, which is cheaper for both sides. It returns promptly when ctx is done or w.Deadline
-// passes. Errors are *task.Error values; see classify for the codes.
+// for the answer in one piece, which is cheaper for both sides. It passes
+// w.Sampling on to the upstream (see applySampling); the output's format
+// is "json" when the caller asked for JSON and got it. It returns promptly
+// when ctx is done or w.Deadline passes. Errors are *task.Error values;
+// see classify for the codes.
 func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta string)) (task.Output, error) {
 	ctx, cancel := m.bound(ctx, w.Deadline)
 	defer cancel()
@@ -114,13 +122,11 @@ func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta s
 		Stream:        true,
 		StreamOptions: &goopenai.StreamOptions{IncludeUsage: true},
 	}
-	if m.completionTokensField {
-		req.MaxCompletionTokens = m.spec.MaxOutputTokens
-	} else {
-		req.MaxTokens = m.spec.MaxOutputTokens
+	wantJSON, err := m.applySampling(&req, w.Sampling)
+	if err != nil {
+		return task.Output{}, err
 	}
 	var a answer
-	var err error
 	if progress != nil {
 		a, err = m.stream(ctx, req, progress)
 	} else {
@@ -134,7 +140,7 @@ func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta s
 		u = estimateUsage(msgs, a.text)
 	}
 	u.CostUSD = m.spec.Cost(u.PromptTokens, u.CompletionTokens)
-	return task.Output{Text: a.text, Format: "text", Usage: u}, nil
+	return task.Output{Text: a.text, Format: outputFormat(wantJSON, a.text), Usage: u}, nil
 }
 
 // bound applies the work's deadline, or the default timeout when the
