@@ -74,6 +74,9 @@ type Config struct {
 	// Limits are checked when a job is submitted, so that a request the
 	// router would refuse is refused at once.
 	Limits task.Limits
+	// CORS lets pages on the origins it allows call the /v1 API; off when
+	// it allows none.
+	CORS CORS
 	// Health reports whether the router can serve; nil is always healthy.
 	Health func(ctx context.Context) error
 	Logger *slog.Logger
@@ -98,6 +101,9 @@ func (c Config) withDefaults() Config {
 	if c.ModelsTTL <= 0 {
 		c.ModelsTTL = 2 * time.Second
 	}
+	if c.CORS.MaxAge <= 0 {
+		c.CORS.MaxAge = 10 * time.Minute
+	}
 	if c.Dedupe == nil {
 		c.Dedupe = kv.NewMemory(24 * time.Hour)
 	}
@@ -112,6 +118,7 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg    Config
 	mux    *http.ServeMux
+	api    http.Handler // mux, behind CORS when it is on
 	keys   keyring
 	models *modelCache
 	hooks  map[string]Hook
@@ -133,6 +140,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), keys: newKeyring(cfg.APIKeys),
 		models: newModelCache(cfg.Models, cfg.ModelsTTL), hooks: hooks}
 	s.routes()
+	if s.api, err = withCORS(cfg.CORS, s.mux); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -156,7 +166,7 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tw := &timedWriter{ResponseWriter: w, timeout: s.cfg.WriteTimeout}
 	tw.conn, _ = w.(writeDeadliner)
-	s.mux.ServeHTTP(tw, r)
+	s.api.ServeHTTP(tw, r)
 }
 
 // writeDeadliner is what net/http's response writer offers to set the

@@ -77,6 +77,16 @@ type HTTPConfig struct {
 	RateLimit    RateLimitConfig `yaml:"rate_limit"`
 	Jobs         JobsConfig      `yaml:"jobs"`
 	Callbacks    CallbackConfig  `yaml:"callbacks"`
+	CORS         CORSConfig      `yaml:"cors"`
+}
+
+// CORSConfig lets browser pages on other origins call the /v1 API; no
+// allowed_origins turns it off.
+type CORSConfig struct {
+	// AllowedOrigins are scheme://host[:port] origins, "*" for all, or
+	// patterns such as https://*.example.com and http://localhost:*.
+	AllowedOrigins []string      `yaml:"allowed_origins"`
+	MaxAge         time.Duration `yaml:"max_age"`
 }
 
 // RateLimitConfig is the token bucket per API key (per client address

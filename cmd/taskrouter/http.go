@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ func defaultHTTPConfig() HTTPConfig {
 		Jobs: JobsConfig{Store: "auto", TTL: 24 * time.Hour, Workers: 16, Queue: 1024},
 		Callbacks: CallbackConfig{SecretEnv: envCallbackSecret, MaxAttempts: 8, InitialBackoff: time.Second,
 			MaxBackoff: 5 * time.Minute, Timeout: 15 * time.Second},
+		CORS: CORSConfig{MaxAge: 10 * time.Minute},
 	}
 }
 
@@ -84,7 +86,24 @@ func (c *Config) validateHTTP(bad func(string, ...any)) {
 	if h.Callbacks.AllowPrivate && len(h.Callbacks.AllowCIDRs) > 0 {
 		bad("http.callbacks: allow_private already allows every address; drop allow_cidrs or set allow_private to false")
 	}
+	validateCORS(h.CORS, bad)
 	c.validateWebhooks(bad)
+}
+
+// validateCORS checks http.cors: origins as browsers send them, and a
+// max_age the Access-Control-Max-Age header (whole seconds) can carry.
+func validateCORS(c CORSConfig, bad func(string, ...any)) {
+	for i, o := range c.AllowedOrigins {
+		if err := httpapi.CheckOrigin(o); err != nil {
+			bad("http.cors.allowed_origins[%d]: %v", i, err)
+		}
+	}
+	if len(c.AllowedOrigins) > 1 && slices.Contains(c.AllowedOrigins, "*") {
+		bad(`http.cors.allowed_origins: "*" already allows every origin; list it alone or drop it`)
+	}
+	if c.MaxAge < time.Second || c.MaxAge > 24*time.Hour || c.MaxAge%time.Second != 0 {
+		bad("http.cors.max_age: %s must be whole seconds from 1s to 24h, such as 10m", c.MaxAge)
+	}
 }
 
 // parseAllowedCIDR reads one range of http.callbacks.allow_cidrs, refusing
@@ -211,6 +230,7 @@ func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(cont
 	cfg := httpapi.Config{Runner: a.router, Models: a.reg, Planner: a.planner, Jobs: mgr, Hooks: hooks, Dedupe: dedupe,
 		APIKeys: a.apiKeys(), Limiter: limiter, MaxBodyBytes: h.MaxBodyBytes, ReadTimeout: h.ReadTimeout,
 		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, KeepAlive: h.KeepAlive, Limits: a.cfg.TaskLimits(),
+		CORS:   httpapi.CORS{AllowedOrigins: h.CORS.AllowedOrigins, MaxAge: h.CORS.MaxAge},
 		Health: natsHealth(nc), Logger: a.log}
 	return httpapi.New(cfg)
 }

@@ -157,6 +157,14 @@ func TestHTTPConfigErrors(t *testing.T) {
 		{func(c *Config) {
 			c.Webhooks = []WebhookConfig{{Name: "a", SecretEnv: "X", CallbackURL: "https://u:p@x.test/cb"}}
 		}, "credentials"},
+		{func(c *Config) { c.HTTP.CORS.AllowedOrigins = []string{"https://ok.test", "https://chat.test/"} }, `http.cors.allowed_origins[1]: "https://chat.test/" ends with a slash, which browsers never send; write "https://chat.test"`},
+		{func(c *Config) { c.HTTP.CORS.AllowedOrigins = []string{"chat.test"} }, `http.cors.allowed_origins[0]: "chat.test" is not an origin; write scheme://host[:port]`},
+		{func(c *Config) { c.HTTP.CORS.AllowedOrigins = []string{"https://chat.test/app"} }, "has a path"},
+		{func(c *Config) { c.HTTP.CORS.AllowedOrigins = []string{"https://*chat.test"} }, "http.cors.allowed_origins[0]: \"https://*chat.test\": a wildcard may stand only for subdomains"},
+		{func(c *Config) { c.HTTP.CORS.AllowedOrigins = []string{"*", "https://chat.test"} }, `"*" already allows every origin; list it alone`},
+		{func(c *Config) { c.HTTP.CORS.MaxAge = 1500 * time.Millisecond }, "http.cors.max_age: 1.5s must be whole seconds"},
+		{func(c *Config) { c.HTTP.CORS.MaxAge = 0 }, "http.cors.max_age"},
+		{func(c *Config) { c.HTTP.CORS.MaxAge = 48 * time.Hour }, "http.cors.max_age"},
 	}
 	for _, c := range cases {
 		cfg := DefaultConfig()
@@ -212,5 +220,42 @@ func TestCallbackAllowedRanges(t *testing.T) {
 	a.cfg.HTTP.Callbacks.AllowCIDRs, a.cfg.HTTP.Callbacks.AllowPrivate = nil, true
 	if cb, _ = a.callbackConfig(); cb.CheckURL("http://169.254.169.254/cb") != nil {
 		t.Error("allow_private does not allow a link-local address")
+	}
+}
+
+// http.cors goes from the file to the server: a browser's preflight from
+// an allowed origin is answered before the API key check.
+func TestHTTPCORSFromConfig(t *testing.T) {
+	cfg := DefaultConfig()
+	yaml := "http:\n  cors:\n    allowed_origins: [\"https://chat.test\", \"https://*.corp.test\", \"http://localhost:*\", \"http://[::1]:3000\"]\n    max_age: 2m\n"
+	if err := decodeConfig([]byte(yaml), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.HTTP.CORS.AllowedOrigins) != 4 || cfg.HTTP.CORS.MaxAge != 2*time.Minute {
+		t.Fatalf("cors = %+v", cfg.HTTP.CORS)
+	}
+	if DefaultConfig().HTTP.CORS.MaxAge != 10*time.Minute || len(DefaultConfig().HTTP.CORS.AllowedOrigins) != 0 {
+		t.Fatalf("default cors = %+v", DefaultConfig().HTTP.CORS)
+	}
+	_, base := startServing(t, cfg, map[string]string{envAPIKeys: "k1"})
+	for origin, allowed := range map[string]bool{"https://team.corp.test": true, "https://evil.test": false} {
+		req, _ := http.NewRequest(http.MethodOptions, base+"/v1/chat/completions", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("Access-Control-Allow-Origin")
+		if resp.StatusCode != http.StatusNoContent || (got == origin) != allowed || (got == "") == allowed {
+			t.Errorf("preflight from %s: %d %v", origin, resp.StatusCode, resp.Header)
+		} else if allowed && resp.Header.Get("Access-Control-Max-Age") != "120" {
+			t.Errorf("max age: %v", resp.Header)
+		}
 	}
 }
