@@ -2,7 +2,6 @@ package llm
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -28,12 +27,7 @@ func TestParseCompiler(t *testing.T) {
 		st("t1", "summarize", "Q3 report", nil),
 		st("t2", "translate", "{{t1}}", map[string]string{"target_lang": "fr"}, "t1"),
 	}}
-	cases := []struct {
-		name     string
-		answer   string
-		want     task.Plan
-		warnings int
-	}{
+	cases := []parseCase{
 		{"thoughts, lists and end of plan", "Thought: I need to find the population and then compute.\n" +
 			"1. search(\"population of France 2023\")\n2. search(\"population of Germany 2023\")\n" +
 			"3. math(\"sum of $1 and $2\", [\"$1\", \"$2\"])\nThought: I can answer now.\n4. join()<END_OF_PLAN>",
@@ -84,24 +78,11 @@ func TestParseCompiler(t *testing.T) {
 			task.Plan{Tasks: []task.Subtask{st("t1", "summarize", "Q3 report", nil)}}, 0},
 	}
 	cat := compilerCatalog(t)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, warnings, err := Parse(c.answer, cat, task.Limits{})
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("plan\n got %+v\nwant %+v", got, c.want)
-			}
-			if len(warnings) != c.warnings {
-				t.Errorf("warnings = %q, want %d", warnings, c.warnings)
-			}
-		})
-	}
+	checkParses(t, cat, cases)
 }
 
 func TestParseCompilerRejects(t *testing.T) {
-	cases := []struct{ name, answer, want string }{
+	cases := []rejectCase{
 		{"no numbered lines", "Thought: I should search first.\nThen I will summarize it.", "no plan JSON"},
 		{"numbered prose", "1. First search the web.\n2. Then summarize (briefly).", "no plan JSON"},
 		{"only join", "Thought: nothing to do.\n1. join()<END_OF_PLAN>", "no plan JSON"},
@@ -114,21 +95,7 @@ func TestParseCompilerRejects(t *testing.T) {
 		{"reference to an unknown step", "1. summarize(\"{{t4}}\")", "not in the plan"},
 	}
 	cat := compilerCatalog(t)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, _, err := Parse(c.answer, cat, task.Limits{})
-			if err == nil {
-				t.Fatal("Parse accepted the answer")
-			}
-			var te *task.Error
-			if !errors.As(err, &te) || te.Code != task.CodeInvalidPlan {
-				t.Errorf("error %v is not a CodeInvalidPlan *task.Error", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %q does not mention %q", err, c.want)
-			}
-		})
-	}
+	checkRejects(t, cat, cases)
 }
 
 func FuzzParseCompiler(f *testing.F) {

@@ -37,12 +37,7 @@ func TestParseForms(t *testing.T) {
 		st("t1", "summarize", "Q3 report", nil),
 		st("t2", "translate", "{{t1}}", map[string]string{"target_lang": "fr"}, "t1"),
 	}}
-	cases := []struct {
-		name     string
-		answer   string
-		want     task.Plan
-		warnings int
-	}{
+	cases := []parseCase{
 		{"project form", `{"tasks":[{"id":"t1","capability":"summarize","input":"Q3 report","deps":[]},` +
 			`{"id":"t2","capability":"translate","input":"{{t1}}","args":{"target_lang":"fr"},"deps":["t1"]}]}`, chain, 0},
 		{"prose and fence", "Sure! Here is the plan:\n```json\n{\"tasks\": [\n {\"id\": \"t1\", \"capability\": \"summarize\", \"input\": \"Q3 report\"},\n" +
@@ -69,24 +64,11 @@ func TestParseForms(t *testing.T) {
 			task.Plan{Tasks: []task.Subtask{st("t1", "summarize", "Q3 report", map[string]string{"max_sentences": "2"})}}, 0},
 	}
 	cat := testCatalog(t)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, warnings, err := Parse(c.answer, cat, task.Limits{})
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("plan\n got %+v\nwant %+v", got, c.want)
-			}
-			if len(warnings) != c.warnings {
-				t.Errorf("warnings = %q, want %d", warnings, c.warnings)
-			}
-		})
-	}
+	checkParses(t, cat, cases)
 }
 
 func TestParseRejects(t *testing.T) {
-	cases := []struct{ name, answer, want string }{
+	cases := []rejectCase{
 		{"no json", "I think you should summarize it first.", "no plan JSON"},
 		{"unknown capability", `{"tasks":[{"id":"t1","capability":"image-to-text","input":"x"}]}`, "does not have"},
 		{"unknown dependency", `{"tasks":[{"id":"t1","capability":"summarize","input":"x","deps":["t7"]}]}`, "not in the plan"},
@@ -96,21 +78,7 @@ func TestParseRejects(t *testing.T) {
 		{"too many", `[` + strings.Repeat(`{"capability":"code","input":"x"},`, 70) + `]`, "more than the limit"},
 	}
 	cat := testCatalog(t)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, _, err := Parse(c.answer, cat, task.Limits{})
-			if err == nil {
-				t.Fatal("Parse accepted the answer")
-			}
-			var te *task.Error
-			if !errors.As(err, &te) || te.Code != task.CodeInvalidPlan {
-				t.Errorf("error %v is not a CodeInvalidPlan *task.Error", err)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %q does not mention %q", err, c.want)
-			}
-		})
-	}
+	checkRejects(t, cat, cases)
 }
 
 func TestStripTrailingCommas(t *testing.T) {
@@ -149,4 +117,53 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse returned a plan that does not validate: %v\nanswer: %q", verr, answer)
 		}
 	})
+}
+
+// parseCase is an answer Parse must read into want, with that many warnings.
+type parseCase struct {
+	name     string
+	answer   string
+	want     task.Plan
+	warnings int
+}
+
+func checkParses(t *testing.T, cat *task.Catalog, cases []parseCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, warnings, err := Parse(c.answer, cat, task.Limits{})
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("plan\n got %+v\nwant %+v", got, c.want)
+			}
+			if len(warnings) != c.warnings {
+				t.Errorf("warnings = %q, want %d", warnings, c.warnings)
+			}
+		})
+	}
+}
+
+// rejectCase is an answer Parse must refuse with an invalid_plan error
+// that mentions want.
+type rejectCase struct{ name, answer, want string }
+
+func checkRejects(t *testing.T, cat *task.Catalog, cases []rejectCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Parse(c.answer, cat, task.Limits{})
+			if err == nil {
+				t.Fatal("Parse accepted the answer")
+			}
+			var te *task.Error
+			if !errors.As(err, &te) || te.Code != task.CodeInvalidPlan {
+				t.Errorf("error %v is not a CodeInvalidPlan *task.Error", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not mention %q", err, c.want)
+			}
+		})
+	}
 }
