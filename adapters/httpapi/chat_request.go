@@ -14,9 +14,12 @@ import (
 // (1 only), that is the generation settings, for the model that writes the
 // answer: temperature, top_p, max_tokens or max_completion_tokens, stop,
 // seed, presence_penalty, frequency_penalty and response_format (see
-// samplingReader). Other fields (tools, tool_choice, logit_bias, logprobs,
+// samplingReader). Function calling is refused: a request with tools (or
+// the older functions) that the model may call gets a 400 rather than an
+// answer that silently never calls them; tool_choice "none" makes them
+// harmless, and an empty list is none. Other fields (logit_bias, logprobs,
 // user, ...) are accepted and ignored, as OpenAI-compatible servers do for
-// what they do not support. taskrouter's own extensions ride as extra body
+// what they do not change. taskrouter's own extensions ride as extra body
 // fields: planner, policy, prefer_local and max_cost.
 type chat struct {
 	model        string
@@ -26,6 +29,10 @@ type chat struct {
 	hints        task.Hints
 	planner      string
 	sampling     samplingReader
+	// tools names the field that offers the model functions to call
+	// ("tools" or "functions"), and toolChoiceNone says they may not be.
+	tools          string
+	toolChoiceNone bool
 }
 
 var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
@@ -84,6 +91,14 @@ func (c *chat) field(name string, v gjson.Result) *apiError {
 		c.hints.PreferLocal, ok = boolean(v)
 	case "max_cost":
 		c.hints.MaxCostUSD, ok = v.Num, v.Type == gjson.Number
+	case "tools", "functions":
+		ok = v.IsArray()
+		if ok && len(v.Array()) > 0 {
+			c.tools = name
+		}
+	case "tool_choice", "function_call":
+		c.toolChoiceNone = v.Str == "none"
+		return nil
 	case "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",
 		"presence_penalty", "frequency_penalty", "response_format":
 		return c.sampling.field(name, v)
@@ -160,6 +175,10 @@ func content(v gjson.Result) (string, string) {
 func (c *chat) check() *apiError {
 	if c.model == "" {
 		return badRequest("missing_model", "You must provide a model parameter: \"taskrouter\" or a name from GET /v1/models.").withParam("model")
+	}
+	if c.tools != "" && !c.toolChoiceNone {
+		return badRequest("unsupported_tools", "Function calling is not supported: taskrouter answers with text and never returns tool_calls. "+
+			"Leave '"+c.tools+"' out (or set tool_choice to \"none\"), or call the model's own API for function calling.").withParam(c.tools)
 	}
 	if len(c.messages) == 0 {
 		return badRequest("missing_messages", "'messages' must be a non-empty array ending with a user message.").withParam("messages")

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -182,6 +183,8 @@ func TestChatErrors(t *testing.T) {
 		{"model not a string", "POST", "/v1/chat/completions", `{"model":5,"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_type"},
 		{"messages not an array", "POST", "/v1/chat/completions", `{"model":"gpt-test","messages":"hi"}`, 400, "invalid_type"},
 		{"n=2", "POST", "/v1/chat/completions", `{"model":"gpt-test","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_n"},
+		{"tools", "POST", "/v1/chat/completions", `{"model":"gpt-test","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_tools"},
+		{"functions", "POST", "/v1/chat/completions", `{"model":"gpt-test","functions":[{"name":"f"}],"function_call":"auto","messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_tools"},
 		{"too large", "POST", "/v1/chat/completions", chatBody("gpt-test", false, "user", strings.Repeat("x", 2<<10)), 413, "request_too_large"},
 		{"wrong method", "GET", "/v1/chat/completions", nil, 405, "method_not_allowed"},
 		{"unknown url", "GET", "/v2/nothing", nil, 404, "unknown_url"},
@@ -282,5 +285,22 @@ func TestChatStreamForwardsModelMerge(t *testing.T) {
 	}
 	if text.String() != "Red and blue are colours." || chunks != 5 {
 		t.Fatalf("streamed %q in %d chunks; want the merge model's 5 pieces", text.String(), chunks)
+	}
+}
+
+// Tools the model may not call (tool_choice "none", or an empty list) do
+// not stand in the way of an answer.
+func TestChatHarmlessToolsAreAccepted(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for _, body := range []string{
+		`{"model":"gpt-test","tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none","messages":[{"role":"user","content":"x"}]}`,
+		`{"model":"gpt-test","tools":[],"messages":[{"role":"user","content":"x"}]}`,
+	} {
+		resp := e.do("POST", "/v1/chat/completions", "", body)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", body, resp.StatusCode)
+		}
 	}
 }
