@@ -1,0 +1,36 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"testing"
+)
+
+// The bench runs end to end, as `make bench` and the README run it, and
+// reports every figure: its processes (upstream, bare proxy, serve) start,
+// talk and stop. It asserts no speed, only that each figure was measured
+// and that no stream failed through taskrouter.
+func TestBenchReportsEveryFigure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole bench (about 20 s)")
+	}
+	out, err := exec.Command(taskrouterBinary(t), "bench", "--json", "--n", "200").Output()
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("bench printed no JSON object: %v\n%s", err, out)
+	}
+	for _, k := range []string{"dispatch_overhead_ratio", "throughput_ratio", "dag_efficiency", "rss_mb_idle",
+		"http_passthrough_added_p50_us", "http_bare_proxy_added_p50_us", "http_added_vs_bare_proxy",
+		"http_passthrough_rps_ratio", "http_bare_proxy_rps_ratio", "http_rps_vs_bare_proxy",
+		"http_peak_rss_mb", "http_streams_peak_rss_mb", "http_bare_proxy_streams_peak_rss_mb", "http_streams_peak_concurrent"} {
+		if v, ok := got[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v, want a positive figure", k, got[k])
+		}
+	}
+	if got["http_streams_1000_errors"] != 0.0 {
+		t.Errorf("%v of the 1,000 streams through taskrouter failed: %v", got["http_streams_1000_errors"], got["http_streams_first_error"])
+	}
+}
