@@ -62,7 +62,21 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 	case "args":
 		return decodeArgs(w, v)
 	case "context":
-		return decodeContext(w, v)
+		return decodeMessages(&w.Context, key, v)
+	case "after":
+		return decodeMessages(&w.After, key, v)
+	case "tools":
+		if v.Type == gjson.Null {
+			return nil
+		}
+		t := new(task.Tools)
+		if err := json.Unmarshal([]byte(v.Raw), t); err != nil {
+			return errors.New("field tools: " + err.Error())
+		}
+		if err := t.Check(); err != nil {
+			return err
+		}
+		w.Tools = t
 	case "sampling":
 		// Only the step that writes an answer carries it: decoded the
 		// plain way, and checked as the router did, since any producer
@@ -112,21 +126,30 @@ func decodeArgs(w *task.Work, v gjson.Result) error {
 	return err
 }
 
-func decodeContext(w *task.Work, v gjson.Result) error {
+// decodeMessages reads a list of conversation messages into dst.
+func decodeMessages(dst *[]task.Message, key string, v gjson.Result) error {
 	if v.Type == gjson.Null {
 		return nil
 	}
 	if !v.IsArray() {
-		return errors.New("field context must be a list of messages")
+		return errors.New("field " + key + " must be a list of messages")
 	}
 	var err error
 	v.ForEach(func(_, m gjson.Result) bool {
 		role, content := m.Get("role"), m.Get("content")
 		if !m.IsObject() || role.Type != gjson.String || content.Type != gjson.String {
-			err = errors.New("context messages need string role and content")
+			err = errors.New(key + " messages need string role and content")
 			return false
 		}
-		w.Context = append(w.Context, task.Message{Role: role.Str, Content: content.Str})
+		msg := task.Message{Role: role.Str, Content: content.Str, ToolCallID: m.Get("tool_call_id").Str, Name: m.Get("name").Str}
+		if tc := m.Get("tool_calls"); tc.Exists() && tc.Type != gjson.Null {
+			if !tc.IsArray() {
+				err = errors.New(key + " message tool_calls must be an array")
+				return false
+			}
+			msg.ToolCalls = json.RawMessage(tc.Raw)
+		}
+		*dst = append(*dst, msg)
 		return true
 	})
 	return err

@@ -19,6 +19,13 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 	zero, seed := 0.0, int64(7)
 	w.Sampling = &task.Sampling{Temperature: &zero, MaxTokens: 64, Stop: []string{"\n\n"}, Seed: &seed,
 		ResponseFormat: json.RawMessage(`{"type":"json_object"}`)}
+	parallel := false
+	w.Tools = &task.Tools{Functions: json.RawMessage(`[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]`),
+		Choice: json.RawMessage(`"auto"`), Parallel: &parallel}
+	w.After = []task.Message{
+		{Role: "assistant", ToolCalls: json.RawMessage(`[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]`)},
+		{Role: "tool", ToolCallID: "call_1", Name: "get_weather", Content: `{"temp":21}`},
+	}
 	data, _ := json.Marshal(w)
 	got, err := decodeWork(data)
 	if err != nil {
@@ -54,7 +61,7 @@ func FuzzDecodeWork(f *testing.F) {
 func foldedKey(data []byte) bool {
 	folded := false
 	gjson.ParseBytes(data).ForEach(func(k, _ gjson.Result) bool {
-		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling"} {
+		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling", "tools", "after"} {
 			if k.Str != name && strings.EqualFold(k.Str, name) {
 				folded = true
 			}

@@ -151,7 +151,10 @@ func decodeOutput(v gjson.Result) *task.Output {
 	if !v.IsObject() {
 		return nil
 	}
-	out := &task.Output{Text: v.Get("text").Str, Format: v.Get("format").Str}
+	out := &task.Output{Text: v.Get("text").Str, Format: v.Get("format").Str, FinishReason: v.Get("finish_reason").Str}
+	if tc := v.Get("tool_calls"); tc.IsArray() {
+		out.ToolCalls = json.RawMessage(tc.Raw)
+	}
 	if u := v.Get("usage"); u.IsObject() {
 		out.Usage = task.Usage{PromptTokens: int(u.Get("prompt_tokens").Int()),
 			CompletionTokens: int(u.Get("completion_tokens").Int()), CostUSD: u.Get("cost_usd").Float()}

@@ -157,6 +157,11 @@ func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 	}
 	in := MergeInput{Request: ru.req, Input: ru.input, Plan: ru.plan, Subtasks: resp.Subtasks}
 	resp.Answer, resp.Merge = ru.merge(ctx, in, &resp)
+	if len(ru.plan.Tasks) == 1 {
+		// The answer is one model's output: so are its tool calls and
+		// why it stopped.
+		resp.ToolCalls, resp.FinishReason = resp.Subtasks[0].ToolCalls, resp.Subtasks[0].FinishReason
+	}
 	ru.emitEvent(task.Event{Type: task.EventMerged, Model: resp.MergeModel, Text: resp.Merge})
 	return resp
 }

@@ -122,6 +122,9 @@ func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task
 	if err := req.Check(r.cfg.Limits); err != nil {
 		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
 	}
+	if req.Tools != nil && req.Plan == nil {
+		req.Planner = "single" // the named model answers, or calls the tools
+	}
 	ctx, cancel := r.requestContext(ctx, req)
 	defer cancel()
 	plan, err := r.plan(ctx, req)

@@ -407,3 +407,40 @@ func TestSamplingGoesToTheStepThatWritesTheAnswer(t *testing.T) {
 		t.Fatalf("sampling by step: %v", got)
 	}
 }
+
+// Function calling: a request that names its model and offers tools gets
+// them to that model with the conversation after the input (the earlier
+// tool calls and their results), and the model's tool calls and finish
+// reason come back in the Response. Tools without a model are refused.
+func TestToolsReachTheNamedModelAndToolCallsComeBack(t *testing.T) {
+	e := newEnv(t, router.Config{})
+	var got task.Work
+	var mu sync.Mutex
+	caller := funcModel(func(ctx context.Context, w task.Work, _ func(string)) (task.Output, error) {
+		mu.Lock()
+		got = w
+		mu.Unlock()
+		return task.Output{ToolCalls: json.RawMessage(`[{"id":"call_2","type":"function","function":{"name":"f","arguments":"{}"}}]`),
+			FinishReason: "tool_calls"}, nil
+	})
+	e.executor("x1", served("m", caller, 1, "chat"))
+	tools := &task.Tools{Functions: json.RawMessage(`[{"type":"function","function":{"name":"f"}}]`), Choice: json.RawMessage(`"required"`)}
+	msgs := []task.Message{{Role: "user", Content: "call f"},
+		{Role: "assistant", ToolCalls: json.RawMessage(`[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]`)},
+		{Role: "tool", ToolCallID: "call_1", Content: "42"}}
+	one := plan(sub("t1", "chat", "call f"))
+	resp := e.router.Handle(context.Background(), task.Request{Messages: msgs, Tools: tools, Hints: task.Hints{Model: "m"}, Plan: &one}, nil)
+	mustDone(t, resp)
+	if resp.FinishReason != "tool_calls" || !contains(string(resp.ToolCalls), "call_2") {
+		t.Fatalf("response tool calls %s, finish %q", resp.ToolCalls, resp.FinishReason)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got.Tools == nil || string(got.Tools.Choice) != `"required"` || got.Input != "call f" || len(got.After) != 2 || got.After[1].ToolCallID != "call_1" {
+		t.Fatalf("the model got tools %+v, input %q, after %+v", got.Tools, got.Input, got.After)
+	}
+	resp = e.router.Handle(context.Background(), task.Request{Input: "call f", Tools: tools}, nil)
+	if resp.Error == nil || resp.Error.Code != task.CodeInvalidRequest || !contains(resp.Error.Message, "tools need a model") {
+		t.Fatalf("tools without a model: %+v", resp.Error)
+	}
+}

@@ -77,7 +77,10 @@ func retryable(e *task.Error) bool {
 
 func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec, n int, deadline time.Time) attempt {
 	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
-		Input: s.Input, Args: s.Args, Context: ru.context, Deadline: deadline, Stream: ru.emit != nil, Sampling: ru.samplingFor(s.ID)}
+		Input: s.Input, Args: s.Args, Context: ru.context, Deadline: deadline, Stream: ru.emit != nil}
+	if ru.answers(s.ID) {
+		w.Sampling, w.Tools, w.After = ru.req.Sampling, ru.req.Tools, ru.req.After()
+	}
 	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n})
 	started := time.Now()
 	ru.r.sel.Started(model.Name)
@@ -97,19 +100,18 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	return a
 }
 
-// samplingFor gives the caller's sampling to the step that writes the
-// answer: the one subtask of a one-step plan, or the model-written merge.
-// The steps in between keep their models' defaults: a max_tokens meant for
-// the answer must not cut a summary the answer is made from.
-func (ru *run) samplingFor(id string) *task.Sampling {
-	if id == MergeSubtaskID || len(ru.plan.Tasks) == 1 {
-		return ru.req.Sampling
-	}
-	return nil
+// answers reports whether step id writes the answer: the one subtask of a
+// one-step plan, or the model-written merge. That step gets the caller's
+// sampling, tools and the conversation after the input; the steps in
+// between keep their models' defaults (a max_tokens meant for the answer
+// must not cut a summary the answer is made from).
+func (ru *run) answers(id string) bool {
+	return id == MergeSubtaskID || len(ru.plan.Tasks) == 1
 }
 
 func (ru *run) succeed(st task.SubtaskState, out task.Output) task.SubtaskState {
 	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, time.Now(), out.Text, out.Format, out.Usage
+	st.ToolCalls, st.FinishReason = out.ToolCalls, out.FinishReason
 	ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
 		Attempt: st.Attempts, Text: elapsed(st)})
 	return st

@@ -27,6 +27,9 @@ type Request struct {
 	// Sampling is for the model that writes the answer (temperature,
 	// max_tokens, ...); see Sampling.
 	Sampling *Sampling `json:"sampling,omitempty"`
+	// Tools are functions the model may call instead of answering; they
+	// need Model set. See Tools.
+	Tools *Tools `json:"tools,omitempty"`
 }
 
 // Hints steer model selection for one request.
@@ -45,10 +48,18 @@ type Hints struct {
 type Message struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
+	// ToolCalls are an assistant's calls of the caller's functions, as
+	// OpenAI's tool_calls array.
+	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
+	// ToolCallID is the call a tool message answers.
+	ToolCallID string `json:"tool_call_id,omitempty"`
+	// Name is an optional name of the participant.
+	Name string `json:"name,omitempty"`
 }
 
 // Text returns the request's input and its conversation context: Input when
 // set, otherwise the last user message, with earlier messages as context.
+// The messages after the last user message, if any, are After's.
 func (r Request) Text() (input string, context []Message) {
 	if strings.TrimSpace(r.Input) != "" {
 		return r.Input, r.Messages
@@ -59,6 +70,21 @@ func (r Request) Text() (input string, context []Message) {
 		}
 	}
 	return "", r.Messages
+}
+
+// After returns the messages after the request's input: when the input is
+// the last user message, the assistant's tool calls and the tool results
+// that followed it, for the model that writes the answer.
+func (r Request) After() []Message {
+	if strings.TrimSpace(r.Input) != "" {
+		return nil
+	}
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		if r.Messages[i].Role == "user" {
+			return r.Messages[i+1:]
+		}
+	}
+	return nil
 }
 
 // DecodeRequest parses a Request strictly and checks it has something to do.
@@ -102,6 +128,17 @@ func (r Request) Check(lim Limits) error {
 	if r.TimeoutMs < 0 || r.MaxCostUSD < 0 {
 		return Errorf(CodeInvalidRequest, "timeout_ms and max_cost must not be negative")
 	}
+	for i, m := range r.Messages {
+		if err := checkMessage(i, m); err != nil {
+			return err
+		}
+	}
+	if r.Tools != nil && r.Model == "" {
+		return Errorf(CodeInvalidRequest, "tools need a model: name the model that may call them (a planned request is answered by taskrouter, which returns no tool calls)")
+	}
+	if err := r.Tools.Check(); err != nil {
+		return err
+	}
 	return r.Sampling.Check()
 }
 
@@ -128,8 +165,14 @@ type Response struct {
 	Merge string `json:"merge,omitempty"`
 	// MergeModel is the model that wrote the answer when Merge is "model".
 	MergeModel string `json:"merge_model,omitempty"`
-	Usage      Usage  `json:"usage"`
-	Error      *Error `json:"error,omitempty"`
+	// ToolCalls are the calls of the caller's functions (Request.Tools)
+	// that the model made instead of, or besides, answering, as OpenAI's
+	// tool_calls array; FinishReason is the model's, such as "tool_calls"
+	// or "length", when the answer is one model's output.
+	ToolCalls    json.RawMessage `json:"tool_calls,omitempty"`
+	FinishReason string          `json:"finish_reason,omitempty"`
+	Usage        Usage           `json:"usage"`
+	Error        *Error          `json:"error,omitempty"`
 }
 
 // SubtaskState is what happened to one subtask.
@@ -145,8 +188,11 @@ type SubtaskState struct {
 	EndedAt    time.Time `json:"ended_at,omitzero"`
 	Output     string    `json:"output,omitempty"`
 	Format     string    `json:"format,omitempty"`
-	Usage      Usage     `json:"usage,omitzero"`
-	Error      *Error    `json:"error,omitempty"`
+	// ToolCalls and FinishReason are the model's, as in Output.
+	ToolCalls    json.RawMessage `json:"tool_calls,omitempty"`
+	FinishReason string          `json:"finish_reason,omitempty"`
+	Usage        Usage           `json:"usage,omitzero"`
+	Error        *Error          `json:"error,omitempty"`
 }
 
 // EventType is the kind of a progress event.

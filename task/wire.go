@@ -3,6 +3,7 @@ package task
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -74,6 +75,12 @@ type Work struct {
 	// Sampling, on the step that writes a request's answer, is the
 	// caller's temperature, max_tokens and the rest.
 	Sampling *Sampling `json:"sampling,omitempty"`
+	// Tools, on the step that writes a request's answer, are the
+	// functions the caller offers the model; After is the conversation
+	// after Input (the assistant's tool calls and the tool results), which
+	// a model sends after Input.
+	Tools *Tools    `json:"tools,omitempty"`
+	After []Message `json:"after,omitempty"`
 }
 
 // Output is a model's answer to one Work.
@@ -82,6 +89,13 @@ type Output struct {
 	// Format is "text" (the default) or "json" when Text holds a JSON document.
 	Format string `json:"format,omitempty"`
 	Usage  Usage  `json:"usage,omitzero"`
+	// ToolCalls are the model's calls of the caller's functions (Work.Tools),
+	// as OpenAI's tool_calls array: [{"id", "type": "function", "function":
+	// {"name", "arguments"}}].
+	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
+	// FinishReason is why the model stopped, in OpenAI's words: "stop",
+	// "length", "tool_calls", "content_filter"; empty when unknown.
+	FinishReason string `json:"finish_reason,omitempty"`
 }
 
 // ReplyType is the kind of a message an executor sends to a dispatch's inbox.
