@@ -35,6 +35,8 @@ func FuzzCollector(f *testing.F) {
 		`{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"usage":null}`,
 		`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}`,
 		`{"choices":[{"index":"0","delta":"x","finish_reason":7}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"f","arguments":"{"}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"c","function":{"arguments":{"x":1}}},{"index":"1"},null]}}]}`,
 		`[1,2]`, `null`, `{"choices":{"a":1}}`, `{"choices":[{"delta":{"content":"\ud800"}}]}`,
 	} {
 		f.Add([]byte(s))

@@ -1,8 +1,9 @@
 // Package openai is a model backend for any OpenAI-compatible chat
 // completions API: OpenAI, DeepSeek, Qwen (DashScope compatible mode),
 // Moonshot, OpenRouter, and local servers such as Ollama, vLLM, llama.cpp
-// and MLC LLM. It streams answers, counts usage and cost, and classifies
-// every failure into a task.Error code by status and type.
+// and MLC LLM. It streams answers, passes function calling through,
+// counts usage and cost, and classifies every failure into a task.Error
+// code by status and type.
 package openai
 
 import (
@@ -109,13 +110,19 @@ func (m *Model) GoString() string { return m.String() }
 // its usage and cost. With progress nil nobody follows the text, so it asks
 // for the answer in one piece, which is cheaper for both sides. It passes
 // w.Sampling on to the upstream (see applySampling); the output's format
-// is "json" when the caller asked for JSON and got it. It returns promptly
+// is "json" when the caller asked for JSON and got it. It offers the model
+// w.Tools and sends w.After after the input; the model's calls of those
+// functions come back as the output's ToolCalls, whole even when streamed,
+// and every output has the upstream's FinishReason. It returns promptly
 // when ctx is done or w.Deadline passes. Errors are *task.Error values;
 // see classify for the codes.
 func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta string)) (task.Output, error) {
 	ctx, cancel := m.bound(ctx, w.Deadline)
 	defer cancel()
-	msgs := Messages(w)
+	msgs, err := Messages(w)
+	if err != nil {
+		return task.Output{}, err
+	}
 	req := goopenai.ChatCompletionRequest{
 		Model:         m.upstream,
 		Messages:      msgs,
@@ -124,6 +131,9 @@ func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta s
 	}
 	wantJSON, err := m.applySampling(&req, w.Sampling)
 	if err != nil {
+		return task.Output{}, err
+	}
+	if err := m.applyTools(&req, w.Tools); err != nil {
 		return task.Output{}, err
 	}
 	var a answer
@@ -137,10 +147,11 @@ func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta s
 	}
 	u := a.usage
 	if u.PromptTokens == 0 && u.CompletionTokens == 0 {
-		u = estimateUsage(msgs, a.text)
+		u = estimateUsage(msgs, a)
 	}
 	u.CostUSD = m.spec.Cost(u.PromptTokens, u.CompletionTokens)
-	return task.Output{Text: a.text, Format: outputFormat(wantJSON, a.text), Usage: u}, nil
+	return task.Output{Text: a.text, Format: outputFormat(wantJSON, a.text), Usage: u,
+		ToolCalls: callsJSON(a.calls), FinishReason: finishReason(a.finish)}, nil
 }
 
 // bound applies the work's deadline, or the default timeout when the
@@ -156,10 +167,10 @@ func (m *Model) bound(ctx context.Context, deadline time.Time) (context.Context,
 	return ctx, func() {}
 }
 
-func estimateUsage(msgs []goopenai.ChatCompletionMessage, text string) task.Usage {
-	u := task.Usage{CompletionTokens: task.EstimateTokens(text)}
+func estimateUsage(msgs []goopenai.ChatCompletionMessage, a answer) task.Usage {
+	u := task.Usage{CompletionTokens: task.EstimateTokens(a.text) + estimateCalls(a.calls)}
 	for _, m := range msgs {
-		u.PromptTokens += task.EstimateTokens(m.Content)
+		u.PromptTokens += task.EstimateTokens(m.Content) + estimateCalls(fromToolCalls(m.ToolCalls))
 	}
 	return u
 }

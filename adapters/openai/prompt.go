@@ -97,22 +97,51 @@ func SystemMessage(capability string, args map[string]string) string {
 }
 
 // Messages builds the chat messages of a work: the instruction, the
-// earlier conversation, then the input.
-func Messages(w task.Work) []goopenai.ChatCompletionMessage {
-	msgs := make([]goopenai.ChatCompletionMessage, 0, len(w.Context)+2)
+// earlier conversation, the input, then the conversation after it (the
+// assistant's tool calls and the tool results). It fails only on tool
+// calls that are not OpenAI's.
+func Messages(w task.Work) ([]goopenai.ChatCompletionMessage, error) {
+	msgs := make([]goopenai.ChatCompletionMessage, 0, len(w.Context)+len(w.After)+2)
 	msgs = append(msgs, goopenai.ChatCompletionMessage{Role: goopenai.ChatMessageRoleSystem, Content: SystemMessage(w.Capability, w.Args)})
-	for _, c := range w.Context {
-		msgs = append(msgs, goopenai.ChatCompletionMessage{Role: role(c.Role), Content: c.Content})
+	msgs, err := appendMessages(msgs, "context", w.Context)
+	if err != nil {
+		return nil, err
 	}
-	return append(msgs, goopenai.ChatCompletionMessage{Role: goopenai.ChatMessageRoleUser, Content: w.Input})
+	msgs = append(msgs, goopenai.ChatCompletionMessage{Role: goopenai.ChatMessageRoleUser, Content: w.Input})
+	return appendMessages(msgs, "after", w.After)
 }
 
-// role maps a conversation role to one the API accepts; unknown roles
-// become user turns.
-func role(r string) string {
-	switch r {
+func appendMessages(msgs []goopenai.ChatCompletionMessage, part string, conv []task.Message) ([]goopenai.ChatCompletionMessage, error) {
+	for i, c := range conv {
+		m := goopenai.ChatCompletionMessage{Role: role(c), Content: c.Content, Name: c.Name}
+		switch m.Role {
+		case goopenai.ChatMessageRoleAssistant:
+			calls, err := toolCalls(c.ToolCalls)
+			if err != nil {
+				return nil, task.Errorf(task.CodeInvalidRequest, "%s[%d]: tool_calls are not OpenAI tool calls: %v", part, i, err)
+			}
+			// An assistant message of only tool calls goes without
+			// content (go-openai omits it), which OpenAI and the common
+			// local servers take as null.
+			m.ToolCalls = calls
+		case goopenai.ChatMessageRoleTool:
+			m.ToolCallID = c.ToolCallID
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
+}
+
+// role maps a conversation message's role to one the API accepts; unknown
+// roles, and tool results that name no call, become user turns.
+func role(m task.Message) string {
+	switch m.Role {
 	case goopenai.ChatMessageRoleSystem, goopenai.ChatMessageRoleAssistant, goopenai.ChatMessageRoleDeveloper:
-		return r
+		return m.Role
+	case goopenai.ChatMessageRoleTool:
+		if m.ToolCallID != "" {
+			return m.Role
+		}
 	}
 	return goopenai.ChatMessageRoleUser
 }

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -31,17 +32,53 @@ func TestSystemMessage(t *testing.T) {
 }
 
 func TestMessagesRoles(t *testing.T) {
-	msgs := Messages(task.Work{Capability: "chat", Input: "now", Context: []task.Message{
+	msgs, err := Messages(task.Work{Capability: "chat", Input: "now", Context: []task.Message{
 		{Role: "system", Content: "s"}, {Role: "assistant", Content: "a"}, {Role: "tool", Content: "t"}, {Role: "", Content: "u"},
+		{Role: "tool", Content: "r", ToolCallID: "call_1"},
 	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var roles []string
 	for _, m := range msgs {
 		roles = append(roles, m.Role)
 	}
-	if got := strings.Join(roles, ","); got != "system,system,assistant,user,user,user" {
+	// A tool message that names no call has nothing to answer, so it
+	// goes as the user's words, as it did before tool calls existed.
+	if got := strings.Join(roles, ","); got != "system,system,assistant,user,user,tool,user" {
 		t.Fatalf("roles %s", got)
 	}
-	if msgs[len(msgs)-1].Content != "now" {
-		t.Fatalf("last message %+v", msgs[len(msgs)-1])
+	if msgs[len(msgs)-1].Content != "now" || msgs[5].ToolCallID != "call_1" {
+		t.Fatalf("messages %+v", msgs)
+	}
+}
+
+func TestMessagesAfterInput(t *testing.T) {
+	calls := `[{"id":"call_a","function":{"name":"f","arguments":"{\"x\":1}"}}]`
+	msgs, err := Messages(task.Work{Capability: "chat", Input: "now",
+		Context: []task.Message{{Role: "user", Content: "before", Name: "ann"}},
+		After: []task.Message{
+			{Role: "assistant", ToolCalls: json.RawMessage(calls)},
+			{Role: "tool", ToolCallID: "call_a", Content: "42"},
+			{Role: "user", Content: "and?", ToolCallID: "ignored"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(msgs[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The assistant's call goes without content, with the type OpenAI
+	// requires and the caller left out.
+	want := `[{"role":"user","content":"before","name":"ann"},{"role":"user","content":"now"},` +
+		`{"role":"assistant","tool_calls":[{"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]},` +
+		`{"role":"tool","content":"42","tool_call_id":"call_a"},{"role":"user","content":"and?"}]`
+	if string(got) != want {
+		t.Fatalf("messages\n%s\nwant\n%s", got, want)
+	}
+	_, err = Messages(task.Work{Input: "x", After: []task.Message{{Role: "assistant", ToolCalls: json.RawMessage(`[{"function":{"arguments":{}}}]`)}}})
+	if e := task.AsError(err); e.Code != task.CodeInvalidRequest || !strings.Contains(e.Message, "after[0]") {
+		t.Fatalf("error %v, want invalid_request naming after[0]", err)
 	}
 }

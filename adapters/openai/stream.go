@@ -22,6 +22,7 @@ var (
 // answer is what a stream delivered.
 type answer struct {
 	text   string
+	calls  []call
 	usage  task.Usage
 	finish string
 }
@@ -73,7 +74,7 @@ func (m *Model) read(s *goopenai.ChatCompletionStream, idle *time.Timer, progres
 	if !col.ended {
 		return answer{}, errTruncated
 	}
-	return answer{text: col.text.String(), usage: col.usage, finish: col.finish}, nil
+	return answer{text: col.text.String(), calls: col.toolCalls(), usage: col.usage, finish: col.finish}, nil
 }
 
 // complete runs one call without streaming. Every error it returns is a
@@ -92,6 +93,6 @@ func (m *Model) complete(ctx context.Context, req goopenai.ChatCompletionRequest
 	if ch.FinishReason == goopenai.FinishReasonContentFilter {
 		return answer{}, task.Errorf(task.CodeBadInput, "model %q: the provider's content filter stopped the answer; rephrase the input or use another model", m.spec.Name)
 	}
-	return answer{text: ch.Message.Content, finish: string(ch.FinishReason),
+	return answer{text: ch.Message.Content, calls: fromToolCalls(ch.Message.ToolCalls), finish: string(ch.FinishReason),
 		usage: task.Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens}}, nil
 }

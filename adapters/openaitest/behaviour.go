@@ -2,6 +2,7 @@ package openaitest
 
 import (
 	"time"
+	"unicode/utf8"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -66,8 +67,28 @@ type Behaviour struct {
 	// NoUsage leaves usage out of the answer, as servers that ignore
 	// stream_options do.
 	NoUsage bool
-	// FinishReason is the finish_reason of a complete answer; default "stop".
+	// FinishReason is the finish_reason of a complete answer; default
+	// "tool_calls" for an answer with tool calls, else "stop".
 	FinishReason string
+	// ToolCalls, when set, are the model's calls of the request's
+	// functions, answered in OpenAI's wire format after Reply's text, if
+	// any: content null without text, and in a stream one chunk with
+	// each call's index, id and name, then its arguments in fragments.
+	// The token limit cuts the text only.
+	ToolCalls []ToolCall
+	// ToolCallsFunc, when set, computes the tool calls from the request's
+	// messages instead of ToolCalls; returning none answers with the text
+	// alone, as a model does once it has the tool results. It must be safe
+	// for concurrent use.
+	ToolCallsFunc func(messages []task.Message) []ToolCall
+}
+
+// ToolCall is one scripted call of a function.
+type ToolCall struct {
+	// ID is the call's id; empty gets a fresh "call_..." id on every answer.
+	ID        string
+	Name      string
+	Arguments string
 }
 
 // Usage is the usage object of an answer.
@@ -83,9 +104,6 @@ type script struct {
 }
 
 func newScript(b Behaviour) *script {
-	if b.FinishReason == "" {
-		b.FinishReason = "stop"
-	}
 	s := &script{b: b}
 	if b.ReplyFunc == nil {
 		s.pieces = SplitTokens(b.Reply)
@@ -104,6 +122,53 @@ func (s *script) reply(msgs []task.Message) []string {
 		return s.pieces
 	}
 	return SplitTokens(s.b.ReplyFunc(msgs))
+}
+
+// toolCalls returns the tool calls of the answer to a request, each with
+// an id.
+func (s *script) toolCalls(msgs []task.Message) []ToolCall {
+	calls := s.b.ToolCalls
+	if s.b.ToolCallsFunc != nil {
+		calls = s.b.ToolCallsFunc(msgs)
+	}
+	if len(calls) == 0 {
+		return nil
+	}
+	out := make([]ToolCall, len(calls))
+	for i, c := range calls {
+		if c.ID == "" {
+			c.ID = task.NewID("call_")
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// finish returns the finish_reason of a complete answer.
+func (s *script) finish(calls []ToolCall) string {
+	switch {
+	case s.b.FinishReason != "":
+		return s.b.FinishReason
+	case len(calls) > 0:
+		return "tool_calls"
+	}
+	return "stop"
+}
+
+// argPieces splits a call's arguments into the fragments a stream sends,
+// a few bytes each as model tokens are, never inside a UTF-8 character.
+func argPieces(args string) []string {
+	const size = 4
+	var out []string
+	for len(args) > 0 {
+		n := min(size, len(args))
+		for n < len(args) && !utf8.RuneStart(args[n]) {
+			n++
+		}
+		out = append(out, args[:n])
+		args = args[n:]
+	}
+	return out
 }
 
 // SplitTokens splits text into the pieces the server streams: each piece

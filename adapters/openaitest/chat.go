@@ -18,6 +18,7 @@ type answer struct {
 	created      int64
 	model        string
 	pieces       []string
+	calls        []ToolCall
 	finish       string
 	usage        Usage
 	withUsage    bool // the answer carries usage at all
@@ -94,10 +95,11 @@ func (s *Server) newAnswer(sc *script, rec Record) answer {
 		created:      time.Now().Unix(),
 		model:        rec.Model,
 		pieces:       sc.reply(rec.Messages),
-		finish:       sc.b.FinishReason,
+		calls:        sc.toolCalls(rec.Messages),
 		withUsage:    !sc.b.NoUsage,
 		includeUsage: rec.IncludeUsage && !sc.b.NoUsage,
 	}
+	a.finish = sc.finish(a.calls)
 	if rec.MaxTokens > 0 && len(a.pieces) > rec.MaxTokens {
 		a.pieces = a.pieces[:rec.MaxTokens]
 		a.finish = "length"
@@ -106,6 +108,9 @@ func (s *Server) newAnswer(sc *script, rec Record) answer {
 		a.usage = *sc.b.Usage
 	} else if a.withUsage {
 		a.usage = Usage{PromptTokens: promptTokens(rec.Messages), CompletionTokens: len(a.pieces)}
+		for _, c := range a.calls {
+			a.usage.CompletionTokens += 1 + len(argPieces(c.Arguments)) // the name and each fragment
+		}
 	}
 	return a
 }

@@ -116,11 +116,27 @@ func writeCompletion(w http.ResponseWriter, a *answer) {
 	defer putBuf(buf)
 	b := appendHead((*buf)[:0], a, "chat.completion")
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = append(b, '"')
-	for _, p := range a.pieces {
-		b = appendEscaped(b, p)
+	if len(a.calls) > 0 && len(a.pieces) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		for _, p := range a.pieces {
+			b = appendEscaped(b, p)
+		}
+		b = append(b, '"')
 	}
-	b = append(b, '"')
+	if len(a.calls) > 0 {
+		b = append(b, `,"tool_calls":[`...)
+		for i, c := range a.calls {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendCallHead(b, c, -1)
+			b = appendString(b, c.Arguments)
+			b = append(b, '}', '}')
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":`...)
 	b = appendString(b, a.finish)
 	b = append(b, '}', ']')
@@ -131,6 +147,22 @@ func writeCompletion(w http.ResponseWriter, a *answer) {
 	b = append(b, "}\n"...)
 	*buf = b
 	writeJSON(w, 200, b)
+}
+
+// appendCallHead appends a tool call object up to the value of its
+// arguments: with its index when index is not negative, as in streams.
+func appendCallHead(b []byte, c ToolCall, index int) []byte {
+	b = append(b, '{')
+	if index >= 0 {
+		b = append(b, `"index":`...)
+		b = strconv.AppendInt(b, int64(index), 10)
+		b = append(b, ',')
+	}
+	b = append(b, `"id":`...)
+	b = appendString(b, c.ID)
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = appendString(b, c.Name)
+	return append(b, `,"arguments":`...)
 }
 
 // writeModels writes the model list of GET /v1/models.

@@ -21,21 +21,33 @@ type Record struct {
 	IncludeUsage  bool
 	// MaxTokens is max_completion_tokens, else max_tokens; zero when unset.
 	MaxTokens int
+	// Tools and ToolChoice are tools and tool_choice as sent; nil when
+	// absent. The messages keep their tool_calls, tool_call_id and name.
+	Tools      json.RawMessage
+	ToolChoice json.RawMessage
+	// ParallelToolCalls is parallel_tool_calls; nil when absent.
+	ParallelToolCalls *bool
 }
 
 // chatRequest is the part of a chat completion request the server reads.
 type chatRequest struct {
 	Model    string `json:"model"`
 	Messages []struct {
-		Role    string  `json:"role"`
-		Content content `json:"content"`
+		Role       string          `json:"role"`
+		Content    content         `json:"content"`
+		ToolCalls  json.RawMessage `json:"tool_calls"`
+		ToolCallID string          `json:"tool_call_id"`
+		Name       string          `json:"name"`
 	} `json:"messages"`
 	Stream        bool `json:"stream"`
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	MaxTokens           int `json:"max_tokens"`
-	MaxCompletionTokens int `json:"max_completion_tokens"`
+	MaxTokens           int             `json:"max_tokens"`
+	MaxCompletionTokens int             `json:"max_completion_tokens"`
+	Tools               json.RawMessage `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
 }
 
 // content is a message's content: a string, null, or an array of parts of
@@ -74,20 +86,23 @@ func (c *content) UnmarshalJSON(b []byte) error {
 // record turns a decoded request into a Record.
 func (cr *chatRequest) record(r *http.Request, body []byte) Record {
 	rec := Record{
-		Model:         cr.Model,
-		Authorization: r.Header.Get("Authorization"),
-		Header:        r.Header,
-		Body:          body,
-		Messages:      make([]task.Message, len(cr.Messages)),
-		Stream:        cr.Stream,
-		IncludeUsage:  cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage,
-		MaxTokens:     cr.MaxTokens,
+		Model:             cr.Model,
+		Authorization:     r.Header.Get("Authorization"),
+		Header:            r.Header,
+		Body:              body,
+		Messages:          make([]task.Message, len(cr.Messages)),
+		Stream:            cr.Stream,
+		IncludeUsage:      cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage,
+		MaxTokens:         cr.MaxTokens,
+		Tools:             cr.Tools,
+		ToolChoice:        cr.ToolChoice,
+		ParallelToolCalls: cr.ParallelToolCalls,
 	}
 	if cr.MaxCompletionTokens > 0 {
 		rec.MaxTokens = cr.MaxCompletionTokens
 	}
 	for i, m := range cr.Messages {
-		rec.Messages[i] = task.Message{Role: m.Role, Content: string(m.Content)}
+		rec.Messages[i] = task.Message{Role: m.Role, Content: string(m.Content), ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID, Name: m.Name}
 	}
 	return rec
 }
