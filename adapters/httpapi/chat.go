@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -24,7 +26,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	id := task.NewID("")
-	req := task.Request{ID: "req_" + id, Messages: c.messages, Planner: c.planner, Hints: c.hints, Sampling: c.sampling.s}
+	req := task.Request{ID: "req_" + id, Messages: c.messages, Planner: c.planner, Hints: c.hints, Sampling: c.sampling.s, Tools: c.tools}
 	if req, e = s.route(r.Context(), c.model, req); e != nil {
 		writeError(w, e)
 		return
@@ -36,11 +38,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	resp := s.cfg.Runner.Handle(r.Context(), req, nil)
-	if resp.Error != nil && resp.Answer == "" {
+	if failed(resp) {
 		writeError(w, fromTaskError(resp.Error))
 		return
 	}
-	writeBody(w, http.StatusOK, out.appendCompletion(nil, resp.Answer, resp.Usage))
+	writeBody(w, http.StatusOK, out.appendCompletion(nil, resp))
 }
 
 // completion is what every object of one answer shares.
@@ -50,8 +52,34 @@ type completion struct {
 	model   string
 }
 
-// finishReason is "stop": taskrouter's answers are complete or an error.
-const finishReason = "stop"
+// failed reports whether resp is an error rather than an answer: one with
+// neither text nor tool calls.
+func failed(resp task.Response) bool {
+	return resp.Error != nil && resp.Answer == "" && len(toolCalls(resp)) == 0
+}
+
+// finishReason is the answering model's finish_reason, or "stop" when the
+// answer is not one model's output: taskrouter's answers are then
+// complete or an error.
+func finishReason(resp task.Response) string {
+	if resp.FinishReason != "" {
+		return resp.FinishReason
+	}
+	return "stop"
+}
+
+// toolCalls returns the calls of resp's tool_calls array; none when it is
+// not a valid array, so a bad one can never break the body it goes into.
+func toolCalls(resp task.Response) []gjson.Result {
+	if len(resp.ToolCalls) == 0 || !gjson.ValidBytes(resp.ToolCalls) {
+		return nil
+	}
+	v := gjson.ParseBytes(resp.ToolCalls)
+	if !v.IsArray() {
+		return nil
+	}
+	return v.Array()
+}
 
 // appendHead appends the fields every completion object starts with.
 func (c completion) appendHead(b []byte, object string) []byte {
@@ -66,13 +94,25 @@ func (c completion) appendHead(b []byte, object string) []byte {
 	return append(b, `,"system_fingerprint":null`...)
 }
 
-// appendCompletion appends a chat.completion object.
-func (c completion) appendCompletion(b []byte, answer string, u task.Usage) []byte {
+// appendCompletion appends a chat.completion object. A message with tool
+// calls and no text has content null, as OpenAI's has.
+func (c completion) appendCompletion(b []byte, resp task.Response) []byte {
+	calls := toolCalls(resp)
 	b = c.appendHead(b, "chat.completion")
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = appendString(b, answer)
-	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":"`+finishReason+`"}],"usage":`...)
-	b = appendUsage(b, u)
+	if resp.Answer == "" && len(calls) > 0 {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, resp.Answer)
+	}
+	if len(calls) > 0 {
+		b = append(b, `,"tool_calls":`...)
+		b = append(b, resp.ToolCalls...)
+	}
+	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":`...)
+	b = appendString(b, finishReason(resp))
+	b = append(b, `}],"usage":`...)
+	b = appendUsage(b, resp.Usage)
 	return append(b, "}\n"...)
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -14,13 +15,13 @@ import (
 // (1 only), that is the generation settings, for the model that writes the
 // answer: temperature, top_p, max_tokens or max_completion_tokens, stop,
 // seed, presence_penalty, frequency_penalty and response_format (see
-// samplingReader). Function calling is refused: a request with tools (or
-// the older functions) that the model may call gets a 400 rather than an
-// answer that silently never calls them; tool_choice "none" makes them
-// harmless, and an empty list is none. Other fields (logit_bias, logprobs,
-// user, ...) are accepted and ignored, as OpenAI-compatible servers do for
-// what they do not change. taskrouter's own extensions ride as extra body
-// fields: planner, policy, prefer_local and max_cost.
+// samplingReader), and function calling: tools, tool_choice and
+// parallel_tool_calls, passed as sent to the model the request names (see
+// checkTools). The older functions and function_call are refused with a
+// pointer to tools. Other fields (logit_bias, logprobs, user, ...) are
+// accepted and ignored, as OpenAI-compatible servers do for what they do
+// not change. taskrouter's own extensions ride as extra body fields:
+// planner, policy, prefer_local and max_cost.
 type chat struct {
 	model        string
 	messages     []task.Message
@@ -29,10 +30,14 @@ type chat struct {
 	hints        task.Hints
 	planner      string
 	sampling     samplingReader
-	// tools names the field that offers the model functions to call
-	// ("tools" or "functions"), and toolChoiceNone says they may not be.
-	tools          string
-	toolChoiceNone bool
+	// functions, tool_choice and parallel_tool_calls as sent; tools is
+	// built from them by check, nil when the request offers no function.
+	functions  gjson.Result
+	toolChoice gjson.Result
+	parallel   *bool
+	tools      *task.Tools
+	// legacy names the older function-calling field sent, if any.
+	legacy string
 }
 
 var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
@@ -91,13 +96,18 @@ func (c *chat) field(name string, v gjson.Result) *apiError {
 		c.hints.PreferLocal, ok = boolean(v)
 	case "max_cost":
 		c.hints.MaxCostUSD, ok = v.Num, v.Type == gjson.Number
-	case "tools", "functions":
-		ok = v.IsArray()
-		if ok && len(v.Array()) > 0 {
-			c.tools = name
+	case "tools":
+		c.functions, ok = v, v.IsArray()
+	case "tool_choice":
+		c.toolChoice, ok = v, v.Type == gjson.String || v.IsObject()
+	case "parallel_tool_calls":
+		var p bool
+		p, ok = boolean(v)
+		c.parallel = &p
+	case "functions", "function_call":
+		if c.legacy == "" || name == "functions" {
+			c.legacy = name
 		}
-	case "tool_choice", "function_call":
-		c.toolChoiceNone = v.Str == "none"
 		return nil
 	case "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",
 		"presence_penalty", "frequency_penalty", "response_format":
@@ -143,7 +153,66 @@ func readMessage(i int, m gjson.Result) (task.Message, *apiError) {
 	if err != "" {
 		return task.Message{}, badRequest("invalid_content", param+".content "+err).withParam(param + ".content")
 	}
-	return task.Message{Role: role.Str, Content: text}, nil
+	msg := task.Message{Role: role.Str, Content: text}
+	if e := readToolParts(&msg, param, m); e != nil {
+		return task.Message{}, e
+	}
+	return msg, nil
+}
+
+// readToolParts reads what a message carries for function calling: an
+// assistant's tool_calls, a tool message's tool_call_id (which it must
+// have), and any message's name.
+func readToolParts(msg *task.Message, param string, m gjson.Result) *apiError {
+	if v := m.Get("name"); v.Exists() && v.Type != gjson.Null {
+		if v.Type != gjson.String {
+			return wrongType(param+".name", "a string")
+		}
+		msg.Name = v.Str
+	}
+	calls := m.Get("tool_calls")
+	switch {
+	case msg.Role == "assistant":
+		return readToolCalls(msg, param+".tool_calls", calls)
+	case calls.Exists() && calls.Type != gjson.Null:
+		return badRequest("invalid_value", param+" carries tool_calls, which only an assistant message may.").withParam(param + ".tool_calls")
+	case msg.Role == "tool":
+		id := m.Get("tool_call_id")
+		if id.Type != gjson.String || id.Str == "" {
+			return badRequest("missing_tool_call_id", param+" is a tool message: it needs 'tool_call_id', the id of the call it answers.").
+				withParam(param + ".tool_call_id")
+		}
+		msg.ToolCallID = id.Str
+	}
+	return nil
+}
+
+// readToolCalls reads an assistant's tool_calls, each {"id", "type":
+// "function", "function": {"name", "arguments"}}, and keeps them as sent
+// for the model; an empty array is as if absent.
+func readToolCalls(msg *task.Message, param string, v gjson.Result) *apiError {
+	if !v.Exists() || v.Type == gjson.Null {
+		return nil
+	}
+	if !v.IsArray() {
+		return wrongType(param, "an array of tool calls")
+	}
+	n, bad := 0, false
+	v.ForEach(func(_, call gjson.Result) bool {
+		bad = call.Get("id").Type != gjson.String || call.Get("function.name").Type != gjson.String
+		if !bad {
+			n++
+		}
+		return !bad
+	})
+	if bad {
+		at := fmt.Sprintf("%s[%d]", param, n)
+		return badRequest("invalid_value", at+` must be {"id": ..., "type": "function", "function": {"name": ..., "arguments": ...}}, as the model sent it.`).withParam(at)
+	}
+	if n > 0 {
+		msg.ToolCalls = json.RawMessage(v.Raw)
+	}
+	return nil
 }
 
 // content reads a message's content: a string, null, or an array of parts
@@ -176,9 +245,8 @@ func (c *chat) check() *apiError {
 	if c.model == "" {
 		return badRequest("missing_model", "You must provide a model parameter: \"taskrouter\" or a name from GET /v1/models.").withParam("model")
 	}
-	if c.tools != "" && !c.toolChoiceNone {
-		return badRequest("unsupported_tools", "Function calling is not supported: taskrouter answers with text and never returns tool_calls. "+
-			"Leave '"+c.tools+"' out (or set tool_choice to \"none\"), or call the model's own API for function calling.").withParam(c.tools)
+	if e := c.checkTools(); e != nil {
+		return e
 	}
 	if len(c.messages) == 0 {
 		return badRequest("missing_messages", "'messages' must be a non-empty array ending with a user message.").withParam("messages")
@@ -189,4 +257,39 @@ func (c *chat) check() *apiError {
 		}
 	}
 	return badRequest("missing_user_message", "'messages' must include a user message with text; the last one is the request.").withParam("messages")
+}
+
+// checkTools builds the request's Tools from tools, tool_choice and
+// parallel_tool_calls, checked one field at a time so that an error names
+// its field. An empty tools list offers nothing: it is as if absent, and
+// then so are the other two. Model "taskrouter" refuses tools, since a
+// planned answer is text and never tool calls, unless tool_choice "none"
+// says they may not be called, which is what a planned answer does.
+func (c *chat) checkTools() *apiError {
+	if c.legacy != "" {
+		return badRequest("unsupported_functions", "'"+c.legacy+"' is OpenAI's deprecated form of function calling: "+
+			`send the functions as 'tools' ([{"type": "function", "function": {...}}]) and the choice as 'tool_choice'.`).withParam(c.legacy)
+	}
+	if c.functions.Get("#").Int() == 0 {
+		return nil
+	}
+	if c.model == ModelTaskrouter {
+		if c.toolChoice.Type == gjson.String && c.toolChoice.Str == "none" {
+			return nil
+		}
+		return badRequest("tools_need_model", `Model "taskrouter" plans the request and answers with text, never with tool calls: `+
+			"to offer 'tools', name the model that may call them, one from GET /v1/models.").withParam("tools")
+	}
+	t := &task.Tools{Functions: json.RawMessage(c.functions.Raw), Parallel: c.parallel}
+	if err := t.Check(); err != nil {
+		return badRequest("invalid_value", task.AsError(err).Message+".").withParam("tools")
+	}
+	if c.toolChoice.Exists() {
+		t.Choice = json.RawMessage(c.toolChoice.Raw)
+		if err := t.Check(); err != nil {
+			return badRequest("invalid_value", task.AsError(err).Message+".").withParam("tool_choice")
+		}
+	}
+	c.tools = t
+	return nil
 }

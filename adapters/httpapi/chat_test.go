@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -183,17 +182,21 @@ func TestChatErrors(t *testing.T) {
 		{"model not a string", "POST", "/v1/chat/completions", `{"model":5,"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_type"},
 		{"messages not an array", "POST", "/v1/chat/completions", `{"model":"gpt-test","messages":"hi"}`, 400, "invalid_type"},
 		{"n=2", "POST", "/v1/chat/completions", `{"model":"gpt-test","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_n"},
-		{"tools", "POST", "/v1/chat/completions", `{"model":"gpt-test","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_tools"},
-		{"functions", "POST", "/v1/chat/completions", `{"model":"gpt-test","functions":[{"name":"f"}],"function_call":"auto","messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_tools"},
+		{"tools with taskrouter", "POST", "/v1/chat/completions", `{"model":"taskrouter","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, 400, "tools_need_model"},
+		{"bad tools", "POST", "/v1/chat/completions", `{"model":"gpt-test","tools":[{"type":"function"}],"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_value"},
+		{"functions", "POST", "/v1/chat/completions", `{"model":"gpt-test","functions":[{"name":"f"}],"function_call":"auto","messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_functions"},
+		{"tool message without its call", "POST", "/v1/chat/completions", `{"model":"gpt-test","messages":[{"role":"user","content":"x"},{"role":"tool","content":"y"}]}`, 400, "missing_tool_call_id"},
 		{"too large", "POST", "/v1/chat/completions", chatBody("gpt-test", false, "user", strings.Repeat("x", 2<<10)), 413, "request_too_large"},
 		{"wrong method", "GET", "/v1/chat/completions", nil, 405, "method_not_allowed"},
 		{"unknown url", "GET", "/v2/nothing", nil, 404, "unknown_url"},
 	}
+	wantParam := map[string]string{"model_not_found": "model", "tools_need_model": "tools", "invalid_value": "tools",
+		"unsupported_functions": "functions", "missing_tool_call_id": "messages[1].tool_call_id"}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := wantError(t, e.do(c.method, c.path, "", c.body), c.status, c.code)
-			if c.code == "model_not_found" && (got.Error.Param == nil || *got.Error.Param != "model") {
-				t.Fatalf("param = %v, want model", got.Error.Param)
+			if param := wantParam[c.code]; param != "" && (got.Error.Param == nil || *got.Error.Param != param) {
+				t.Fatalf("param = %v, want %s", got.Error.Param, param)
 			}
 		})
 	}
@@ -288,19 +291,19 @@ func TestChatStreamForwardsModelMerge(t *testing.T) {
 	}
 }
 
-// Tools the model may not call (tool_choice "none", or an empty list) do
-// not stand in the way of an answer.
+// Tools the model may not call (tool_choice "none", or an empty list)
+// leave an answer in text, from a named model and from taskrouter.
 func TestChatHarmlessToolsAreAccepted(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	for _, body := range []string{
 		`{"model":"gpt-test","tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none","messages":[{"role":"user","content":"x"}]}`,
 		`{"model":"gpt-test","tools":[],"messages":[{"role":"user","content":"x"}]}`,
+		`{"model":"taskrouter","tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none","messages":[{"role":"user","content":"x"}]}`,
+		`{"model":"taskrouter","tools":[],"tool_choice":"auto","messages":[{"role":"user","content":"x"}]}`,
 	} {
-		resp := e.do("POST", "/v1/chat/completions", "", body)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: status %d", body, resp.StatusCode)
+		c := decode[completionObject](t, e.do("POST", "/v1/chat/completions", "", body), http.StatusOK)
+		if len(c.Choices) != 1 || c.Choices[0].Message == nil || c.Choices[0].Message.Content == "" || *c.Choices[0].FinishReason != "stop" {
+			t.Fatalf("%s: choices %+v", body, c.Choices)
 		}
 	}
 }

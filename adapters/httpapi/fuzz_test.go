@@ -18,6 +18,11 @@ func FuzzDecodeChat(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0,"top_p":0.9,"max_tokens":64,"max_completion_tokens":64,"stop":["\n\n","END"],"seed":-3,"presence_penalty":-2,"frequency_penalty":1.5,"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{}}}}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":null,"stop":"","max_tokens":1e3,"response_format":{"type":"json_object"}}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"max_completion_tokens":5,"max_tokens":6,"seed":99999999999999999999,"stop":[]}`))
+	f.Add([]byte(`{"model":"m","tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],"tool_choice":{"type":"function","function":{"name":"get_weather"}},"parallel_tool_calls":false,` +
+		`"messages":[{"role":"user","content":"x","name":"ann"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"sunny"}]}`))
+	f.Add([]byte(`{"model":"taskrouter","tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none","messages":[{"role":"user","content":"x"},{"role":"tool","tool_call_id":"","content":[{"type":"text","text":"y"}]}]}`))
+	f.Add([]byte(`{"model":"m","tools":[],"tool_choice":"required","functions":[{"name":"f"}],"function_call":"auto","messages":[{"role":"assistant","tool_calls":[{"type":"function"}]},{"role":"user","content":"x","tool_calls":[]}]}`))
+	f.Add([]byte(`{"model":"m","tools":[{"type":"function","function":{"name":"a"}},{"type":"function","function":{"name":"a b"}}],"tool_choice":{"type":"function","function":{"name":"b"}},"parallel_tool_calls":1,"messages":[{"role":"user","content":"x"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, e := decodeChat(body)
 		if e != nil {
@@ -33,8 +38,15 @@ func FuzzDecodeChat(f *testing.F) {
 		if s := c.sampling.s; s != nil && reflect.DeepEqual(*s, task.Sampling{}) {
 			t.Fatalf("accepted %q with an empty Sampling", body)
 		}
-		// What decodeChat accepts, the router accepts as a request.
-		req := task.Request{Messages: c.messages, Sampling: c.sampling.s}
+		if c.tools != nil && c.model == ModelTaskrouter {
+			t.Fatalf("accepted %q: tools for a planned answer", body)
+		}
+		// What decodeChat accepts, the router accepts as a request: with
+		// tools, one that route pins to the named model.
+		req := task.Request{Messages: c.messages, Sampling: c.sampling.s, Tools: c.tools}
+		if c.tools != nil {
+			req.Model = c.model
+		}
 		if err := req.Check(task.Limits{MaxInputBytes: 1 << 30}); err != nil {
 			t.Fatalf("accepted %q, but the router refuses it: %v", body, err)
 		}

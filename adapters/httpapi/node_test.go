@@ -94,19 +94,43 @@ type nodeReport struct {
 		Code   string
 		IsAuth bool `json:"is_auth"`
 	} `json:"bad_key"`
+	Tools       toolsReport `json:"tools"`
+	ToolsStream toolsReport `json:"tools_stream"`
+	ToolsHelper toolsReport `json:"tools_helper"`
+}
+
+// toolsReport is what the client read of a function-calling answer.
+type toolsReport struct {
+	Content      *string
+	Calls        []struct{ ID, Type, Name, Arguments string }
+	FinishReason string `json:"finish_reason"`
+}
+
+// check reports what is wrong with r: it must have toolRunner's calls.
+func (r toolsReport) check(t *testing.T, what string) {
+	t.Helper()
+	got, _ := json.Marshal(r.Calls)
+	want := `[{"ID":"call_a","Type":"function","Name":"get_weather","Arguments":"{\"city\":\"Oslo\"}"},` +
+		`{"ID":"call_b","Type":"function","Name":"get_time","Arguments":"{}"}]`
+	if string(got) != want || r.FinishReason != "tool_calls" {
+		t.Errorf("%s: calls %s, finish_reason %q; want calls %s, finish_reason tool_calls", what, got, r.FinishReason, want)
+	}
 }
 
 // TestOpenAINodeClient drives /v1/chat/completions, streaming and not,
 // and /v1/models with the official OpenAI Node client, through the real
-// router, NATS, executor and an OpenAI-compatible upstream.
+// router, NATS, executor and an OpenAI-compatible upstream; and function
+// calling, streaming and not, against a runner whose model calls tools.
 func TestOpenAINodeClient(t *testing.T) {
 	node := installNodeClient(t)
 	e := newEnv(t, envOptions{cfg: httpapi.Config{APIKeys: []string{"sk-node-test"}}})
+	runner := &toolRunner{}
+	toolsURL := newToolServer(t, runner).url
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "chat.mjs")
 	cmd.Dir = nodeDir
-	cmd.Env = append(os.Environ(), "TR_BASE_URL="+e.url+"/v1", "TR_API_KEY=sk-node-test", "TR_MODEL=gpt-test")
+	cmd.Env = append(os.Environ(), "TR_BASE_URL="+e.url+"/v1", "TR_API_KEY=sk-node-test", "TR_MODEL=gpt-test", "TR_TOOLS_BASE_URL="+toolsURL+"/v1")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -138,5 +162,21 @@ func TestOpenAINodeClient(t *testing.T) {
 	}
 	if bk := r.BadKey; bk.Status != 401 || bk.Code != "invalid_api_key" || !bk.IsAuth {
 		t.Errorf("bad key = %+v", bk)
+	}
+	r.Tools.check(t, "tool calls")
+	if r.Tools.Content != nil {
+		t.Errorf("tool calls: content %q, want null", *r.Tools.Content)
+	}
+	r.ToolsStream.check(t, "streamed tool calls")
+	r.ToolsHelper.check(t, "tool calls from the stream helper")
+	reqs := runner.ran()
+	if len(reqs) != 3 {
+		t.Fatalf("the tools runner ran %d requests, want 3", len(reqs))
+	}
+	for _, req := range reqs {
+		if req.Tools == nil || req.Tools.Parallel == nil || !*req.Tools.Parallel || string(req.Tools.Choice) != `"auto"` ||
+			len(req.Messages) != 3 || req.Messages[2].ToolCallID != "call_0" || len(req.Messages[1].ToolCalls) == 0 {
+			t.Errorf("the runner got tools %+v and messages %+v", req.Tools, req.Messages)
+		}
 	}
 }

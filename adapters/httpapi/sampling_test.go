@@ -79,7 +79,7 @@ func TestSamplingFields(t *testing.T) {
 // Chat completions accept OpenAI's other fields and ignore them; job
 // requests, which are taskrouter's own, refuse unknown fields.
 func TestChatIgnoresOtherFields(t *testing.T) {
-	body := samplingBodies(`"tools":[{"type":"function"}],"tool_choice":"none","logit_bias":{"50256":-100},"user":"u1","logprobs":true`)
+	body := samplingBodies(`"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none","logit_bias":{"50256":-100},"user":"u1","logprobs":true`)
 	if got, e := decodeSampling("chat", body["chat"]); e != nil || got != nil {
 		t.Fatalf("chat: sampling %+v, error %v", got, e)
 	}

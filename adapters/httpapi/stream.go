@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/taskrouter/taskrouter/adapters/httpapi/internal/pipe"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -199,10 +201,10 @@ func (sw *chunkWriter) comment(text string) bool {
 	return sw.flush()
 }
 
-// finish ends the stream: the rest of the answer, the finish chunk, the
-// usage chunk when asked for, and [DONE]; or an error.
+// finish ends the stream: the rest of the answer, the tool calls, the
+// finish chunk, the usage chunk when asked for, and [DONE]; or an error.
 func (sw *chunkWriter) finish(resp task.Response, sent string) {
-	if resp.Error != nil && resp.Answer == "" {
+	if failed(resp) {
 		sw.fail(fromTaskError(resp.Error))
 		return
 	}
@@ -212,10 +214,14 @@ func (sw *chunkWriter) finish(resp task.Response, sent string) {
 			"The model failed after part of the answer was streamed and a retry answered differently; the streamed text is incomplete. Send the request again."))
 		return
 	}
-	if rest != "" || !sw.started {
+	if rest != "" {
 		sw.content(rest)
 	}
-	sw.chunk(`{}`, "", finishReason)
+	sw.start()
+	if calls := toolCalls(resp); len(calls) > 0 {
+		sw.chunk(string(appendToolCallsDelta(nil, calls)), "", "")
+	}
+	sw.chunk(`{}`, "", finishReason(resp))
 	if sw.usage {
 		b := append(sw.buf, "data: "...)
 		b = sw.out.appendHead(b, "chat.completion.chunk")
@@ -225,6 +231,36 @@ func (sw *chunkWriter) finish(resp task.Response, sent string) {
 	}
 	sw.buf = append(sw.buf, "data: [DONE]\n\n"...)
 	sw.flush()
+}
+
+// appendToolCallsDelta appends a delta that carries every call whole, as
+// OpenAI's first delta of each call does: {"tool_calls": [{"index",
+// "id", "type", "function": {"name", "arguments"}}]}. It is rebuilt from
+// those fields, not copied, so that it is one line, as an SSE data line
+// must be.
+func appendToolCallsDelta(b []byte, calls []gjson.Result) []byte {
+	b = append(b, `{"tool_calls":[`...)
+	for i, call := range calls {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		typ := call.Get("type").String()
+		if typ == "" {
+			typ = "function"
+		}
+		b = append(b, `{"index":`...)
+		b = appendInt(b, int64(i))
+		b = append(b, `,"id":`...)
+		b = appendString(b, call.Get("id").String())
+		b = append(b, `,"type":`...)
+		b = appendString(b, typ)
+		b = append(b, `,"function":{"name":`...)
+		b = appendString(b, call.Get("function.name").String())
+		b = append(b, `,"arguments":`...)
+		b = appendString(b, call.Get("function.arguments").String())
+		b = append(b, "}}"...)
+	}
+	return append(b, "]}"...)
 }
 
 // fail reports an error: as a status and body when nothing was sent yet,

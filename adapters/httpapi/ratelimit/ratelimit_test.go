@@ -92,8 +92,10 @@ func TestNeverExceededUnderConcurrentLoad(t *testing.T) {
 			if float64(allowed) > bound {
 				t.Fatalf("%d requests passed in %s; the limit allows at most %.0f", allowed, took, bound)
 			}
-			if float64(allowed) < 0.8*bound {
-				t.Fatalf("only %d requests passed in %s, far under the limit of %.0f", allowed, took, bound)
+			// How many more than the burst pass depends on how much CPU the
+			// callers got; the burst itself must always pass.
+			if allowed < int64(lim.Burst) {
+				t.Fatalf("only %d requests passed in %s, fewer than the burst of %d", allowed, took, lim.Burst)
 			}
 		})
 	}

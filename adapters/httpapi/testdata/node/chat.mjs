@@ -1,6 +1,7 @@
 // Drives taskrouter's /v1 API with the official OpenAI Node client and
 // prints what it saw as one JSON object, for TestOpenAINodeClient to check.
-// Env: TR_BASE_URL (ends in /v1), TR_API_KEY, TR_MODEL.
+// Env: TR_BASE_URL (ends in /v1), TR_API_KEY, TR_MODEL; TR_TOOLS_BASE_URL,
+// when set, is a server whose model "m" answers with tool calls.
 import OpenAI from "openai";
 
 const client = new OpenAI({ baseURL: process.env.TR_BASE_URL, apiKey: process.env.TR_API_KEY, maxRetries: 0, timeout: 30000 });
@@ -56,6 +57,50 @@ try {
   out.bad_key = "no error";
 } catch (e) {
   out.bad_key = { status: e.status, code: e.code, is_auth: e instanceof OpenAI.AuthenticationError };
+}
+
+if (process.env.TR_TOOLS_BASE_URL) {
+  const tc = new OpenAI({ baseURL: process.env.TR_TOOLS_BASE_URL, apiKey: "sk-unused", maxRetries: 0, timeout: 30000 });
+  const tools = [
+    { type: "function", function: { name: "get_weather", description: "The weather in a city.",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
+    { type: "function", function: { name: "get_time", parameters: { type: "object", properties: {} } } },
+  ];
+  const params = {
+    model: "m", tools, tool_choice: "auto", parallel_tool_calls: true,
+    messages: [
+      { role: "user", content: "Weather and time in Oslo?" },
+      { role: "assistant", content: null, tool_calls: [{ id: "call_0", type: "function", function: { name: "get_weather", arguments: "{}" } }] },
+      { role: "tool", tool_call_id: "call_0", content: "city missing" },
+    ],
+  };
+  const calls = (message) => (message.tool_calls ?? []).map((c) => ({ id: c.id, type: c.type, name: c.function.name, arguments: c.function.arguments }));
+
+  const tcomp = await tc.chat.completions.create(params);
+  const m = tcomp.choices[0].message;
+  out.tools = { content: m.content, calls: calls(m), finish_reason: tcomp.choices[0].finish_reason };
+
+  // Streamed, the calls are put together from their deltas by index.
+  const tstream = await tc.chat.completions.create({ ...params, stream: true });
+  const acc = [];
+  let finish = null;
+  for await (const chunk of tstream) {
+    const choice = chunk.choices[0];
+    if (!choice) continue;
+    for (const d of choice.delta?.tool_calls ?? []) {
+      const c = (acc[d.index] ??= { id: "", type: "", name: "", arguments: "" });
+      if (d.id) c.id = d.id;
+      if (d.type) c.type = d.type;
+      if (d.function?.name) c.name += d.function.name;
+      if (d.function?.arguments) c.arguments += d.function.arguments;
+    }
+    if (choice.finish_reason) finish = choice.finish_reason;
+  }
+  out.tools_stream = { calls: acc, finish_reason: finish };
+
+  // The stream helper checks every call has its id, type, name and arguments.
+  const tfinal = await tc.chat.completions.stream(params).finalChatCompletion();
+  out.tools_helper = { calls: calls(tfinal.choices[0].message), finish_reason: tfinal.choices[0].finish_reason };
 }
 
 console.log(JSON.stringify(out));
