@@ -184,6 +184,7 @@ func TestChatErrors(t *testing.T) {
 		{"n=2", "POST", "/v1/chat/completions", `{"model":"gpt-test","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_n"},
 		{"tools with taskrouter", "POST", "/v1/chat/completions", `{"model":"taskrouter","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, 400, "tools_need_model"},
 		{"bad tools", "POST", "/v1/chat/completions", `{"model":"gpt-test","tools":[{"type":"function"}],"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_value"},
+		{"tools for a local model", "POST", "/v1/chat/completions", `{"model":"local/slow","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, 400, "tools_unsupported_by_model"},
 		{"functions", "POST", "/v1/chat/completions", `{"model":"gpt-test","functions":[{"name":"f"}],"function_call":"auto","messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_functions"},
 		{"tool message without its call", "POST", "/v1/chat/completions", `{"model":"gpt-test","messages":[{"role":"user","content":"x"},{"role":"tool","content":"y"}]}`, 400, "missing_tool_call_id"},
 		{"too large", "POST", "/v1/chat/completions", chatBody("gpt-test", false, "user", strings.Repeat("x", 2<<10)), 413, "request_too_large"},

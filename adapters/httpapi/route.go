@@ -10,6 +10,8 @@ import (
 // runs. "taskrouter" plans; a registered model name gets a one-subtask plan
 // pinned to that model (its fallbacks still apply when it fails), with
 // capability "chat" when the model has it, else the model's first one.
+// Tools the model may call need a model that can call functions: a
+// built-in local model cannot, and would answer as if none were offered.
 func (s *Server) route(ctx context.Context, model string, req task.Request) (task.Request, *apiError) {
 	if model == ModelTaskrouter {
 		return req, nil
@@ -20,6 +22,10 @@ func (s *Server) route(ctx context.Context, model string, req task.Request) (tas
 	}
 	if !ok {
 		return req, modelNotFound(model)
+	}
+	if req.Tools != nil && spec.Backend == task.BackendLocal && string(req.Tools.Choice) != `"none"` {
+		return req, badRequest("tools_unsupported_by_model", "Model '"+model+"' is a built-in local model and cannot call functions; "+
+			"offer tools to a remote model from GET /v1/models, or leave them out.").withParam("tools")
 	}
 	capability := "chat"
 	if !spec.Has(capability) && len(spec.Capabilities) > 0 {
