@@ -57,7 +57,14 @@ func newRecordingServer(t *testing.T) (*env, *recordingRunner) {
 		defer cancel()
 		_ = m.Close(ctx)
 	})
-	srv, err := httpapi.New(httpapi.Config{Runner: rec, Models: oneModel("m"), Jobs: m})
+	return serveOnLoopback(t, httpapi.Config{Runner: rec, Models: oneModel("m"), Jobs: m}), rec
+}
+
+// serveOnLoopback starts a server with cfg on a loopback port, shut down
+// when the test ends.
+func serveOnLoopback(t *testing.T, cfg httpapi.Config) *env {
+	t.Helper()
+	srv, err := httpapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +73,7 @@ func newRecordingServer(t *testing.T) (*env, *recordingRunner) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return &env{t: t, url: "http://" + addr.String()}, rec
+	return &env{t: t, url: "http://" + addr.String()}
 }
 
 // samplingJSON is every generation setting, as a client sends them.

@@ -59,16 +59,7 @@ func (r *toolRunner) ran() []task.Request {
 // one registered model, "m".
 func newToolServer(t *testing.T, runner *toolRunner) *env {
 	t.Helper()
-	srv, err := httpapi.New(httpapi.Config{Runner: runner, Models: oneModel("m")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return &env{t: t, url: "http://" + addr.String()}
+	return serveOnLoopback(t, httpapi.Config{Runner: runner, Models: oneModel("m")})
 }
 
 // toolRequest is a second turn of function calling: the user's question,
