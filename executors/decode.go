@@ -66,32 +66,9 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 	case "after":
 		return decodeMessages(&w.After, key, v)
 	case "tools":
-		if v.Type == gjson.Null {
-			return nil
-		}
-		t := new(task.Tools)
-		if err := json.Unmarshal([]byte(v.Raw), t); err != nil {
-			return errors.New("field tools: " + err.Error())
-		}
-		if err := t.Check(); err != nil {
-			return err
-		}
-		w.Tools = t
+		return decodeChecked(&w.Tools, key, v)
 	case "sampling":
-		// Only the step that writes an answer carries it: decoded the
-		// plain way, and checked as the router did, since any producer
-		// may publish work.
-		if v.Type == gjson.Null {
-			return nil
-		}
-		s := new(task.Sampling)
-		if err := json.Unmarshal([]byte(v.Raw), s); err != nil {
-			return errors.New("field sampling: " + err.Error())
-		}
-		if err := s.Check(); err != nil {
-			return err
-		}
-		w.Sampling = s
+		return decodeChecked(&w.Sampling, key, v)
 	case "deadline":
 		var s string
 		if err := str(&s); err != nil {
@@ -124,6 +101,27 @@ func decodeArgs(w *task.Work, v gjson.Result) error {
 		return true
 	})
 	return err
+}
+
+// decodeChecked reads an object that only the step writing an answer
+// carries (tools, sampling) the plain way, and checks it as the router
+// did, since any producer may publish work. JSON null leaves it nil.
+func decodeChecked[T any, PT interface {
+	*T
+	Check() error
+}](dst *PT, key string, v gjson.Result) error {
+	if v.Type == gjson.Null {
+		return nil
+	}
+	x := PT(new(T))
+	if err := json.Unmarshal([]byte(v.Raw), x); err != nil {
+		return errors.New("field " + key + ": " + err.Error())
+	}
+	if err := x.Check(); err != nil {
+		return err
+	}
+	*dst = x
+	return nil
 }
 
 // decodeMessages reads a list of conversation messages into dst.

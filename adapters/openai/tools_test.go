@@ -32,18 +32,9 @@ var toolsSent = `[
 	{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city", "strict": true, "parameters": ` + weatherSchema + `}},
 	{"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}]`
 
-type wireCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}
-
-func decodeCalls(t *testing.T, raw json.RawMessage) []wireCall {
+func decodeCalls(t *testing.T, raw json.RawMessage) []call {
 	t.Helper()
-	var calls []wireCall
+	var calls []call
 	if err := json.Unmarshal(raw, &calls); err != nil {
 		t.Fatalf("tool calls %s: %v", raw, err)
 	}
