@@ -161,6 +161,9 @@ func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 		// The answer is one model's output: so are its tool calls and
 		// why it stopped.
 		resp.ToolCalls, resp.FinishReason = resp.Subtasks[0].ToolCalls, resp.Subtasks[0].FinishReason
+		resp.Model = resp.Subtasks[0].Model
+	} else if resp.Merge == "model" {
+		resp.Model = resp.MergeModel
 	}
 	ru.emitEvent(task.Event{Type: task.EventMerged, Model: resp.MergeModel, Text: resp.Merge})
 	return resp

@@ -16,19 +16,28 @@ const (
 	CodeInvalidRequest Code = "invalid_request" // the caller sent something malformed
 	CodeInvalidPlan    Code = "invalid_plan"    // a plan failed validation
 	CodeNoModel        Code = "no_model"        // no live model serves a capability
-	CodeBadInput       Code = "bad_input"       // a model cannot work on this input
-	CodeOverloaded     Code = "overloaded"      // an executor is at capacity; retry
-	CodeRateLimited    Code = "rate_limited"    // an upstream said 429; retry after a wait
-	CodeUpstream       Code = "upstream"        // an upstream failed transiently; retry
-	CodeContextLength  Code = "context_length"  // the input does not fit the model's window
-	CodeAuth           Code = "auth"            // credentials missing or refused
-	CodeNotFound       Code = "not_found"       // a named thing does not exist
-	CodeTimeout        Code = "timeout"         // a deadline passed
-	CodeCancelled      Code = "cancelled"       // the caller cancelled
-	CodeLost           Code = "lost"            // an executor went silent mid-subtask
-	CodeUnavailable    Code = "unavailable"     // a service (NATS, Redis) is unreachable
-	CodeTooLarge       Code = "too_large"       // a value is larger than a store or link of the deployment takes
-	CodeInternal       Code = "internal"        // a bug; please report it
+	// CodeModelNotFound: the request named a model no executor announced.
+	CodeModelNotFound Code = "model_not_found"
+	// CodeModelLacksCapability: the named model does not offer the
+	// capability a subtask needs.
+	CodeModelLacksCapability Code = "model_lacks_capability"
+	// CodeModelUnavailable: the model (and every fallback configured for
+	// it) is cooling down after failures or has no live replica; retry
+	// after RetryAfterMs.
+	CodeModelUnavailable Code = "model_unavailable"
+	CodeBadInput         Code = "bad_input"      // a model cannot work on this input
+	CodeOverloaded       Code = "overloaded"     // an executor is at capacity; retry
+	CodeRateLimited      Code = "rate_limited"   // an upstream said 429; retry after a wait
+	CodeUpstream         Code = "upstream"       // an upstream failed transiently; retry
+	CodeContextLength    Code = "context_length" // the input does not fit the model's window
+	CodeAuth             Code = "auth"           // credentials missing or refused
+	CodeNotFound         Code = "not_found"      // a named thing does not exist
+	CodeTimeout          Code = "timeout"        // a deadline passed
+	CodeCancelled        Code = "cancelled"      // the caller cancelled
+	CodeLost             Code = "lost"           // an executor went silent mid-subtask
+	CodeUnavailable      Code = "unavailable"    // a service (NATS, Redis) is unreachable
+	CodeTooLarge         Code = "too_large"      // a value is larger than a store or link of the deployment takes
+	CodeInternal         Code = "internal"       // a bug; please report it
 )
 
 // Error is the error type that crosses process boundaries: it is what
@@ -70,7 +79,7 @@ func Errorf(code Code, format string, args ...any) *Error {
 
 func (c Code) retryable() bool {
 	switch c {
-	case CodeOverloaded, CodeRateLimited, CodeUpstream, CodeLost, CodeUnavailable:
+	case CodeOverloaded, CodeRateLimited, CodeUpstream, CodeLost, CodeUnavailable, CodeModelUnavailable:
 		return true
 	}
 	return false

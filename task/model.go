@@ -28,6 +28,9 @@ type ModelSpec struct {
 	Quality map[string]float64 `json:"quality,omitempty" yaml:"quality"`
 	// Concurrency is how many subtasks one replica runs at once.
 	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency"`
+	// Fallbacks are the models, in order, that may answer a request naming
+	// this model when it cannot: the operator's choice, never the router's.
+	Fallbacks []string `json:"fallbacks,omitempty" yaml:"fallbacks"`
 }
 
 // Price is a model's price in US dollars per million tokens.

@@ -165,6 +165,10 @@ type Response struct {
 	Merge string `json:"merge,omitempty"`
 	// MergeModel is the model that wrote the answer when Merge is "model".
 	MergeModel string `json:"merge_model,omitempty"`
+	// Model is the model whose output is the answer: the one step's model
+	// of a one-step plan, or the merge model; empty when the answer was
+	// composed by the template from several models' outputs.
+	Model string `json:"model,omitempty"`
 	// ToolCalls are the calls of the caller's functions (Request.Tools)
 	// that the model made instead of, or besides, answering, as OpenAI's
 	// tool_calls array; FinishReason is the model's, such as "tool_calls"
