@@ -16,14 +16,12 @@ const (
 	CodeInvalidRequest Code = "invalid_request" // the caller sent something malformed
 	CodeInvalidPlan    Code = "invalid_plan"    // a plan failed validation
 	CodeNoModel        Code = "no_model"        // no live model serves a capability
-	// CodeModelNotFound: the request named a model no executor announced.
-	CodeModelNotFound Code = "model_not_found"
-	// CodeModelLacksCapability: the named model does not offer the
-	// capability a subtask needs.
+	CodeModelNotFound  Code = "model_not_found" // the request named a model nobody serves
+	// CodeModelLacksCapability: the named model does not offer the capability a subtask needs.
 	CodeModelLacksCapability Code = "model_lacks_capability"
-	// CodeModelUnavailable: the model (and every fallback configured for
-	// it) is cooling down after failures or has no live replica; retry
-	// after RetryAfterMs.
+	// CodeModelUnavailable: the model, and every fallback configured for it,
+	// is cooling down after failures or has no live replica; retry after
+	// RetryAfterMs.
 	CodeModelUnavailable Code = "model_unavailable"
 	CodeBadInput         Code = "bad_input"      // a model cannot work on this input
 	CodeOverloaded       Code = "overloaded"     // an executor is at capacity; retry
