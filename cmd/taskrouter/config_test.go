@@ -40,6 +40,17 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"models:\n  - name: gpt\n    backend: openai\n    base_url: ftp://x\n    capabilities: [chat]\n", []string{"models[0] (gpt)", "base_url"}},
 		{"models:\n  - name: m\n    backend: openai\n    base_url: http://127.0.0.1:1/v1\n    capabilities: [chat]\n    context_window: 100\n    max_output_tokens: 100\n", []string{"leaves no room"}},
 		{"nats:\n  url: nats://127.0.0.1:4222\n  listen: 127.0.0.1:4222\n", []string{"nats.listen"}},
+		{"http:\n  adress: 127.0.0.1:8080\n", []string{"http.adress (line 2)", "did you mean http.addr?"}},
+		{"htp:\n  addr: x\n", []string{"htp (line 1)", "did you mean http?"}},
+		{"http:\n  rate_limit:\n    burts: 3\n", []string{"http.rate_limit.burts (line 3)", "did you mean http.rate_limit.burst?"}},
+		{"models:\n  - {name: a, backend: local, capabilities: [calc]}\n  - {name: b, backend: local, capabilities: [calc]}\n" +
+			"  - name: c\n    capabilites: [chat]\n", []string{"models[2].capabilites (line 5)", "did you mean models[2].capabilities?"}},
+		{"http:\n  zzzzzzzz: 1\n", []string{"http.zzzzzzzz (line 2)", "the keys of http are addr, api_keys_env"}},
+		{"router:\n  subtask_timeout: soon\n", []string{"router.subtask_timeout (line 2)", `"soon" is not a duration`}},
+		{"router:\n  attempts: [1]\n", []string{"router.attempts (line 2)", "expected a whole number, got a list"}},
+		{"http: [1, 2]\n", []string{"http (line 1)", "expected a mapping with the keys addr,"}},
+		{"models:\n  - name: m\n    quality: {chat: high}\n", []string{"models[0].quality.chat (line 3)", `"high" is not a number`}},
+		{"models:\n  - name: my model\n    backend: local\n    capabilities: [calc]\n", []string{"models[0] (my model)", "a space", "letters a-z"}},
 	}
 	for _, c := range cases {
 		path := filepath.Join(t.TempDir(), "c.yaml")
@@ -58,6 +69,9 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, w)
 			}
 		}
+		if strings.Contains(err.Error(), "main.") || strings.Contains(err.Error(), "task.") {
+			t.Errorf("error %q names a Go type", err)
+		}
 	}
 }
 
@@ -75,6 +89,7 @@ func FuzzDecodeConfig(f *testing.F) {
 	data, _ := os.ReadFile("../../configs/taskrouter.yaml")
 	f.Add(data)
 	f.Add([]byte("nats: {url: x}\nmodels: [{name: a}]"))
+	f.Add([]byte("http:\n  adress: x\n  rate_limit: &r {burts: 1}\nmodels:\n  - {capabilites: [a], quality: {x: y}, name: my model}\n  - *r\nrouter: {lost_after: soon}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := DefaultConfig()
 		if err := decodeConfig(data, &cfg); err != nil {
