@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/taskrouter/taskrouter/task"
 )
 
 // Every file in configs/ must load and validate: they are the documentation.
@@ -23,6 +28,9 @@ func TestConfigsLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := modelSpecs(cfg); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := buildCatalog(cfg, nil); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -75,6 +83,27 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 	}
 }
 
+// A model capability that no catalog defines is refused with the nearest
+// name; a catalog file that defines it makes it good.
+func TestModelCapabilityMustBeInACatalog(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Models = []task.ModelSpec{{Name: "gpt", Backend: task.BackendOpenAI, BaseURL: "http://127.0.0.1:1/v1", Capabilities: []string{"summarize", "chatt"}}}
+	_, err := buildCatalog(cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), `models[0] (gpt): capability "chatt" is in no catalog; did you mean "chat"?`) {
+		t.Fatalf("capability chatt: %v", err)
+	}
+	if !errors.As(err, new(usageError)) {
+		t.Errorf("%T is not a usage error (exit 2)", err)
+	}
+	file := filepath.Join(t.TempDir(), "extra.yaml")
+	if err := os.WriteFile(file, []byte("- name: chatt\n  description: Chat, tersely.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buildCatalog(cfg, []string{file}); err != nil {
+		t.Fatalf("with chatt in a catalog file: %v", err)
+	}
+}
+
 func TestEnvOverrides(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ApplyEnv(func(k string) string {
@@ -97,4 +126,23 @@ func FuzzDecodeConfig(f *testing.F) {
 		}
 		_ = cfg.Validate() // must not panic
 	})
+}
+
+// A model name that slipped past validation (the registry's, another
+// process's) stops the executors with a config error, exit 2, not as if
+// NATS were unreachable.
+func TestBadModelNameAtStartIsAConfigError(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HTTP.Addr = ""
+	cfg.Models = []task.ModelSpec{{Name: "my model", Backend: task.BackendOpenAI, BaseURL: "http://127.0.0.1:1/v1", Capabilities: []string{"chat"}}}
+	cfg.Executors = []string{"my model"}
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	a, err := startApp(context.Background(), env, cfg, nil, nil, nil, appParts{executors: true})
+	if err == nil {
+		a.close()
+		t.Fatal("an executor started for model \"my model\"")
+	}
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "a space") {
+		t.Fatalf("%T %v; want a usage error naming the space", err, err)
+	}
 }

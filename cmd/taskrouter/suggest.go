@@ -1,5 +1,7 @@
 package main
 
+import "strconv"
+
 // nearest returns the candidate closest to word by edit distance, when it
 // is close enough to be the likely intent: at most two thirds of word's
 // length away (two for short words). It serves "did you mean" hints for
@@ -46,10 +48,11 @@ func editDistance(a, b string) int {
 	return prev[len(rb)]
 }
 
-// didYouMean is a hint naming the nearest candidate, or "".
+// didYouMean ends a sentence about word: with a hint naming the nearest
+// candidate ("; did you mean "chat"?"), or with a full stop.
 func didYouMean(word string, candidates []string) string {
 	if c, ok := nearest(word, candidates); ok {
-		return "; did you mean " + c + "?"
+		return "; did you mean " + strconv.Quote(c) + "?"
 	}
-	return ""
+	return "."
 }
