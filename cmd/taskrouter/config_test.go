@@ -146,3 +146,30 @@ func TestBadModelNameAtStartIsAConfigError(t *testing.T) {
 		t.Fatalf("%T %v; want a usage error naming the space", err, err)
 	}
 }
+
+// A model whose api_key_env is unset is reported when the executor starts,
+// naming the model and the variable.
+func TestUnsetKeyVariableIsReportedAtStart(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HTTP.Addr = ""
+	cfg.Models = []task.ModelSpec{
+		{Name: "gpt", Backend: task.BackendOpenAI, BaseURL: "http://127.0.0.1:1/v1", APIKeyEnv: "GPT_KEY", Capabilities: []string{"chat"}},
+		{Name: "qwen", Backend: task.BackendOpenAI, BaseURL: "http://127.0.0.1:1/v1", APIKeyEnv: "QWEN_KEY", Capabilities: []string{"chat"}},
+	}
+	cfg.Executors = []string{"gpt", "qwen"}
+	var stderr syncBuffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr,
+		getenv: func(k string) string { return map[string]string{"QWEN_KEY": "sk-qwen-secret"}[k] }}
+	a, err := startApp(context.Background(), env, cfg, nil, nil, nil, appParts{executors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	log := stderr.String()
+	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "model=gpt variable=GPT_KEY") {
+		t.Errorf("no warning naming model gpt and GPT_KEY:\n%s", log)
+	}
+	if strings.Contains(log, "QWEN_KEY") || strings.Contains(log, "sk-qwen") {
+		t.Errorf("the log mentions the model whose key is set, or its key:\n%s", log)
+	}
+}
