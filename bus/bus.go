@@ -73,6 +73,9 @@ func Start(ctx context.Context, cfg Config) (*Bus, error) {
 }
 
 func (b *Bus) embed(ctx context.Context) error {
+	if err := checkListen(b.cfg.Listen); err != nil {
+		return err
+	}
 	opts, err := b.serverOptions()
 	if err != nil {
 		return err

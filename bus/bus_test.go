@@ -3,7 +3,9 @@ package bus
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,5 +97,23 @@ func TestConfigErrors(t *testing.T) {
 	defer b.Close()
 	if _, err := b.Connect("x", nats.MaxReconnects(0), nats.Timeout(200*time.Millisecond)); err == nil || !strings.Contains(err.Error(), "nats://127.0.0.1:1") {
 		t.Fatalf("connecting to nothing: %v", err)
+	}
+}
+
+// A listen address another process holds is reported at once, naming it,
+// not as a server that never got ready.
+func TestListenAddressInUseIsNamed(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	addr := l.Addr().String()
+	_, err = Start(context.Background(), Config{Listen: addr})
+	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "already in use") {
+		t.Fatalf("listening on a taken %s: %v", addr, err)
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Errorf("the cause is not EADDRINUSE: %v", err)
 	}
 }

@@ -91,6 +91,9 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 	e := &Executor{accepted: accepted, keepAlive: keepAlive, cfg: cfg, nc: nc, models: map[string]*served{}, cancel: newCancels(),
 		hbStop: make(chan struct{}), hbDone: make(chan struct{}), kaDone: make(chan struct{}), quit: make(chan struct{})}
 	for _, m := range cfg.Models {
+		if err := task.CheckModelName(m.Spec.Name); err != nil {
+			return nil, fmt.Errorf("executors: %w", err) // NATS would refuse it as a queue group
+		}
 		if _, dup := e.models[m.Spec.Name]; dup {
 			return nil, fmt.Errorf("executors: model %q listed twice", m.Spec.Name)
 		}

@@ -84,6 +84,9 @@ func decodeYAML(data []byte) ([]task.Capability, error) {
 	case yaml.SequenceNode:
 		err = dec.Decode(&caps)
 	case yaml.MappingNode:
+		if err := checkObjectShape("YAML", yamlMappingKeys(probe.Content[0])); err != nil {
+			return nil, err
+		}
 		var doc catalogDoc
 		err = dec.Decode(&doc)
 		caps = doc.Capabilities
@@ -113,6 +116,9 @@ func decodeJSON(data []byte) ([]task.Capability, error) {
 	case '[':
 		err = dec.Decode(&caps)
 	case '{':
+		if err := checkObjectShape("JSON", jsonObjectKeys(data)); err != nil {
+			return nil, err
+		}
 		var doc catalogDoc
 		err = dec.Decode(&doc)
 		caps = doc.Capabilities

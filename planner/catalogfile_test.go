@@ -76,6 +76,10 @@ func TestLoadCatalogFileErrors(t *testing.T) {
 		{"no capabilities", "c.json", `{"capabilities": []}`, []string{"no capabilities"}},
 		{"scalar", "c.yaml", "hello\n", []string{"list of capabilities"}},
 		{"extension", "c.toml", "x", []string{".toml", ".yaml"}},
+		{"json one capability", "c.json", `{"name": "ocr", "description": "Read text in images"}`,
+			[]string{"one object with the keys description, name", `a list of capabilities, [{"name"`, `{"capabilities": [...]}`, "put it in a list"}},
+		{"yaml one capability", "c.yaml", "name: ocr\ndescription: Read text in images\n", []string{"one object with the keys description, name", "put it in a list"}},
+		{"json other object", "c.json", `{"caps": []}`, []string{"keys caps and no capabilities"}},
 		{"two documents", "c.yaml", "- {name: a, description: x}\n---\n- {name: b, description: y}\n", []string{"more than one document"}},
 	}
 	for _, tt := range tests {
@@ -113,6 +117,7 @@ func FuzzDecodeCatalog(f *testing.F) {
 		"- name: ocr\n  description: Read\n", "capabilities:\n  - {name: a, description: b, inputs: [image]}\n",
 		`[{"name": "a", "description": "b"}]`, `{"capabilities": [{"name": "a", "description": "b", "titles": {"en": "A"}}]}`,
 		"", "[", "{", "- [", "capabilities: 3", "--- \n---\n", `{"capabilities": null}`, "- name: a\n  description: b\n  nope: 1\n",
+		`{"name": "a", "description": "b"}`, "name: a\ndescription: b\n",
 	} {
 		f.Add([]byte(s))
 	}

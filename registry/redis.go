@@ -68,6 +68,7 @@ func OpenRedis(ctx context.Context, url string, opts ...Option) (*Redis, error) 
 		return nil, fmt.Errorf("opening registry: %w", task.Errorf(task.CodeInvalidRequest,
 			"redis url %q: %v; use redis://host:6379/0", url, err))
 	}
+	o.ContextTimeoutEnabled = true
 	client := redis.NewClient(o)
 	r, err := NewRedis(ctx, client, opts...)
 	if err != nil {
@@ -79,11 +80,17 @@ func OpenRedis(ctx context.Context, url string, opts ...Option) (*Redis, error) 
 }
 
 // NewRedis returns a registry over client, after loading a first snapshot.
-// It fails when the options are invalid or Redis cannot be reached; the
-// caller keeps ownership of client.
+// It fails when the options are invalid, when client ignores context
+// deadlines (go-redis's ContextTimeoutEnabled is off: a hung Redis would
+// then hold every sync for the client's own timeouts and retries, a minute
+// or more, instead of the registry's bound), or when Redis cannot be
+// reached; the caller keeps ownership of client.
 func NewRedis(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Redis, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
+		return nil, fmt.Errorf("opening registry: %w", err)
+	}
+	if err := checkClient(client); err != nil {
 		return nil, fmt.Errorf("opening registry: %w", err)
 	}
 	if o.RouterID == "" {
@@ -96,11 +103,29 @@ func NewRedis(ctx context.Context, client redis.UniversalClient, opts ...Option)
 	if err := r.refresh(ctx); err != nil {
 		return nil, fmt.Errorf("opening registry: %w", unavailable(err))
 	}
-	r.sync.lastOK = r.opt.Now()
+	r.sync.lastOK.Store(r.opt.Now().UnixNano())
 	loopCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go r.loop(loopCtx)
 	return r, nil
+}
+
+// checkClient refuses a client that would not stop at a context's
+// deadline. Clients whose options cannot be read are taken as they are.
+func checkClient(client redis.UniversalClient) error {
+	var enabled bool
+	switch c := client.(type) {
+	case *redis.Client:
+		enabled = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		enabled = c.Options().ContextTimeoutEnabled
+	default:
+		return nil
+	}
+	if !enabled {
+		return task.Errorf(task.CodeInvalidRequest, "the Redis client ignores context deadlines; create it with ContextTimeoutEnabled: true")
+	}
+	return nil
 }
 
 func randomID() string {
@@ -256,13 +281,17 @@ func (p *pendingStats) add(o Outcome) {
 }
 
 // Models refreshes the snapshot and lists every announced model, sorted by
-// name. When Redis cannot be reached it returns the last snapshot's list
-// together with a CodeUnavailable error.
+// name. The refresh waits at most one sync timeout (twice the refresh
+// interval, at least a second), and not at all during an outage the
+// background loop has seen: then the list is the last snapshot's, returned
+// at once with a *StaleError (CodeUnavailable) that dates it.
 func (r *Redis) Models(ctx context.Context) ([]ModelState, error) {
-	err := r.syncOnce(ctx)
+	ctx, cancel := context.WithTimeout(ctx, r.syncTimeout())
+	defer cancel()
+	err := r.syncOnDemand(ctx)
 	list := r.t.list(r.opt.Now())
 	if err != nil {
-		return list, fmt.Errorf("listing models: %w", unavailable(err))
+		return list, &StaleError{Since: time.Unix(0, r.sync.lastOK.Load()), Err: unavailable(err)}
 	}
 	return list, nil
 }

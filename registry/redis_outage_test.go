@@ -2,14 +2,21 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/taskrouter/taskrouter/task"
 )
 
 // privateRedis is a redis-server of this test alone, so it can be stopped
@@ -54,6 +61,18 @@ func (p *privateRedis) start() {
 		return err == nil
 	})
 }
+
+// pause stops the server without closing its port: connections open and
+// commands wait for an answer that never comes, as with a hung host.
+func (p *privateRedis) pause() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(p.resume)
+}
+
+func (p *privateRedis) resume() { _ = p.cmd.Process.Signal(syscall.SIGCONT) }
 
 func (p *privateRedis) stop() {
 	if p.cmd == nil {
@@ -157,5 +176,84 @@ func heartbeatUntil(a Announcer, r Replica, ttl time.Duration, stop <-chan struc
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// commandCounter is a go-redis hook counting the commands sent.
+type commandCounter struct{ n atomic.Int64 }
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+// TestModelsDuringOutageAnswerFromSnapshot: with Redis hung (its client
+// waits a minute for an answer), Models returns the last snapshot with a
+// *StaleError instead of waiting, and once the outage is known it sends
+// Redis nothing at all.
+func TestModelsDuringOutageAnswerFromSnapshot(t *testing.T) {
+	t.Parallel()
+	srv := startPrivateRedis(t)
+	ctx := context.Background()
+	o, err := redis.ParseURL(srv.url() + "?dial_timeout=60s&read_timeout=60s&write_timeout=60s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.ContextTimeoutEnabled = true
+	client := redis.NewClient(o)
+	defer client.Close()
+	sent := &commandCounter{}
+	client.AddHook(sent)
+	reg, err := NewRedis(ctx, client, WithRefreshInterval(testRefresh), WithHeartbeatTTL(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if err := reg.Announce(ctx, model("m", "answer")); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Heartbeat(ctx, Replica{Model: "m", ID: "e1", Capacity: 1}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := reg.Models(ctx); err != nil || len(list) != 1 {
+		t.Fatalf("before the outage: %v, %v", list, err)
+	}
+
+	srv.pause()
+	// Before the loop has noticed, Models waits one sync timeout at most,
+	// not the client's minute; the guard is far below the minute.
+	listed := make(chan error, 1)
+	go func() {
+		list, err := reg.Models(ctx)
+		if len(list) != 1 || len(list[0].Replicas) != 1 {
+			err = fmt.Errorf("stale list %+v (%w)", list, err)
+		}
+		listed <- err
+	}()
+	select {
+	case err := <-listed:
+		var stale *StaleError
+		if !errors.As(err, &stale) || task.AsError(err).Code != task.CodeUnavailable || stale.Since.IsZero() {
+			t.Fatalf("Models with Redis hung: %v, want a *StaleError with CodeUnavailable", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Models waited on a hung Redis")
+	}
+	waitFor(t, 5*time.Second, reg.inOutage)
+	before := sent.n.Load()
+	for range 10 {
+		if list, err := reg.Models(ctx); len(list) != 1 || err == nil {
+			t.Fatalf("Models during the outage: %v, %v", list, err)
+		}
+		if _, err := reg.Select(ctx, Query{Capability: "answer", Hints: task.Hints{Model: "m"}}); err != nil {
+			t.Fatalf("Select during the outage: %v", err)
+		}
+	}
+	// The background loop may have sent one sync meanwhile, not ten.
+	if n := sent.n.Load() - before; n > 2 {
+		t.Errorf("Models sent %d commands to a Redis known to be down", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,7 +16,9 @@ type syncState struct {
 	specs     specCache
 	lastEpoch string
 	degraded  bool
-	lastOK    time.Time
+	// lastOK is the time of the last good sync (unix ns); it is read
+	// without mu, to date a stale list at once.
+	lastOK atomic.Int64
 	// graceUntil: after Redis lost its data or came back from an outage,
 	// replicas missing from it are kept until then, so routing continues
 	// while executors re-register with their next heartbeat.
@@ -38,16 +41,45 @@ func (r *Redis) loop(ctx context.Context) {
 		case <-tick.C:
 		case <-r.kick:
 		}
-		sctx, cancel := context.WithTimeout(ctx, max(2*r.opt.RefreshInterval, time.Second))
+		sctx, cancel := context.WithTimeout(ctx, r.syncTimeout())
 		_ = r.syncOnce(sctx)
 		cancel()
 	}
 }
 
+// syncTimeout bounds one sync: a Redis that stopped answering is noticed
+// within it, whatever the client's own timeouts and retries.
+func (r *Redis) syncTimeout() time.Duration { return max(2*r.opt.RefreshInterval, time.Second) }
+
 // syncOnce pushes pending counters, then refreshes the snapshot.
 func (r *Redis) syncOnce(ctx context.Context) error {
 	r.sync.mu.Lock()
 	defer r.sync.mu.Unlock()
+	return r.syncLocked(ctx)
+}
+
+// syncOnDemand is syncOnce for a caller that must not wait on a Redis
+// known to be down: during an outage it returns errOutage at once and
+// leaves the retries to the background loop.
+func (r *Redis) syncOnDemand(ctx context.Context) error {
+	if r.inOutage() {
+		return errOutage
+	}
+	r.sync.mu.Lock()
+	defer r.sync.mu.Unlock()
+	if r.sync.degraded { // the loop noticed while this caller waited
+		return errOutage
+	}
+	return r.syncLocked(ctx)
+}
+
+// errOutage stands for the cause of an outage the background loop saw.
+var errOutage = errors.New("redis did not answer the last sync; retrying in the background")
+
+// inOutage reports whether the last sync failed; it takes no lock.
+func (r *Redis) inOutage() bool { return r.t.frozenAt.Load() != 0 }
+
+func (r *Redis) syncLocked(ctx context.Context) error {
 	err := r.flush(ctx)
 	if err == nil {
 		err = r.refresh(ctx)
@@ -64,13 +96,14 @@ func (r *Redis) noteHealth(err error) {
 		if st.degraded {
 			r.opt.Logger.Info("registry: redis is reachable again; routing from fresh snapshots")
 		}
-		st.degraded, st.lastOK = false, r.opt.Now()
+		st.degraded = false
+		st.lastOK.Store(r.opt.Now().UnixNano())
 		r.t.frozenAt.Store(0)
 	case errors.Is(err, context.Canceled):
 		// Shutting down or the caller gave up; says nothing about Redis.
 	case !st.degraded:
 		st.degraded = true
-		r.t.frozenAt.Store(st.lastOK.UnixNano())
+		r.t.frozenAt.Store(st.lastOK.Load())
 		r.opt.Logger.Warn("registry: redis is unreachable; routing from the last snapshot until it is back", "err", err)
 	}
 }

@@ -32,6 +32,7 @@ func testRedisClient(t testing.TB) redis.UniversalClient {
 	if err != nil {
 		t.Fatalf("TASKROUTER_TEST_REDIS=%q: %v", url, err)
 	}
+	opt.ContextTimeoutEnabled = true
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { _ = c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -161,5 +162,10 @@ func TestOpenRedisErrors(t *testing.T) {
 	c := testRedisClient(t)
 	if _, err := NewRedis(ctx, c, WithPolicy("fastest")); err == nil {
 		t.Error("NewRedis with an unknown policy: no error")
+	}
+	deaf := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer deaf.Close()
+	if _, err := NewRedis(ctx, deaf); task.AsError(err).Code != task.CodeInvalidRequest {
+		t.Errorf("NewRedis with a client that ignores context deadlines: %v", err)
 	}
 }

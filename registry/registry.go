@@ -97,7 +97,9 @@ type ModelState struct {
 	State string `json:"state"`
 }
 
-// Lister lists every known model with its live state.
+// Lister lists every known model with its live state. When the list could
+// not be refreshed from a shared store, Models returns the last one it has
+// with a *StaleError.
 type Lister interface {
 	Models(ctx context.Context) ([]ModelState, error)
 }

@@ -444,3 +444,25 @@ func TestToolsReachTheNamedModelAndToolCallsComeBack(t *testing.T) {
 		t.Fatalf("tools without a model: %+v", resp.Error)
 	}
 }
+
+// A plan that spells translate's target as HuggingGPT does reaches the
+// model under the name models read.
+func TestGivenPlanArgsReachTheModelNormalised(t *testing.T) {
+	e := newEnv(t, router.Config{})
+	args := make(chan map[string]string, 1)
+	recorder := funcModel(func(ctx context.Context, w task.Work, _ func(string)) (task.Output, error) {
+		args <- w.Args
+		return task.Output{Text: "Bonjour"}, nil
+	})
+	e.executor("x1", served("m", recorder, 4, "translate"))
+	st := sub("t1", "translate", "Hello")
+	st.Args = map[string]string{"target_language": "French"}
+	resp := e.run(context.Background(), plan(st))
+	mustDone(t, resp)
+	if got := <-args; got["target_lang"] != "French" || len(got) != 1 {
+		t.Fatalf("the model got args %v, want target_lang=French", got)
+	}
+	if resp.Plan.Tasks[0].Args["target_lang"] != "French" {
+		t.Errorf("the response's plan shows args %v", resp.Plan.Tasks[0].Args)
+	}
+}

@@ -2,6 +2,8 @@ package task
 
 import (
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -159,11 +161,13 @@ func FuzzDecodeAndValidatePlan(f *testing.F) {
 	f.Add([]byte(`{"tasks":[{"id":"t1","capability":"x","input":"","deps":["t1"]}]}`))
 	f.Add([]byte(`{"tasks":[]}`))
 	f.Add([]byte(`not json`))
+	f.Add([]byte(`{"tasks":[{"id":"t1","capability":"translate","input":"a","args":{"to":"{{t0}}","Target_Language":"fr","lang":"de"},"deps":[]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := DecodePlan(data)
 		if err != nil {
 			return
 		}
+		checkNormalised(t, p)
 		if err := p.Validate(DefaultLimits, nil); err != nil {
 			var e *Error
 			if !errors.As(err, &e) || e.Code != CodeInvalidPlan || e.Message == "" {
@@ -211,3 +215,20 @@ func FuzzSubstitute(f *testing.F) {
 		}
 	})
 }
+
+// checkNormalised: normalising twice changes nothing more, and neither
+// changes the references a subtask makes.
+func checkNormalised(t *testing.T, p Plan) {
+	t.Helper()
+	n := p.Normalised()
+	if again := n.Normalised(); !reflect.DeepEqual(again, n) {
+		t.Fatalf("normalising is not idempotent: %+v then %+v", n, again)
+	}
+	for i := range p.Tasks {
+		if !slices.Equal(sortedRefs(p.Tasks[i]), sortedRefs(n.Tasks[i])) {
+			t.Fatalf("normalising changed the references of %q: %v -> %v", p.Tasks[i].ID, p.Tasks[i].Args, n.Tasks[i].Args)
+		}
+	}
+}
+
+func sortedRefs(s Subtask) []string { return slices.Sorted(slices.Values(s.References())) }

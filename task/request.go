@@ -106,6 +106,8 @@ func DecodeRequest(data []byte, lim Limits) (Request, error) {
 }
 
 // Check reports what is wrong with a request before any work starts.
+// lim.MaxInputBytes bounds the input and, separately, the whole
+// conversation (input, messages and tool calls).
 func (r Request) Check(lim Limits) error {
 	lim = lim.withDefaults()
 	input, _ := r.Text()
@@ -114,6 +116,10 @@ func (r Request) Check(lim Limits) error {
 	}
 	if len(input) > lim.MaxInputBytes {
 		return Errorf(CodeInvalidRequest, "the input is %d bytes, more than the limit of %d", len(input), lim.MaxInputBytes)
+	}
+	if n := r.conversationBytes(); n > lim.MaxInputBytes {
+		return Errorf(CodeInvalidRequest, "the conversation is %d bytes (the input and %d messages' content and tool calls), more than the limit of %d; send fewer or shorter messages",
+			n, len(r.Messages), lim.MaxInputBytes)
 	}
 	switch r.Planner {
 	case "", "auto", "rules", "llm", "single":
@@ -140,6 +146,17 @@ func (r Request) Check(lim Limits) error {
 		return err
 	}
 	return r.Sampling.Check()
+}
+
+// conversationBytes is what a request asks a model to read: the input and
+// every message's content and tool calls. The limit on the input alone
+// let a long history through, each message under the limit.
+func (r Request) conversationBytes() int {
+	n := len(r.Input)
+	for _, m := range r.Messages {
+		n += len(m.Content) + len(m.ToolCalls)
+	}
+	return n
 }
 
 // Status is the state of a subtask or a job.

@@ -71,20 +71,32 @@ func (s *Server) authenticate(r *http.Request) (caller, *apiError) {
 		}
 		return caller{limit: "addr:" + host}, nil
 	}
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" {
+	token, ok := bearerToken(r.Header.Get("Authorization"))
+	if !ok {
 		return caller{}, newError(http.StatusUnauthorized, typeAuthentication, "missing_api_key",
 			"You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.")
 	}
-	if !s.keys.match(strings.TrimSpace(token)) {
+	if !s.keys.match(token) {
 		// The key is never repeated back or logged.
 		return caller{}, newError(http.StatusUnauthorized, typeAuthentication, "invalid_api_key",
 			"Incorrect API key provided. Check the key, or ask the operator for one of TASKROUTER_API_KEYS.")
 	}
-	d := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	d := sha256.Sum256([]byte(token))
 	id := hex.EncodeToString(d[:8])
 	return caller{owner: id, limit: "key:" + id}, nil
+}
+
+// bearerToken returns the token of an Authorization header in the Bearer
+// scheme, whose name is case-insensitive (RFC 9110, section 11.1):
+// "bearer KEY" is as good as "Bearer KEY".
+func bearerToken(header string) (string, bool) {
+	header = strings.TrimSpace(header)
+	i := strings.IndexAny(header, " \t")
+	if i < 0 || !strings.EqualFold(header[:i], "Bearer") {
+		return "", false
+	}
+	token := strings.TrimSpace(header[i:])
+	return token, token != ""
 }
 
 func (s *Server) rateLimit(r *http.Request, c caller) *apiError {

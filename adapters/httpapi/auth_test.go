@@ -61,6 +61,37 @@ func TestAPIKeys(t *testing.T) {
 	}
 }
 
+// The auth scheme is case-insensitive (RFC 9110, 11.1) and may be followed
+// by more than one space; a key of the same owner is the same owner.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	const key = "sk-case-0123456789"
+	e := newEnv(t, envOptions{cfg: httpapi.Config{APIKeys: []string{key}}})
+	for _, h := range []string{"bearer " + key, "BEARER " + key, "Bearer   " + key, "bEaReR\t" + key} {
+		req, _ := http.NewRequest("GET", e.url+"/v1/models", nil)
+		req.Header.Set("Authorization", h)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("Authorization: %q got %d", strings.Replace(h, key, "KEY", 1), resp.StatusCode)
+		}
+	}
+	for _, h := range []string{"Basic " + key, "Bearer", "Bearer ", "Bearer" + key, key} {
+		req, _ := http.NewRequest("GET", e.url+"/v1/models", nil)
+		req.Header.Set("Authorization", h)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("Authorization: %q got %d, want 401", strings.Replace(h, key, "KEY", 1), resp.StatusCode)
+		}
+	}
+}
+
 // Jobs belong to the key that created them.
 func TestJobsBelongToTheirKey(t *testing.T) {
 	e := newEnv(t, envOptions{cfg: httpapi.Config{APIKeys: []string{"key-a", "key-b"}}})

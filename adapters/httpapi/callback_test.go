@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,51 @@ func TestCallbackToLoopbackRefusedOnDelivery(t *testing.T) {
 	defer sink.mu.Unlock()
 	if sink.calls != 0 {
 		t.Fatalf("the receiver was reached %d times", sink.calls)
+	}
+}
+
+// The signed callback carries the job as GET /v1/jobs/{id} shows it (but
+// for the state of the delivery itself): no owner, no router bookkeeping.
+func TestCallbackBodyIsTheJobAsTheAPIShowsIt(t *testing.T) {
+	secret, _ := webhook.ParseSecret(hookSecret)
+	sink := &callbackSink{}
+	receiver := httptest.NewServer(sink.handler(webhook.Verifier{Secrets: []webhook.Secret{secret}}))
+	t.Cleanup(receiver.Close)
+	e := newEnv(t, envOptions{cfg: httpapi.Config{APIKeys: []string{"key-a"}},
+		jobsCfg: jobs.Config{Callbacks: jobs.CallbackConfig{Secret: secret, AllowPrivate: true}}})
+	j := decode[jobView](t, e.do("POST", "/v1/jobs", "key-a", map[string]any{"input": "x", "model": "gpt-test", "callback_url": receiver.URL + "/cb"}), 202)
+	var body []byte
+	for deadline := time.Now().Add(10 * time.Second); body == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		sink.mu.Lock()
+		if len(sink.bodies) > 0 {
+			body = sink.bodies[0]
+		}
+		sink.mu.Unlock()
+	}
+	if body == nil {
+		t.Fatal("no callback arrived")
+	}
+	var delivered struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(body, &delivered); err != nil || delivered.Type != "job.done" {
+		t.Fatalf("callback %s: %v", body, err)
+	}
+	var shown map[string]any
+	if err := json.Unmarshal([]byte(readAll(e.do("GET", "/v1/jobs/"+j.ID, "key-a", nil))), &shown); err != nil {
+		t.Fatal(err)
+	}
+	for _, internal := range []string{"owner", "instance", "lease", "lease_expires"} {
+		if _, ok := delivered.Data[internal]; ok {
+			t.Errorf("the callback shows %q: %s", internal, body)
+		}
+		if _, ok := shown[internal]; ok {
+			t.Errorf("GET /v1/jobs/{id} shows %q", internal)
+		}
+	}
+	delete(shown, "callback")
+	if !reflect.DeepEqual(delivered.Data, shown) {
+		t.Errorf("the callback's job differs from the API's:\ncallback %v\nAPI      %v", delivered.Data, shown)
 	}
 }

@@ -116,3 +116,23 @@ func FuzzHookSpec(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBearerToken: a token is found only after a Bearer scheme in any
+// case, and comes back trimmed and non-empty.
+func FuzzBearerToken(f *testing.F) {
+	for _, s := range []string{"Bearer sk-1", "bearer sk-1", "BEARER\tsk-1", "Bearer", "Bearer  ", "Basic abc", "Bearersk", " bearer  x y "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		token, ok := bearerToken(header)
+		if !ok {
+			return
+		}
+		if token == "" || token != strings.TrimSpace(token) {
+			t.Fatalf("bearerToken(%q) = %q", header, token)
+		}
+		if scheme := strings.TrimSpace(header)[:6]; !strings.EqualFold(scheme, "bearer") {
+			t.Fatalf("bearerToken(%q) accepted scheme %q", header, scheme)
+		}
+	})
+}

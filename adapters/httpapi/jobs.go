@@ -110,11 +110,8 @@ func (s *Server) jobsEnabled(w http.ResponseWriter) bool {
 	return false
 }
 
-// view is a job as the API shows it: without its owner.
-func view(j jobs.Job) jobs.Job {
-	j.Owner = ""
-	return j
-}
+// view is a job as the API shows it, the same as callbacks carry.
+func view(j jobs.Job) jobs.Job { return j.Public() }
 
 // jobEvents answers GET /v1/jobs/{id}/events: server-sent events with the
 // job's state ("event: job") at once and at every change, and its

@@ -2,12 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -28,6 +30,9 @@ type modelSet struct {
 	at     time.Time
 	byName map[string]task.ModelSpec
 	names  []string // sorted
+	// snapshotAt, when set, says the registry could not refresh the list
+	// (its Redis is down): it is the last snapshot, as of then.
+	snapshotAt time.Time
 }
 
 func newModelCache(l ModelLister, ttl time.Duration) *modelCache {
@@ -67,10 +72,17 @@ func (c *modelCache) load(ctx context.Context, maxAge time.Duration) (*modelSet,
 		return s, nil
 	}
 	states, err := c.lister.Models(ctx)
-	if err != nil {
+	var stale *registry.StaleError
+	switch {
+	case errors.As(err, &stale):
+		// The registry routes from the same snapshot: so does the API.
+	case err != nil:
 		return nil, task.Errorf(task.CodeUnavailable, "listing models from the registry: %v", err)
 	}
 	s := &modelSet{at: time.Now(), byName: make(map[string]task.ModelSpec, len(states))}
+	if stale != nil {
+		s.snapshotAt = stale.Since
+	}
 	for _, st := range states {
 		s.byName[st.Spec.Name] = st.Spec
 		s.names = append(s.names, st.Spec.Name)
@@ -102,6 +114,16 @@ func specObject(spec task.ModelSpec) modelObject {
 	return modelObject{ID: spec.Name, Object: "model", Created: started, OwnedBy: spec.Backend, Capabilities: spec.Capabilities}
 }
 
+// modelList is GET /v1/models' answer, in OpenAI's shape.
+type modelList struct {
+	Object string        `json:"object"`
+	Data   []modelObject `json:"data"`
+	// SnapshotAsOf is taskrouter's addition, set only while the registry's
+	// Redis is unreachable: the list is the last snapshot, as of then,
+	// and requests are routed from it.
+	SnapshotAsOf *time.Time `json:"snapshot_as_of,omitempty"`
+}
+
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request, _ caller) {
 	if !allow(w, r, http.MethodGet) {
 		return
@@ -116,10 +138,11 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request, _ caller) {
 	for _, name := range set.names {
 		data = append(data, specObject(set.byName[name]))
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Object string        `json:"object"`
-		Data   []modelObject `json:"data"`
-	}{"list", data})
+	list := modelList{Object: "list", Data: data}
+	if !set.snapshotAt.IsZero() {
+		list.SnapshotAsOf = &set.snapshotAt
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) getModel(w http.ResponseWriter, r *http.Request, _ caller) {

@@ -39,7 +39,9 @@ type Model struct {
 
 // New returns a Model for spec, which needs a name and a base URL. apiKey is
 // the value of the environment variable spec.APIKeyEnv names, read by the
-// caller; it may be empty for local servers that need no key. The key is
+// caller; local servers that need no key leave api_key_env out. When the
+// spec names a variable but apiKey is empty, every call fails with
+// CodeAuth naming the variable, without reaching the upstream. The key is
 // sent as a Bearer token and never appears in errors.
 func New(spec task.ModelSpec, apiKey string, opts ...Option) (*Model, error) {
 	if err := checkSpec(spec); err != nil {
@@ -62,7 +64,7 @@ func New(spec task.ModelSpec, apiKey string, opts ...Option) (*Model, error) {
 	}
 	cfg := goopenai.DefaultConfig(apiKey)
 	cfg.BaseURL = strings.TrimRight(spec.BaseURL, "/")
-	cfg.HTTPClient = &transport{next: c.httpClient, headers: c.headers}
+	cfg.HTTPClient = &transport{next: c.httpClient, headers: c.headers, keyUnset: spec.APIKeyEnv != "" && apiKey == ""}
 	m := &Model{
 		spec:     spec,
 		upstream: spec.UpstreamModel,

@@ -38,7 +38,7 @@ func (s secret) checkKey() string {
 	case s.env == "":
 		return "set api_key_env in the model spec to the environment variable that holds the key"
 	case s.key == "":
-		return "$" + s.env + " is empty; set it to the key"
+		return "$" + s.env + " (api_key_env) is empty or unset; set it to the model's API key and restart"
 	}
 	return "check the key in $" + s.env
 }

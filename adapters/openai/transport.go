@@ -2,6 +2,7 @@ package openai
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -18,7 +19,15 @@ const maxRetryAfter = 24 * time.Hour
 type transport struct {
 	next    *http.Client
 	headers http.Header
+	// keyUnset, when true, refuses every call: the spec names a key
+	// variable that was empty, and a call without the key would only be
+	// refused upstream, or reach an upstream the operator meant to guard.
+	keyUnset bool
 }
+
+// errKeyUnset is what a call returns when the spec's api_key_env was
+// empty or unset.
+var errKeyUnset = errors.New("the API key variable is empty or unset")
 
 // callKey marks the context value that holds a call's *callState.
 type callKey struct{}
@@ -35,6 +44,9 @@ func withCallState(ctx context.Context) (context.Context, *callState) {
 
 // Do implements go-openai's HTTPDoer.
 func (t *transport) Do(req *http.Request) (*http.Response, error) {
+	if t.keyUnset {
+		return nil, errKeyUnset
+	}
 	for k, v := range t.headers {
 		req.Header[k] = v
 	}

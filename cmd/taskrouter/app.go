@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -113,7 +114,30 @@ func buildCatalog(cfg Config, extra []string) (*task.Catalog, error) {
 			return nil, usageError{fmt.Sprintf("catalog %s: %v", path, err)}
 		}
 	}
+	if err := checkModelCapabilities(cfg, cat); err != nil {
+		return nil, usageError{fmt.Sprintf("invalid config: %v", err)}
+	}
 	return cat, nil
+}
+
+// checkModelCapabilities refuses a configured model capability that no
+// catalog defines: no plan ever asks for it, so the model would never be
+// chosen for it, silently.
+func checkModelCapabilities(cfg Config, cat *task.Catalog) error {
+	var names []string
+	for _, c := range cat.All() {
+		names = append(names, c.Name)
+	}
+	var errs []error
+	for i, m := range cfg.Models {
+		for _, c := range m.Capabilities {
+			if !cat.Has(c) {
+				errs = append(errs, fmt.Errorf("models[%d] (%s): capability %q is in no catalog%s The catalog has %s; a catalog file (catalog: in the config) may define more",
+					i, m.Name, c, didYouMean(c, names), strings.Join(names, ", ")))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // buildPlanner builds the configured planner. When a model with capability
@@ -216,6 +240,9 @@ func (a *app) startExecutors(ctx context.Context, served []executors.Served) err
 		return unavailableError{err}
 	}
 	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log})
+	if te := task.AsError(err); te != nil && te.Code == task.CodeInvalidRequest {
+		return usageError{fmt.Sprintf("starting executors: %v", te.Message)}
+	}
 	if err != nil {
 		return unavailableError{fmt.Errorf("starting executors: %w", err)}
 	}

@@ -99,6 +99,10 @@ func (a *app) buildModel(spec task.ModelSpec) (executors.Model, error) {
 		key := ""
 		if spec.APIKeyEnv != "" {
 			key = a.getenv(spec.APIKeyEnv)
+			if key == "" {
+				a.log.Warn("a model's API key variable is empty or unset; its calls fail with an auth error until it is set and taskrouter restarted",
+					"model", spec.Name, "variable", spec.APIKeyEnv)
+			}
 		}
 		m, err := openai.New(spec, key)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -189,15 +190,29 @@ func LoadConfig(path string) (Config, error) {
 	return cfg, nil
 }
 
+// decodeConfig decodes strictly. Keys and values are checked first
+// against Config's YAML keys, so that errors name the YAML path and the
+// nearest key (http.adress: did you mean http.addr?), not Go types.
 func decodeConfig(data []byte, cfg *Config) error {
+	nodes := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := nodes.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+	var extra yaml.Node
+	if err := nodes.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("holds more than one YAML document; keep one")
+	}
+	if err := checkYAML(&doc, reflect.TypeFor[Config]()); err != nil {
+		return err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return err
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return errors.New("holds more than one YAML document; keep one")
 	}
 	return nil
 }
@@ -278,6 +293,9 @@ func (c *Config) validateModels(bad func(string, ...any)) {
 			continue
 		}
 		where = fmt.Sprintf("models[%d] (%s)", i, m.Name)
+		if err := task.CheckModelName(m.Name); err != nil {
+			bad("%s: %s", where, task.AsError(err).Message)
+		}
 		if seen[m.Name] {
 			bad("%s: the name is used twice", where)
 		}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/taskrouter/taskrouter/task"
 )
 
 // Every file in configs/ must load and validate: they are the documentation.
@@ -25,6 +30,9 @@ func TestConfigsLoad(t *testing.T) {
 			if _, err := modelSpecs(cfg); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := buildCatalog(cfg, nil); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }
@@ -40,6 +48,17 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"models:\n  - name: gpt\n    backend: openai\n    base_url: ftp://x\n    capabilities: [chat]\n", []string{"models[0] (gpt)", "base_url"}},
 		{"models:\n  - name: m\n    backend: openai\n    base_url: http://127.0.0.1:1/v1\n    capabilities: [chat]\n    context_window: 100\n    max_output_tokens: 100\n", []string{"leaves no room"}},
 		{"nats:\n  url: nats://127.0.0.1:4222\n  listen: 127.0.0.1:4222\n", []string{"nats.listen"}},
+		{"http:\n  adress: 127.0.0.1:8080\n", []string{"http.adress (line 2)", "did you mean http.addr?"}},
+		{"htp:\n  addr: x\n", []string{"htp (line 1)", "did you mean http?"}},
+		{"http:\n  rate_limit:\n    burts: 3\n", []string{"http.rate_limit.burts (line 3)", "did you mean http.rate_limit.burst?"}},
+		{"models:\n  - {name: a, backend: local, capabilities: [calc]}\n  - {name: b, backend: local, capabilities: [calc]}\n" +
+			"  - name: c\n    capabilites: [chat]\n", []string{"models[2].capabilites (line 5)", "did you mean models[2].capabilities?"}},
+		{"http:\n  zzzzzzzz: 1\n", []string{"http.zzzzzzzz (line 2)", "the keys of http are addr, api_keys_env"}},
+		{"router:\n  subtask_timeout: soon\n", []string{"router.subtask_timeout (line 2)", `"soon" is not a duration`}},
+		{"router:\n  attempts: [1]\n", []string{"router.attempts (line 2)", "expected a whole number, got a list"}},
+		{"http: [1, 2]\n", []string{"http (line 1)", "expected a mapping with the keys addr,"}},
+		{"models:\n  - name: m\n    quality: {chat: high}\n", []string{"models[0].quality.chat (line 3)", `"high" is not a number`}},
+		{"models:\n  - name: my model\n    backend: local\n    capabilities: [calc]\n", []string{"models[0] (my model)", "a space", "letters a-z"}},
 	}
 	for _, c := range cases {
 		path := filepath.Join(t.TempDir(), "c.yaml")
@@ -58,6 +77,30 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, w)
 			}
 		}
+		if strings.Contains(err.Error(), "main.") || strings.Contains(err.Error(), "task.") {
+			t.Errorf("error %q names a Go type", err)
+		}
+	}
+}
+
+// A model capability that no catalog defines is refused with the nearest
+// name; a catalog file that defines it makes it good.
+func TestModelCapabilityMustBeInACatalog(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Models = []task.ModelSpec{{Name: "gpt", Backend: task.BackendOpenAI, BaseURL: "http://127.0.0.1:1/v1", Capabilities: []string{"summarize", "chatt"}}}
+	_, err := buildCatalog(cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), `models[0] (gpt): capability "chatt" is in no catalog; did you mean "chat"?`) {
+		t.Fatalf("capability chatt: %v", err)
+	}
+	if !errors.As(err, new(usageError)) {
+		t.Errorf("%T is not a usage error (exit 2)", err)
+	}
+	file := filepath.Join(t.TempDir(), "extra.yaml")
+	if err := os.WriteFile(file, []byte("- name: chatt\n  description: Chat, tersely.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buildCatalog(cfg, []string{file}); err != nil {
+		t.Fatalf("with chatt in a catalog file: %v", err)
 	}
 }
 
@@ -75,6 +118,7 @@ func FuzzDecodeConfig(f *testing.F) {
 	data, _ := os.ReadFile("../../configs/taskrouter.yaml")
 	f.Add(data)
 	f.Add([]byte("nats: {url: x}\nmodels: [{name: a}]"))
+	f.Add([]byte("http:\n  adress: x\n  rate_limit: &r {burts: 1}\nmodels:\n  - {capabilites: [a], quality: {x: y}, name: my model}\n  - *r\nrouter: {lost_after: soon}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := DefaultConfig()
 		if err := decodeConfig(data, &cfg); err != nil {
@@ -82,4 +126,50 @@ func FuzzDecodeConfig(f *testing.F) {
 		}
 		_ = cfg.Validate() // must not panic
 	})
+}
+
+// A model name that slipped past validation (the registry's, another
+// process's) stops the executors with a config error, exit 2, not as if
+// NATS were unreachable.
+func TestBadModelNameAtStartIsAConfigError(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HTTP.Addr = ""
+	cfg.Models = []task.ModelSpec{{Name: "my model", Backend: task.BackendOpenAI, BaseURL: "http://127.0.0.1:1/v1", Capabilities: []string{"chat"}}}
+	cfg.Executors = []string{"my model"}
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	a, err := startApp(context.Background(), env, cfg, nil, nil, nil, appParts{executors: true})
+	if err == nil {
+		a.close()
+		t.Fatal("an executor started for model \"my model\"")
+	}
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "a space") {
+		t.Fatalf("%T %v; want a usage error naming the space", err, err)
+	}
+}
+
+// A model whose api_key_env is unset is reported when the executor starts,
+// naming the model and the variable.
+func TestUnsetKeyVariableIsReportedAtStart(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HTTP.Addr = ""
+	cfg.Models = []task.ModelSpec{
+		{Name: "gpt", Backend: task.BackendOpenAI, BaseURL: "http://127.0.0.1:1/v1", APIKeyEnv: "GPT_KEY", Capabilities: []string{"chat"}},
+		{Name: "qwen", Backend: task.BackendOpenAI, BaseURL: "http://127.0.0.1:1/v1", APIKeyEnv: "QWEN_KEY", Capabilities: []string{"chat"}},
+	}
+	cfg.Executors = []string{"gpt", "qwen"}
+	var stderr syncBuffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr,
+		getenv: func(k string) string { return map[string]string{"QWEN_KEY": "sk-qwen-secret"}[k] }}
+	a, err := startApp(context.Background(), env, cfg, nil, nil, nil, appParts{executors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	log := stderr.String()
+	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "model=gpt variable=GPT_KEY") {
+		t.Errorf("no warning naming model gpt and GPT_KEY:\n%s", log)
+	}
+	if strings.Contains(log, "QWEN_KEY") || strings.Contains(log, "sk-qwen") {
+		t.Errorf("the log mentions the model whose key is set, or its key:\n%s", log)
+	}
 }

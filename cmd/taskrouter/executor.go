@@ -35,6 +35,9 @@ func runExecutor(ctx context.Context, env *cliEnv, args []string) error {
 	if cfg.Redis.URL == "" {
 		return usageError{"routers find executors through the shared registry: give --redis URL (or redis.url)"}
 	}
+	if _, err := buildCatalog(cfg, nil); err != nil {
+		return err // a model capability no catalog defines
+	}
 	parts := appParts{executors: true}
 	if *models != "" {
 		parts.models = strings.Split(*models, ",")

@@ -325,7 +325,8 @@ func (a *app) callbackConfig() (jobs.CallbackConfig, error) {
 }
 
 // rateLimiter is the per-key limit: in Redis when redis.url is set, so
-// that routers share it, in memory otherwise; nil when off.
+// that routers share it (in this process while Redis is unreachable), in
+// memory otherwise; nil when off.
 func (a *app) rateLimiter(ctx context.Context, closers *[]func(context.Context) error) (ratelimit.Limiter, error) {
 	r := a.cfg.HTTP.RateLimit
 	if r.RequestsPerSecond <= 0 {
@@ -343,12 +344,17 @@ func (a *app) rateLimiter(ctx context.Context, closers *[]func(context.Context) 
 	if err != nil {
 		return nil, usageError{fmt.Sprintf("redis.url: %v", err)}
 	}
+	opts.ContextTimeoutEnabled = true // the failover's timeout must bound each call
 	client := redis.NewClient(opts)
 	*closers = append(*closers, func(context.Context) error { return client.Close() })
 	if err := client.Ping(ctx).Err(); err != nil {
 		return nil, unavailableError{fmt.Errorf("reaching Redis for rate limits: %w", err)}
 	}
-	return ratelimit.NewRedis(client, rateLimitKeyPrefix, lim)
+	shared, err := ratelimit.NewRedis(client, rateLimitKeyPrefix, lim)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return ratelimit.NewFailover(shared, lim, ratelimit.FailoverConfig{Logger: a.log})
 }
 
 // natsHealth reports the NATS connection's state for GET /healthz.

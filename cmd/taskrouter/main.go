@@ -42,6 +42,7 @@ var commands = map[string]command{
 	"models":       {"list models, capabilities, replicas, load and state", runModels},
 	"capabilities": {"list the capability catalog", runCapabilities},
 	"bench":        {"measure dispatch against raw NATS in one run", runBench},
+	"version":      {"print the version and the VCS revision it was built from", runVersion},
 }
 
 // cliEnv is what commands get from the process: streams and environment.
@@ -122,6 +123,9 @@ func run(ctx context.Context, args []string, env *cliEnv) int {
 			return exitUsage
 		}
 		return exitOK
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

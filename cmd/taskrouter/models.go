@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/taskrouter/taskrouter/registry"
 )
 
 func runModels(ctx context.Context, env *cliEnv, args []string) error {
@@ -32,7 +35,11 @@ func runModels(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer a.close()
 	states, err := a.reg.Models(ctx)
-	if err != nil {
+	var stale *registry.StaleError
+	switch {
+	case errors.As(err, &stale):
+		fmt.Fprintf(env.stderr, "taskrouter: Redis is unreachable; this is the registry's last snapshot, as of %s\n", stale.Since.Format(time.RFC3339))
+	case err != nil:
 		return unavailableError{fmt.Errorf("listing models: %w", err)}
 	}
 	if *jsonOut {

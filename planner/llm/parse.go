@@ -15,7 +15,8 @@ const maxAnswerBytes = 1 << 20
 // HuggingGPT's or LLMCompiler's, amid prose or in a code fence, with
 // trailing commas tolerated; an answer without plan JSON may instead hold
 // LLMCompiler's numbered calls (1. search("x") ... join()). It normalises
-// ids and references, repairs what is safe (implied dependencies added;
+// ids, references and the spellings of arguments (task.NormaliseArgs),
+// repairs what is safe (implied dependencies added;
 // self and forward references dropped, each with a warning) and validates
 // the plan against the limits and the catalog. The error is a *task.Error
 // with CodeInvalidPlan whose message can be shown to the model.
@@ -28,6 +29,7 @@ func Parse(answer string, cat *task.Catalog, lim task.Limits) (task.Plan, []stri
 		return task.Plan{}, nil, err
 	}
 	plan, warnings := normalise(raws)
+	plan = plan.Normalised()
 	if err := plan.Validate(lim, cat.Has); err != nil {
 		return task.Plan{}, warnings, fmt.Errorf("validating the model's plan: %w", err)
 	}

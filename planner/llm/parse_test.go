@@ -61,7 +61,11 @@ func TestParseForms(t *testing.T) {
 		{"self dependency dropped", `{"tasks":[{"id":"t1","capability":"summarize","input":"Q3 report","deps":["t1"]}]}`,
 			task.Plan{Tasks: []task.Subtask{st("t1", "summarize", "Q3 report", nil)}}, 1},
 		{"capability case and numeric arg", `{"tasks":[{"id":"t1","capability":" Summarize ","input":"Q3 report","args":{"max_sentences":2}}]}`,
-			task.Plan{Tasks: []task.Subtask{st("t1", "summarize", "Q3 report", map[string]string{"max_sentences": "2"})}}, 0},
+			task.Plan{Tasks: []task.Subtask{st("t1", "summarize", "Q3 report", map[string]string{"sentences": "2"})}}, 0},
+		{"hugginggpt target_language", `[{"task": "summarize", "id": 0, "dep": [-1], "args": {"text": "Q3 report"}},` +
+			` {"task": "translate", "id": 1, "dep": [0], "args": {"text": "<GENERATED>-0", "target_language": "fr"}}]`, chain, 0},
+		{"llmcompiler to", `{"plan":[{"id":1,"tool":"summarize","input":"Q3 report"},{"id":2,"tool":"translate","input":"$1","args":{"to":"fr"}}]}`, chain, 0},
+		{"numbered calls tgt_lang", "1. summarize(\"Q3 report\")\n2. translate(\"$1\", tgt_lang=\"fr\")", chain, 0},
 	}
 	cat := testCatalog(t)
 	checkParses(t, cat, cases)
@@ -102,6 +106,7 @@ func FuzzParse(f *testing.F) {
 		`{"plan":[{"id":1,"tool":"code","input":"$1 ${2}"},{"id":2,"tool":"translate","input":"$1","deps":[1,2,"x"]}]}`,
 		`[{"id":"a","capability":"code","input":"{{b}}"},{"id":"b","capability":"code","input":"{{a}}","deps":["a"]}]`,
 		`{"capability":"code"`, `[[[[`, `{"tasks":{"x":1}}`,
+		`[{"task":"translate","id":0,"dep":[-1],"args":{"text":"hi","target_language":"French","to":"de"}}]`,
 	}
 	for _, s := range seeds {
 		f.Add(s)

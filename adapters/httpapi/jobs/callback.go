@@ -131,8 +131,10 @@ type callbackBody struct {
 // or shutdown, storing the delivery state after every attempt.
 func (d *deliverer) run(j Job) {
 	cb := j.Callback
-	out := j.clone()
-	out.Owner, out.Callback = "", nil
+	// The job as GET /v1/jobs/{id} shows it, without the state of this
+	// very delivery, which changes with every attempt.
+	out := j.clone().Public()
+	out.Callback = nil
 	body, err := json.Marshal(callbackBody{Type: "job." + string(j.Status), Timestamp: j.EndedAt, Data: out})
 	if err != nil {
 		d.log.Error("encoding callback", "job", j.ID, "err", err)
