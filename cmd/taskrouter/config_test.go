@@ -37,9 +37,16 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"nats:\n  url: \"\"\n  lissten: x\n", []string{"line 3", "lissten"}},
 		{"planner:\n  mode: clever\n", []string{"planner.mode", "clever"}},
 		{"router:\n  attempts: 0\n", []string{"router.attempts"}},
+		{"router:\n  cooldown: 1m\n", []string{"router.max_cooldown", "shorter than router.cooldown"}},
+		{"router:\n  failures_to_cooldown: 0\n", []string{"router.failures_to_cooldown"}},
 		{"models:\n  - name: gpt\n    backend: openai\n    base_url: ftp://x\n    capabilities: [chat]\n", []string{"models[0] (gpt)", "base_url"}},
 		{"models:\n  - name: m\n    backend: openai\n    base_url: http://127.0.0.1:1/v1\n    capabilities: [chat]\n    context_window: 100\n    max_output_tokens: 100\n", []string{"leaves no room"}},
 		{"nats:\n  url: nats://127.0.0.1:4222\n  listen: 127.0.0.1:4222\n", []string{"nats.listen"}},
+		{fallbackModels("[gpt-minni]"), []string{"models[0] (gpt-big): fallbacks[0]", `"gpt-minni"`, `did you mean "gpt-mini"`}},
+		{fallbackModels("[quux]"), []string{`"quux" is no configured or built-in model`, "known models:", "gpt-mini", "local/calc"}},
+		{fallbackModels("[gpt-big]"), []string{"fallbacks[0]", "the model itself"}},
+		{fallbackModels("[gpt-mini, gpt-mini]"), []string{"fallbacks[1]", "listed twice"}},
+		{fallbackModels("[local/calc]"), []string{`"local/calc" offers none of gpt-big's capabilities (chat, summarize)`}},
 	}
 	for _, c := range cases {
 		path := filepath.Join(t.TempDir(), "c.yaml")
@@ -57,6 +64,26 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("error %q does not mention %q", err, w)
 			}
+		}
+	}
+}
+
+// fallbackModels is a config of two chat models, the first with the
+// given fallbacks list.
+func fallbackModels(fallbacks string) string {
+	return "models:\n" +
+		"  - {name: gpt-big, backend: openai, base_url: \"http://127.0.0.1:1/v1\", capabilities: [chat, summarize], fallbacks: " + fallbacks + "}\n" +
+		"  - {name: gpt-mini, backend: openai, base_url: \"http://127.0.0.1:1/v1\", capabilities: [chat]}\n"
+}
+
+func TestFallbacksToKnownModelsAreValid(t *testing.T) {
+	for _, fallbacks := range []string{"[gpt-mini]", "[gpt-mini, local/summarize]", "[]"} {
+		cfg := DefaultConfig()
+		if err := decodeConfig([]byte(fallbackModels(fallbacks)), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("fallbacks %s: %v", fallbacks, err)
 		}
 	}
 }
