@@ -19,13 +19,29 @@ import (
 func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskState) task.SubtaskState {
 	ctx, cancel := context.WithTimeout(ctx, ru.r.cfg.SubtaskTimeout)
 	defer cancel()
-	deadline, _ := ctx.Deadline()
 	tokens := task.EstimateTokens(s.Input)
 	sel, err := ru.r.sel.Select(ctx, registry.Query{Capability: s.Capability, Tokens: tokens, Hints: ru.req.Hints})
 	if err != nil {
 		return ru.fail(st, task.AsError(err))
 	}
-	candidates := sel.Candidates()
+	st, last := ru.tryCandidates(ctx, s, st, sel.Candidates())
+	if st.Status == task.StatusDone {
+		return st
+	}
+	if ctx.Err() != nil && (last == nil || last.Code != task.CodeCancelled) {
+		last = task.AsError(context.Cause(ctx))
+	}
+	return ru.fail(st, last)
+}
+
+// tryCandidates dispatches s to the candidates in turn until one
+// succeeds, a failure cannot be retried, or the attempts run out; it
+// returns the state (done on success) and the last error otherwise. A
+// candidate whose breaker refuses (it opened since the selection, or
+// another request holds its probe) costs no attempt: the next one is
+// tried at once, and when every one refuses, their refusals are the error.
+func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.SubtaskState, candidates []task.ModelSpec) (task.SubtaskState, *task.Error) {
+	deadline, _ := ctx.Deadline()
 	next := 0
 	var last *task.Error
 	var refused refusals
@@ -34,17 +50,14 @@ func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 		model := candidates[i]
 		a, admitted := ru.attempt(ctx, s, model, st.Attempts+1, deadline)
 		if !admitted {
-			// Its breaker opened since the selection, or another request
-			// holds its probe: the next candidate, at once.
 			refused.add(a.err)
-			candidates, next = slices.Delete(candidates, i, i+1), i
-			last = refused.err
+			candidates, next, last = slices.Delete(candidates, i, i+1), i, refused.err
 			continue
 		}
 		st.Attempts++
 		st.Model, st.Executor = model.Name, a.executor
 		if a.err == nil {
-			return ru.succeed(st, a.out)
+			return ru.succeed(st, a.out), nil
 		}
 		last = a.err
 		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts {
@@ -59,10 +72,7 @@ func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 			break
 		}
 	}
-	if ctx.Err() != nil && (last == nil || last.Code != task.CodeCancelled) {
-		last = task.AsError(context.Cause(ctx))
-	}
-	return ru.fail(st, last)
+	return st, last
 }
 
 // nextCandidate picks the candidate for the attempt after a failure of
