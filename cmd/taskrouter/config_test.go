@@ -102,6 +102,7 @@ func FuzzDecodeConfig(f *testing.F) {
 	data, _ := os.ReadFile("../../configs/taskrouter.yaml")
 	f.Add(data)
 	f.Add([]byte("nats: {url: x}\nmodels: [{name: a}]"))
+	f.Add([]byte("models: [{name: a, backend: openai, base_url: 'http://x/v1', capabilities: [chat], fallbacks: [a, b, a, local/calc, ''-]}]\nrouter: {cooldown: 1s, max_cooldown: 0s}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := DefaultConfig()
 		if err := decodeConfig(data, &cfg); err != nil {
