@@ -139,8 +139,8 @@ func TestDrainFinishesInFlightAndDeregisters(t *testing.T) {
 	if err := <-drained; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.reg.Select(context.Background(), registry.Query{Capability: "x"}); task.AsError(err).Code != task.CodeNoModel {
-		t.Fatalf("after drain Select = %v, want no_model", err)
+	if _, err := h.reg.Select(context.Background(), registry.Query{Capability: "x"}); task.AsError(err).Code != task.CodeModelUnavailable {
+		t.Fatalf("after drain Select = %v, want model_unavailable (no live replica)", err)
 	}
 }
 

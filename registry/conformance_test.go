@@ -36,11 +36,13 @@ func runConformance(t *testing.T, newReg newRegistryFunc) {
 		{"Deregister", testDeregister},
 		{"Policies", testPolicies},
 		{"Hints", testHints},
+		{"PinnedFallbacks", testPinnedFallbacks},
 		{"CooldownAfterFailures", testCooldownAfterFailures},
 		{"CooldownAfterRateLimit", testCooldownAfterRateLimit},
 		{"NoCooldownForLostReplicas", testNoCooldownForLostReplicas},
 		{"NoCooldownForOverload", testNoCooldownForOverload},
 		{"HalfOpen", testHalfOpen},
+		{"BreakerLog", testBreakerLog},
 		{"AllCoolingDown", testAllCoolingDown},
 		{"LoadAwareTieBreak", testLoadAwareTieBreak},
 		{"Models", testModels},
@@ -105,16 +107,38 @@ func wantOrder(t *testing.T, r Registry, q Query, want string) {
 // every fragment.
 func wantNoModel(t *testing.T, r Registry, q Query, fragments ...string) {
 	t.Helper()
+	wantSelectError(t, r, q, task.CodeNoModel, append(fragments, fmt.Sprintf("%q", q.Capability))...)
+}
+
+// wantSelectError checks Select fails at once with code and a message
+// holding every fragment, and returns the error.
+func wantSelectError(t *testing.T, r Registry, q Query, code task.Code, fragments ...string) *task.Error {
+	t.Helper()
 	_, err := r.Select(context.Background(), q)
 	var te *task.Error
-	if !errors.As(err, &te) || te.Code != task.CodeNoModel {
-		t.Fatalf("Select(%+v) error = %v, want code %s", q, err, task.CodeNoModel)
+	if !errors.As(err, &te) || te.Code != code {
+		t.Fatalf("Select(%+v) error = %v, want code %s", q, err, code)
 	}
-	for _, f := range append(fragments, fmt.Sprintf("%q", q.Capability)) {
+	for _, f := range fragments {
 		if !strings.Contains(te.Message, f) {
 			t.Errorf("error %q does not mention %q", te.Message, f)
 		}
 	}
+	if te.Retryable != (code == task.CodeModelUnavailable) || (te.RetryAfterMs > 0) != (code == task.CodeModelUnavailable) {
+		t.Errorf("error %v: retryable %v after %d ms; only %s is retryable and says when", te, te.Retryable, te.RetryAfterMs, task.CodeModelUnavailable)
+	}
+	return te
+}
+
+// wantUnavailable checks Select fails at once with CodeModelUnavailable,
+// a message holding every fragment, and a Retry-After in (0, max].
+func wantUnavailable(t *testing.T, r Registry, q Query, maxWait time.Duration, fragments ...string) *task.Error {
+	t.Helper()
+	te := wantSelectError(t, r, q, task.CodeModelUnavailable, fragments...)
+	if te.RetryAfter() <= 0 || te.RetryAfter() > maxWait {
+		t.Errorf("error %v: retry after %v, want (0, %v]", te, te.RetryAfter(), maxWait)
+	}
+	return te
 }
 
 func testSelectByCapability(t *testing.T, newReg newRegistryFunc) {
@@ -158,7 +182,7 @@ func testNoLiveReplica(t *testing.T, newReg newRegistryFunc) {
 	if err := r.Announce(ctx, model("ghost", "translate")); err != nil {
 		t.Fatal(err)
 	}
-	wantNoModel(t, r, Query{Capability: "translate"}, "no live model", "start an executor", "ghost")
+	wantUnavailable(t, r, Query{Capability: "translate"}, DefaultHeartbeatTTL, "no live model", `"translate"`, "start one", "ghost")
 	serve(t, r, model("alive", "translate"))
 	wantOrder(t, r, Query{Capability: "translate"}, "alive")
 	// A heartbeat before the spec is known does not make a model selectable
@@ -209,7 +233,7 @@ func testDeregister(t *testing.T, newReg newRegistryFunc) {
 	if err := r.Deregister(ctx, "m", "r2"); err != nil {
 		t.Fatal(err)
 	}
-	wantNoModel(t, r, Query{Capability: "summarize"}, "no live model")
+	wantUnavailable(t, r, Query{Capability: "summarize"}, DefaultHeartbeatTTL, "no live model")
 	list, err := r.Models(ctx)
 	if err != nil || len(list) != 1 || list[0].State != StateDown || len(list[0].Replicas) != 0 {
 		t.Fatalf("Models() = %+v, %v; want m down without replicas", list, err)
@@ -230,11 +254,13 @@ func policyModels() []task.ModelSpec {
 	return []task.ModelSpec{good, cheap, fast}
 }
 
-// recordLatency reports n successful dispatches of the given latency.
+// recordLatency reports n successful dispatches of the given latency,
+// each one admitted by the breaker.
 func recordLatency(r Registry, name string, d time.Duration, n int) {
 	for range n {
-		r.Started(name)
-		r.Finished(context.Background(), name, Outcome{OK: true, Latency: d})
+		if r.Started(name) == nil {
+			r.Finished(context.Background(), name, Outcome{OK: true, Latency: d, Replica: "r1"})
+		}
 	}
 }
 
@@ -281,28 +307,79 @@ func testHints(t *testing.T, newReg newRegistryFunc) {
 		want  string
 	}{
 		{"none", task.Hints{}, "good,fast,cheap,local/tiny"},
-		{"pinned goes first", task.Hints{Model: "cheap"}, "cheap,good,fast,local/tiny"},
-		{"pin without the capability is ignored", task.Hints{Model: "other"}, "good,fast,cheap,local/tiny"},
+		{"a named model alone", task.Hints{Model: "cheap"}, "cheap"},
 		{"max cost drops the dear", task.Hints{MaxCostUSD: 0.001}, "cheap,local/tiny"},
-		{"max cost beats the pin", task.Hints{MaxCostUSD: 0.001, Model: "good"}, "cheap,local/tiny"},
 		{"prefer local", task.Hints{PreferLocal: true}, "local/tiny,good,fast,cheap"},
-		{"pin before local", task.Hints{PreferLocal: true, Model: "fast"}, "fast,local/tiny,good,cheap"},
+		{"a named model ignores prefer local", task.Hints{PreferLocal: true, Model: "fast"}, "fast"},
 	}
 	for _, tc := range tests {
 		if got := names(mustSelect(t, r, q(tc.hints))); got != tc.want {
 			t.Errorf("%s: Select = %s, want %s", tc.name, got, tc.want)
 		}
 	}
+	wantSelectError(t, r, q(task.Hints{Model: "other"}), task.CodeModelLacksCapability, `"other"`, `"answer"`, "translate")
+	wantSelectError(t, r, q(task.Hints{Model: "nope"}), task.CodeModelNotFound, `"nope"`, "good")
+	wantSelectError(t, r, q(task.Hints{MaxCostUSD: 0.001, Model: "good"}), task.CodeNoModel, `"good"`, "max_cost")
 	dear := newReg(t)
 	serve(t, dear, policyModels()[0])
 	wantNoModel(t, dear, q(task.Hints{MaxCostUSD: 0.0001}), "max_cost", "good")
 }
 
-// fail reports n failed dispatches with code.
+// testPinnedFallbacks: a query naming a model is served by that model, or
+// by the fallbacks its spec lists, in their order, and by no other model,
+// however well the others score.
+func testPinnedFallbacks(t *testing.T, newReg newRegistryFunc) {
+	r := newReg(t, WithPolicy(PolicyQuality), WithCooldown(1, time.Minute, time.Minute))
+	ctx := context.Background()
+	named := model("named", "answer", "translate")
+	named.Quality = map[string]float64{"answer": 0.1}
+	named.Fallbacks = []string{"second", "no-answer", "unknown", "named", "first"}
+	best := model("best", "answer")
+	best.Quality = map[string]float64{"answer": 1}
+	second, first := model("second", "answer"), model("first", "answer")
+	first.Quality = map[string]float64{"answer": 0.9}
+	serve(t, r, named, best, second, first, model("no-answer", "translate"))
+	pin := Query{Capability: "answer", Hints: task.Hints{Model: "named"}}
+	wantOrder(t, r, pin, "named,second,first")
+	if spec, ok := r.Spec("named"); !ok || fmt.Sprint(spec.Fallbacks) != fmt.Sprint(named.Fallbacks) {
+		t.Errorf("Spec(named) = %+v, %v", spec, ok)
+	}
+	if _, ok := r.Spec("unknown"); ok {
+		t.Error("Spec(unknown) found a model nobody announced")
+	}
+	wantOrder(t, r, Query{Capability: "translate", Hints: task.Hints{Model: "named"}}, "named,no-answer")
+
+	// The named model cools down: its fallbacks serve, in order.
+	fail(r, "named", task.CodeUpstream, 0, 1)
+	wantOrder(t, r, pin, "second,first")
+	// Its fallbacks down too: no other model serves; the error names them.
+	fail(r, "second", task.CodeUpstream, 0, 1)
+	if err := r.Deregister(ctx, "first", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	wantUnavailable(t, r, pin, time.Minute, `"named"`, `"second"`, `"first"`, "no live replica", "cooling down", "it failed")
+	// Without fallbacks, a named model with no live replica is unavailable
+	// for about a heartbeat, whatever else serves the capability.
+	serve(t, r, model("alone", "answer"))
+	if err := r.Deregister(ctx, "alone", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	wantUnavailable(t, r, Query{Capability: "answer", Hints: task.Hints{Model: "alone"}}, DefaultHeartbeatTTL, `"alone"`, "no live replica")
+	// A window too small for the input is the caller's to fix.
+	small := model("small", "answer")
+	small.ContextWindow, small.MaxOutputTokens = 1000, 200
+	serve(t, r, small)
+	wantSelectError(t, r, Query{Capability: "answer", Tokens: 900, Hints: task.Hints{Model: "small"}}, task.CodeContextLength, `"small"`, "1000")
+}
+
+// fail reports n failed dispatches with code, each one admitted by the
+// breaker (a refused one is not dispatched, so it has no outcome).
 func fail(r Registry, name string, code task.Code, retryAfter time.Duration, n int) {
 	for range n {
-		r.Started(name)
-		r.Finished(context.Background(), name, Outcome{Code: code, RetryAfter: retryAfter, Latency: time.Millisecond})
+		if r.Started(name) == nil {
+			r.Finished(context.Background(), name, Outcome{Code: code, RetryAfter: retryAfter, Latency: time.Millisecond,
+				Replica: "r1", Message: "it failed"})
+		}
 	}
 }
 
@@ -415,11 +492,12 @@ func testNoCooldownForOverload(t *testing.T, newReg newRegistryFunc) {
 	fail(limited, "a", task.CodeOverloaded, 0, 50)
 	wantOrder(t, limited, answer, "a,b")
 	asked := time.Now()
-	fail(limited, "a", task.CodeRateLimited, time.Minute, 1)
+	const retryAfter = 6 * ctCooldown // within the cap of 8 periods
+	fail(limited, "a", task.CodeRateLimited, retryAfter, 1)
 	wantOrder(t, limited, answer, "b")
 	// Redis time converts to local time within a round trip.
-	if a := modelState(t, limited, "a"); a.State != StateCooldown || a.CooldownUntil.Before(asked.Add(time.Minute-time.Second)) {
-		t.Errorf("after a 429 with Retry-After 1m a is %s until %v from now, want cooling down for about 1m", a.State, time.Until(a.CooldownUntil))
+	if a := modelState(t, limited, "a"); a.State != StateCooldown || a.CooldownUntil.Before(asked.Add(retryAfter-ctCooldown/3)) {
+		t.Errorf("after a 429 with Retry-After %v a is %s until %v from now, want cooling down for about that", retryAfter, a.State, time.Until(a.CooldownUntil))
 	}
 	wantOrder(t, limited, answer, "b")
 }
@@ -443,40 +521,100 @@ func modelState(t *testing.T, r Registry, name string) ModelState {
 func testHalfOpen(t *testing.T, newReg newRegistryFunc) {
 	r := cooldownPair(t, newReg, ctCooldown)
 	fail(r, "a", task.CodeUpstream, 0, 3)
+	// Open: every dispatch to a is refused at once, with when to retry.
+	wantRefused(t, r, "a", ctCooldown)
 	waitFor(t, 3*ctCooldown, func() bool { return names(mustSelect(t, r, answer)) == "a,b" })
-	// Half-open: the probe is in flight, so nothing else goes to a.
-	r.Started("a")
+	// Half-open: one dispatch is the probe; the others are refused.
+	if err := r.Started("a"); err != nil {
+		t.Fatalf("the half-open breaker refused the probe: %v", err)
+	}
 	wantOrder(t, r, answer, "b")
+	wantRefused(t, r, "a", time.Second, "probe")
 	// The probe fails: a cools down for twice the period.
 	reopened := time.Now()
-	r.Finished(context.Background(), "a", Outcome{Code: task.CodeUpstream})
+	r.Finished(context.Background(), "a", Outcome{Code: task.CodeUpstream, Replica: "r1", Message: "it failed again"})
 	wantOrder(t, r, answer, "b")
+	wantRefused(t, r, "a", 2*ctCooldown, "it failed again")
 	time.Sleep(ctCooldown + ctCooldown/3)
 	if time.Since(reopened) < 2*ctCooldown-ctCooldown/3 {
 		wantOrder(t, r, answer, "b")
 	}
 	waitFor(t, 4*ctCooldown, func() bool { return names(mustSelect(t, r, answer)) == "a,b" })
-	// A successful probe closes the breaker: two failures do not reopen it.
+	// A successful probe closes the breaker: every dispatch goes, and two
+	// failures do not reopen it.
 	recordLatency(r, "a", time.Millisecond, 1)
+	for range 3 {
+		if err := r.Started("a"); err != nil {
+			t.Fatalf("a closed breaker refused a dispatch: %v", err)
+		}
+	}
+	for range 3 {
+		r.Finished(context.Background(), "a", Outcome{OK: true})
+	}
 	fail(r, "a", task.CodeUpstream, 0, 2)
 	wantOrder(t, r, answer, "a,b")
 }
 
+// testBreakerLog: every change of a breaker is logged once through the
+// registry's logger, with the model and the replica that caused it.
+func testBreakerLog(t *testing.T, newReg newRegistryFunc) {
+	var logs logBuffer
+	r := newReg(t, WithLogger(logs.logger()), WithCooldown(2, ctCooldown, 4*ctCooldown))
+	serve(t, r, model("m", "answer"))
+	ctx := context.Background()
+	for range 2 {
+		if err := r.Started("m"); err != nil {
+			t.Fatal(err)
+		}
+		r.Finished(ctx, "m", Outcome{Code: task.CodeUpstream, Message: "connection refused", Replica: "exec-7"})
+	}
+	waitFor(t, 3*ctCooldown, func() bool { _, err := r.Select(ctx, answer); return err == nil })
+	if err := r.Started("m"); err != nil {
+		t.Fatalf("the probe was refused: %v", err)
+	}
+	r.Finished(ctx, "m", Outcome{OK: true, Replica: "exec-8"})
+	// A Redis registry reads its own cooldown back with its next refresh:
+	// that is no new change.
+	time.Sleep(3 * testRefresh)
+	wantLogLines(t, &logs, 1, "level=WARN", "model circuit open", "model=m", "replica=exec-7", `reason="upstream: connection refused"`, "period=300ms", "until=")
+	wantLogLines(t, &logs, 1, "level=INFO", "model circuit half-open", "model=m", "replica=exec-7")
+	wantLogLines(t, &logs, 1, "level=INFO", "model circuit closed", "model=m", "replica=exec-8")
+	wantLogLines(t, &logs, 3, "model circuit")
+}
+
+// wantRefused checks that Started refuses a dispatch to model with
+// CodeModelUnavailable, a Retry-After in (0, max] and a message naming
+// the model and each fragment.
+func wantRefused(t *testing.T, r Registry, model string, maxWait time.Duration, fragments ...string) {
+	t.Helper()
+	err := r.Started(model)
+	te := task.AsError(err)
+	if te == nil || te.Code != task.CodeModelUnavailable || !te.Retryable || te.RetryAfter() <= 0 || te.RetryAfter() > maxWait {
+		t.Fatalf("Started(%s) = %v, want %s retryable after (0, %v]", model, err, task.CodeModelUnavailable, maxWait)
+	}
+	for _, f := range append(fragments, fmt.Sprintf("%q", model)) {
+		if !strings.Contains(te.Message, f) {
+			t.Errorf("refusal %q does not mention %q", te.Message, f)
+		}
+	}
+}
+
+// testAllCoolingDown: with every candidate cooling down, Select fails at
+// once, naming each and when the first can be tried again; a lone model
+// after one 429 likewise.
 func testAllCoolingDown(t *testing.T, newReg newRegistryFunc) {
 	r := cooldownPair(t, newReg, ctCooldown)
 	fail(r, "a", task.CodeRateLimited, 4*ctCooldown, 1)
 	fail(r, "b", task.CodeRateLimited, 2*ctCooldown, 1)
-	s := mustSelect(t, r, answer)
-	if names(s) != "b,a" || s.Wait <= ctCooldown || s.Wait > 2*ctCooldown {
-		t.Errorf("all cooling: Select = %s wait %v, want b,a with a wait in (%v, %v]", names(s), s.Wait, ctCooldown, 2*ctCooldown)
+	te := wantUnavailable(t, r, answer, 2*ctCooldown, `"a"`, `"b"`, "cooling down", "rate_limited: it failed", `capability "answer"`)
+	if te.RetryAfter() <= ctCooldown {
+		t.Errorf("all cooling: retry after %v, want about b's %v", te.RetryAfter(), 2*ctCooldown)
 	}
 	lone := newReg(t)
 	serve(t, lone, model("solo", "answer"))
 	fail(lone, "solo", task.CodeRateLimited, 0, 1)
-	s = mustSelect(t, lone, answer)
-	if names(s) != "solo" || s.Wait <= 0 || s.Wait > DefaultCooldown {
-		t.Errorf("lone model after one 429: Select = %s wait %v, want solo with a wait up to %v", names(s), s.Wait, DefaultCooldown)
-	}
+	wantUnavailable(t, lone, answer, DefaultCooldown, `"solo"`, "rate_limited")
+	wantUnavailable(t, lone, Query{Capability: "answer", Hints: task.Hints{Model: "solo"}}, DefaultCooldown, `"solo"`, "replica r1")
 }
 
 func testLoadAwareTieBreak(t *testing.T, newReg newRegistryFunc) {

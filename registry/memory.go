@@ -56,14 +56,14 @@ func (m *Memory) Deregister(ctx context.Context, model, replicaID string) error 
 }
 
 // Select chooses a model for q and orders up to Options.MaxFallbacks
-// fallbacks. Candidates have the capability, a live replica, a window that
-// fits q.Tokens and an estimated cost within q.Hints.MaxCostUSD; models
-// cooling down are left out unless all are, when the first to recover is
-// returned with Selection.Wait. The pinned model comes first, then local
-// models when PreferLocal, then the policy's score, then the less loaded,
-// then the name. It returns a *task.Error with CodeNoModel saying why
-// nothing fits, CodeInvalidRequest for an unknown policy hint, or the
-// context's error.
+// fallbacks; it never waits. Candidates have the capability, a live
+// replica, a window that fits q.Tokens, an estimated cost within
+// q.Hints.MaxCostUSD, and a circuit breaker that admits a dispatch. With
+// q.Hints.Model set, the candidates are that model and the fallbacks its
+// spec lists, in that order, and no other; otherwise local models come
+// first when PreferLocal, then the policy's score, then the less loaded,
+// then the name. The errors are those of Selector, CodeInvalidRequest for
+// an unknown policy hint, or the context's error.
 func (m *Memory) Select(ctx context.Context, q Query) (Selection, error) {
 	if err := ctx.Err(); err != nil {
 		return Selection{}, fmt.Errorf("selecting a model: %w", err)
@@ -71,8 +71,12 @@ func (m *Memory) Select(ctx context.Context, q Query) (Selection, error) {
 	return m.t.selectModel(q, m.opt.Now())
 }
 
-// Started counts a dispatch in flight to model.
-func (m *Memory) Started(model string) { m.t.started(model, m.opt.Now()) }
+// Spec returns an announced model's spec.
+func (m *Memory) Spec(name string) (task.ModelSpec, bool) { return m.t.spec(name) }
+
+// Started admits a dispatch to model and counts it in flight; see
+// Observer.Started.
+func (m *Memory) Started(model string) error { return m.t.started(model, m.opt.Now()) }
 
 // Finished ends a dispatch counted by Started and records its outcome.
 func (m *Memory) Finished(ctx context.Context, model string, o Outcome) {

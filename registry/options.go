@@ -21,8 +21,8 @@ const (
 	DefaultPolicy             = PolicyBalanced
 	DefaultHeartbeatTTL       = 10 * time.Second
 	DefaultFailuresToCooldown = 3
-	DefaultCooldown           = 10 * time.Second
-	DefaultMaxCooldown        = 5 * time.Minute
+	DefaultCooldown           = 5 * time.Second
+	DefaultMaxCooldown        = 30 * time.Second
 	DefaultKeyPrefix          = "tr:"
 	DefaultRefreshInterval    = 500 * time.Millisecond
 	DefaultMaxFallbacks       = 8
@@ -51,11 +51,15 @@ type Options struct {
 	Weights Weights
 	// HeartbeatTTL is the replica lifetime when Heartbeat is given ttl <= 0.
 	HeartbeatTTL time.Duration
-	// FailuresToCooldown consecutive failures put a model in cooldown.
+	// FailuresToCooldown consecutive failures open a model's circuit
+	// breaker (an upstream's 429 opens it at once).
 	FailuresToCooldown int
-	// Cooldown is the first cooldown period; each failed half-open probe
-	// doubles it up to MaxCooldown. A rate limit's Retry-After, when longer,
-	// wins over both.
+	// Cooldown is the first period a breaker stays open (default 5 s: long
+	// enough to spare a dead upstream a retry storm, short enough that a
+	// blip costs little); each failed half-open probe doubles it, up to
+	// MaxCooldown (default 30 s), so an upstream that comes back serves
+	// again within 30 s. A 429's Retry-After, when longer than the period,
+	// wins, up to MaxCooldown as well.
 	Cooldown, MaxCooldown time.Duration
 	// MaxFallbacks caps Selection.Fallbacks: a router tries a few models,
 	// not a hundred. Zero means DefaultMaxFallbacks; negative means every
@@ -70,7 +74,9 @@ type Options struct {
 	// RefreshInterval is how often the Redis backend pushes its counters and
 	// reloads its snapshot (Redis only).
 	RefreshInterval time.Duration
-	// Logger receives the Redis backend's outage and recovery notes.
+	// Logger receives every circuit breaker change (open at warn,
+	// half-open and closed at info) and the Redis backend's outage and
+	// recovery notes.
 	Logger *slog.Logger
 	// RouterID names this process in shared in-flight counts (Redis only);
 	// default a random id.

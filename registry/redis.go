@@ -58,6 +58,7 @@ type pendingStats struct {
 type pendingCooldown struct {
 	until  time.Time
 	period time.Duration
+	cause  failure
 }
 
 // OpenRedis connects to the Redis at url (redis://host:port/db) and returns
@@ -245,15 +246,18 @@ func (r *Redis) Select(ctx context.Context, q Query) (Selection, error) {
 	return r.t.selectModel(q, r.opt.Now())
 }
 
-// Started counts a dispatch in flight to model; the count reaches Redis
-// with the next push.
-func (r *Redis) Started(model string) { r.t.started(model, r.opt.Now()) }
+// Spec returns an announced model's spec from the snapshot.
+func (r *Redis) Spec(name string) (task.ModelSpec, bool) { return r.t.spec(name) }
+
+// Started admits a dispatch to model (see Observer.Started) and counts it
+// in flight; the count reaches Redis with the next push.
+func (r *Redis) Started(model string) error { return r.t.started(model, r.opt.Now()) }
 
 // Finished ends a dispatch counted by Started and records its outcome
 // locally at once; Redis learns it with the next push, which a new cooldown
 // brings forward.
 func (r *Redis) Finished(ctx context.Context, model string, o Outcome) {
-	changed, until, period := r.t.finished(model, o, r.opt.Now())
+	changed, until, period, cause := r.t.finished(model, o, r.opt.Now())
 	r.mu.Lock()
 	p := r.pending[model]
 	if p == nil {
@@ -262,7 +266,7 @@ func (r *Redis) Finished(ctx context.Context, model string, o Outcome) {
 	}
 	p.add(o)
 	if changed {
-		r.cools[model] = pendingCooldown{until: until, period: period}
+		r.cools[model] = pendingCooldown{until: until, period: period, cause: cause}
 	}
 	r.mu.Unlock()
 	if changed {

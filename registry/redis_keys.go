@@ -86,7 +86,8 @@ return {now, redis.call('GET', KEYS[7]), redis.call('HGETALL', KEYS[1]), reps,
 // KEYS: cooldowns, stats, inflight, epoch.
 // ARGV: router id, in-flight models JSON ("" deletes, "-" leaves as is),
 // in-flight ttl ms, epoch, EWMA alpha, number of cooldowns, then
-// (model, remaining ms, period ms) per cooldown, then
+// (model, remaining ms, period ms, failure code, reason, replica) per
+// cooldown, then
 // (model, calls, errors, latency samples, mean latency ms) per model.
 var flushScript = redis.NewScript(luaNow + `
 redis.call('SET', KEYS[4], ARGV[4], 'NX')
@@ -102,9 +103,10 @@ for _ = 1, tonumber(ARGV[6]) do
   local ok, v = pcall(cjson.decode, redis.call('HGET', KEYS[1], ARGV[i]) or '{}')
   if ok and type(v) == 'table' then cur = tonumber(v.until_ms) or 0 end
   if untilms > cur then
-    redis.call('HSET', KEYS[1], ARGV[i], cjson.encode({until_ms = untilms, period_ms = tonumber(ARGV[i + 2])}))
+    redis.call('HSET', KEYS[1], ARGV[i], cjson.encode({until_ms = untilms, period_ms = tonumber(ARGV[i + 2]),
+      code = ARGV[i + 3], reason = ARGV[i + 4], replica = ARGV[i + 5]}))
   end
-  i = i + 3
+  i = i + 6
 end
 while i + 4 <= #ARGV do
   local s = {latency_ewma_ms = 0, calls = 0, errors = 0}

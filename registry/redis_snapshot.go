@@ -22,9 +22,14 @@ type snapshot struct {
 	peerInFlight map[string]int
 }
 
+// remoteCooldown is a shared cooldown, with the failure that opened it
+// (routers before these fields wrote only the times).
 type remoteCooldown struct {
-	UntilMs  int64 `json:"until_ms"`
-	PeriodMs int64 `json:"period_ms"`
+	UntilMs  int64  `json:"until_ms"`
+	PeriodMs int64  `json:"period_ms"`
+	Code     string `json:"code,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Replica  string `json:"replica,omitempty"`
 }
 
 type remoteStats struct {

@@ -158,16 +158,18 @@ func (r *Redis) ownInFlight() string {
 	return string(b)
 }
 
-// cooldownArgs are flushScript's count of cooldowns and their triples;
+// cooldownArgs are flushScript's count of cooldowns and, per cooldown,
+// its model, remaining and period ms, and the failure that opened it;
 // cooldowns already over are dropped.
 func cooldownArgs(cools map[string]pendingCooldown, now time.Time) []any {
 	args := []any{0}
 	for model, c := range cools {
 		if left := c.until.Sub(now); left > 0 {
-			args = append(args, model, left.Milliseconds(), c.period.Milliseconds())
+			args = append(args, model, left.Milliseconds(), c.period.Milliseconds(),
+				string(c.cause.code), c.cause.message, c.cause.replica)
 		}
 	}
-	args[0] = (len(args) - 1) / 3
+	args[0] = (len(args) - 1) / 6
 	return args
 }
 

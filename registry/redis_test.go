@@ -93,7 +93,12 @@ func twoRouters(t *testing.T, opts ...Option) (a, b *Redis) {
 
 func TestRedisSharedCooldown(t *testing.T) {
 	t.Parallel()
-	a, b := twoRouters(t, WithPolicy(PolicyQuality), WithCooldown(3, 10*time.Second, time.Minute))
+	var logsB logBuffer
+	c := testRedisClient(t)
+	prefix := testKeyPrefix(t, c)
+	opts := []Option{WithPolicy(PolicyQuality), WithCooldown(3, 10*time.Second, time.Minute)}
+	a := openTestRedis(t, c, prefix, opts...)
+	b := openTestRedis(t, testRedisClient(t), prefix, append(opts, WithLogger(logsB.logger()))...)
 	x, y := model("x", "answer"), model("y", "answer")
 	x.Quality = map[string]float64{"answer": 0.9}
 	serve(t, a, x, y)
@@ -108,6 +113,11 @@ func TestRedisSharedCooldown(t *testing.T) {
 	if err != nil || list[0].State != StateCooldown || time.Until(list[0].CooldownUntil) < 8*time.Second {
 		t.Errorf("router b's view of x: %+v, %v; want a cooldown of about 10s", list[0], err)
 	}
+	// Router b knows why: it refuses x naming the failure a saw, and logs
+	// the shared opening once.
+	wantRefused(t, b, "x", 10*time.Second, "cooling down", "replica r1", "upstream: it failed")
+	wantUnavailable(t, b, Query{Capability: "answer", Hints: task.Hints{Model: "x"}}, 10*time.Second, `"x"`, "upstream: it failed")
+	wantLogLines(t, &logsB, 1, "level=WARN", "model circuit open", "model=x", "replica=r1", `reason="upstream: it failed"`, "shared=true")
 }
 
 func TestRedisSharedState(t *testing.T) {
@@ -133,7 +143,7 @@ func TestRedisSharedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, time.Second, func() bool { _, err := b.Select(ctx, answer); return err != nil })
-	wantNoModel(t, b, answer, "no live model")
+	wantUnavailable(t, b, answer, DefaultHeartbeatTTL, "no live model")
 	// Closing a withdraws its in-flight counts.
 	if err := a.Close(); err != nil {
 		t.Fatal(err)

@@ -48,9 +48,6 @@ type Query struct {
 type Selection struct {
 	Model     task.ModelSpec
 	Fallbacks []task.ModelSpec
-	// Wait is set when every candidate is cooling down: the caller should
-	// wait this long before dispatching to Model.
-	Wait time.Duration
 }
 
 // Candidates returns Model followed by Fallbacks.
@@ -58,27 +55,52 @@ func (s Selection) Candidates() []task.ModelSpec {
 	return append([]task.ModelSpec{s.Model}, s.Fallbacks...)
 }
 
-// Selector chooses models. Select returns a *task.Error with
-// task.CodeNoModel, naming the capability, when no live model fits.
+// Selector chooses models. Select never waits: when nothing can serve it
+// fails at once with a *task.Error saying why. Its codes:
+//
+//   - task.CodeNoModel: no model offers the capability, or none of those
+//     that do can take the input (context window, max_cost); retrying does
+//     not help.
+//   - task.CodeModelUnavailable: models that could serve exist, but each
+//     is cooling down (circuit open, or its half-open probe in flight) or
+//     has no live replica; RetryAfterMs says when to try again.
+//   - task.CodeModelNotFound, task.CodeModelLacksCapability: the query
+//     names a model (Hints.Model) that is not registered, or that does not
+//     offer the capability.
+//   - task.CodeContextLength: the named model and its fallbacks all have
+//     too small a window for the input.
 type Selector interface {
 	Select(ctx context.Context, q Query) (Selection, error)
+}
+
+// SpecLookup finds the spec of one announced model, without I/O: cheap
+// enough for every request that names a model.
+type SpecLookup interface {
+	Spec(name string) (task.ModelSpec, bool)
 }
 
 // Outcome is the result of one dispatch to a model, reported by the router.
 type Outcome struct {
 	OK      bool
 	Latency time.Duration
-	// Code is the error class when not OK.
-	Code task.Code
+	// Replica is the executor that took the dispatch, when one did; the
+	// circuit breaker's log lines name it.
+	Replica string
+	// Code and Message are the error's when not OK.
+	Code    task.Code
+	Message string
 	// RetryAfter is the upstream's requested wait, for rate limits.
 	RetryAfter time.Duration
 }
 
 // Observer takes what the router learns from each dispatch: load, latency,
-// failures. It drives load balancing and cooldowns.
+// failures. It drives load balancing and each model's circuit breaker.
 type Observer interface {
-	// Started counts a dispatch in flight to a model. It must be cheap.
-	Started(model string)
+	// Started asks to dispatch to a model and counts the dispatch in flight.
+	// It returns a *task.Error with task.CodeModelUnavailable, and counts
+	// nothing, when the model's circuit breaker refuses: open, or half-open
+	// with its one probe already in flight. It must be cheap.
+	Started(model string) error
 	// Finished ends a dispatch counted by Started and records its outcome.
 	Finished(ctx context.Context, model string, o Outcome)
 }
@@ -93,7 +115,9 @@ type ModelState struct {
 	Errors         int       `json:"errors"`
 	ConsecutiveErr int       `json:"consecutive_errors"`
 	CooldownUntil  time.Time `json:"cooldown_until,omitzero"`
-	// State is "ready", "cooldown" or "down" (no live replica).
+	// State is "ready", "cooldown" (circuit open), "half-open" (the
+	// cooldown is over; the next dispatch probes the model) or "down" (no
+	// live replica).
 	State string `json:"state"`
 }
 
@@ -108,6 +132,7 @@ type Lister interface {
 type Registry interface {
 	Announcer
 	Selector
+	SpecLookup
 	Observer
 	Lister
 	Close() error

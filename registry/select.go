@@ -2,6 +2,7 @@ package registry
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"sort"
 	"strings"
@@ -26,10 +27,10 @@ func EstimateCost(spec task.ModelSpec, tokens int) float64 {
 // It holds no pointers, so sorting it costs no GC write barriers.
 type candidate struct {
 	idx                          int32 // into the capability's entry list
-	first                        int32 // 2 pinned, 1 preferred local, 0 other
+	first                        int32 // 1 preferred local, 0 other
 	quality, cost, latency, load float64
 	score                        int64
-	until                        int64 // cooling down until, unix ns; 0 when available
+	wait                         int64 // ns until its breaker admits a dispatch; 0 when it does now
 }
 
 var scratchPool = sync.Pool{New: func() any { return new([]candidate) }}
@@ -45,6 +46,9 @@ func (t *table) selectModel(q Query, now time.Time) (Selection, error) {
 
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	if q.Hints.Model != "" {
+		return t.selectPinnedLocked(q, now, buf)
+	}
 	list := t.byCap[q.Capability]
 	cands, why := t.gatherLocked(q, now, list, (*buf)[:0])
 	*buf = cands
@@ -53,10 +57,48 @@ func (t *table) selectModel(q Query, now time.Time) (Selection, error) {
 	}
 	ready := partitionReady(cands)
 	if len(ready) == 0 {
-		return byRecovery(cands, list, now, t.opt.MaxFallbacks), nil
+		parts, wait := blockedParts(cands, list, now)
+		return Selection{}, modelUnavailable(fmt.Sprintf("no model with capability %q can take work now: ", q.Capability), parts, wait)
 	}
 	rank(ready, list, t.opt.weightsFor(policy), keep(t.opt.MaxFallbacks))
-	return selection(ready, list, 0, t.opt.MaxFallbacks), nil
+	return selection(ready, list, t.opt.MaxFallbacks), nil
+}
+
+// verdict says whether a model can take a query, or why not.
+type verdict int8
+
+const (
+	admissible verdict = iota
+	notLive
+	noFit
+	tooDear
+)
+
+// screenLocked checks one model, list[idx], against q: a live replica, a
+// window that fits, a cost within the limit. An admissible candidate's
+// wait says whether its breaker admits a dispatch now.
+func (e *entry) screenLocked(q Query, now time.Time, live int64, idx int) (candidate, verdict) {
+	load, ok := e.loadLocked(live)
+	if !ok {
+		return candidate{}, notLive
+	}
+	if !e.spec.Fits(q.Tokens) {
+		return candidate{}, noFit
+	}
+	c := candidate{idx: int32(idx), quality: e.spec.QualityFor(q.Capability), cost: EstimateCost(e.spec, q.Tokens), load: load}
+	if q.Hints.MaxCostUSD > 0 && c.cost > q.Hints.MaxCostUSD {
+		return c, tooDear
+	}
+	if q.Hints.PreferLocal && e.local {
+		c.first = 1
+	}
+	e.mu.Lock()
+	c.latency = e.ewmaMs
+	if wait, refused := e.cd.refusal(now); refused {
+		c.wait = max(int64(wait), 1)
+	}
+	e.mu.Unlock()
+	return c, admissible
 }
 
 // gatherLocked appends the models of list that have a live replica, a
@@ -65,28 +107,20 @@ func (t *table) gatherLocked(q Query, now time.Time, list []*entry, out []candid
 	why := rejection{withCap: list}
 	live := t.liveAt(now)
 	for i, e := range list {
-		load, ok := e.loadLocked(live)
-		if !ok {
+		c, v := e.screenLocked(q, now, live, i)
+		if v == notLive {
 			continue
 		}
 		why.live++
-		if !e.spec.Fits(q.Tokens) {
+		if v == noFit {
 			why.noteWindow(e)
 			continue
 		}
 		why.fits++
-		c := candidate{idx: int32(i), quality: e.spec.QualityFor(q.Capability), cost: EstimateCost(e.spec, q.Tokens), load: load}
-		if q.Hints.MaxCostUSD > 0 && c.cost > q.Hints.MaxCostUSD {
+		if v == tooDear {
 			why.noteCost(e, c.cost)
 			continue
 		}
-		c.first = firstRank(e, q.Hints)
-		e.mu.Lock()
-		c.latency = e.ewmaMs
-		if until, blocked := e.cd.blockedUntil(now); blocked {
-			c.until = until.UnixNano()
-		}
-		e.mu.Unlock()
 		out = append(out, c)
 	}
 	return out, why
@@ -116,22 +150,13 @@ func (e *entry) loadLocked(live int64) (float64, bool) {
 	return float64(inFlight) / float64(capacity), true
 }
 
-func firstRank(e *entry, h task.Hints) int32 {
-	switch {
-	case h.Model != "" && h.Model == e.name:
-		return 2
-	case h.PreferLocal && e.local:
-		return 1
-	}
-	return 0
-}
-
-// partitionReady moves the candidates that are not cooling down to the
-// front, keeping their order, and returns them.
+// partitionReady moves the candidates whose breaker admits a dispatch to
+// the front, keeping their order, and returns them; the refused ones
+// follow, in no particular order.
 func partitionReady(cands []candidate) []candidate {
 	n := 0
 	for i := range cands {
-		if cands[i].until == 0 {
+		if cands[i].wait == 0 {
 			cands[n], cands[i] = cands[i], cands[n]
 			n++
 		}
@@ -140,7 +165,7 @@ func partitionReady(cands []candidate) []candidate {
 }
 
 // rank scores the candidates under w and puts the best k first, in order
-// (all of them when k < 0): pinned, then preferred local, then by score,
+// (all of them when k < 0): preferred local, then by score,
 // then less loaded, then by name.
 func rank(cands []candidate, list []*entry, w Weights, k int) {
 	var maxCost, maxLat, sumLat float64
@@ -234,26 +259,10 @@ func ratio(v, maxV float64) float64 {
 	return v / maxV
 }
 
-// byRecovery handles every candidate cooling down: the one that recovers
-// first is chosen, with the wait until it does.
-func byRecovery(cands []candidate, list []*entry, now time.Time, maxFallbacks int) Selection {
-	bestFirst(cands, list, keep(maxFallbacks), earlier)
-	wait := max(time.Duration(cands[0].until-now.UnixNano()), 0)
-	return selection(cands, list, wait, maxFallbacks)
-}
-
 // selection is the first candidate with at most maxFallbacks after it;
 // maxFallbacks < 0 means every one.
-// earlier orders cooling candidates by when they recover, then by name.
-func earlier(a, b *candidate, list []*entry) int {
-	if a.until != b.until {
-		return cmp.Compare(a.until, b.until)
-	}
-	return strings.Compare(list[a.idx].name, list[b.idx].name)
-}
-
-func selection(ordered []candidate, list []*entry, wait time.Duration, maxFallbacks int) Selection {
-	s := Selection{Model: list[ordered[0].idx].spec, Wait: wait}
+func selection(ordered []candidate, list []*entry, maxFallbacks int) Selection {
+	s := Selection{Model: list[ordered[0].idx].spec}
 	rest := ordered[1:]
 	if maxFallbacks >= 0 && len(rest) > maxFallbacks {
 		rest = rest[:maxFallbacks]

@@ -31,6 +31,9 @@ func (r *rejection) noteCost(e *entry, cost float64) {
 }
 
 // err explains the empty candidate list; t.mu must be held for reading.
+// Models that exist but have no live replica are unavailable for now
+// (their executors may be restarting: retry after a heartbeat ttl); the
+// rest is CodeNoModel, which a retry does not fix.
 func (r rejection) err(t *table, q Query) error {
 	c := q.Capability
 	switch {
@@ -39,12 +42,8 @@ func (r rejection) err(t *table, q Query) error {
 			"no model offers capability %q; add a model with it to the configuration or check the name (capabilities on offer: %s)",
 			c, listNames(knownCapabilities(t), 10))
 	case r.live == 0:
-		names := make([]string, len(r.withCap))
-		for i, e := range r.withCap {
-			names[i] = e.name
-		}
-		return task.Errorf(task.CodeNoModel,
-			"no live model serves capability %q; start an executor for one (models with it: %s)", c, listNames(names, 8))
+		return modelUnavailable("", []string{fmt.Sprintf("no live model serves capability %q: no executor of %s is running (start one)",
+			c, listNames(entryNames(r.withCap), 8))}, t.opt.HeartbeatTTL)
 	case r.fits == 0:
 		w := r.widest.spec
 		return task.Errorf(task.CodeNoModel,

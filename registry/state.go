@@ -10,6 +10,7 @@ import (
 const (
 	StateReady    = "ready"
 	StateCooldown = "cooldown"
+	StateHalfOpen = "half-open"
 	StateDown     = "down"
 )
 
@@ -43,12 +44,15 @@ func (e *entry) stateLocked(now time.Time, live int64) ModelState {
 	if e.cd.open(now) {
 		s.CooldownUntil = e.cd.until
 	}
+	halfOpen := e.cd.halfOpen(now)
 	e.mu.Unlock()
 	switch {
 	case len(s.Replicas) == 0:
 		s.State = StateDown
 	case !s.CooldownUntil.IsZero():
 		s.State = StateCooldown
+	case halfOpen:
+		s.State = StateHalfOpen
 	default:
 		s.State = StateReady
 	}

@@ -157,30 +157,53 @@ func (t *table) liveAt(now time.Time) int64 {
 	return n
 }
 
-func (t *table) started(model string, now time.Time) {
+// spec returns an announced model's spec.
+func (t *table) spec(name string) (task.ModelSpec, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if e := t.models[name]; e != nil && e.hasSpec {
+		return e.spec, true
+	}
+	return task.ModelSpec{}, false
+}
+
+// started admits a dispatch to model and counts it in flight, or returns
+// the breaker's refusal; see Observer.Started.
+func (t *table) started(model string, now time.Time) error {
 	e := t.entry(model)
-	e.inFlight.Add(1)
 	e.mu.Lock()
-	e.cd.started(now)
+	to, wait := e.cd.admit(now, t.opt)
+	ev := e.eventLocked(to, e.cd.last.replica, now)
+	var err error
+	if wait > 0 {
+		err = e.refusalLocked(now, wait)
+	} else {
+		e.inFlight.Add(1)
+	}
 	e.mu.Unlock()
+	t.logBreaker(ev)
+	return err
 }
 
 // finished records an outcome; it reports whether the model's cooldown
-// opened or grew, with its end and period.
-func (t *table) finished(model string, o Outcome, now time.Time) (changed bool, until time.Time, period time.Duration) {
+// opened or grew, with its end, period and cause.
+func (t *table) finished(model string, o Outcome, now time.Time) (changed bool, until time.Time, period time.Duration, cause failure) {
 	e := t.entry(model)
 	if e.inFlight.Add(-1) < 0 {
 		e.inFlight.Store(0)
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if o.OK {
 		e.ewmaMs = ewma(e.ewmaMs, float64(o.Latency)/float64(time.Millisecond))
 	} else {
 		e.errors++
 	}
-	changed = e.cd.finished(now, o, t.opt)
-	return changed, e.cd.until, e.cd.period
+	to, changed := e.cd.finished(now, o, t.opt)
+	ev := e.eventLocked(to, o.Replica, now)
+	until, period, cause = e.cd.until, e.cd.period, e.cd.last
+	e.mu.Unlock()
+	t.logBreaker(ev)
+	return changed, until, period, cause
 }
 
 func ewma(old, sample float64) float64 {

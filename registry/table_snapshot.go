@@ -3,6 +3,8 @@ package registry
 import (
 	"slices"
 	"time"
+
+	"github.com/taskrouter/taskrouter/task"
 )
 
 // applyOptions steer how a Redis snapshot replaces the table.
@@ -24,6 +26,12 @@ func (t *table) applySnapshot(s snapshot, now time.Time, o applyOptions) bool {
 	// Server milliseconds plus offset are local nanoseconds.
 	offset := now.UnixNano() - s.now*int64(time.Millisecond)
 	keepAfter := t.liveAt(now)
+	var opened []breakerEvent
+	defer func() {
+		for _, ev := range opened {
+			t.logBreaker(ev)
+		}
+	}()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if o.stale != nil && o.stale() {
@@ -45,7 +53,9 @@ func (t *table) applySnapshot(s snapshot, now time.Time, o applyOptions) bool {
 		}
 		e.replicas = mergeReplicas(s.replicas[e.name], offset, e.replicas, o, keepAfter)
 		e.peerInFlight = s.peerInFlight[e.name]
-		e.applyShared(s, now, offset, o.pendingErrors[e.name])
+		if ev := e.applyShared(s, now, offset, o.pendingErrors[e.name], t.opt); ev.to != "" {
+			opened = append(opened, ev)
+		}
 	}
 	t.reindexLocked()
 	return true
@@ -72,13 +82,18 @@ func mergeReplicas(fresh []replicaSlot, offset int64, old []replicaSlot, o apply
 	return out
 }
 
-// applyShared takes the shared cooldown and stats of the model.
-func (e *entry) applyShared(s snapshot, now time.Time, offset int64, pendingErrors int) {
+// applyShared takes the shared cooldown and stats of the model; it
+// returns the breaker's change when the shared cooldown opened it.
+func (e *entry) applyShared(s snapshot, now time.Time, offset int64, pendingErrors int, opt *Options) breakerEvent {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var ev breakerEvent
 	if c, ok := s.cooldowns[e.name]; ok {
 		until := time.Unix(0, c.UntilMs*int64(time.Millisecond)+offset)
-		e.cd.adopt(now, until, time.Duration(c.PeriodMs)*time.Millisecond)
+		cause := failure{code: task.Code(c.Code), message: c.Reason, replica: c.Replica}
+		to := e.cd.adopt(now, until, time.Duration(c.PeriodMs)*time.Millisecond, cause, opt)
+		ev = e.eventLocked(to, cause.replica, now)
+		ev.shared = true
 	}
 	if st, ok := s.stats[e.name]; ok {
 		if st.LatencyEWMAms > 0 {
@@ -86,4 +101,5 @@ func (e *entry) applyShared(s snapshot, now time.Time, offset int64, pendingErro
 		}
 		e.errors = st.Errors + pendingErrors
 	}
+	return ev
 }

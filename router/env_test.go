@@ -50,13 +50,19 @@ type env struct {
 
 func newEnv(t testing.TB, cfg router.Config) *env {
 	t.Helper()
+	return newEnvWith(t, cfg)
+}
+
+// newEnvWith is newEnv with a registry built with opts.
+func newEnvWith(t testing.TB, cfg router.Config, opts ...registry.Option) *env {
+	t.Helper()
 	ctx := context.Background()
 	b, err := bus.Start(ctx, bus.Config{Name: t.Name()})
 	if err != nil {
 		t.Fatalf("starting bus: %v", err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	reg := registry.NewMemory()
+	reg := registry.NewMemory(opts...)
 	nc, err := b.Connect("router")
 	if err != nil {
 		t.Fatal(err)

@@ -21,10 +21,12 @@ type Planner interface {
 	Plan(ctx context.Context, req task.Request) (task.Plan, error)
 }
 
-// Selector is what the router needs from the registry: selection, and a
-// place to report how each dispatch went.
+// Selector is what the router needs from the registry: selection, the
+// spec of a model a request names, and a place to report how each
+// dispatch went.
 type Selector interface {
 	registry.Selector
+	registry.SpecLookup
 	registry.Observer
 }
 
@@ -119,11 +121,11 @@ func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task
 	if req.ID == "" {
 		req.ID = task.NewID("req_")
 	}
+	if req.Model == task.ModelTaskrouter {
+		req.Model = "" // plan it, as the HTTP API does
+	}
 	if err := req.Check(r.cfg.Limits); err != nil {
 		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
-	}
-	if req.Tools != nil && req.Plan == nil {
-		req.Planner = "single" // the named model answers, or calls the tools
 	}
 	ctx, cancel := r.requestContext(ctx, req)
 	defer cancel()
@@ -134,11 +136,20 @@ func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task
 	return r.Run(ctx, req, plan, onEvent)
 }
 
+// plan is the request's own plan; for a request that names a model, the
+// one-step plan pinned to it (task.Request.PinnedTo); else the planner's.
 func (r *Router) plan(ctx context.Context, req task.Request) (task.Plan, error) {
-	if req.Plan != nil {
+	switch {
+	case req.Plan != nil:
 		return *req.Plan, nil
-	}
-	if r.planner == nil {
+	case req.Model != "":
+		spec, ok := r.sel.Spec(req.Model)
+		if !ok {
+			return task.Plan{}, task.Errorf(task.CodeModelNotFound,
+				"model %q is not registered: no executor announced it; name one from `taskrouter models` or GET /v1/models, or leave \"model\" out to let taskrouter plan", req.Model)
+		}
+		return *req.PinnedTo(spec).Plan, nil
+	case r.planner == nil:
 		return task.Plan{}, task.Errorf(task.CodeInvalidRequest, "this router has no planner; send a request with a \"plan\"")
 	}
 	return r.planner.Plan(ctx, req)

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/taskrouter/taskrouter/registry"
@@ -11,53 +12,113 @@ import (
 
 // runSubtask runs one subtask to its end: selects a model, dispatches, and
 // on failure retries on the next candidate (another replica of the same
-// model when it is the only one) until the attempts or the deadline run out.
+// model when it is the only one) until the attempts or the deadline run
+// out. It never waits for a model to cool down: when the registry or a
+// model's circuit breaker refuses every candidate, the subtask fails at
+// once with model_unavailable and the time to retry.
 func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskState) task.SubtaskState {
 	ctx, cancel := context.WithTimeout(ctx, ru.r.cfg.SubtaskTimeout)
 	defer cancel()
-	deadline, _ := ctx.Deadline()
 	tokens := task.EstimateTokens(s.Input)
 	sel, err := ru.r.sel.Select(ctx, registry.Query{Capability: s.Capability, Tokens: tokens, Hints: ru.req.Hints})
 	if err != nil {
 		return ru.fail(st, task.AsError(err))
 	}
-	if sel.Wait > 0 && !sleep(ctx, sel.Wait) {
-		return ru.fail(st, task.AsError(context.Cause(ctx)))
-	}
-	candidates := sel.Candidates()
-	next := 0
-	var last *task.Error
-	for st.Attempts < ru.r.cfg.Attempts {
-		model := candidates[next%len(candidates)]
-		st.Attempts++
-		st.Model = model.Name
-		a := ru.attempt(ctx, s, model, st.Attempts, deadline)
-		st.Executor = a.executor
-		if a.err == nil {
-			return ru.succeed(st, a.out)
-		}
-		last = a.err
-		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts {
-			break
-		}
-		if a.err.Code == task.CodeContextLength {
-			// Only a model with a larger window can take this input.
-			if next = largerWindow(candidates, model); next < 0 {
-				break
-			}
-		} else {
-			next++ // round robin: the next model, or the same one again via another replica
-		}
-		ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
-			Attempt: st.Attempts, Error: a.err})
-		if wait := a.err.RetryAfter(); wait > 0 && !sleep(ctx, min(wait, time.Until(deadline))) {
-			break
-		}
+	st, last := ru.tryCandidates(ctx, s, st, sel.Candidates())
+	if st.Status == task.StatusDone {
+		return st
 	}
 	if ctx.Err() != nil && (last == nil || last.Code != task.CodeCancelled) {
 		last = task.AsError(context.Cause(ctx))
 	}
 	return ru.fail(st, last)
+}
+
+// tryCandidates dispatches s to the candidates in turn until one
+// succeeds, a failure cannot be retried, or the attempts run out; it
+// returns the state (done on success) and the last error otherwise. A
+// candidate whose breaker refuses (it opened since the selection, or
+// another request holds its probe) costs no attempt: the next one is
+// tried at once, and when every one refuses, their refusals are the error.
+func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.SubtaskState, candidates []task.ModelSpec) (task.SubtaskState, *task.Error) {
+	deadline, _ := ctx.Deadline()
+	next := 0
+	var last *task.Error
+	var refused refusals
+	for st.Attempts < ru.r.cfg.Attempts && len(candidates) > 0 {
+		i := next % len(candidates)
+		model := candidates[i]
+		a, admitted := ru.attempt(ctx, s, model, st.Attempts+1, deadline)
+		if !admitted {
+			refused.add(a.err)
+			candidates, next, last = slices.Delete(candidates, i, i+1), i, refused.err
+			continue
+		}
+		st.Attempts++
+		st.Model, st.Executor = model.Name, a.executor
+		if a.err == nil {
+			return ru.succeed(st, a.out), nil
+		}
+		last = a.err
+		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts {
+			break
+		}
+		if next = ru.nextCandidate(candidates, i, a); next < 0 {
+			break
+		}
+		ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
+			Attempt: st.Attempts, Error: a.err})
+		if !ru.pause(ctx, a.err, model.Name, candidates[next%len(candidates)].Name, deadline) {
+			break
+		}
+	}
+	return st, last
+}
+
+// nextCandidate picks the candidate for the attempt after a failure of
+// candidates[i], or -1 when none can help. A context-length error needs a
+// larger window. A request that names its model stays on that model while
+// the failure was one replica's (it died, or its queue is full) and
+// another replica may take the work; any other failure moves on to the
+// next candidate, round robin: another model (for a named one, only its
+// configured fallbacks), or the same one again via another replica.
+func (ru *run) nextCandidate(candidates []task.ModelSpec, i int, a attempt) int {
+	switch {
+	case a.err.Code == task.CodeContextLength:
+		return largerWindow(candidates, candidates[i])
+	case ru.req.Model != "" && !a.unserved && (a.err.Code == task.CodeLost || a.err.Code == task.CodeOverloaded):
+		return i
+	}
+	return i + 1
+}
+
+// pause waits out a Retry-After before retrying the model that asked for
+// it; another model is tried at once, and so is a rate-limited model,
+// whose breaker is open now and refuses at once with the time to wait. It
+// reports false when the subtask's context ended meanwhile.
+func (ru *run) pause(ctx context.Context, e *task.Error, failed, next string, deadline time.Time) bool {
+	wait := e.RetryAfter()
+	if wait <= 0 || next != failed || e.Code == task.CodeRateLimited {
+		return true
+	}
+	return sleep(ctx, min(wait, time.Until(deadline)))
+}
+
+// refusals gathers the breakers' refusals of one subtask's candidates
+// into one model_unavailable error: each one's message, and the shortest
+// wait.
+type refusals struct {
+	err *task.Error
+}
+
+func (r *refusals) add(e *task.Error) {
+	if r.err == nil {
+		c := *e
+		r.err = &c
+		return
+	}
+	r.err.Message += "; " + e.Message
+	r.err.RetryAfterMs = min(r.err.RetryAfterMs, e.RetryAfterMs)
 }
 
 // largerWindow returns the index of the first candidate whose context
@@ -75,7 +136,13 @@ func retryable(e *task.Error) bool {
 	return e.Retryable || e.Code == task.CodeContextLength
 }
 
-func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec, n int, deadline time.Time) attempt {
+// attempt dispatches one attempt of s to model, after the model's breaker
+// admits it; admitted is false, with the refusal in the attempt's error,
+// when it does not.
+func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec, n int, deadline time.Time) (a attempt, admitted bool) {
+	if err := ru.r.sel.Started(model.Name); err != nil {
+		return attempt{err: task.AsError(err)}, false
+	}
 	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
 		Input: s.Input, Args: s.Args, Context: ru.context, Deadline: deadline, Stream: ru.emit != nil}
 	if ru.answers(s.ID) {
@@ -83,21 +150,20 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	}
 	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n})
 	started := time.Now()
-	ru.r.sel.Started(model.Name)
-	a := ru.r.dispatch(ctx, w,
+	a = ru.r.dispatch(ctx, w,
 		func(executor string) {
 			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n})
 		},
 		func(delta string) {
 			ru.emitEvent(task.Event{Type: task.EventProgress, SubtaskID: s.ID, Model: model.Name, Attempt: n, Text: delta})
 		})
-	o := registry.Outcome{OK: a.err == nil, Latency: time.Since(started)}
+	o := registry.Outcome{OK: a.err == nil, Latency: time.Since(started), Replica: a.executor}
 	if a.err != nil {
-		o.Code, o.RetryAfter = a.err.Code, a.err.RetryAfter()
+		o.Code, o.Message, o.RetryAfter = a.err.Code, a.err.Message, a.err.RetryAfter()
 	}
 	// The outcome is recorded even when ctx has ended.
 	ru.r.sel.Finished(context.Background(), model.Name, o)
-	return a
+	return a, true
 }
 
 // answers reports whether step id writes the answer: the one subtask of a

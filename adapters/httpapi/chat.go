@@ -42,6 +42,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
 		writeError(w, fromTaskError(resp.Error))
 		return
 	}
+	out.model = answeredBy(resp, c.model)
+	w.Header().Set(headerModel, out.model)
 	writeBody(w, http.StatusOK, out.appendCompletion(nil, resp))
 }
 

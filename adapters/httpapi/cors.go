@@ -28,10 +28,11 @@ type CORS struct {
 }
 
 // corsExposed are the headers the API sets that a page may read besides
-// the safelisted ones: Retry-After (rate limits, a full job queue) lets
-// clients back off, Location names a created job, X-Request-Id is what
-// OpenAI's clients report as the request id.
-var corsExposed = []string{"Retry-After", "Location", "X-Request-Id"}
+// the safelisted ones: Retry-After (rate limits, a full job queue, a
+// model cooling down) lets clients back off, Location names a created
+// job, X-Request-Id is what OpenAI's clients report as the request id,
+// X-Taskrouter-Model names the model that answered.
+var corsExposed = []string{"Retry-After", "Location", "X-Request-Id", headerModel}
 
 // withCORS puts CORS in front of h for the /v1 routes but the webhooks,
 // or returns h when no origin is allowed. A preflight is answered here,

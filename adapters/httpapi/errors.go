@@ -68,6 +68,13 @@ var statusOf = map[task.Code]struct {
 	task.CodeCancelled:      {499, typeInvalidRequest}, // the client went away
 	task.CodeTooLarge:       {http.StatusRequestEntityTooLarge, typeInvalidRequest},
 	task.CodeInternal:       {http.StatusInternalServerError, typeServer},
+
+	// A named model: unknown is OpenAI's 404 model_not_found; one that
+	// cannot do the work is the caller's to fix; one cooling down or
+	// without a live replica is a 503 with Retry-After.
+	task.CodeModelNotFound:        {http.StatusNotFound, typeInvalidRequest},
+	task.CodeModelLacksCapability: {http.StatusBadRequest, typeInvalidRequest},
+	task.CodeModelUnavailable:     {http.StatusServiceUnavailable, typeServer},
 }
 
 // fromTaskError turns a request's error into an answer. Upstream
@@ -84,6 +91,9 @@ func fromTaskError(e *task.Error) *apiError {
 	}
 	out := newError(s.status, s.typ, code, e.Message)
 	out.RetryAfter = e.RetryAfter()
+	if e.Code == task.CodeModelNotFound || e.Code == task.CodeModelLacksCapability {
+		out = out.withParam("model")
+	}
 	return out
 }
 

@@ -7,11 +7,12 @@ import (
 )
 
 // route turns a model name and a conversation into the request the router
-// runs. "taskrouter" plans; a registered model name gets a one-subtask plan
-// pinned to that model (its fallbacks still apply when it fails), with
-// capability "chat" when the model has it, else the model's first one.
-// Tools the model may call need a model that can call functions: a
-// built-in local model cannot, and would answer as if none were offered.
+// runs. "taskrouter" plans; a registered model name runs as that model's
+// one-step plan (task.Request.PinnedTo, the rule the router applies to
+// tr.v1.req too), answered by the model or the fallbacks its spec lists,
+// never another. Tools the model may call need a model that can call
+// functions: a built-in local model cannot, and would answer as if none
+// were offered.
 func (s *Server) route(ctx context.Context, model string, req task.Request) (task.Request, *apiError) {
 	if model == ModelTaskrouter {
 		return req, nil
@@ -27,12 +28,18 @@ func (s *Server) route(ctx context.Context, model string, req task.Request) (tas
 		return req, badRequest("tools_unsupported_by_model", "Model '"+model+"' is a built-in local model and cannot call functions; "+
 			"offer tools to a remote model from GET /v1/models, or leave them out.").withParam("tools")
 	}
-	capability := "chat"
-	if !spec.Has(capability) && len(spec.Capabilities) > 0 {
-		capability = spec.Capabilities[0]
+	return req.PinnedTo(spec), nil
+}
+
+// headerModel names, on every chat completion, the model that answered:
+// the one asked for, or the fallback that served instead of it.
+const headerModel = "X-Taskrouter-Model"
+
+// answeredBy is the model an answer names: the one whose output it is,
+// else (a template merge of several models' outputs) the one asked for.
+func answeredBy(resp task.Response, asked string) string {
+	if resp.Model != "" {
+		return resp.Model
 	}
-	input, _ := req.Text()
-	req.Plan = &task.Plan{Tasks: []task.Subtask{{ID: "t1", Capability: capability, Input: input, Deps: []string{}}}}
-	req.Hints.Model = model
-	return req, nil
+	return asked
 }

@@ -51,6 +51,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c chat, req task
 		if f.forwards(ev) {
 			st.mu.Lock()
 			defer st.mu.Unlock()
+			st.sw.out.model = answeredBy(task.Response{Model: ev.Model}, st.sw.out.model)
 			if f.write(st.sw, ev) && !st.sw.flush() {
 				cancel() // the client is gone: stop the work
 			}
@@ -142,6 +143,7 @@ func (sw *chunkWriter) start() {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	h.Set(headerModel, sw.out.model)
 	sw.w.WriteHeader(http.StatusOK)
 	sw.chunk(`{"role":"assistant","content":""}`, "", "")
 }
@@ -204,6 +206,7 @@ func (sw *chunkWriter) comment(text string) bool {
 // finish ends the stream: the rest of the answer, the tool calls, the
 // finish chunk, the usage chunk when asked for, and [DONE]; or an error.
 func (sw *chunkWriter) finish(resp task.Response, sent string) {
+	sw.out.model = answeredBy(resp, sw.out.model)
 	if failed(resp) {
 		sw.fail(fromTaskError(resp.Error))
 		return

@@ -25,6 +25,7 @@ type Server struct {
 
 	apiKey   string
 	fallback *model
+	addr     string // where New listens
 
 	mu     sync.RWMutex
 	models map[string]*model
@@ -54,21 +55,24 @@ func WithDefault(b Behaviour) Option {
 	return func(s *Server) { s.fallback = &model{script: newScript(b)} }
 }
 
-// New starts a server on 127.0.0.1 at a free port. It panics when it cannot
-// listen, as httptest.NewServer does. Call Close when done.
+// WithAddr listens on addr (host:port) instead of a free port of
+// 127.0.0.1, so a test can bring back an upstream where its clients
+// expect it.
+func WithAddr(addr string) Option { return func(s *Server) { s.addr = addr } }
+
+// New starts a server on 127.0.0.1 at a free port, or at WithAddr's
+// address. It panics when it cannot listen, as httptest.NewServer does.
+// Call Close when done.
 func New(opts ...Option) *Server {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic("openaitest: listening on 127.0.0.1: " + err.Error())
-	}
-	s := &Server{
-		url:    "http://" + ln.Addr().String() + "/v1",
-		done:   make(chan struct{}),
-		models: map[string]*model{},
-	}
+	s := &Server{addr: "127.0.0.1:0", done: make(chan struct{}), models: map[string]*model{}}
 	for _, o := range opts {
 		o(s)
 	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		panic("openaitest: listening on " + s.addr + ": " + err.Error())
+	}
+	s.url = "http://" + ln.Addr().String() + "/v1"
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.served.Add(1)
 	go func() {

@@ -172,8 +172,10 @@ func printResponse(env *cliEnv, resp task.Response, asJSON bool) error {
 func describeError(e *task.Error) string {
 	msg := e.Error()
 	switch e.Code {
-	case task.CodeNoModel:
+	case task.CodeNoModel, task.CodeModelNotFound, task.CodeModelLacksCapability:
 		msg += "\n  (run 'taskrouter models' to see what is served; add a model for it in the config's models)"
+	case task.CodeModelUnavailable:
+		msg += fmt.Sprintf("\n  (retry in %s; 'taskrouter models' shows each model's state)", (e.RetryAfter() + time.Second - 1).Truncate(time.Second))
 	case task.CodeTimeout:
 		msg += "\n  (raise router.subtask_timeout or --timeout, or check the model is responsive)"
 	case task.CodeAuth:

@@ -115,7 +115,9 @@ func (a *app) buildModel(spec task.ModelSpec) (executors.Model, error) {
 
 // openRegistry opens the registry: Redis when configured, memory otherwise.
 func (a *app) openRegistry(ctx context.Context) (registry.Registry, error) {
-	opts := []registry.Option{registry.WithPolicy(a.cfg.Router.Policy), registry.WithLogger(a.log)}
+	rc := a.cfg.Router
+	opts := []registry.Option{registry.WithPolicy(rc.Policy), registry.WithLogger(a.log),
+		registry.WithCooldown(rc.FailuresToCooldown, rc.Cooldown, rc.MaxCooldown)}
 	if a.cfg.Redis.URL == "" {
 		return registry.NewMemory(opts...), nil
 	}

@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -147,6 +148,11 @@ type RouterConfig struct {
 	// Events is "requested" (publish progress of requests that set
 	// events: true) or "all".
 	Events string `yaml:"events"`
+	// FailuresToCooldown, Cooldown and MaxCooldown tune each model's
+	// circuit breaker (registry.Options).
+	FailuresToCooldown int           `yaml:"failures_to_cooldown"`
+	Cooldown           time.Duration `yaml:"cooldown"`
+	MaxCooldown        time.Duration `yaml:"max_cooldown"`
 }
 
 // LimitsConfig bounds requests and plans.
@@ -167,7 +173,7 @@ func DefaultConfig() Config {
 	return Config{
 		HTTP:    defaultHTTPConfig(),
 		Planner: PlannerConfig{Mode: "auto"},
-		Router:  RouterConfig{Attempts: 3, SubtaskTimeout: 2 * time.Minute, RequestTimeout: 5 * time.Minute, AcceptTimeout: time.Second, LostAfter: 3 * time.Second, Policy: "balanced", Events: "requested"},
+		Router:  RouterConfig{Attempts: 3, SubtaskTimeout: 2 * time.Minute, RequestTimeout: 5 * time.Minute, AcceptTimeout: time.Second, LostAfter: 3 * time.Second, Policy: "balanced", Events: "requested", FailuresToCooldown: registry.DefaultFailuresToCooldown, Cooldown: registry.DefaultCooldown, MaxCooldown: registry.DefaultMaxCooldown},
 		Limits:  LimitsConfig{MaxSubtasks: task.DefaultLimits.MaxSubtasks, MaxDepth: task.DefaultLimits.MaxDepth, MaxInputBytes: task.DefaultLimits.MaxInputBytes},
 		Log:     LogConfig{Level: "warn"},
 	}
@@ -264,6 +270,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateNumbers(bad)
 	c.validateModels(bad)
+	c.validateFallbacks(bad)
 	return errors.Join(errs...)
 }
 
@@ -273,10 +280,16 @@ func (c *Config) validateNumbers(bad func(string, ...any)) {
 		bad("router.attempts: %d must be between 1 and 20", r.Attempts)
 	}
 	for name, d := range map[string]time.Duration{"subtask_timeout": r.SubtaskTimeout, "request_timeout": r.RequestTimeout,
-		"accept_timeout": r.AcceptTimeout, "lost_after": r.LostAfter} {
+		"accept_timeout": r.AcceptTimeout, "lost_after": r.LostAfter, "cooldown": r.Cooldown, "max_cooldown": r.MaxCooldown} {
 		if d <= 0 {
 			bad("router.%s: must be a positive duration such as 30s", name)
 		}
+	}
+	if r.FailuresToCooldown < 1 {
+		bad("router.failures_to_cooldown: %d must be at least 1", r.FailuresToCooldown)
+	}
+	if r.MaxCooldown > 0 && r.MaxCooldown < r.Cooldown {
+		bad("router.max_cooldown: %v is shorter than router.cooldown %v; the cap must be at least the first period", r.MaxCooldown, r.Cooldown)
 	}
 	l := c.Limits
 	if l.MaxSubtasks < 1 || l.MaxDepth < 1 || l.MaxInputBytes < 1 {

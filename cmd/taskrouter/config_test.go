@@ -45,6 +45,8 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"nats:\n  url: \"\"\n  lissten: x\n", []string{"line 3", "lissten"}},
 		{"planner:\n  mode: clever\n", []string{"planner.mode", "clever"}},
 		{"router:\n  attempts: 0\n", []string{"router.attempts"}},
+		{"router:\n  cooldown: 1m\n", []string{"router.max_cooldown", "shorter than router.cooldown"}},
+		{"router:\n  failures_to_cooldown: 0\n", []string{"router.failures_to_cooldown"}},
 		{"models:\n  - name: gpt\n    backend: openai\n    base_url: ftp://x\n    capabilities: [chat]\n", []string{"models[0] (gpt)", "base_url"}},
 		{"models:\n  - name: m\n    backend: openai\n    base_url: http://127.0.0.1:1/v1\n    capabilities: [chat]\n    context_window: 100\n    max_output_tokens: 100\n", []string{"leaves no room"}},
 		{"nats:\n  url: nats://127.0.0.1:4222\n  listen: 127.0.0.1:4222\n", []string{"nats.listen"}},
@@ -59,6 +61,11 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"http: [1, 2]\n", []string{"http (line 1)", "expected a mapping with the keys addr,"}},
 		{"models:\n  - name: m\n    quality: {chat: high}\n", []string{"models[0].quality.chat (line 3)", `"high" is not a number`}},
 		{"models:\n  - name: my model\n    backend: local\n    capabilities: [calc]\n", []string{"models[0] (my model)", "a space", "letters a-z"}},
+		{fallbackModels("[gpt-minni]"), []string{"models[0] (gpt-big): fallbacks[0]", `"gpt-minni"`, `did you mean "gpt-mini"`}},
+		{fallbackModels("[quux]"), []string{`"quux" is no configured or built-in model`, "known models:", "gpt-mini", "local/calc"}},
+		{fallbackModels("[gpt-big]"), []string{"fallbacks[0]", "the model itself"}},
+		{fallbackModels("[gpt-mini, gpt-mini]"), []string{"fallbacks[1]", "listed twice"}},
+		{fallbackModels("[local/calc]"), []string{`"local/calc" offers none of gpt-big's capabilities (chat, summarize)`}},
 	}
 	for _, c := range cases {
 		path := filepath.Join(t.TempDir(), "c.yaml")
@@ -104,6 +111,26 @@ func TestModelCapabilityMustBeInACatalog(t *testing.T) {
 	}
 }
 
+// fallbackModels is a config of two chat models, the first with the
+// given fallbacks list.
+func fallbackModels(fallbacks string) string {
+	return "models:\n" +
+		"  - {name: gpt-big, backend: openai, base_url: \"http://127.0.0.1:1/v1\", capabilities: [chat, summarize], fallbacks: " + fallbacks + "}\n" +
+		"  - {name: gpt-mini, backend: openai, base_url: \"http://127.0.0.1:1/v1\", capabilities: [chat]}\n"
+}
+
+func TestFallbacksToKnownModelsAreValid(t *testing.T) {
+	for _, fallbacks := range []string{"[gpt-mini]", "[gpt-mini, local/summarize]", "[]"} {
+		cfg := DefaultConfig()
+		if err := decodeConfig([]byte(fallbackModels(fallbacks)), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("fallbacks %s: %v", fallbacks, err)
+		}
+	}
+}
+
 func TestEnvOverrides(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ApplyEnv(func(k string) string {
@@ -119,6 +146,7 @@ func FuzzDecodeConfig(f *testing.F) {
 	f.Add(data)
 	f.Add([]byte("nats: {url: x}\nmodels: [{name: a}]"))
 	f.Add([]byte("http:\n  adress: x\n  rate_limit: &r {burts: 1}\nmodels:\n  - {capabilites: [a], quality: {x: y}, name: my model}\n  - *r\nrouter: {lost_after: soon}\n"))
+	f.Add([]byte("models: [{name: a, backend: openai, base_url: 'http://x/v1', capabilities: [chat], fallbacks: [a, b, a, local/calc, ''-]}]\nrouter: {cooldown: 1s, max_cooldown: 0s}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := DefaultConfig()
 		if err := decodeConfig(data, &cfg); err != nil {

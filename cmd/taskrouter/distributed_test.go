@@ -584,10 +584,10 @@ func TestDistributedKillAndDrainLoseNoRequest(t *testing.T) {
 		t.Errorf("no request was retried: the replica died with nothing in flight")
 	}
 	// Subtasks lost with a replica are no failure of the model: it must not
-	// cool down (10 s) while its other replica is healthy, so no request
-	// waits anywhere near that long.
+	// cool down while its other replica is healthy (its requests would
+	// fail with model_unavailable), and no request waits long.
 	if res.slowest >= 7*time.Second {
-		t.Errorf("the slowest request took %s after SIGKILL of one replica: the model cooled down", res.slowest)
+		t.Errorf("the slowest request took %s after SIGKILL of one replica", res.slowest)
 	}
 	if s := c.modelState("local/calc"); s.State != registry.StateReady {
 		t.Errorf("local/calc is %s after losing one of two replicas, want %s (until %v)", s.State, registry.StateReady, s.CooldownUntil)
@@ -835,7 +835,8 @@ func (c *cluster) waitBothRouters(events *eventWatcher, input string) {
 }
 
 // retryAfter is what the upstream's 429 asks; longer than the registry's
-// default cooldown period (10 s), so the shared cooldown is the upstream's.
+// default cooldown period (5 s) and within its cap (30 s), so the shared
+// cooldown is the upstream's.
 const retryAfter = 12 * time.Second
 
 func TestDistributedTwoRoutersShareLoadAndCooldown(t *testing.T) {
@@ -916,43 +917,36 @@ func TestDistributedTwoRoutersShareLoadAndCooldown(t *testing.T) {
 		t.Fatalf("the setup took until %s before the cooldown's end; too little left to watch the other router wait", time.Until(until))
 	}
 
-	type answer struct {
-		resp task.Response
-		err  error
-		at   time.Time
-	}
-	done := make(chan answer, 1)
-	go func() {
-		resp, err := c.ask(task.Request{ID: "cool-2", Input: chatInput, Hints: pinned})
-		done <- answer{resp, err, time.Now()}
-	}()
 	// While the shared cooldown lasts, the other router does not call the
-	// upstream: it waits, then sends the request when the cooldown ends
-	// instead of failing it (a lone model must not turn a 429 into an outage).
-	for time.Until(until) > margin {
-		select {
-		case a := <-done:
-			t.Fatalf("%s answered %s before the shared cooldown ended (error %v): it ignored the cooldown", other.name, time.Until(until), a.resp.Error)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if n := upstream.Calls(chatModel); n != 1 {
-			t.Fatalf("%s called the upstream %s before the shared cooldown ended", other.name, time.Until(until))
-		}
+	// upstream, nor make the request wait: it answers at once that the
+	// model is unavailable, why, and when to retry.
+	resp, err = c.ask(task.Request{ID: "cool-2", Input: chatInput, Hints: pinned})
+	left := time.Until(until)
+	if err != nil {
+		t.Fatalf("cool-2: %v", err)
 	}
-	var a answer
-	select {
-	case a = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not answer within 30s of the cooldown's end", other.name)
+	e := resp.Error
+	if e == nil || e.Code != task.CodeModelUnavailable || !strings.Contains(e.Message, "rate_limited") || !strings.Contains(e.Message, chatModel) {
+		t.Fatalf("%s during the shared cooldown: error %v; want %s naming %s and the 429", other.name, e, task.CodeModelUnavailable, chatModel)
 	}
-	if a.err != nil || checkAnswer(chatInput, a.resp) != "" {
-		t.Fatalf("after the cooldown %s failed: %v %s", other.name, a.err, checkAnswer(chatInput, a.resp))
+	if e.RetryAfter() < left-margin || e.RetryAfter() > left+margin {
+		t.Errorf("%s said retry after %v, %v before the shared cooldown ends", other.name, e.RetryAfter(), left)
 	}
-	if a.at.Before(until.Add(-margin)) || upstream.Calls(chatModel) != 2 {
-		t.Errorf("%s answered %s before the cooldown ended, after %d upstream calls; want after it, with 2", other.name, until.Sub(a.at), upstream.Calls(chatModel))
+	if n := upstream.Calls(chatModel); n != 1 {
+		t.Fatalf("%s called the upstream during the shared cooldown (%d calls)", other.name, n)
 	}
 	if byA := events.servedByA(c.nc, "cool-2"); byA != (other == routers[true]) {
 		t.Errorf("cool-2 was not served by %s", other.name)
+	}
+	// A client that honours Retry-After is served: its request is the
+	// probe that closes the circuit.
+	time.Sleep(e.RetryAfter())
+	waitFor(t, 30*time.Second, "an answer after the cooldown", func() bool {
+		resp, err := c.ask(task.Request{Input: chatInput, Hints: pinned})
+		return err == nil && checkAnswer(chatInput, resp) == ""
+	})
+	if n := upstream.Calls(chatModel); n != 2 {
+		t.Errorf("the upstream got %d calls, want 2: the 429 and the probe after the cooldown", n)
 	}
 }
 
