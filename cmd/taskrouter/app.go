@@ -215,7 +215,8 @@ func (a *app) startExecutors(ctx context.Context, served []executors.Served) err
 	if err != nil {
 		return unavailableError{err}
 	}
-	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log})
+	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log,
+		MaxQueue: a.cfg.Executor.Queue, QueueWait: a.cfg.Executor.QueueWait})
 	if err != nil {
 		return unavailableError{fmt.Errorf("starting executors: %w", err)}
 	}

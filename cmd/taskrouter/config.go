@@ -35,6 +35,8 @@ type Config struct {
 	// Webhooks are the signed webhook endpoints besides "default".
 	Webhooks []WebhookConfig `yaml:"webhooks"`
 	Log      LogConfig       `yaml:"log"`
+	// Executor sizes the admission queue of every model this process serves.
+	Executor ExecutorConfig `yaml:"executor"`
 }
 
 // NATSConfig says where NATS is and how to authenticate.
@@ -169,6 +171,8 @@ func DefaultConfig() Config {
 		Router:  RouterConfig{Attempts: 3, SubtaskTimeout: 2 * time.Minute, RequestTimeout: 5 * time.Minute, AcceptTimeout: time.Second, LostAfter: 3 * time.Second, Policy: "balanced", Events: "requested"},
 		Limits:  LimitsConfig{MaxSubtasks: task.DefaultLimits.MaxSubtasks, MaxDepth: task.DefaultLimits.MaxDepth, MaxInputBytes: task.DefaultLimits.MaxInputBytes},
 		Log:     LogConfig{Level: "warn"},
+
+		Executor: defaultExecutorConfig(),
 	}
 }
 
@@ -248,6 +252,7 @@ func (c *Config) Validate() error {
 		bad("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	c.validateNumbers(bad)
+	c.Executor.validate(bad)
 	c.validateModels(bad)
 	return errors.Join(errs...)
 }
