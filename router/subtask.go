@@ -50,7 +50,7 @@ func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 		}
 		ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
 			Attempt: st.Attempts, Error: a.err})
-		if wait := a.err.RetryAfter(); wait > 0 && !sleep(ctx, min(wait, time.Until(deadline))) {
+		if wait := retryWait(a.err, st.Attempts); wait > 0 && !sleep(ctx, min(wait, time.Until(deadline))) {
 			break
 		}
 	}
