@@ -84,6 +84,11 @@ func fromTaskError(e *task.Error) *apiError {
 	}
 	out := newError(s.status, s.typ, code, e.Message)
 	out.RetryAfter = e.RetryAfter()
+	if out.RetryAfter <= 0 && e.Code == task.CodeOverloaded {
+		// Executors say when to retry; one that did not (an older
+		// version) still gets the client to back off rather than hammer.
+		out.RetryAfter = time.Second
+	}
 	return out
 }
 
