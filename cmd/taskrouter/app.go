@@ -204,7 +204,7 @@ func (a *app) startBus(ctx context.Context, env *cliEnv) error {
 	}
 	b, err := bus.Start(ctx, bus.Config{URL: n.URL, Listen: n.Listen, StoreDir: n.StoreDir, Options: opts, Logger: a.log})
 	if err != nil {
-		return unavailableError{err}
+		return storeLockedError(err)
 	}
 	a.bus = b
 	return nil
