@@ -26,7 +26,9 @@ type Config struct {
 	// accepts clients, so executors on other machines can join. Empty keeps
 	// the embedded server reachable only from inside the process.
 	Listen string
-	// StoreDir is the embedded server's JetStream directory; empty uses a
+	// StoreDir is the embedded server's JetStream directory, created when
+	// missing and locked while the bus runs (Start returns a
+	// *StoreLockedError when another process holds it); empty uses a
 	// fresh temporary directory that is removed on Close.
 	StoreDir string
 	// Name prefixes connection names, as shown by the server's monitoring.
@@ -41,6 +43,7 @@ type Bus struct {
 	cfg     Config
 	ns      *server.Server
 	tempDir string
+	lock    *storeLock // on cfg.StoreDir, while the embedded server runs
 
 	mu     sync.Mutex
 	conns  []*nats.Conn
@@ -82,7 +85,7 @@ func (b *Bus) embed(ctx context.Context) error {
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
-		b.removeTemp()
+		b.releaseStore()
 		return fmt.Errorf("starting embedded NATS: %w", err)
 	}
 	ns.SetLoggerV2(slogLogger{b.cfg.Logger.With("component", "nats-server")}, false, false, false)
@@ -93,7 +96,8 @@ func (b *Bus) embed(ctx context.Context) error {
 	}
 	if !ns.ReadyForConnections(wait) {
 		ns.Shutdown()
-		b.removeTemp()
+		ns.WaitForShutdown()
+		b.releaseStore()
 		return fmt.Errorf("starting embedded NATS: not ready after %s", wait)
 	}
 	b.ns = ns
@@ -122,17 +126,20 @@ func (b *Bus) serverOptions() (*server.Options, error) {
 		}
 		opts.Host, opts.Port, opts.DontListen = host, p, false
 	}
-	opts.StoreDir = b.cfg.StoreDir
-	if opts.StoreDir == "" {
+	opts.StoreDir = filepath.Clean(b.cfg.StoreDir)
+	if b.cfg.StoreDir == "" {
 		dir, err := os.MkdirTemp("", "taskrouter-nats-")
 		if err != nil {
 			return nil, fmt.Errorf("creating JetStream store dir: %w", err)
 		}
 		b.tempDir, opts.StoreDir = dir, dir
-	} else if err := os.MkdirAll(opts.StoreDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating nats.store_dir: %w", err)
+		return opts, nil
 	}
-	opts.StoreDir = filepath.Clean(opts.StoreDir)
+	lock, err := lockStore(opts.StoreDir)
+	if err != nil {
+		return nil, err
+	}
+	b.lock = lock
 	return opts, nil
 }
 
@@ -216,7 +223,7 @@ func (b *Bus) Close() error {
 		b.ns.Shutdown()
 		b.ns.WaitForShutdown()
 	}
-	b.removeTemp()
+	b.releaseStore()
 	return errors.Join(errs...)
 }
 
@@ -240,9 +247,13 @@ func drain(nc *nats.Conn, timeout time.Duration) error {
 	}
 }
 
-func (b *Bus) removeTemp() {
+// releaseStore removes the temporary store directory, or gives up the
+// lock on the configured one, once the embedded server is down.
+func (b *Bus) releaseStore() {
 	if b.tempDir != "" {
 		_ = os.RemoveAll(b.tempDir)
 		b.tempDir = ""
 	}
+	b.lock.release()
+	b.lock = nil
 }

@@ -49,9 +49,14 @@ type Config struct {
 	KeepAlive time.Duration
 	// MaxQueue is how many subtasks per model may wait for a free slot
 	// beyond its concurrency before new ones are refused as overloaded
-	// (default 4 x concurrency).
+	// (default DefaultMaxQueue). Waiting subtasks get keep-alives too, so
+	// the router tells a long queue from a dead executor.
 	MaxQueue int
-	Logger   *slog.Logger
+	// QueueWait is how long a subtask may wait for a free slot before it
+	// is answered overloaded, with retry_after_ms, so that the router can
+	// try elsewhere or later (default DefaultQueueWait).
+	QueueWait time.Duration
+	Logger    *slog.Logger
 }
 
 // Executor serves models on NATS.
@@ -97,7 +102,7 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 		if _, dup := e.models[m.Spec.Name]; dup {
 			return nil, fmt.Errorf("executors: model %q listed twice", m.Spec.Name)
 		}
-		e.models[m.Spec.Name] = newServed(m, cfg.MaxQueue)
+		e.models[m.Spec.Name] = newServed(m, cfg.MaxQueue, cfg.QueueWait)
 	}
 	if err := e.subscribe(); err != nil {
 		e.unsubscribe()
@@ -122,6 +127,12 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 500 * time.Millisecond
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = DefaultMaxQueue
+	}
+	if cfg.QueueWait <= 0 {
+		cfg.QueueWait = DefaultQueueWait
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

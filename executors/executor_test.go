@@ -37,6 +37,12 @@ type harness struct {
 
 func start(t *testing.T, m executors.Model, concurrency, maxQueue int) harness {
 	t.Helper()
+	return startWith(t, m, concurrency, executors.Config{MaxQueue: maxQueue, KeepAlive: time.Hour})
+}
+
+// startWith starts an executor of model "m" with cfg's tuning.
+func startWith(t *testing.T, m executors.Model, concurrency int, cfg executors.Config) harness {
+	t.Helper()
 	b, err := bus.Start(context.Background(), bus.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +52,8 @@ func start(t *testing.T, m executors.Model, concurrency, maxQueue int) harness {
 	client, _ := b.Connect("client")
 	reg := registry.NewMemory()
 	spec := task.ModelSpec{Name: "m", Backend: task.BackendLocal, Capabilities: []string{"x"}, Concurrency: concurrency}
-	ex, err := executors.Start(context.Background(), enc, executors.Config{ID: "e1", Announcer: reg,
-		Models: []executors.Served{{Spec: spec, Model: m}}, MaxQueue: maxQueue, KeepAlive: time.Hour})
+	cfg.ID, cfg.Announcer, cfg.Models = "e1", reg, []executors.Served{{Spec: spec, Model: m}}
+	ex, err := executors.Start(context.Background(), enc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +107,8 @@ func TestExcessWaitsThenIsRefusedAsOverloaded(t *testing.T) {
 		t.Fatalf("a subtask within the queue limit was not accepted: %+v", r)
 	}
 	refused := next(t, h.send(t, "r", "t3"))
-	if refused.Type != task.ReplyError || refused.Error.Code != task.CodeOverloaded || !refused.Error.Retryable {
-		t.Fatalf("reply past the queue = %+v, want a retryable overloaded error", refused)
+	if refused.Type != task.ReplyError || refused.Error.Code != task.CodeOverloaded || !refused.Error.Retryable || refused.Error.RetryAfterMs <= 0 {
+		t.Fatalf("reply past the queue = %+v, want a retryable overloaded error with retry_after_ms", refused.Error)
 	}
 	if n := h.ex.InFlight("m"); n != 2 {
 		t.Fatalf("in flight = %d, want 2", n)

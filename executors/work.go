@@ -3,6 +3,7 @@ package executors
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -16,17 +17,37 @@ import (
 // Workers start when work finds none idle and leave after workerIdle
 // without work, so a busy model costs no goroutine start per subtask and
 // an idle one with a concurrency of thousands holds no stacks.
+//
+// A queued subtask that no worker took within QueueWait is answered
+// overloaded by its own timer and left in the queue, where the next worker
+// passes over it. Until then it still holds its place: only when every
+// worker has been busy for longer than QueueWait can such places fill the
+// queue, and new subtasks are then refused at once, as they would only
+// wait out QueueWait too.
 type served struct {
 	Served
 	queue   chan *job
-	workers int // the most that may run at once
+	workers int           // the most that may run at once
+	wait    time.Duration // the longest a subtask waits for a worker
+	queued  atomic.Int64  // subtasks waiting: neither taken nor expired
 	running atomic.Int64
 	spawned atomic.Int64 // workers alive
 	idle    atomic.Int64 // workers waiting for work
+	// runNs is a moving average of how long a subtask runs, from which
+	// the wait a refused one is told to retry after is estimated.
+	runNs atomic.Int64
 }
 
 // workerIdle is how long a worker waits for work before it leaves.
 const workerIdle = 10 * time.Second
+
+// The states of a queued job: the first of a worker (taken) and its
+// expiry timer (expired) to move it out of jobQueued answers it.
+const (
+	jobQueued int32 = iota
+	jobTaken
+	jobExpired
+)
 
 // job is one admitted subtask, cancellable from the moment it is accepted.
 type job struct {
@@ -35,20 +56,19 @@ type job struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	untrack func()
+	state   atomic.Int32
+	expiry  *time.Timer
 }
 
-func newServed(m Served, maxQueue int) *served {
+func newServed(m Served, maxQueue int, wait time.Duration) *served {
 	conc := m.Spec.Concurrency
 	if conc <= 0 {
 		conc = 1
 	}
-	if maxQueue <= 0 {
-		maxQueue = 4 * conc
-	}
-	return &served{Served: m, queue: make(chan *job, maxQueue), workers: conc}
+	return &served{Served: m, queue: make(chan *job, maxQueue), workers: conc, wait: wait}
 }
 
-func (m *served) inFlight() int { return len(m.queue) + int(m.running.Load()) }
+func (m *served) inFlight() int { return int(m.queued.Load() + m.running.Load()) }
 
 // onWork handles one dispatched subtask. It runs on the subscription's
 // goroutine, so it only decodes, admits and replies "accepted"; a worker
@@ -67,8 +87,8 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	// Only this goroutine adds to the queue and workers only take from it,
 	// so a free place seen here is still free below.
 	if len(m.queue) == cap(m.queue) {
-		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: &task.Error{Code: task.CodeOverloaded, Retryable: true,
-			Message: "executor " + e.cfg.ID + " has no free slot for model " + m.Spec.Name}})
+		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: e.overloaded(m,
+			fmt.Sprintf("its queue of %d subtasks waiting for a free slot is full", cap(m.queue)))})
 		return
 	}
 	j := &job{w: w, inbox: msg.Reply}
@@ -86,8 +106,35 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	e.work.Add(1)
 	// "accepted" goes out before a worker can send anything else.
 	e.publish(msg.Reply, e.accepted)
+	m.queued.Add(1)
+	j.expiry = time.AfterFunc(m.wait, func() { e.expire(m, j) })
 	m.queue <- j
 	e.ensureWorker(m)
+}
+
+// take claims a queued job for a worker; false means its wait expired and
+// it was answered already.
+func (m *served) take(j *job) bool {
+	if !j.state.CompareAndSwap(jobQueued, jobTaken) {
+		return false
+	}
+	j.expiry.Stop()
+	m.queued.Add(-1)
+	return true
+}
+
+// expire answers a job that waited QueueWait for a worker, unless one took
+// it first.
+func (e *Executor) expire(m *served, j *job) {
+	if !j.state.CompareAndSwap(jobQueued, jobExpired) {
+		return
+	}
+	m.queued.Add(-1)
+	err := e.overloaded(m, fmt.Sprintf("the subtask waited %s for a free slot", m.wait))
+	if j.ctx.Err() != nil {
+		err = task.AsError(j.ctx.Err()) // cancelled or past its deadline while waiting
+	}
+	e.finish(j, task.Reply{Type: task.ReplyError, Error: err})
 }
 
 // ensureWorker starts a worker when none is idle and fewer than the
@@ -122,7 +169,9 @@ func (e *Executor) serve(m *served) {
 		select {
 		case j := <-m.queue:
 			m.idle.Add(-1)
-			e.run(m, j)
+			if m.take(j) {
+				e.run(m, j)
+			}
 			idle.Reset(workerIdle)
 		case <-idle.C:
 			m.idle.Add(-1)
@@ -160,8 +209,10 @@ func (e *Executor) refuseQueued(m *served) {
 	for {
 		select {
 		case j := <-m.queue:
-			e.finish(j, task.Reply{Type: task.ReplyError, Error: task.Errorf(task.CodeUnavailable,
-				"executor %s stopped before running the subtask", e.cfg.ID)})
+			if m.take(j) {
+				e.finish(j, task.Reply{Type: task.ReplyError, Error: task.Errorf(task.CodeUnavailable,
+					"executor %s stopped before running the subtask", e.cfg.ID)})
+			}
 		default:
 			return
 		}
@@ -182,6 +233,7 @@ func (e *Executor) run(m *served, j *job) {
 	}
 	m.running.Add(1)
 	defer m.running.Add(-1)
+	defer m.observe(time.Now())
 	var progress func(string)
 	if j.w.Stream {
 		progress = func(delta string) {

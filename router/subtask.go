@@ -68,7 +68,7 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 		}
 		ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
 			Attempt: st.Attempts, Error: a.err})
-		if !ru.pause(ctx, a.err, model.Name, candidates[next%len(candidates)].Name, deadline) {
+		if !ru.pause(ctx, a.err, st.Attempts, model.Name, candidates[next%len(candidates)].Name, deadline) {
 			break
 		}
 	}
@@ -92,13 +92,18 @@ func (ru *run) nextCandidate(candidates []task.ModelSpec, i int, a attempt) int 
 	return i + 1
 }
 
-// pause waits out a Retry-After before retrying the model that asked for
-// it; another model is tried at once, and so is a rate-limited model,
-// whose breaker is open now and refuses at once with the time to wait. It
-// reports false when the subtask's context ended meanwhile.
-func (ru *run) pause(ctx context.Context, e *task.Error, failed, next string, deadline time.Time) bool {
-	wait := e.RetryAfter()
-	if wait <= 0 || next != failed || e.Code == task.CodeRateLimited {
+// pause waits before retrying the model that failed: what its error asks
+// for (retry_after_ms) and, after an overloaded executor, a jittered
+// backoff on top (see retryWait). Another model is tried at once, and so
+// is a rate-limited model, whose breaker is open now and refuses at once
+// with the time to wait. It reports false when the subtask's context
+// ended meanwhile.
+func (ru *run) pause(ctx context.Context, e *task.Error, attempts int, failed, next string, deadline time.Time) bool {
+	if next != failed || e.Code == task.CodeRateLimited {
+		return true
+	}
+	wait := retryWait(e, attempts)
+	if wait <= 0 {
 		return true
 	}
 	return sleep(ctx, min(wait, time.Until(deadline)))

@@ -94,6 +94,11 @@ func fromTaskError(e *task.Error) *apiError {
 	if e.Code == task.CodeModelNotFound || e.Code == task.CodeModelLacksCapability {
 		out = out.withParam("model")
 	}
+	if out.RetryAfter <= 0 && e.Code == task.CodeOverloaded {
+		// Executors say when to retry; one that did not (an older
+		// version) still gets the client to back off rather than hammer.
+		out.RetryAfter = time.Second
+	}
 	return out
 }
 

@@ -228,7 +228,7 @@ func (a *app) startBus(ctx context.Context, env *cliEnv) error {
 	}
 	b, err := bus.Start(ctx, bus.Config{URL: n.URL, Listen: n.Listen, StoreDir: n.StoreDir, Options: opts, Logger: a.log})
 	if err != nil {
-		return unavailableError{err}
+		return storeLockedError(err)
 	}
 	a.bus = b
 	return nil
@@ -239,7 +239,8 @@ func (a *app) startExecutors(ctx context.Context, served []executors.Served) err
 	if err != nil {
 		return unavailableError{err}
 	}
-	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log})
+	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log,
+		MaxQueue: a.cfg.Executor.Queue, QueueWait: a.cfg.Executor.QueueWait})
 	if te := task.AsError(err); te != nil && te.Code == task.CodeInvalidRequest {
 		return usageError{fmt.Sprintf("starting executors: %v", te.Message)}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -14,6 +15,41 @@ import (
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
 )
+
+// ExecutorConfig is the admission of the models this process serves: how
+// many subtasks per model may wait for a free slot, and for how long,
+// before they are answered overloaded with retry_after_ms.
+type ExecutorConfig struct {
+	Queue     int           `yaml:"queue"`
+	QueueWait time.Duration `yaml:"queue_wait"`
+}
+
+func defaultExecutorConfig() ExecutorConfig {
+	return ExecutorConfig{Queue: executors.DefaultMaxQueue, QueueWait: executors.DefaultQueueWait}
+}
+
+func (c ExecutorConfig) validate(bad func(string, ...any)) {
+	if c.Queue < 1 {
+		bad("executor.queue: %d must be at least 1, such as %d", c.Queue, executors.DefaultMaxQueue)
+	}
+	if c.QueueWait <= 0 {
+		bad("executor.queue_wait: must be a positive duration such as %s", executors.DefaultQueueWait)
+	}
+}
+
+// defaultRemoteConcurrency is what one executor runs at once of a remote
+// model whose spec sets no concurrency: a remote API serves many requests
+// at once, so a plan's parallel steps on one model run in parallel.
+const defaultRemoteConcurrency = 64
+
+// withDefaultConcurrency gives a remote model with no concurrency the
+// remote default; a built-in model's spec already fits the CPUs.
+func withDefaultConcurrency(m task.ModelSpec) task.ModelSpec {
+	if m.Concurrency == 0 && m.Backend == task.BackendOpenAI {
+		m.Concurrency = defaultRemoteConcurrency
+	}
+	return m
+}
 
 // modelSpecs returns every model this config knows: the built-in local
 // models, with configured entries of the same name replacing them, then the
@@ -26,6 +62,7 @@ func modelSpecs(cfg Config) ([]task.ModelSpec, error) {
 		specs = append(specs, b.Spec)
 	}
 	for _, m := range cfg.Models {
+		m = withDefaultConcurrency(m)
 		if m.Backend == task.BackendLocal {
 			if _, ok := localmodel.Lookup(m.Name); !ok {
 				return nil, fmt.Errorf("models: %q has backend local but is no built-in model; built-in models are %s",

@@ -53,7 +53,8 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		"50 ms subtasks plus a 50 ms merge, and the idle RSS of a 'serve' process. Then the HTTP path: a\n"+
 		"scripted OpenAI-compatible upstream called directly, through a bare Go reverse proxy and through a\n"+
 		"'serve' process, each in a process of its own: p50 at concurrency 1, throughput at 64, 1,000\n"+
-		"concurrent streams, and each process's peak RSS.")
+		"concurrent streams, and each process's peak RSS; and a burst of 1,000 requests at once to the\n"+
+		"built-in model local/summarize through 'serve' (errors, p50, p99).")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	n := fs.Int("n", 5000, "requests per measurement")
 	conc := fs.Int("concurrency", 64, "concurrent requests for the throughput measurements")

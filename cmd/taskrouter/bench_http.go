@@ -76,6 +76,16 @@ type httpBench struct {
 	// throughput measurements (target <= 50; Bifrost 133 MB measured the
 	// same way); StreamsPeakRSSMB through the streams too, and
 	// ProxyStreamsPeakRSSMB the bare proxy's through the same streams.
+	// Burst requests are sent at once to a built-in model (BurstModel),
+	// far beyond its concurrency: BurstErrors must be 0, as they wait in
+	// the executor's queue; BurstP99ms is how long the slowest waited.
+	Burst           int     `json:"http_burst"`
+	BurstModel      string  `json:"http_burst_model"`
+	BurstErrors     int     `json:"http_burst_errors"`
+	BurstFirstError string  `json:"http_burst_first_error,omitempty"`
+	BurstP50ms      float64 `json:"http_burst_p50_ms"`
+	BurstP99ms      float64 `json:"http_burst_p99_ms"`
+
 	PeakRSSMB             float64 `json:"http_peak_rss_mb,omitempty"`
 	StreamsPeakRSSMB      float64 `json:"http_streams_peak_rss_mb,omitempty"`
 	ProxyPeakRSSMB        float64 `json:"http_bare_proxy_peak_rss_mb,omitempty"`
@@ -154,6 +164,11 @@ func benchHTTP(ctx context.Context) (httpBench, error) {
 		b.StreamsFirstError = first.Error()
 	}
 	b.StreamsPeakRSSMB = peakRSS(p.cmd.Process.Pid)
+
+	b.Burst, b.BurstModel = httpBenchBurst, burstModel
+	f := lg.burst(p.url+"/v1/chat/completions", burstBody, httpBenchBurst)
+	b.BurstErrors, b.BurstFirstError = f.errors, f.first
+	b.BurstP50ms, b.BurstP99ms = round3(float64(f.p50.Microseconds())/1e3), round3(float64(f.p99.Microseconds())/1e3)
 	return b, nil
 }
 
@@ -207,15 +222,15 @@ func startHTTPPath(ctx context.Context) (p *httpPath, err error) {
 	return p, nil
 }
 
-// benchServeConfig serves the two bench models from the upstream, with no
-// local models, jobs in memory and quiet logs.
+// benchServeConfig serves the two bench models from the upstream and the
+// burst's built-in model, with jobs in memory and quiet logs.
 func benchServeConfig(dir, addr, upstream string) string {
 	model := func(name string) string {
 		return fmt.Sprintf("  - name: %s\n    backend: openai\n    base_url: %s\n    api_key_env: TASKROUTER_BENCH_KEY\n"+
 			"    capabilities: [chat]\n    concurrency: %d\n", name, upstream, 2*httpBenchStreams)
 	}
 	return "nats:\n  store_dir: " + filepath.Join(dir, "js") + "\nhttp:\n  addr: " + addr + "\n  jobs:\n    store: memory\n" +
-		"router:\n  accept_timeout: 10s\n  lost_after: 10s\nexecutors: [" + benchModel + ", " + benchStreamModel + "]\n" +
+		"router:\n  accept_timeout: 10s\n  lost_after: 10s\nexecutors: [" + benchModel + ", " + benchStreamModel + ", " + burstModel + "]\n" +
 		"models:\n" + model(benchModel) + model(benchStreamModel) + "log:\n  level: error\n"
 }
 
@@ -515,6 +530,11 @@ func printHTTPBench(w io.Writer, b httpBench) {
 	}
 	if b.ProxyStreamsFirstError != "" {
 		fmt.Fprintf(w, "HTTP first bare proxy stream error  %s\n", b.ProxyStreamsFirstError)
+	}
+	fmt.Fprintf(w, "HTTP burst of %d         %d errors to %s at once, p50 %.1f ms, p99 %.1f ms (target: 0 errors)\n",
+		b.Burst, b.BurstErrors, b.BurstModel, b.BurstP50ms, b.BurstP99ms)
+	if b.BurstFirstError != "" {
+		fmt.Fprintf(w, "HTTP first burst error   %s\n", b.BurstFirstError)
 	}
 	if b.PeakRSSMB > 0 {
 		fmt.Fprintf(w, "HTTP peak RSS            %.1f MB at concurrency %d (target <= 50), %.1f MB with the streams; bare proxy %.1f and %.1f MB\n",

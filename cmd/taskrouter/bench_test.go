@@ -25,10 +25,14 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 	for _, k := range []string{"dispatch_overhead_ratio", "throughput_ratio", "dag_efficiency", "rss_mb_idle",
 		"http_passthrough_added_p50_us", "http_bare_proxy_added_p50_us", "http_added_vs_bare_proxy",
 		"http_passthrough_rps_ratio", "http_bare_proxy_rps_ratio", "http_rps_vs_bare_proxy",
-		"http_peak_rss_mb", "http_streams_peak_rss_mb", "http_bare_proxy_streams_peak_rss_mb", "http_streams_peak_concurrent"} {
+		"http_peak_rss_mb", "http_streams_peak_rss_mb", "http_bare_proxy_streams_peak_rss_mb", "http_streams_peak_concurrent",
+		"http_burst_p50_ms", "http_burst_p99_ms"} {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive figure", k, got[k])
 		}
+	}
+	if got["http_burst"] != 1000.0 || got["http_burst_errors"] != 0.0 {
+		t.Errorf("%v of the %v requests of the burst to %v failed: %v", got["http_burst_errors"], got["http_burst"], got["http_burst_model"], got["http_burst_first_error"])
 	}
 	if got["http_streams_1000_errors"] != 0.0 {
 		t.Errorf("%v of the 1,000 streams through taskrouter failed: %v", got["http_streams_1000_errors"], got["http_streams_first_error"])

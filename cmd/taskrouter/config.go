@@ -37,6 +37,8 @@ type Config struct {
 	// Webhooks are the signed webhook endpoints besides "default".
 	Webhooks []WebhookConfig `yaml:"webhooks"`
 	Log      LogConfig       `yaml:"log"`
+	// Executor sizes the admission queue of every model this process serves.
+	Executor ExecutorConfig `yaml:"executor"`
 }
 
 // NATSConfig says where NATS is and how to authenticate.
@@ -176,6 +178,8 @@ func DefaultConfig() Config {
 		Router:  RouterConfig{Attempts: 3, SubtaskTimeout: 2 * time.Minute, RequestTimeout: 5 * time.Minute, AcceptTimeout: time.Second, LostAfter: 3 * time.Second, Policy: "balanced", Events: "requested", FailuresToCooldown: registry.DefaultFailuresToCooldown, Cooldown: registry.DefaultCooldown, MaxCooldown: registry.DefaultMaxCooldown},
 		Limits:  LimitsConfig{MaxSubtasks: task.DefaultLimits.MaxSubtasks, MaxDepth: task.DefaultLimits.MaxDepth, MaxInputBytes: task.DefaultLimits.MaxInputBytes},
 		Log:     LogConfig{Level: "warn"},
+
+		Executor: defaultExecutorConfig(),
 	}
 }
 
@@ -269,6 +273,7 @@ func (c *Config) Validate() error {
 		bad("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	c.validateNumbers(bad)
+	c.Executor.validate(bad)
 	c.validateModels(bad)
 	c.validateFallbacks(bad)
 	return errors.Join(errs...)

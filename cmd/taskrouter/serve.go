@@ -11,14 +11,20 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "serve", "", "Runs until SIGINT or SIGTERM: NATS (embedded unless nats.url is set), the executors this process\n"+
 		"serves (config 'executors'; default every built-in and configured model), and the router answering\n"+
 		"requests on tr.v1.req with Response JSON. On a signal it stops taking requests, finishes those in\n"+
-		"flight and drains its executors.")
+		"flight and drains its executors. The embedded server keeps jobs and webhook ids in a data directory,\n"+
+		"locked while serve runs, so they outlive a restart.")
 	var c commonFlags
 	c.register(fs)
+	dataDir := fs.String("data-dir", "", "`directory` of the embedded NATS server's state (default: nats.store_dir, else\n"+
+		"$XDG_STATE_HOME/taskrouter, else ~/.local/state/taskrouter); not with nats.url")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	p, err := loadPlanning(env, c)
 	if err != nil {
+		return err
+	}
+	if p.cfg.NATS.StoreDir, err = serveDataDir(p.cfg, *dataDir, env.getenv); err != nil {
 		return err
 	}
 	a, err := p.start(ctx, env)
@@ -57,9 +63,9 @@ func (a *app) natsDescription() string {
 	case !a.bus.Embedded():
 		return a.cfg.NATS.URL
 	case a.bus.ClientURL() != "":
-		return "embedded, listening on " + a.bus.ClientURL()
+		return "embedded, listening on " + a.bus.ClientURL() + ", state in " + a.cfg.NATS.StoreDir
 	}
-	return "embedded (in-process only; set nats.listen to let other machines join)"
+	return "embedded (in-process only; set nats.listen to let other machines join), state in " + a.cfg.NATS.StoreDir
 }
 
 func (a *app) registryDescription() string {
