@@ -76,11 +76,7 @@ func retryable(e *task.Error) bool {
 }
 
 func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec, n int, deadline time.Time) attempt {
-	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
-		Input: s.Input, Args: s.Args, Context: ru.context, Deadline: deadline, Stream: ru.emit != nil}
-	if ru.answers(s.ID) {
-		w.Sampling, w.Tools, w.After = ru.req.Sampling, ru.req.Tools, ru.req.After()
-	}
+	w := ru.work(s, model, n, deadline)
 	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n})
 	started := time.Now()
 	ru.r.sel.Started(model.Name)
@@ -88,8 +84,14 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 		func(executor string) {
 			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n})
 		},
-		func(delta string) {
-			ru.emitEvent(task.Event{Type: task.EventProgress, SubtaskID: s.ID, Model: model.Name, Attempt: n, Text: delta})
+		func(rep task.Reply) {
+			ev := task.Event{Type: task.EventProgress, SubtaskID: s.ID, Model: model.Name, Attempt: n, Text: rep.Delta}
+			if ru.req.Body != nil {
+				ev.Chunk = rep.Chunk // the ingress relays the caller's own stream
+			}
+			if ev.Text != "" || len(ev.Chunk) > 0 {
+				ru.emitEvent(ev)
+			}
 		})
 	o := registry.Outcome{OK: a.err == nil, Latency: time.Since(started)}
 	if a.err != nil {
@@ -98,6 +100,25 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	// The outcome is recorded even when ctx has ended.
 	ru.r.sel.Finished(context.Background(), model.Name, o)
 	return a
+}
+
+// work is one attempt of a subtask. The step that answers a passthrough
+// gets the caller's own body, which holds the whole conversation; the
+// step that writes a planned answer gets the caller's sampling, tools and
+// the conversation after the input; every other step the conversation
+// before it.
+func (ru *run) work(s task.Subtask, model task.ModelSpec, n int, deadline time.Time) task.Work {
+	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
+		Input: s.Input, Args: s.Args, Deadline: deadline, Stream: ru.emit != nil}
+	switch {
+	case ru.body != nil && ru.answers(s.ID):
+		w.Body, w.API = ru.body, ru.req.API
+	case ru.answers(s.ID):
+		w.Context, w.Sampling, w.Tools, w.After = ru.context, ru.req.Sampling, ru.req.Tools, ru.req.After()
+	default:
+		w.Context = ru.context
+	}
+	return w
 }
 
 // answers reports whether step id writes the answer: the one subtask of a
@@ -111,7 +132,7 @@ func (ru *run) answers(id string) bool {
 
 func (ru *run) succeed(st task.SubtaskState, out task.Output) task.SubtaskState {
 	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, time.Now(), out.Text, out.Format, out.Usage
-	st.ToolCalls, st.FinishReason = out.ToolCalls, out.FinishReason
+	st.ToolCalls, st.FinishReason, st.Body = out.ToolCalls, out.FinishReason, out.Body
 	ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
 		Attempt: st.Attempts, Text: elapsed(st)})
 	return st

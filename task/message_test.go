@@ -142,3 +142,34 @@ func FuzzMessage(f *testing.F) {
 		}
 	})
 }
+
+// A model that cannot relay a body reads the work as it would have come
+// without one.
+func TestWorkUnpacked(t *testing.T) {
+	w := Work{Input: "hi", Body: json.RawMessage(`{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":"hi","refusal":null},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},` +
+		`{"role":"tool","tool_call_id":"c","content":[{"type":"text","text":"42"}]}],"stop":"\n","max_completion_tokens":9,"temperature":0,` +
+		`"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":null,"logprobs":true}`)}
+	got, err := w.Unpacked()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Context) != 1 || got.Context[0].Content != "s" || len(got.After) != 2 || got.After[1].Content != "42" || got.After[1].ToolCallID != "c" {
+		t.Fatalf("context %+v, after %+v", got.Context, got.After)
+	}
+	if s := got.Sampling; s == nil || s.MaxTokens != 9 || len(s.Stop) != 1 || s.Temperature == nil || *s.Temperature != 0 {
+		t.Fatalf("sampling %+v", got.Sampling)
+	}
+	if got.Tools == nil || got.Tools.Choice != nil || got.Input != "hi" {
+		t.Fatalf("tools %+v, input %q", got.Tools, got.Input)
+	}
+	if plain, _ := (Work{Input: "x", Body: json.RawMessage(`{"messages":[{"role":"user","content":"x"}]}`)}).Unpacked(); plain.Sampling != nil || plain.Tools != nil {
+		t.Fatalf("a body without sampling or tools gave %+v", plain)
+	}
+	if same, _ := (Work{API: APIEmbeddings, Input: "x", Body: json.RawMessage(`{"input":"x"}`)}).Unpacked(); same.Context != nil {
+		t.Fatalf("embeddings work unpacked to %+v", same)
+	}
+	if _, err := (Work{Body: json.RawMessage(`{"messages":[{"role":"user","content":7}]}`)}).Unpacked(); err == nil {
+		t.Fatal("a bad content was accepted")
+	}
+}

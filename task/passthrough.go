@@ -59,3 +59,83 @@ func (r Request) checkMedia() error {
 	}
 	return nil
 }
+
+// unpackedBody is what Unpacked reads of a chat completions body.
+type unpackedBody struct {
+	Messages []struct {
+		Role       string          `json:"role"`
+		Content    json.RawMessage `json:"content"`
+		ToolCalls  json.RawMessage `json:"tool_calls"`
+		ToolCallID string          `json:"tool_call_id"`
+		Name       string          `json:"name"`
+	} `json:"messages"`
+	Sampling
+	// Stop may be one string, where Sampling's is a list.
+	Stop                json.RawMessage `json:"stop"`
+	MaxCompletionTokens int             `json:"max_completion_tokens"`
+	Tools               json.RawMessage `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
+}
+
+// Unpacked returns the work as a model that cannot relay a Body reads it:
+// a chat Body's messages become Context and After around the input, and
+// its sampling and tools become Sampling and Tools. Other fields, and the
+// bodies of other APIs, which carry no conversation, are left as they are.
+func (w Work) Unpacked() (Work, error) {
+	if len(w.Body) == 0 || (w.API != "" && w.API != APIChat) {
+		return w, nil
+	}
+	var b unpackedBody
+	if err := json.Unmarshal(w.Body, &b); err != nil {
+		return w, Errorf(CodeInvalidRequest, "reading the request body: %v", err)
+	}
+	r := Request{Messages: make([]Message, len(b.Messages))}
+	for i, m := range b.Messages {
+		r.Messages[i] = Message{Role: m.Role, ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID, Name: m.Name}
+		if err := r.Messages[i].SetContent(m.Content); err != nil {
+			return w, Errorf(CodeInvalidRequest, "reading the request body: messages[%d]: %v", i, err)
+		}
+	}
+	_, w.Context = r.Text()
+	w.After = r.After()
+	s, err := b.sampling()
+	if err != nil {
+		return w, err
+	}
+	w.Sampling = s
+	if present(b.Tools) {
+		w.Tools = &Tools{Functions: b.Tools, Parallel: b.ParallelToolCalls}
+		if present(b.ToolChoice) {
+			w.Tools.Choice = b.ToolChoice
+		}
+	}
+	return w, nil
+}
+
+// sampling returns the body's sampling, nil when it sets none.
+func (b unpackedBody) sampling() (*Sampling, error) {
+	s := b.Sampling
+	if b.MaxCompletionTokens > 0 {
+		s.MaxTokens = b.MaxCompletionTokens
+	}
+	if present(b.Stop) {
+		var one string
+		if json.Unmarshal(b.Stop, &one) == nil {
+			s.Stop = []string{one}
+		} else if err := json.Unmarshal(b.Stop, &s.Stop); err != nil {
+			return nil, Errorf(CodeInvalidRequest, "reading the request body: stop must be a string or an array of strings")
+		}
+	}
+	if !present(s.ResponseFormat) {
+		s.ResponseFormat = nil
+	}
+	if s.Temperature == nil && s.TopP == nil && s.MaxTokens == 0 && s.Stop == nil && s.Seed == nil &&
+		s.PresencePenalty == nil && s.FrequencyPenalty == nil && s.ResponseFormat == nil {
+		return nil, nil
+	}
+	return &s, nil
+}
+
+// present reports whether a raw field was sent with a value other than null.
+func present(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
