@@ -30,9 +30,9 @@ type Model struct {
 	// and the client go-openai uses too.
 	baseURL string
 	doer    *transport
-	secret   secret
-	timeout  time.Duration
-	idle     time.Duration
+	secret  secret
+	timeout time.Duration
+	idle    time.Duration
 	// completionTokensField sends the output limit as max_completion_tokens,
 	// for reasoning models that refuse max_tokens.
 	completionTokensField bool

@@ -16,14 +16,14 @@ type Record struct {
 	Model string
 	// Authorization is the Authorization header as sent, e.g. "Bearer sk-...".
 	Authorization string
-	Header http.Header
+	Header        http.Header
 	// Body is the request body exactly as it arrived.
 	Body []byte
 	// Messages are a chat request's messages; a completions request's
 	// prompt is one user message.
-	Messages      []task.Message
-	Stream        bool
-	IncludeUsage  bool
+	Messages     []task.Message
+	Stream       bool
+	IncludeUsage bool
 	// MaxTokens is max_completion_tokens, else max_tokens; zero when unset.
 	MaxTokens int
 	// Tools and ToolChoice are tools and tool_choice as sent; nil when
