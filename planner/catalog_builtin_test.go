@@ -100,3 +100,32 @@ func TestBuiltinExamplesPlanToThemselves(t *testing.T) {
 		t.Errorf("%d of %d examples plan to their own capability (%.1f%%), want at least 95%%", right, total, 100*rate)
 	}
 }
+
+// Requests that read like the direct capabilities are planned to
+// capabilities that answer with text: embed and complete are asked for by
+// their endpoints only, and answer with no text to merge.
+func TestDirectCapabilitiesAreNeverPlanned(t *testing.T) {
+	cat := task.BuiltinCatalog()
+	single, err := NewSingle(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := New(ModeRules, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"Embed these sentences as vectors: the fox.", "Compute embeddings for: a, b",
+		"Continue this prompt as raw text with no chat roles: Once upon"} {
+		for name, p := range map[string]Planner{"single": single, "rules": rules} {
+			plan, err := p.Plan(context.Background(), task.Request{Input: in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range plan.Tasks {
+				if s.Capability == "embed" || s.Capability == "complete" {
+					t.Errorf("%s planned %q as %s", name, in, s.Capability)
+				}
+			}
+		}
+	}
+}
