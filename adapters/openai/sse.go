@@ -33,7 +33,7 @@ func (m *Model) relayStream(ctx context.Context, path string, body []byte, chunk
 		return answer{}, m.classify(ctx, sctx, call, err)
 	}
 	defer resp.Body.Close()
-	a, err := m.readEvents(bufio.NewReaderSize(resp.Body, 16<<10), idle, chunk)
+	a, err := m.readEvents(bufio.NewReader(resp.Body), idle, chunk)
 	if err != nil {
 		return answer{}, m.classify(ctx, sctx, call, err)
 	}
