@@ -33,7 +33,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
 	}
 	if c.model != ModelTaskrouter {
 		// The model named gets the client's body as sent.
-		if e := s.checkNamedMedia(r.Context(), &c); e != nil {
+		if e := s.checkNamed(r.Context(), &c); e != nil {
 			writeError(w, e)
 			return
 		}

@@ -39,6 +39,9 @@ type chat struct {
 	tools      *task.Tools
 	// legacy names the older function-calling field sent, if any.
 	legacy string
+	// choices is n, how many answers the client asks for: a remote model
+	// named by the request gives them (see checkNamed), taskrouter one.
+	choices int
 	// media is the type of the first content part that is not text, and
 	// mediaAt where it is: only a remote model named by the request takes
 	// such parts (see checkMedia).
@@ -90,9 +93,10 @@ func (c *chat) field(name string, v gjson.Result) *apiError {
 		}
 	case "n":
 		ok = v.Type == gjson.Number
-		if ok && v.Num != 1 {
-			return badRequest("unsupported_n", "Only n=1 is supported.").withParam("n")
+		if ok && (v.Num < 1 || v.Num != float64(int(v.Num))) {
+			return badRequest("invalid_value", fmt.Sprintf("n is %s; it must be an integer of at least 1.", v.Raw)).withParam("n")
 		}
+		c.choices = int(v.Num)
 	case "planner":
 		c.planner, ok = str(v)
 	case "policy":
@@ -274,7 +278,7 @@ func (c *chat) check() *apiError {
 	if len(c.messages) == 0 {
 		return badRequest("missing_messages", "'messages' must be a non-empty array ending with a user message.").withParam("messages")
 	}
-	if e := c.checkMedia(c.model != ModelTaskrouter); e != nil {
+	if e := c.checkRemote(c.model != ModelTaskrouter); e != nil {
 		return e
 	}
 	for _, m := range c.messages {
@@ -285,19 +289,24 @@ func (c *chat) check() *apiError {
 	return badRequest("missing_user_message", "'messages' must include a user message with text; the last one is the request.").withParam("messages")
 }
 
-// checkMedia refuses content parts other than text for a model that
-// reads text only: taskrouter's planned steps, or a built-in local model;
-// it would answer as if the image or audio were not there.
-func (c *chat) checkMedia(remote bool) *apiError {
-	if c.media == "" || remote {
+// checkRemote refuses what only a remote model named by the request can
+// do, when the request is for taskrouter's planned steps or a built-in
+// local model: content parts other than text (they read text, and would
+// answer as if the image or audio were not there) and n > 1 (they answer
+// once).
+func (c *chat) checkRemote(remote bool) *apiError {
+	if remote || c.media == "" && c.choices <= 1 {
 		return nil
 	}
-	who := `Model "taskrouter" plans the request over its text`
+	who := `Model "taskrouter" plans the request over its text and answers once`
 	if c.model != ModelTaskrouter {
-		who = "Model '" + c.model + "' is a built-in local model and reads text only"
+		who = "Model '" + c.model + "' is a built-in local model: it reads text and answers once"
 	}
-	return badRequest("unsupported_content", who+"; "+c.mediaAt+" has a part of type '"+c.media+
-		"'. Send it to a remote model that takes it, named in 'model', or send text parts only.").withParam(c.mediaAt)
+	if c.media != "" {
+		return badRequest("unsupported_content", who+"; "+c.mediaAt+" has a part of type '"+c.media+
+			"'. Send it to a remote model that takes it, named in 'model', or send text parts only.").withParam(c.mediaAt)
+	}
+	return badRequest("unsupported_n", who+"; n above 1 needs a remote model, named in 'model'.").withParam("n")
 }
 
 // checkTools builds the request's Tools from tools, tool_choice and

@@ -185,7 +185,9 @@ func TestChatErrors(t *testing.T) {
 		{"part without a type", "POST", "/v1/chat/completions", `{"model":"gpt-test","messages":[{"role":"user","content":[{"text":"x"}]}]}`, 400, "invalid_content"},
 		{"model not a string", "POST", "/v1/chat/completions", `{"model":5,"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_type"},
 		{"messages not an array", "POST", "/v1/chat/completions", `{"model":"gpt-test","messages":"hi"}`, 400, "invalid_type"},
-		{"n=2", "POST", "/v1/chat/completions", `{"model":"gpt-test","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_n"},
+		{"n=2 for taskrouter", "POST", "/v1/chat/completions", `{"model":"taskrouter","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_n"},
+		{"n=2 for a local model", "POST", "/v1/chat/completions", `{"model":"local/slow","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_n"},
+		{"n=0", "POST", "/v1/chat/completions", `{"model":"gpt-test","n":0,"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_value"},
 		{"tools with taskrouter", "POST", "/v1/chat/completions", `{"model":"taskrouter","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, 400, "tools_need_model"},
 		{"bad tools", "POST", "/v1/chat/completions", `{"model":"gpt-test","tools":[{"type":"function"}],"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_value"},
 		{"tools for a local model", "POST", "/v1/chat/completions", `{"model":"local/slow","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, 400, "tools_unsupported_by_model"},
@@ -197,11 +199,15 @@ func TestChatErrors(t *testing.T) {
 	}
 	wantParam := map[string]string{"model_not_found": "model", "tools_need_model": "tools", "invalid_value": "tools",
 		"unsupported_functions": "functions", "missing_tool_call_id": "messages[1].tool_call_id", "unsupported_content": "messages[0].content",
-		"invalid_content": "messages[0].content"}
+		"invalid_content": "messages[0].content", "unsupported_n": "n"}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := wantError(t, e.do(c.method, c.path, "", c.body), c.status, c.code)
-			if param := wantParam[c.code]; param != "" && (got.Error.Param == nil || *got.Error.Param != param) {
+			param := wantParam[c.code]
+			if c.name == "n=0" {
+				param = "n"
+			}
+			if param != "" && (got.Error.Param == nil || *got.Error.Param != param) {
 				t.Fatalf("param = %v, want %s", got.Error.Param, param)
 			}
 		})

@@ -48,12 +48,13 @@ func newAliasEnv(t *testing.T, cfg httpapi.Config) *env {
 
 // passthroughBody is a chat request with every field gateways drop or
 // rewrite: user, a message's name, logprobs, top_logprobs, logit_bias,
-// metadata, store, service_tier, reasoning_effort, a field no API version
-// has, a response_format without strict, text parts, and no max_tokens.
+// metadata, store, service_tier, reasoning_effort, n, a field no API
+// version has, a response_format without strict, text parts, and no
+// max_tokens.
 const passthroughBody = `{"model":"alias","messages":[{"role":"system","content":"Answer in one sentence."},` +
 	`{"role":"user","name":"ana","content":[{"type":"text","text":"Tell me"},{"type":"text","text":"about foxes."}]}],` +
 	`"user":"user-42","logprobs":true,"top_logprobs":2,"logit_bias":{"1734":-100},"metadata":{"team":"search"},"store":false,` +
-	`"service_tier":"default","reasoning_effort":"low","x_vendor_extension":{"keep":["me",1,null]},` +
+	`"service_tier":"default","reasoning_effort":"low","n":2,"x_vendor_extension":{"keep":["me",1,null]},` +
 	`"response_format":{"type":"json_schema","json_schema":{"name":"answer","schema":{"type":"object","properties":{"a":{"type":"string"}}}}}`
 
 // sameBut reports whether two JSON objects are equal once their model is
@@ -231,6 +232,25 @@ func TestRelayedEndpointErrors(t *testing.T) {
 	wantError(t, resp, 429, "rate_limited")
 	if resp.Header.Get("Retry-After") == "" {
 		t.Fatal("a 429 upstream gave no Retry-After")
+	}
+}
+
+// A job naming a model runs the caller's input on it as it is: no
+// instruction of taskrouter's and no default max_tokens.
+func TestJobNamingAModelIsPassedThrough(t *testing.T) {
+	e := newAliasEnv(t, httpapi.Config{})
+	var created struct{ ID string }
+	created = decode[struct{ ID string }](t, e.do("POST", "/v1/jobs", "", `{"model":"alias","input":"Tell me about foxes.","temperature":0.2}`), 202)
+	if j := e.waitJob(created.ID, ""); j.Answer != "Foxes are small omnivores." {
+		t.Fatalf("job %+v", j)
+	}
+	rec, _ := e.upstream.Last("up-alias")
+	var got map[string]any
+	_ = json.Unmarshal(rec.Body, &got)
+	want := map[string]any{"model": "up-alias", "messages": []any{map[string]any{"role": "user", "content": "Tell me about foxes."}},
+		"temperature": 0.2, "stream": true, "stream_options": map[string]any{"include_usage": true}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("the upstream got %s", rec.Body)
 	}
 }
 

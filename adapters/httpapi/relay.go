@@ -31,16 +31,16 @@ func writeRelayed(w http.ResponseWriter, resp task.Response, asked string) {
 	writeBody(w, http.StatusOK, openaibody.SetModel(resp.Body, name))
 }
 
-// checkNamedMedia refuses content parts other than text for a built-in
-// local model named by the request, which reads text only; a remote
-// model gets them as sent.
-func (s *Server) checkNamedMedia(ctx context.Context, c *chat) *apiError {
-	if c.media == "" {
+// checkNamed refuses, for a built-in local model named by the request,
+// what only a remote model can do (see checkRemote); a remote model gets
+// the request as sent.
+func (s *Server) checkNamed(ctx context.Context, c *chat) *apiError {
+	if c.media == "" && c.choices <= 1 {
 		return nil
 	}
 	spec, ok, err := s.models.lookup(ctx, c.model)
 	if err != nil || !ok {
 		return nil // route has answered for an unknown model already
 	}
-	return c.checkMedia(spec.Backend != task.BackendLocal)
+	return c.checkRemote(spec.Backend != task.BackendLocal)
 }
