@@ -45,34 +45,17 @@ func (m *Model) relayStream(ctx context.Context, path string, body []byte, chunk
 // error object ends the stream with that error, as go-openai reads it.
 func (m *Model) readEvents(r *bufio.Reader, idle *time.Timer, chunk func([]byte, string)) (answer, error) {
 	var col collector
-	var line []byte
-	empty := 0
+	events := eventReader{r: r, read: func() { idle.Reset(m.idle) }}
 	for {
-		var err error
-		line, err = readLine(r, line[:0])
-		if len(line) == 0 && err != nil {
-			if errors.Is(err, io.EOF) && col.ended {
-				break // a server that ends without [DONE]
-			}
-			if errors.Is(err, io.EOF) {
-				return answer{}, errTruncated
-			}
+		data, err := events.next()
+		end := errors.Is(err, io.EOF) || err == nil && string(data) == "[DONE]"
+		switch {
+		case end && col.ended: // some servers end without [DONE]
+			return answer{text: col.text.String(), calls: col.toolCalls(), usage: col.usage, finish: col.finish}, nil
+		case end:
+			return answer{}, errTruncated
+		case err != nil:
 			return answer{}, err
-		}
-		idle.Reset(m.idle)
-		data, ok := eventData(line)
-		if !ok {
-			if empty++; empty > maxLinesWithoutData {
-				return answer{}, goopenai.ErrTooManyEmptyStreamMessages
-			}
-			continue
-		}
-		empty = 0
-		if string(data) == "[DONE]" {
-			if !col.ended {
-				return answer{}, errTruncated
-			}
-			break
 		}
 		if err := streamError(data); err != nil {
 			return answer{}, err
@@ -88,7 +71,34 @@ func (m *Model) readEvents(r *bufio.Reader, idle *time.Timer, chunk func([]byte,
 			chunk(data, delta)
 		}
 	}
-	return answer{text: col.text.String(), calls: col.toolCalls(), usage: col.usage, finish: col.finish}, nil
+}
+
+// eventReader reads the data of a server-sent event stream.
+type eventReader struct {
+	r    *bufio.Reader
+	line []byte
+	read func() // called on every line read
+}
+
+// next returns the payload of the next data line, or the error that
+// ended the stream (io.EOF at its end). The payload is valid until the
+// next call.
+func (er *eventReader) next() ([]byte, error) {
+	empty := 0
+	for {
+		line, err := readLine(er.r, er.line[:0])
+		er.line = line
+		if len(line) == 0 && err != nil {
+			return nil, err
+		}
+		er.read()
+		if data, ok := eventData(line); ok {
+			return data, nil
+		}
+		if empty++; empty > maxLinesWithoutData {
+			return nil, goopenai.ErrTooManyEmptyStreamMessages
+		}
+	}
 }
 
 // readLine appends the next line of r to buf, without its line ending.

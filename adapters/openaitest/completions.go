@@ -34,14 +34,10 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := m.calls.Add(1)
-	var prompt string
-	if len(cr.Prompt) > 0 && json.Unmarshal(cr.Prompt, &prompt) != nil {
-		var many []string
-		if json.Unmarshal(cr.Prompt, &many) != nil {
-			writeAPIError(w, apiError{status: http.StatusBadRequest, message: "'prompt' must be a string or an array of strings.", typ: "invalid_request_error", param: "prompt"})
-			return
-		}
-		prompt = strings.Join(many, "\n")
+	prompt, ok := promptText(cr.Prompt)
+	if !ok {
+		writeAPIError(w, apiError{status: http.StatusBadRequest, message: "'prompt' must be a string or an array of strings.", typ: "invalid_request_error", param: "prompt"})
+		return
 	}
 	rec := Record{Path: PathCompletions, Model: cr.Model, Authorization: r.Header.Get("Authorization"), Header: r.Header, Body: body,
 		Messages: []task.Message{{Role: "user", Content: prompt}}, Stream: cr.Stream, MaxTokens: cr.MaxTokens,
@@ -72,6 +68,19 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		b = appendUsage(b, a.usage)
 	}
 	writeJSON(w, http.StatusOK, append(b, "}\n"...))
+}
+
+// promptText reads a prompt: a string, or strings one per line.
+func promptText(raw json.RawMessage) (string, bool) {
+	var prompt string
+	if len(raw) == 0 || json.Unmarshal(raw, &prompt) == nil {
+		return prompt, true
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) != nil {
+		return "", false
+	}
+	return strings.Join(many, "\n"), true
 }
 
 // appendTextHead appends the fields a text completion object starts with.
