@@ -69,6 +69,17 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 		return decodeChecked(&w.Tools, key, v)
 	case "sampling":
 		return decodeChecked(&w.Sampling, key, v)
+	case "body":
+		return decodeBody(w, v)
+	case "api":
+		if err := str(&w.API); err != nil {
+			return err
+		}
+		switch w.API {
+		case "", task.APIChat, task.APICompletions, task.APIEmbeddings:
+		default:
+			return errors.New("field api must be chat, completions or embeddings")
+		}
 	case "deadline":
 		var s string
 		if err := str(&s); err != nil {
@@ -81,6 +92,19 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 		w.Deadline = t
 	}
 	return nil // unknown fields are ignored, as encoding/json does
+}
+
+// decodeBody keeps the caller's OpenAI request body as sent; it must be
+// an object, since the model sets its "model".
+func decodeBody(w *task.Work, v gjson.Result) error {
+	if v.Type == gjson.Null {
+		return nil
+	}
+	if !v.IsObject() {
+		return errors.New("field body must be a JSON object: an OpenAI request body")
+	}
+	w.Body = json.RawMessage(v.Raw)
+	return nil
 }
 
 func decodeArgs(w *task.Work, v gjson.Result) error {
@@ -134,12 +158,16 @@ func decodeMessages(dst *[]task.Message, key string, v gjson.Result) error {
 	}
 	var err error
 	v.ForEach(func(_, m gjson.Result) bool {
-		role, content := m.Get("role"), m.Get("content")
-		if !m.IsObject() || role.Type != gjson.String || content.Type != gjson.String {
-			err = errors.New(key + " messages need string role and content")
+		role := m.Get("role")
+		if !m.IsObject() || role.Type != gjson.String {
+			err = errors.New(key + " messages need a string role")
 			return false
 		}
-		msg := task.Message{Role: role.Str, Content: content.Str, ToolCallID: m.Get("tool_call_id").Str, Name: m.Get("name").Str}
+		msg := task.Message{Role: role.Str, ToolCallID: m.Get("tool_call_id").Str, Name: m.Get("name").Str}
+		if err = setContent(&msg, m.Get("content")); err != nil {
+			err = errors.New(key + " message content: " + err.Error())
+			return false
+		}
 		if tc := m.Get("tool_calls"); tc.Exists() && tc.Type != gjson.Null {
 			if !tc.IsArray() {
 				err = errors.New(key + " message tool_calls must be an array")
@@ -151,4 +179,20 @@ func decodeMessages(dst *[]task.Message, key string, v gjson.Result) error {
 		return true
 	})
 	return err
+}
+
+// setContent reads a message's content: a string (the common case, read
+// here), null, or an array of content parts, which task checks.
+func setContent(msg *task.Message, c gjson.Result) error {
+	switch c.Type {
+	case gjson.String:
+		msg.Content = c.Str
+		return nil
+	case gjson.Null:
+		return nil
+	}
+	if !c.Exists() {
+		return nil
+	}
+	return msg.SetContent(json.RawMessage(c.Raw))
 }

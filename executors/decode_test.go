@@ -14,7 +14,8 @@ import (
 func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 	w := task.Work{RequestID: "req_1", SubtaskID: "t2", Attempt: 3, Model: "local/x", Capability: "translate",
 		Input: "héllo \"quoted\" \\ {{t1}}\n", Args: map[string]string{"target_lang": "fr", "n": "3"},
-		Context:  []task.Message{{Role: "user", Content: "hi"}, {Role: "assistant", Content: "yo"}},
+		Context: []task.Message{{Role: "user", Content: "hi"}, {Role: "assistant", Content: "yo"},
+			{Role: "user", Content: "a\nb", Parts: json.RawMessage(`[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"u"}},{"type":"text","text":"b"}]`)}},
 		Deadline: time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC), Stream: true}
 	zero, seed := 0.0, int64(7)
 	w.Sampling = &task.Sampling{Temperature: &zero, MaxTokens: 64, Stop: []string{"\n\n"}, Seed: &seed,
@@ -26,6 +27,8 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 		{Role: "assistant", ToolCalls: json.RawMessage(`[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]`)},
 		{Role: "tool", ToolCallID: "call_1", Name: "get_weather", Content: `{"temp":21}`},
 	}
+	w.Body = json.RawMessage(`{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"x_unknown":{"a":[1]}}`)
+	w.API = task.APICompletions
 	data, _ := json.Marshal(w)
 	got, err := decodeWork(data)
 	if err != nil {
@@ -36,12 +39,24 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestDecodeWorkRefusesBadBodies(t *testing.T) {
+	for _, f := range []string{`"body":[1]`, `"body":"x"`, `"api":"images"`, `"api":1`,
+		`"context":[{"role":"user","content":[{"text":"no type"}]}]`, `"context":[{"role":"user","content":7}]`} {
+		if w, err := decodeWork([]byte(`{"request_id":"r","input":"x",` + f + `}`)); err == nil {
+			t.Errorf("%s was accepted: %+v", f, w)
+		}
+	}
+}
+
 func FuzzDecodeWork(f *testing.F) {
 	data, _ := json.Marshal(task.Work{RequestID: "r", SubtaskID: "t1", Attempt: 1, Input: "x", Args: map[string]string{"a": "b"}})
 	f.Add(data)
 	f.Add([]byte(`{"attempt":"one"}`))
 	f.Add([]byte(`{"args":{"a":1}}`))
 	f.Add([]byte(`[1,2]`))
+	f.Add([]byte(`{"input":"x","body":{"model":"m","messages":[]},"api":"chat"}`))
+	f.Add([]byte(`{"context":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"u"}}]}]}`))
+	f.Add([]byte(`{"body":` + strings.Repeat("[", 300) + `}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := decodeWork(data)
 		var want task.Work
@@ -49,7 +64,8 @@ func FuzzDecodeWork(f *testing.F) {
 		if foldedKey(data) {
 			return // encoding/json matches keys in any case; the contract's keys are exact
 		}
-		if err == nil && stdErr == nil && (got.Input != want.Input || got.RequestID != want.RequestID || got.Attempt != want.Attempt) {
+		if err == nil && stdErr == nil && (got.Input != want.Input || got.RequestID != want.RequestID || got.Attempt != want.Attempt ||
+			!(len(got.Context) == 0 && len(want.Context) == 0 || reflect.DeepEqual(got.Context, want.Context)) || (len(got.Body) > 0) != (len(want.Body) > 0 && string(want.Body) != "null")) {
 			t.Fatalf("decodeWork = %+v, encoding/json = %+v", got, want)
 		}
 	})
@@ -61,7 +77,7 @@ func FuzzDecodeWork(f *testing.F) {
 func foldedKey(data []byte) bool {
 	folded := false
 	gjson.ParseBytes(data).ForEach(func(k, _ gjson.Result) bool {
-		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling", "tools", "after"} {
+		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling", "tools", "after", "body", "api"} {
 			if k.Str != name && strings.EqualFold(k.Str, name) {
 				folded = true
 			}

@@ -26,6 +26,15 @@ type Model interface {
 	Generate(ctx context.Context, w task.Work, progress func(delta string)) (task.Output, error)
 }
 
+// Relayer is a Model that can send a Work's Body (the caller's own OpenAI
+// request) upstream as is and stream the upstream's answer chunk by
+// chunk: the executor forwards each chunk, with its text, to whoever
+// follows the work. A Model without it gets such work through Generate,
+// and reads its Input.
+type Relayer interface {
+	Relay(ctx context.Context, w task.Work, chunk func(raw []byte, delta string)) (task.Output, error)
+}
+
 // Served is one model an executor serves.
 type Served struct {
 	Spec  task.ModelSpec

@@ -234,15 +234,7 @@ func (e *Executor) run(m *served, j *job) {
 	m.running.Add(1)
 	defer m.running.Add(-1)
 	defer m.observe(time.Now())
-	var progress func(string)
-	if j.w.Stream {
-		progress = func(delta string) {
-			if delta != "" {
-				e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta})
-			}
-		}
-	}
-	out, err := m.Model.Generate(j.ctx, j.w, progress)
+	out, err := e.generate(m, j)
 	if err == nil && j.ctx.Err() != nil {
 		err = j.ctx.Err()
 	}
@@ -251,6 +243,35 @@ func (e *Executor) run(m *served, j *job) {
 		return
 	}
 	e.finish(j, task.Reply{Type: task.ReplyResult, Output: &out})
+}
+
+// generate runs a job's work on its model: a Work with a Body goes to a
+// model that relays it when the model can, with every upstream chunk
+// forwarded as it comes when someone follows the work; another model gets
+// the work unpacked, as it would have come without a body.
+func (e *Executor) generate(m *served, j *job) (task.Output, error) {
+	if r, ok := m.Model.(Relayer); ok && len(j.w.Body) > 0 {
+		var chunk func([]byte, string)
+		if j.w.Stream {
+			chunk = func(raw []byte, delta string) {
+				e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta, Chunk: raw})
+			}
+		}
+		return r.Relay(j.ctx, j.w, chunk)
+	}
+	w, err := j.w.Unpacked()
+	if err != nil {
+		return task.Output{}, err
+	}
+	var progress func(string)
+	if w.Stream {
+		progress = func(delta string) {
+			if delta != "" {
+				e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta})
+			}
+		}
+	}
+	return m.Model.Generate(j.ctx, w, progress)
 }
 
 // keepAlives sends an empty progress message to every running subtask's
@@ -280,6 +301,13 @@ func (e *Executor) reply(inbox string, r task.Reply) {
 	if err != nil {
 		e.cfg.Logger.Error("encoding reply", "err", err)
 		return
+	}
+	if limit := e.nc.MaxPayload(); limit > 0 && int64(len(data)) > limit {
+		// NATS would refuse it and the router would wait for nothing:
+		// say why instead.
+		data, _ = json.Marshal(task.Reply{Type: task.ReplyError, Executor: e.cfg.ID, Error: task.Errorf(task.CodeTooLarge,
+			"the model's %s is %d bytes, more than the NATS server's max_payload of %d; raise max_payload, or ask for a smaller answer",
+			r.Type, len(data), limit)})
 	}
 	e.publish(inbox, data)
 }

@@ -10,13 +10,23 @@ import (
 
 // TestBuiltinCatalog checks the built-in capabilities are complete data:
 // types, titles in English and Chinese, and examples and keywords in both
-// languages.
+// languages for those a planner plans; the direct ones (endpoints of
+// their own) are in the catalog but never offered to a planner.
 func TestBuiltinCatalog(t *testing.T) {
 	want := []string{"summarize", "translate", "keywords", "langid", "calc", "textstats", "extract", "sentiment",
 		"classify", "qa", "chat", "code", "reason", "continue", "roleplay", "plan", "merge"}
+	direct := []string{"embed", "complete"}
 	cat := task.BuiltinCatalog()
-	if got := len(cat.All()); got != len(want) {
-		t.Errorf("the built-in catalog has %d capabilities, want %d", got, len(want))
+	if got := len(cat.Plannable()); got != len(want) {
+		t.Errorf("the built-in catalog has %d plannable capabilities, want %d", got, len(want))
+	}
+	if got := len(cat.All()); got != len(want)+len(direct) {
+		t.Errorf("the built-in catalog has %d capabilities, want %d", got, len(want)+len(direct))
+	}
+	for _, name := range direct {
+		if c, ok := cat.Get(name); !ok || !c.Direct || c.Description == "" {
+			t.Errorf("direct capability %q = %+v, %v", name, c, ok)
+		}
 	}
 	for _, name := range want {
 		c, ok := cat.Get(name)
@@ -72,7 +82,7 @@ func TestBuiltinExamplesPlanToThemselves(t *testing.T) {
 		t.Fatal(err)
 	}
 	total, right := 0, 0
-	for _, c := range cat.All() {
+	for _, c := range cat.Plannable() {
 		for _, ex := range c.Examples {
 			plan, err := p.Plan(context.Background(), task.Request{Input: ex})
 			if err != nil {
@@ -88,5 +98,34 @@ func TestBuiltinExamplesPlanToThemselves(t *testing.T) {
 	}
 	if rate := float64(right) / float64(total); rate < 0.95 {
 		t.Errorf("%d of %d examples plan to their own capability (%.1f%%), want at least 95%%", right, total, 100*rate)
+	}
+}
+
+// Requests that read like the direct capabilities are planned to
+// capabilities that answer with text: embed and complete are asked for by
+// their endpoints only, and answer with no text to merge.
+func TestDirectCapabilitiesAreNeverPlanned(t *testing.T) {
+	cat := task.BuiltinCatalog()
+	single, err := NewSingle(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := New(ModeRules, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"Embed these sentences as vectors: the fox.", "Compute embeddings for: a, b",
+		"Continue this prompt as raw text with no chat roles: Once upon"} {
+		for name, p := range map[string]Planner{"single": single, "rules": rules} {
+			plan, err := p.Plan(context.Background(), task.Request{Input: in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range plan.Tasks {
+				if s.Capability == "embed" || s.Capability == "complete" {
+					t.Errorf("%s planned %q as %s", name, in, s.Capability)
+				}
+			}
+		}
 	}
 }

@@ -25,8 +25,8 @@ type attempt struct {
 
 // dispatch publishes one attempt of a subtask on its model's subject and
 // follows the executor's replies until a result, an error, silence, or the
-// end of ctx. onDelta receives streamed text.
-func (r *Router) dispatch(ctx context.Context, w task.Work, onAccepted func(executor string), onDelta func(string)) attempt {
+// end of ctx. onProgress receives streamed text and upstream chunks.
+func (r *Router) dispatch(ctx context.Context, w task.Work, onAccepted func(executor string), onProgress func(task.Reply)) attempt {
 	data, err := json.Marshal(w)
 	if err != nil {
 		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}
@@ -34,12 +34,16 @@ func (r *Router) dispatch(ctx context.Context, w task.Work, onAccepted func(exec
 	reply, box, closeBox := r.inbox.open()
 	defer closeBox()
 	if err := r.nc.PublishRequest(task.ModelSubject(w.Model), reply, data); err != nil {
+		if errors.Is(err, nats.ErrMaxPayload) {
+			return attempt{err: task.Errorf(task.CodeTooLarge, "the subtask for model %s is %d bytes, more than the NATS server's max_payload of %d; "+
+				"send less, or raise max_payload", w.Model, len(data), r.nc.MaxPayload())}
+		}
 		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}
 	}
-	return r.follow(ctx, w, box, onAccepted, onDelta)
+	return r.follow(ctx, w, box, onAccepted, onProgress)
 }
 
-func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccepted func(string), onDelta func(string)) attempt {
+func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccepted func(string), onProgress func(task.Reply)) attempt {
 	timer := getTimer(r.cfg.AcceptTimeout)
 	defer putTimer(timer)
 	executor := ""
@@ -73,8 +77,8 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccept
 			case task.ReplyAccepted:
 				onAccepted(executor)
 			case task.ReplyProgress:
-				if rep.Delta != "" {
-					onDelta(rep.Delta)
+				if rep.Delta != "" || len(rep.Chunk) > 0 {
+					onProgress(rep)
 				}
 			case task.ReplyResult:
 				if rep.Output == nil {
@@ -137,6 +141,8 @@ func decodeReply(data []byte) (task.Reply, error) {
 			rep.Executor = v.Str
 		case "delta":
 			rep.Delta = v.Str
+		case "chunk":
+			rep.Chunk = json.RawMessage(v.Raw)
 		case "output":
 			rep.Output = decodeOutput(v)
 		case "error":
@@ -154,6 +160,9 @@ func decodeOutput(v gjson.Result) *task.Output {
 	out := &task.Output{Text: v.Get("text").Str, Format: v.Get("format").Str, FinishReason: v.Get("finish_reason").Str}
 	if tc := v.Get("tool_calls"); tc.IsArray() {
 		out.ToolCalls = json.RawMessage(tc.Raw)
+	}
+	if b := v.Get("body"); b.Exists() {
+		out.Body = json.RawMessage(b.Raw)
 	}
 	if u := v.Get("usage"); u.IsObject() {
 		out.Usage = task.Usage{PromptTokens: int(u.Get("prompt_tokens").Int()),

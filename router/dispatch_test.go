@@ -3,6 +3,7 @@ package router
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -12,6 +13,8 @@ func TestDecodeReplyMatchesEncodingJSON(t *testing.T) {
 	replies := []task.Reply{
 		{Type: task.ReplyAccepted, Executor: "e1"},
 		{Type: task.ReplyProgress, Executor: "e1", Delta: "tok\"en\n"},
+		{Type: task.ReplyProgress, Executor: "e1", Delta: "hi", Chunk: json.RawMessage(`{"id":"c","choices":[{"index":0,"delta":{"content":"hi"},"logprobs":{"content":[]}}]}`)},
+		{Type: task.ReplyResult, Executor: "e1", Output: &task.Output{Text: "a", Body: json.RawMessage(`{"id":"x","system_fingerprint":"fp","choices":[{"message":{"content":"a"}}]}`)}},
 		{Type: task.ReplyResult, Executor: "e1", Output: &task.Output{Text: "héllo", Format: "json",
 			Usage: task.Usage{PromptTokens: 3, CompletionTokens: 4, CostUSD: 0.25}}},
 		{Type: task.ReplyError, Executor: "e2", Error: &task.Error{Code: task.CodeRateLimited, Message: "slow down",
@@ -31,6 +34,10 @@ func FuzzDecodeReply(f *testing.F) {
 	f.Add(data)
 	f.Add([]byte(`{"type":"error","error":{"code":"upstream","retryable":true}}`))
 	f.Add([]byte(`{"type":`))
+	f.Add([]byte(`{"type":"progress","delta":"a","chunk":{"choices":[{"delta":{"content":"a"}}]}}`))
+	f.Add([]byte(`{"type":"result","output":{"text":"","body":{"object":"list","data":[{"embedding":[0.1]}]}}}`))
+	f.Add([]byte(`{"type":"progress","chunk":null,"output":{"body":null}}`))
+	f.Add([]byte(`{"type":"progress","chunk":` + strings.Repeat("[", 300) + `}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = decodeReply(data) // must not panic on anything
 		// Whatever encoding/json makes of the input, its canonical form

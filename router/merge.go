@@ -161,7 +161,7 @@ func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 		// The answer is one model's output: so are its tool calls and
 		// why it stopped.
 		resp.ToolCalls, resp.FinishReason = resp.Subtasks[0].ToolCalls, resp.Subtasks[0].FinishReason
-		resp.Model = resp.Subtasks[0].Model
+		resp.Model, resp.Body = resp.Subtasks[0].Model, resp.Subtasks[0].Body
 	} else if resp.Merge == "model" {
 		resp.Model = resp.MergeModel
 	}

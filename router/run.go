@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -20,6 +21,9 @@ type run struct {
 	started time.Time
 	emit    func(task.Event)
 	emitMu  sync.Mutex // events reach onEvent one at a time
+	// body is the OpenAI request body the answering step relays when the
+	// run is a passthrough (see passthrough); nil otherwise.
+	body json.RawMessage
 
 	index   map[string]int // read-only once built
 	states  []task.SubtaskState
@@ -52,6 +56,10 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 		return resp
 	}
 	ru := r.newRun(req, plan, onEvent)
+	if err := ru.passthrough(); err != nil {
+		resp.Error = task.AsError(err)
+		return resp
+	}
 	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks))})
 	ru.schedule(ctx)
 	return ru.respond(ctx, resp)
@@ -65,7 +73,9 @@ func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Even
 	switch publish := req.Events || r.cfg.AllEvents; {
 	case publish:
 		ru.emit = func(ev task.Event) {
-			r.publishEvent(ev)
+			if ev.Type != task.EventProgress || ev.Text != "" {
+				r.publishEvent(ev) // a chunk without text says nothing to a live view
+			}
 			if onEvent != nil {
 				onEvent(ev)
 			}
@@ -79,6 +89,33 @@ func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Even
 		ru.waiting[i] = len(s.Deps)
 	}
 	return ru
+}
+
+// passthrough makes a run that calls a model the caller named with the
+// caller's own conversation a transparent one: a request naming a model
+// whose plan is one step over the caller's input (the plan an ingress
+// builds for a named model, or one the router planned), not a subtask
+// the caller or the router wrote. Its step gets the caller's OpenAI body,
+// or for a request that came without one (tr.v1.req, a job) the body
+// written from its messages, sampling and tools, with nothing added: the
+// router's own prompts are for the subtasks it writes itself.
+func (ru *run) passthrough() error {
+	if ru.req.Model == "" || len(ru.plan.Tasks) != 1 {
+		return nil
+	}
+	if ru.req.Body != nil {
+		ru.body = ru.req.Body
+		return nil
+	}
+	if ru.req.Plan != nil && ru.plan.Tasks[0].Input != ru.input {
+		return nil
+	}
+	body, err := ru.req.ChatBody(ru.emit != nil)
+	if err != nil {
+		return task.Errorf(task.CodeInvalidRequest, "writing the request for model %s: %v", ru.req.Model, err)
+	}
+	ru.body = body
+	return nil
 }
 
 // schedule starts the subtasks without dependencies, then reacts to each

@@ -43,7 +43,7 @@ func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.SubtaskState, candidates []task.ModelSpec) (task.SubtaskState, *task.Error) {
 	deadline, _ := ctx.Deadline()
 	next := 0
-	var last *task.Error
+	var last, tried *task.Error
 	var refused refusals
 	for st.Attempts < ru.r.cfg.Attempts && len(candidates) > 0 {
 		i := next % len(candidates)
@@ -52,6 +52,11 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 		if !admitted {
 			refused.add(a.err)
 			candidates, next, last = slices.Delete(candidates, i, i+1), i, refused.err
+			if tried != nil {
+				// An attempt that ran says more than the breakers it
+				// opened: a 429 stays a 429, asking for the longer wait.
+				last = waitingAtLeast(tried, refused.err.RetryAfterMs)
+			}
 			continue
 		}
 		st.Attempts++
@@ -59,7 +64,7 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 		if a.err == nil {
 			return ru.succeed(st, a.out), nil
 		}
-		last = a.err
+		last, tried = a.err, a.err
 		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts {
 			break
 		}
@@ -126,6 +131,14 @@ func (r *refusals) add(e *task.Error) {
 	r.err.RetryAfterMs = min(r.err.RetryAfterMs, e.RetryAfterMs)
 }
 
+// waitingAtLeast returns a copy of e that asks for a wait of at least ms
+// milliseconds before a retry.
+func waitingAtLeast(e *task.Error, ms int64) *task.Error {
+	c := *e
+	c.RetryAfterMs = max(c.RetryAfterMs, ms)
+	return &c
+}
+
 // largerWindow returns the index of the first candidate whose context
 // window is larger than model's, or -1.
 func largerWindow(candidates []task.ModelSpec, model task.ModelSpec) int {
@@ -148,19 +161,21 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	if err := ru.r.sel.Started(model.Name); err != nil {
 		return attempt{err: task.AsError(err)}, false
 	}
-	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
-		Input: s.Input, Args: s.Args, Context: ru.context, Deadline: deadline, Stream: ru.emit != nil}
-	if ru.answers(s.ID) {
-		w.Sampling, w.Tools, w.After = ru.req.Sampling, ru.req.Tools, ru.req.After()
-	}
+	w := ru.work(s, model, n, deadline)
 	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n})
 	started := time.Now()
 	a = ru.r.dispatch(ctx, w,
 		func(executor string) {
 			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n})
 		},
-		func(delta string) {
-			ru.emitEvent(task.Event{Type: task.EventProgress, SubtaskID: s.ID, Model: model.Name, Attempt: n, Text: delta})
+		func(rep task.Reply) {
+			ev := task.Event{Type: task.EventProgress, SubtaskID: s.ID, Model: model.Name, Attempt: n, Text: rep.Delta}
+			if ru.req.Body != nil {
+				ev.Chunk = rep.Chunk // the ingress relays the caller's own stream
+			}
+			if ev.Text != "" || len(ev.Chunk) > 0 {
+				ru.emitEvent(ev)
+			}
 		})
 	o := registry.Outcome{OK: a.err == nil, Latency: time.Since(started), Replica: a.executor}
 	if a.err != nil {
@@ -169,6 +184,25 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	// The outcome is recorded even when ctx has ended.
 	ru.r.sel.Finished(context.Background(), model.Name, o)
 	return a, true
+}
+
+// work is one attempt of a subtask. The step that answers a passthrough
+// gets the caller's own body, which holds the whole conversation; the
+// step that writes a planned answer gets the caller's sampling, tools and
+// the conversation after the input; every other step the conversation
+// before it.
+func (ru *run) work(s task.Subtask, model task.ModelSpec, n int, deadline time.Time) task.Work {
+	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
+		Input: s.Input, Args: s.Args, Deadline: deadline, Stream: ru.emit != nil}
+	switch {
+	case ru.body != nil && ru.answers(s.ID):
+		w.Body, w.API = ru.body, ru.req.API
+	case ru.answers(s.ID):
+		w.Context, w.Sampling, w.Tools, w.After = ru.context, ru.req.Sampling, ru.req.Tools, ru.req.After()
+	default:
+		w.Context = ru.context
+	}
+	return w
 }
 
 // answers reports whether step id writes the answer: the one subtask of a
@@ -182,7 +216,7 @@ func (ru *run) answers(id string) bool {
 
 func (ru *run) succeed(st task.SubtaskState, out task.Output) task.SubtaskState {
 	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, time.Now(), out.Text, out.Format, out.Usage
-	st.ToolCalls, st.FinishReason = out.ToolCalls, out.FinishReason
+	st.ToolCalls, st.FinishReason, st.Body = out.ToolCalls, out.FinishReason, out.Body
 	ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
 		Attempt: st.Attempts, Text: elapsed(st)})
 	return st

@@ -59,6 +59,18 @@ func (c *Catalog) Has(name string) bool {
 	return ok
 }
 
+// Plannable returns the capabilities a planner may plan, in catalog
+// order: all but the Direct ones.
+func (c *Catalog) Plannable() []Capability {
+	var out []Capability
+	for _, cp := range c.All() {
+		if !cp.Direct {
+			out = append(out, cp)
+		}
+	}
+	return out
+}
+
 // All returns the capabilities in catalog order. The slice is a copy.
 func (c *Catalog) All() []Capability {
 	if c == nil {

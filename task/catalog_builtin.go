@@ -3,8 +3,8 @@ package task
 // BuiltinCatalog returns the built-in capabilities. Each call returns a new
 // catalog that shares nothing with earlier ones.
 //
-// Input and output types are text, json, number, image, audio, video and url,
-// plus prompt: a capability that takes a prompt reads the whole instruction
+// Input and output types are text, json, number, image, audio, video, url
+// and vector, plus prompt: a capability that takes a prompt reads the whole instruction
 // (the question, the labels, the persona) together with any text it is
 // about, where one that takes text reads only the text to work on.
 func BuiltinCatalog() *Catalog {
@@ -382,6 +382,22 @@ func builtinCapabilities() []Capability {
 			},
 			Keywords: []string{"merge", "combine", "compile", "consolidate", "put together", "all together", "aggregate", "合并", "整合", "汇总", "合在一起", "综合"},
 			Titles:   map[string]string{"en": "Combined answer", "zh": "综合回答"},
+		},
+		{
+			Name:        "embed",
+			Description: "Embed texts: turn each input into a vector of numbers for search, clustering and similarity, as OpenAI's embeddings endpoint does.",
+			Inputs:      []string{"text"},
+			Outputs:     []string{"vector"},
+			Titles:      map[string]string{"en": "Embeddings", "zh": "向量"},
+			Direct:      true,
+		},
+		{
+			Name:        "complete",
+			Description: "Continue a prompt as raw text, as OpenAI's legacy completions endpoint does, with no chat roles.",
+			Inputs:      []string{"prompt"},
+			Outputs:     []string{"text"},
+			Titles:      map[string]string{"en": "Completion", "zh": "续写"},
+			Direct:      true,
 		},
 	}
 }

@@ -72,6 +72,10 @@ type Capability struct {
 	Keywords    []string `json:"keywords,omitempty" yaml:"keywords"`
 	// Titles are section headings for merged answers, by language code ("en", "zh").
 	Titles map[string]string `json:"titles,omitempty" yaml:"titles"`
+	// Direct marks a capability that only a request naming a model asks
+	// for, at an endpoint of its own (embed at /v1/embeddings, complete at
+	// /v1/completions): planners never plan it.
+	Direct bool `json:"direct,omitempty" yaml:"direct"`
 }
 
 // Title returns the heading for this capability in a language, falling back

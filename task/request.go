@@ -30,6 +30,12 @@ type Request struct {
 	// Tools are functions the model may call instead of answering; they
 	// need Model set. See Tools.
 	Tools *Tools `json:"tools,omitempty"`
+	// Body is the caller's own OpenAI request body, when an ingress
+	// received one for the model named in Model (HTTP): the model gets it
+	// as sent, with only "model" replaced. It stays in the process.
+	Body json.RawMessage `json:"-"`
+	// API is the OpenAI endpoint Body is for (see Work.API).
+	API string `json:"-"`
 }
 
 // Hints steer model selection for one request.
@@ -42,19 +48,6 @@ type Hints struct {
 	MaxCostUSD float64 `json:"max_cost,omitempty"`
 	// PreferLocal ranks models that run without network first.
 	PreferLocal bool `json:"prefer_local,omitempty"`
-}
-
-// Message is one turn of a conversation, in OpenAI's roles.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-	// ToolCalls are an assistant's calls of the caller's functions, as
-	// OpenAI's tool_calls array.
-	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
-	// ToolCallID is the call a tool message answers.
-	ToolCallID string `json:"tool_call_id,omitempty"`
-	// Name is an optional name of the participant.
-	Name string `json:"name,omitempty"`
 }
 
 // Text returns the request's input and its conversation context: Input when
@@ -139,6 +132,9 @@ func (r Request) Check(lim Limits) error {
 			return err
 		}
 	}
+	if err := r.checkMedia(); err != nil {
+		return err
+	}
 	if r.Tools != nil && r.Model == "" {
 		return Errorf(CodeInvalidRequest, "tools need a model: name the model that may call them (a planned request is answered by taskrouter, which returns no tool calls)")
 	}
@@ -192,8 +188,12 @@ type Response struct {
 	// or "length", when the answer is one model's output.
 	ToolCalls    json.RawMessage `json:"tool_calls,omitempty"`
 	FinishReason string          `json:"finish_reason,omitempty"`
-	Usage        Usage           `json:"usage"`
-	Error        *Error          `json:"error,omitempty"`
+	// Body is the upstream's response body as received, when the answer
+	// is one remote model's unstreamed answer to the caller's own
+	// conversation (a request naming the model); Answer is its text.
+	Body  json.RawMessage `json:"body,omitempty"`
+	Usage Usage           `json:"usage"`
+	Error *Error          `json:"error,omitempty"`
 }
 
 // SubtaskState is what happened to one subtask.
@@ -212,8 +212,10 @@ type SubtaskState struct {
 	// ToolCalls and FinishReason are the model's, as in Output.
 	ToolCalls    json.RawMessage `json:"tool_calls,omitempty"`
 	FinishReason string          `json:"finish_reason,omitempty"`
-	Usage        Usage           `json:"usage,omitzero"`
-	Error        *Error          `json:"error,omitempty"`
+	// Body is the Output's, kept in the process: a Response carries it once.
+	Body  json.RawMessage `json:"-"`
+	Usage Usage           `json:"usage,omitzero"`
+	Error *Error          `json:"error,omitempty"`
 }
 
 // EventType is the kind of a progress event.
@@ -248,5 +250,8 @@ type Event struct {
 	// Subtasks is the plan's size, on the planned event.
 	Subtasks int    `json:"subtasks,omitempty"`
 	Text     string `json:"text,omitempty"`
-	Error    *Error `json:"error,omitempty"`
+	// Chunk is a progress event's upstream stream chunk (Reply.Chunk),
+	// for the ingress relaying the stream; it is not published.
+	Chunk json.RawMessage `json:"-"`
+	Error *Error          `json:"error,omitempty"`
 }

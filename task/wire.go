@@ -81,7 +81,24 @@ type Work struct {
 	// a model sends after Input.
 	Tools *Tools    `json:"tools,omitempty"`
 	After []Message `json:"after,omitempty"`
+	// Body, on the step that answers a request naming a model, is the
+	// caller's OpenAI request body: the model sends it upstream as is,
+	// with only its "model" replaced by the model's upstream id, and
+	// streams when it says "stream": true. It carries the conversation,
+	// sampling and tools, so Context, After, Sampling and Tools are then
+	// empty; Input is still the text, for models that take text.
+	Body json.RawMessage `json:"body,omitempty"`
+	// API is the OpenAI endpoint Body is for: APIChat (the default),
+	// APICompletions or APIEmbeddings.
+	API string `json:"api,omitempty"`
 }
+
+// The OpenAI endpoints a Work's Body may be for.
+const (
+	APIChat        = "chat"        // POST /chat/completions
+	APICompletions = "completions" // POST /completions, the legacy text completions
+	APIEmbeddings  = "embeddings"  // POST /embeddings
+)
 
 // Output is a model's answer to one Work.
 type Output struct {
@@ -96,6 +113,10 @@ type Output struct {
 	// FinishReason is why the model stopped, in OpenAI's words: "stop",
 	// "length", "tool_calls", "content_filter"; empty when unknown.
 	FinishReason string `json:"finish_reason,omitempty"`
+	// Body is the upstream's response body as received, for a Work with
+	// a Body that did not stream; Text, ToolCalls, FinishReason and Usage
+	// are read from it.
+	Body json.RawMessage `json:"body,omitempty"`
 }
 
 // ReplyType is the kind of a message an executor sends to a dispatch's inbox.
@@ -114,9 +135,12 @@ type Reply struct {
 	Type     ReplyType `json:"type"`
 	Executor string    `json:"executor,omitempty"`
 	// Delta is the new text of a progress message.
-	Delta  string  `json:"delta,omitempty"`
-	Output *Output `json:"output,omitempty"`
-	Error  *Error  `json:"error,omitempty"`
+	Delta string `json:"delta,omitempty"`
+	// Chunk is one chunk of a streamed Work.Body's answer as the upstream
+	// sent it (the JSON of one server-sent event), with its Delta.
+	Chunk  json.RawMessage `json:"chunk,omitempty"`
+	Output *Output         `json:"output,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
 }
 
 // CancelNotice is the optional body of a message on CancelSubject: the

@@ -31,20 +31,31 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
 		writeError(w, e)
 		return
 	}
+	if c.model != ModelTaskrouter {
+		// The model named gets the client's body as sent.
+		if e := s.checkNamed(r.Context(), &c); e != nil {
+			writeError(w, e)
+			return
+		}
+		req.Body, req.API = body, task.APIChat
+	}
 	w.Header().Set("X-Request-Id", req.ID)
 	out := completion{id: "chatcmpl-" + id, created: time.Now().Unix(), model: c.model}
 	if c.stream {
-		s.stream(w, r, c, req, out)
+		s.stream(w, r, req, newChunkWriter(w, out, c.includeUsage))
 		return
 	}
 	resp := s.cfg.Runner.Handle(r.Context(), req, nil)
-	if failed(resp) {
+	switch {
+	case failed(resp):
 		writeError(w, fromTaskError(resp.Error))
-		return
+	case resp.Body != nil:
+		writeRelayed(w, resp, c.model)
+	default:
+		out.model = answeredBy(resp, c.model)
+		w.Header().Set(HeaderModel, out.model)
+		writeBody(w, http.StatusOK, out.appendCompletion(nil, resp))
 	}
-	out.model = answeredBy(resp, c.model)
-	w.Header().Set(headerModel, out.model)
-	writeBody(w, http.StatusOK, out.appendCompletion(nil, resp))
 }
 
 // completion is what every object of one answer shares.

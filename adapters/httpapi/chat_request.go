@@ -18,10 +18,11 @@ import (
 // samplingReader), and function calling: tools, tool_choice and
 // parallel_tool_calls, passed as sent to the model the request names (see
 // checkTools). The older functions and function_call are refused with a
-// pointer to tools. Other fields (logit_bias, logprobs, user, ...) are
-// accepted and ignored, as OpenAI-compatible servers do for what they do
-// not change. taskrouter's own extensions ride as extra body fields:
-// planner, policy, prefer_local and max_cost.
+// pointer to tools. Other fields (logit_bias, logprobs, user, ...) are not
+// read: a remote model the request names gets the whole body as sent (see
+// task.Request.Body), and taskrouter's planned answers have no use for
+// them. taskrouter's own extensions ride as extra body fields: planner,
+// policy, prefer_local and max_cost.
 type chat struct {
 	model        string
 	messages     []task.Message
@@ -38,6 +39,13 @@ type chat struct {
 	tools      *task.Tools
 	// legacy names the older function-calling field sent, if any.
 	legacy string
+	// choices is n, how many answers the client asks for: a remote model
+	// named by the request gives them (see checkNamed), taskrouter one.
+	choices int
+	// media is the type of the first content part that is not text, and
+	// mediaAt where it is: only a remote model named by the request takes
+	// such parts (see checkMedia).
+	media, mediaAt string
 }
 
 var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
@@ -85,9 +93,10 @@ func (c *chat) field(name string, v gjson.Result) *apiError {
 		}
 	case "n":
 		ok = v.Type == gjson.Number
-		if ok && v.Num != 1 {
-			return badRequest("unsupported_n", "Only n=1 is supported.").withParam("n")
+		if ok && (v.Num < 1 || v.Num != float64(int(v.Num))) {
+			return badRequest("invalid_value", fmt.Sprintf("n is %s; it must be an integer of at least 1.", v.Raw)).withParam("n")
 		}
+		c.choices = int(v.Num)
 	case "planner":
 		c.planner, ok = str(v)
 	case "policy":
@@ -132,32 +141,38 @@ func (c *chat) readMessages(v gjson.Result) *apiError {
 	v.ForEach(func(_, m gjson.Result) bool {
 		i := len(c.messages)
 		var msg task.Message
-		if msg, e = readMessage(i, m); e == nil {
+		var media string
+		if msg, media, e = readMessage(i, m); e == nil {
 			c.messages = append(c.messages, msg)
+		}
+		if media != "" && c.media == "" {
+			c.media, c.mediaAt = media, fmt.Sprintf("messages[%d].content", i)
 		}
 		return e == nil
 	})
 	return e
 }
 
-func readMessage(i int, m gjson.Result) (task.Message, *apiError) {
+// readMessage reads one message; media is the type of its first content
+// part that is not text, if any.
+func readMessage(i int, m gjson.Result) (task.Message, string, *apiError) {
 	param := fmt.Sprintf("messages[%d]", i)
 	if !m.IsObject() {
-		return task.Message{}, badRequest("invalid_type", param+" must be an object with role and content.").withParam(param)
+		return task.Message{}, "", badRequest("invalid_type", param+" must be an object with role and content.").withParam(param)
 	}
 	role := m.Get("role")
 	if role.Type != gjson.String || !roles[role.Str] {
-		return task.Message{}, badRequest("invalid_role", fmt.Sprintf("%s.role %q must be one of system, developer, user, assistant, tool.", param, role.String())).withParam(param + ".role")
+		return task.Message{}, "", badRequest("invalid_role", fmt.Sprintf("%s.role %q must be one of system, developer, user, assistant, tool.", param, role.String())).withParam(param + ".role")
 	}
-	text, err := content(m.Get("content"))
-	if err != "" {
-		return task.Message{}, badRequest("invalid_content", param+".content "+err).withParam(param + ".content")
+	text, parts, media, bad := content(m.Get("content"))
+	if bad != "" {
+		return task.Message{}, "", badRequest("invalid_content", param+".content"+bad).withParam(param + ".content")
 	}
-	msg := task.Message{Role: role.Str, Content: text}
+	msg := task.Message{Role: role.Str, Content: text, Parts: parts}
 	if e := readToolParts(&msg, param, m); e != nil {
-		return task.Message{}, e
+		return task.Message{}, "", e
 	}
-	return msg, nil
+	return msg, media, nil
 }
 
 // readToolParts reads what a message carries for function calling: an
@@ -215,29 +230,41 @@ func readToolCalls(msg *task.Message, param string, v gjson.Result) *apiError {
 	return nil
 }
 
-// content reads a message's content: a string, null, or an array of parts
-// whose text parts are joined. Other parts (images, audio) are refused: no
-// taskrouter model takes them. The second result says what is wrong.
-func content(v gjson.Result) (string, string) {
+// content reads a message's content: a string, null, or an array of
+// parts, kept as sent for a model the request names, whose text parts are
+// joined by a newline for taskrouter's own use. Each part needs a type,
+// and a text part a string text. bad, when not empty, says what is wrong,
+// after the content's name; media is the type of the first part that is
+// not text, if any.
+func content(v gjson.Result) (text string, parts json.RawMessage, media string, bad string) {
 	switch {
 	case v.Type == gjson.String:
-		return v.Str, ""
+		return v.Str, nil, "", ""
 	case !v.Exists() || v.Type == gjson.Null:
-		return "", ""
+		return "", nil, "", ""
 	case !v.IsArray():
-		return "", "must be a string or an array of text parts."
+		return "", nil, "", " must be a string or an array of content parts."
 	}
-	var sb strings.Builder
-	bad := ""
+	var texts []string
+	i := 0
 	v.ForEach(func(_, p gjson.Result) bool {
-		if t := p.Get("type"); t.Str != "text" || t.Type != gjson.String {
-			bad = fmt.Sprintf("has a part of type %q; only text parts are supported.", t.String())
-			return false
+		t := p.Get("type")
+		switch {
+		case !p.IsObject() || t.Type != gjson.String || t.Str == "":
+			bad = fmt.Sprintf("[%d] must be a content part: an object with a type, such as {\"type\": \"text\", \"text\": \"...\"}.", i)
+		case t.Str != "text":
+			if media == "" {
+				media = t.Str
+			}
+		case p.Get("text").Type != gjson.String:
+			bad = fmt.Sprintf("[%d] is a text part without a string 'text'.", i)
+		default:
+			texts = append(texts, p.Get("text").Str)
 		}
-		sb.WriteString(p.Get("text").Str)
-		return true
+		i++
+		return bad == ""
 	})
-	return sb.String(), bad
+	return strings.Join(texts, task.PartSeparator), json.RawMessage(v.Raw), media, bad
 }
 
 // check reports what the request lacks.
@@ -251,12 +278,35 @@ func (c *chat) check() *apiError {
 	if len(c.messages) == 0 {
 		return badRequest("missing_messages", "'messages' must be a non-empty array ending with a user message.").withParam("messages")
 	}
+	if e := c.checkRemote(c.model != ModelTaskrouter); e != nil {
+		return e
+	}
 	for _, m := range c.messages {
-		if m.Role == "user" && strings.TrimSpace(m.Content) != "" {
+		if m.Role == "user" && (strings.TrimSpace(m.Content) != "" || m.Media() != "" && c.model != ModelTaskrouter) {
 			return nil
 		}
 	}
 	return badRequest("missing_user_message", "'messages' must include a user message with text; the last one is the request.").withParam("messages")
+}
+
+// checkRemote refuses what only a remote model named by the request can
+// do, when the request is for taskrouter's planned steps or a built-in
+// local model: content parts other than text (they read text, and would
+// answer as if the image or audio were not there) and n > 1 (they answer
+// once).
+func (c *chat) checkRemote(remote bool) *apiError {
+	if remote || c.media == "" && c.choices <= 1 {
+		return nil
+	}
+	who := `Model "taskrouter" plans the request over its text and answers once`
+	if c.model != ModelTaskrouter {
+		who = "Model '" + c.model + "' is a built-in local model: it reads text and answers once"
+	}
+	if c.media != "" {
+		return badRequest("unsupported_content", who+"; "+c.mediaAt+" has a part of type '"+c.media+
+			"'. Send it to a remote model that takes it, named in 'model', or send text parts only.").withParam(c.mediaAt)
+	}
+	return badRequest("unsupported_n", who+"; n above 1 needs a remote model, named in 'model'.").withParam("n")
 }
 
 // checkTools builds the request's Tools from tools, tool_choice and

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/taskrouter/taskrouter/adapters/httpapi"
 	"github.com/taskrouter/taskrouter/executors"
 	"github.com/taskrouter/taskrouter/task"
@@ -178,10 +180,14 @@ func TestChatErrors(t *testing.T) {
 		{"no user message", "POST", "/v1/chat/completions", chatBody("gpt-test", false, "system", "x"), 400, "missing_user_message"},
 		{"bad role", "POST", "/v1/chat/completions", chatBody("gpt-test", false, "robot", "x"), 400, "invalid_role"},
 		{"bad json", "POST", "/v1/chat/completions", `{"model":`, 400, "invalid_json"},
-		{"image part", "POST", "/v1/chat/completions", `{"model":"gpt-test","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}`, 400, "invalid_content"},
+		{"image part for taskrouter", "POST", "/v1/chat/completions", `{"model":"taskrouter","messages":[{"role":"user","content":[{"type":"text","text":"what?"},{"type":"image_url","image_url":{"url":"x"}}]}]}`, 400, "unsupported_content"},
+		{"image part for a local model", "POST", "/v1/chat/completions", `{"model":"local/slow","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}`, 400, "unsupported_content"},
+		{"part without a type", "POST", "/v1/chat/completions", `{"model":"gpt-test","messages":[{"role":"user","content":[{"text":"x"}]}]}`, 400, "invalid_content"},
 		{"model not a string", "POST", "/v1/chat/completions", `{"model":5,"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_type"},
 		{"messages not an array", "POST", "/v1/chat/completions", `{"model":"gpt-test","messages":"hi"}`, 400, "invalid_type"},
-		{"n=2", "POST", "/v1/chat/completions", `{"model":"gpt-test","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_n"},
+		{"n=2 for taskrouter", "POST", "/v1/chat/completions", `{"model":"taskrouter","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_n"},
+		{"n=2 for a local model", "POST", "/v1/chat/completions", `{"model":"local/slow","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "unsupported_n"},
+		{"n=0", "POST", "/v1/chat/completions", `{"model":"gpt-test","n":0,"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_value"},
 		{"tools with taskrouter", "POST", "/v1/chat/completions", `{"model":"taskrouter","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, 400, "tools_need_model"},
 		{"bad tools", "POST", "/v1/chat/completions", `{"model":"gpt-test","tools":[{"type":"function"}],"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_value"},
 		{"tools for a local model", "POST", "/v1/chat/completions", `{"model":"local/slow","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]}`, 400, "tools_unsupported_by_model"},
@@ -192,25 +198,36 @@ func TestChatErrors(t *testing.T) {
 		{"unknown url", "GET", "/v2/nothing", nil, 404, "unknown_url"},
 	}
 	wantParam := map[string]string{"model_not_found": "model", "tools_need_model": "tools", "invalid_value": "tools",
-		"unsupported_functions": "functions", "missing_tool_call_id": "messages[1].tool_call_id"}
+		"unsupported_functions": "functions", "missing_tool_call_id": "messages[1].tool_call_id", "unsupported_content": "messages[0].content",
+		"invalid_content": "messages[0].content", "unsupported_n": "n"}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := wantError(t, e.do(c.method, c.path, "", c.body), c.status, c.code)
-			if param := wantParam[c.code]; param != "" && (got.Error.Param == nil || *got.Error.Param != param) {
+			param := wantParam[c.code]
+			if c.name == "n=0" {
+				param = "n"
+			}
+			if param != "" && (got.Error.Param == nil || *got.Error.Param != param) {
 				t.Fatalf("param = %v, want %s", got.Error.Param, param)
 			}
 		})
 	}
 }
 
-// Text parts of content arrays are joined, as OpenAI's API does.
+// Content arrays reach a model named by the request as sent, images
+// too; taskrouter's own steps read their text parts, one per line.
 func TestChatContentParts(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	body := `{"model":"gpt-test","messages":[{"role":"user","content":[{"type":"text","text":"Tell me "},{"type":"text","text":"about foxes."}]}]}`
-	decode[completionObject](t, e.do("POST", "/v1/chat/completions", "", body), 200)
+	parts := `[{"type":"text","text":"Tell me"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},{"type":"text","text":"about foxes."}]`
+	decode[completionObject](t, e.do("POST", "/v1/chat/completions", "", `{"model":"gpt-test","messages":[{"role":"user","content":`+parts+`}]}`), 200)
 	rec, _ := e.upstream.Last("gpt-test")
-	if last := rec.Messages[len(rec.Messages)-1].Content; last != "Tell me about foxes." {
-		t.Fatalf("upstream saw %q", last)
+	if got := gjson.GetBytes(rec.Body, "messages.0.content").Raw; got != parts {
+		t.Fatalf("upstream saw %s", got)
+	}
+	decode[completionObject](t, e.do("POST", "/v1/chat/completions", "", `{"model":"taskrouter","messages":[{"role":"user","content":[{"type":"text","text":"Tell me"},{"type":"text","text":"about foxes."}]}]}`), 200)
+	rec, _ = e.upstream.Last("gpt-test")
+	if got := rec.Messages[len(rec.Messages)-1].Content; got != "Tell me\nabout foxes." {
+		t.Fatalf("taskrouter's step read %q", got)
 	}
 }
 

@@ -32,7 +32,7 @@ type CORS struct {
 // model cooling down) lets clients back off, Location names a created
 // job, X-Request-Id is what OpenAI's clients report as the request id,
 // X-Taskrouter-Model names the model that answered.
-var corsExposed = []string{"Retry-After", "Location", "X-Request-Id", headerModel}
+var corsExposed = []string{"Retry-After", "Location", "X-Request-Id", HeaderModel}
 
 // withCORS puts CORS in front of h for the /v1 routes but the webhooks,
 // or returns h when no origin is allowed. A preflight is answered here,

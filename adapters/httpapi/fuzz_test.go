@@ -15,6 +15,8 @@ func FuzzDecodeChat(f *testing.F) {
 	f.Add([]byte(`{"model":"taskrouter","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"system","content":null},{"role":"user","content":[{"type":"text","text":"a"}]}],"n":1}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}]}`))
+	f.Add([]byte(`{"model":"taskrouter","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"input_audio","input_audio":{}}]}]}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},7,{"type":"text"}]}],"logprobs":true,"x_unknown":[` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `]}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0,"top_p":0.9,"max_tokens":64,"max_completion_tokens":64,"stop":["\n\n","END"],"seed":-3,"presence_penalty":-2,"frequency_penalty":1.5,"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{}}}}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":null,"stop":"","max_tokens":1e3,"response_format":{"type":"json_object"}}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"max_completion_tokens":5,"max_tokens":6,"seed":99999999999999999999,"stop":[]}`))
@@ -41,11 +43,12 @@ func FuzzDecodeChat(f *testing.F) {
 		if c.tools != nil && c.model == ModelTaskrouter {
 			t.Fatalf("accepted %q: tools for a planned answer", body)
 		}
-		// What decodeChat accepts, the router accepts as a request: with
-		// tools, one that route pins to the named model.
+		// What decodeChat accepts, the router accepts as a request: for a
+		// named model, the one-step plan route pins to it.
 		req := task.Request{Messages: c.messages, Sampling: c.sampling.s, Tools: c.tools}
-		if c.tools != nil {
-			req.Model = c.model
+		if c.model != ModelTaskrouter {
+			input, _ := req.Text()
+			req.Model, req.Plan = c.model, &task.Plan{Tasks: []task.Subtask{{ID: "t1", Capability: "chat", Input: input, Deps: []string{}}}}
 		}
 		if err := req.Check(task.Limits{MaxInputBytes: 1 << 30}); err != nil {
 			t.Fatalf("accepted %q, but the router refuses it: %v", body, err)
@@ -133,6 +136,29 @@ func FuzzBearerToken(f *testing.F) {
 		}
 		if scheme := strings.TrimSpace(header)[:6]; !strings.EqualFold(scheme, "bearer") {
 			t.Fatalf("bearerToken(%q) accepted scheme %q", header, scheme)
+		}
+	})
+}
+
+func FuzzDecodeRelayed(f *testing.F) {
+	f.Add([]byte(`{"model":"e","input":["a","b"],"encoding_format":"base64"}`))
+	f.Add([]byte(`{"model":"e","input":[[1,2],[3]],"dimensions":3}`))
+	f.Add([]byte(`{"model":"c","prompt":"once","stream":true,"stream_options":{"include_usage":true},"logprobs":2}`))
+	f.Add([]byte(`{"model":"c","prompt":[1,2,3],"stream":"yes"}`))
+	f.Add([]byte(`{"model":"c","prompt":[],"input":{}}`))
+	f.Add([]byte(`{"model":"c","prompt":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, ep := range []endpoint{embeddingsEndpoint, completionsEndpoint} {
+			rq, e := ep.decode(body)
+			if e != nil {
+				if e.Status != http.StatusBadRequest || e.Code == nil || e.Message == "" {
+					t.Fatalf("error %+v", e)
+				}
+				continue
+			}
+			if rq.model == "" || rq.stream && ep.api == task.APIEmbeddings {
+				t.Fatalf("%s accepted %q as %+v", ep.api, body, rq)
+			}
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi"
+	"github.com/taskrouter/taskrouter/adapters/openaitest"
 )
 
 // nodeDir holds the Node client test: package.json pins the openai
@@ -97,6 +98,33 @@ type nodeReport struct {
 	Tools       toolsReport `json:"tools"`
 	ToolsStream toolsReport `json:"tools_stream"`
 	ToolsHelper toolsReport `json:"tools_helper"`
+	Logprobs    struct {
+		Fingerprint string
+		Tokens, Top int
+	}
+	LogprobsStream struct {
+		Fingerprint string
+		Tokens      int
+	} `json:"logprobs_stream"`
+	Embeddings struct {
+		Object, Model string
+		Count, Dims   int
+		Floats        bool
+		PromptTokens  int `json:"prompt_tokens"`
+	}
+	Legacy struct {
+		Object, Model, Text string
+		FinishReason        string `json:"finish_reason"`
+	}
+	LegacyStream struct {
+		Text   string
+		Chunks int
+	} `json:"legacy_stream"`
+	Lacks struct {
+		Status       int
+		Code, Param  string
+		IsBadRequest bool `json:"is_bad_request"`
+	}
 }
 
 // toolsReport is what the client read of a function-calling answer.
@@ -118,19 +146,21 @@ func (r toolsReport) check(t *testing.T, what string) {
 }
 
 // TestOpenAINodeClient drives /v1/chat/completions, streaming and not,
-// and /v1/models with the official OpenAI Node client, through the real
+// with logprobs, /v1/embeddings, /v1/completions, streaming and not, and
+// /v1/models with the official OpenAI Node client, through the real
 // router, NATS, executor and an OpenAI-compatible upstream; and function
 // calling, streaming and not, against a runner whose model calls tools.
 func TestOpenAINodeClient(t *testing.T) {
 	node := installNodeClient(t)
-	e := newEnv(t, envOptions{cfg: httpapi.Config{APIKeys: []string{"sk-node-test"}}})
+	e := newAliasEnv(t, httpapi.Config{APIKeys: []string{"sk-node-test"}})
 	runner := &toolRunner{}
 	toolsURL := newToolServer(t, runner).url
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "chat.mjs")
 	cmd.Dir = nodeDir
-	cmd.Env = append(os.Environ(), "TR_BASE_URL="+e.url+"/v1", "TR_API_KEY=sk-node-test", "TR_MODEL=gpt-test", "TR_TOOLS_BASE_URL="+toolsURL+"/v1")
+	cmd.Env = append(os.Environ(), "TR_BASE_URL="+e.url+"/v1", "TR_API_KEY=sk-node-test", "TR_MODEL=gpt-test", "TR_TOOLS_BASE_URL="+toolsURL+"/v1",
+		"TR_RELAY_MODEL=alias")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -154,7 +184,25 @@ func TestOpenAINodeClient(t *testing.T) {
 	if r.Helper.Content != reply || r.Helper.FinishReason != "stop" {
 		t.Errorf("stream helper = %+v", r.Helper)
 	}
-	if strings.Join(r.Models, ",") != "taskrouter,gpt-test,local/slow" {
+	if lp := r.Logprobs; lp.Fingerprint != "fp_openaitest" || lp.Tokens != 9 || lp.Top != 2 {
+		t.Errorf("logprobs = %+v", lp)
+	}
+	if lp := r.LogprobsStream; lp.Fingerprint != "fp_openaitest" || lp.Tokens != 9 {
+		t.Errorf("streamed logprobs = %+v", lp)
+	}
+	if em := r.Embeddings; em.Object != "list" || em.Model != "alias" || em.Count != 2 || em.Dims != openaitest.DefaultDimensions || !em.Floats || em.PromptTokens != 4 {
+		t.Errorf("embeddings = %+v", em)
+	}
+	if l := r.Legacy; l.Object != "text_completion" || l.Model != "alias" || l.Text != "Foxes are small" || l.FinishReason != "length" {
+		t.Errorf("legacy completion = %+v", l)
+	}
+	if l := r.LegacyStream; l.Text != "Foxes are small omnivores." || l.Chunks < 5 {
+		t.Errorf("streamed legacy completion = %+v", l)
+	}
+	if l := r.Lacks; l.Status != 400 || l.Code != "model_lacks_capability" || l.Param != "model" || !l.IsBadRequest {
+		t.Errorf("embeddings with a chat model = %+v", l)
+	}
+	if strings.Join(r.Models, ",") != "taskrouter,alias,gpt-test,local/slow" {
 		t.Errorf("models = %v", r.Models)
 	}
 	if nf := r.NotFound; nf.Status != 404 || nf.Code != "model_not_found" || nf.Param != "model" || !nf.IsNotFound {

@@ -30,16 +30,3 @@ func (s *Server) route(ctx context.Context, model string, req task.Request) (tas
 	}
 	return req.PinnedTo(spec), nil
 }
-
-// headerModel names, on every chat completion, the model that answered:
-// the one asked for, or the fallback that served instead of it.
-const headerModel = "X-Taskrouter-Model"
-
-// answeredBy is the model an answer names: the one whose output it is,
-// else (a template merge of several models' outputs) the one asked for.
-func answeredBy(resp task.Response, asked string) string {
-	if resp.Model != "" {
-		return resp.Model
-	}
-	return asked
-}

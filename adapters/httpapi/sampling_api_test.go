@@ -167,9 +167,9 @@ func TestSamplingReachesTheAnsweringModel(t *testing.T) {
 	sameSampling(t, "job", <-got, wantSampling())
 }
 
-// A chat client's settings reach the upstream of the model it names, over
-// the whole path (HTTP API, router, NATS, executor, OpenAI adapter), on
-// the streamed and the unstreamed call.
+// A chat client's settings reach the upstream of the model it names as it
+// sent them, over the whole path (HTTP API, router, NATS, executor,
+// OpenAI adapter), on the streamed and the unstreamed call.
 func TestSamplingReachesTheUpstream(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	for _, stream := range []bool{false, true} {
@@ -189,14 +189,14 @@ func TestSamplingReachesTheUpstream(t *testing.T) {
 		var got struct {
 			Temperature    *float64        `json:"temperature"`
 			MaxTokens      int             `json:"max_tokens"`
-			Stop           []string        `json:"stop"`
+			Stop           string          `json:"stop"`
 			Seed           *int            `json:"seed"`
 			ResponseFormat json.RawMessage `json:"response_format"`
 		}
 		if err := json.Unmarshal(rec.Body, &got); err != nil {
 			t.Fatal(err)
 		}
-		if got.Temperature == nil || *got.Temperature > 1e-6 || got.MaxTokens != 7 || !reflect.DeepEqual(got.Stop, []string{"END"}) ||
+		if got.Temperature == nil || *got.Temperature != 0 || got.MaxTokens != 7 || got.Stop != "END" ||
 			got.Seed == nil || *got.Seed != 42 || string(got.ResponseFormat) != `{"type":"json_object"}` {
 			t.Fatalf("stream %v: the upstream got %s", stream, rec.Body)
 		}

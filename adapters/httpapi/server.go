@@ -1,5 +1,6 @@
 // Package httpapi is taskrouter's HTTP ingress: an OpenAI-compatible chat
-// completions API (JSON and server-sent events), the model list, background
+// completions API (JSON and server-sent events), embeddings and legacy
+// completions relayed to the models that offer them, the model list, background
 // jobs with live progress and signed result callbacks, and signed Standard
 // Webhooks that create jobs. API keys, per-key rate limits, body limits and
 // per-write deadlines guard it.
@@ -149,6 +150,8 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) routes() {
 	s.mux.HandleFunc("/healthz", s.healthz)
 	s.mux.Handle("/v1/chat/completions", s.guard(s.chat))
+	s.mux.Handle("/v1/completions", s.guard(s.completions))
+	s.mux.Handle("/v1/embeddings", s.guard(s.embeddings))
 	s.mux.Handle("/v1/models", s.guard(s.listModels))
 	s.mux.Handle("/v1/models/{model...}", s.guard(s.getModel))
 	s.mux.Handle("/v1/jobs", s.guard(s.postJob))
@@ -157,7 +160,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/v1/webhooks/{name}", s.webhook)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, typeInvalidRequest, "unknown_url",
-			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/models, /v1/jobs, /v1/webhooks/{name}."))
+			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/webhooks/{name}."))
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi/internal/pipe"
+	"github.com/taskrouter/taskrouter/adapters/internal/openaibody"
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -18,12 +19,15 @@ import (
 // (router.MergeSubtaskID), whose text streams like a subtask's.
 const mergeStep = "merge"
 
-// stream answers a chat completion as server-sent events. A one-subtask
-// plan's text goes out as the model writes it; a bigger plan's answer goes
-// out as the model merging it writes it, or, with the template merge,
-// when it is ready, with SSE comments to keep the connection alive
-// meanwhile. The status line waits for the first thing to send, so a
-// request that fails at once still gets a proper error status and body.
+// stream answers a completion as server-sent events. A model called by
+// name that relays the client's body has its upstream's chunks relayed as
+// they come, each as sent but for the model's name. Otherwise a
+// one-subtask plan's text goes out as the model writes it; a bigger
+// plan's answer goes out as the model merging it writes it, or, with the
+// template merge, when it is ready, with SSE comments to keep the
+// connection alive meanwhile. The status line waits for the first thing
+// to send, so a request that fails at once still gets a proper error
+// status and body.
 //
 // The router runs on the handler's goroutine and its callback writes the
 // text to the client itself: an open stream holds no goroutine of its own
@@ -31,7 +35,7 @@ const mergeStep = "merge"
 // own request, for at most WriteTimeout per write, after which the request
 // is cancelled; the router keeps what arrives meanwhile in the dispatch's
 // mailbox.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, c chat, req task.Request, out completion) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, req task.Request, sw *chunkWriter) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	req, err := pipe.PlanFirst(ctx, s.cfg.Planner, req)
@@ -43,7 +47,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c chat, req task
 	if req.Plan != nil && len(req.Plan.Tasks) == 1 {
 		f.step = req.Plan.Tasks[0].ID
 	}
-	st := &sseStream{sw: newChunkWriter(w, out, c.includeUsage), cancel: cancel}
+	st := &sseStream{sw: sw, cancel: cancel}
 	st.mu.Lock() // the timer's function reads st.keepAlive
 	st.keepAlive = time.AfterFunc(s.cfg.KeepAlive, func() { st.comment(s.cfg.KeepAlive) })
 	st.mu.Unlock()
@@ -61,7 +65,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c chat, req task
 	defer st.mu.Unlock()
 	st.keepAlive.Stop()
 	st.done = true
-	st.sw.finish(resp, f.sent.String())
+	st.sw.finish(resp, &f)
 }
 
 // sseStream is a chunk writer shared by the router's callback and the
@@ -88,24 +92,27 @@ func (st *sseStream) comment(every time.Duration) {
 	st.keepAlive.Reset(every)
 }
 
-// forwarder passes on the text deltas of the step that writes the answer,
-// for one attempt of it. When the step is retried after text went out, the
-// new attempt's text is held back and the answer is reconciled at the end.
+// forwarder passes on the text deltas, or the upstream's chunks, of the
+// step that writes the answer, for one attempt of it. When the step is
+// retried after text went out, the new attempt's text is held back and
+// the answer is reconciled at the end.
 type forwarder struct {
 	step    string
 	attempt int
 	sent    strings.Builder
+	// relayed says the upstream's own chunks went out, not text.
+	relayed bool
 }
 
-// forwards reports whether ev is text of the step that writes the answer.
-// It reads only what never changes, so the router's callback can filter
-// without taking the stream's lock.
+// forwards reports whether ev is text or a chunk of the step that writes
+// the answer. It reads only what never changes, so the router's callback
+// can filter without taking the stream's lock.
 func (f *forwarder) forwards(ev task.Event) bool {
-	return ev.Type == task.EventProgress && ev.Text != "" && ev.SubtaskID == f.step
+	return ev.Type == task.EventProgress && (ev.Text != "" || len(ev.Chunk) > 0) && ev.SubtaskID == f.step
 }
 
-// write sends ev's text when it belongs to the attempt being forwarded; it
-// reports whether it sent any.
+// write sends ev's chunk, or else its text, when it belongs to the
+// attempt being forwarded; it reports whether it sent any.
 func (f *forwarder) write(sw *chunkWriter, ev task.Event) bool {
 	if f.attempt == 0 {
 		f.attempt = ev.Attempt
@@ -114,19 +121,32 @@ func (f *forwarder) write(sw *chunkWriter, ev task.Event) bool {
 		return false
 	}
 	f.sent.WriteString(ev.Text)
+	if len(ev.Chunk) > 0 {
+		f.relayed = true
+		sw.relay(ev.Chunk, ev.Model)
+		return true
+	}
+	if sw.relayOnly {
+		return false
+	}
 	sw.content(ev.Text)
 	return true
 }
 
-// chunkWriter writes chat.completion.chunk events.
+// chunkWriter writes chat.completion.chunk events, or relays an
+// upstream's own chunks.
 type chunkWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	out     completion
 	usage   bool
 	buf     []byte
-	started bool
+	started bool // the status line and headers went out
+	headed  bool // the chunk naming the role went out
 	broken  bool // a write failed: the client is gone
+	// relayOnly is for an endpoint whose answers taskrouter does not
+	// write itself (/v1/completions): only relayed chunks go out.
+	relayOnly bool
 }
 
 func newChunkWriter(w http.ResponseWriter, out completion, usage bool) *chunkWriter {
@@ -135,6 +155,15 @@ func newChunkWriter(w http.ResponseWriter, out completion, usage bool) *chunkWri
 
 // start sends the status line, headers and the chunk that names the role.
 func (sw *chunkWriter) start() {
+	sw.startEvents()
+	if !sw.headed {
+		sw.headed = true
+		sw.chunk(`{"role":"assistant","content":""}`, "", "")
+	}
+}
+
+// startEvents sends the status line and the headers of an event stream.
+func (sw *chunkWriter) startEvents() {
 	if sw.started {
 		return
 	}
@@ -143,9 +172,26 @@ func (sw *chunkWriter) start() {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	h.Set(headerModel, sw.out.model)
+	if h.Get(HeaderModel) == "" { // a relayed chunk named the model already
+		h.Set(HeaderModel, sw.out.model)
+	}
 	sw.w.WriteHeader(http.StatusOK)
-	sw.chunk(`{"role":"assistant","content":""}`, "", "")
+}
+
+// relay appends an upstream's chunk as it came, but for its model, which
+// becomes the name of the model that answered; the first one sends the
+// headers, naming that model.
+func (sw *chunkWriter) relay(chunk []byte, model string) {
+	if model == "" {
+		model = sw.out.model
+	}
+	if !sw.started {
+		sw.w.Header().Set(HeaderModel, model)
+	}
+	sw.startEvents()
+	sw.buf = append(sw.buf, "data: "...)
+	sw.buf = append(sw.buf, openaibody.SetModel(chunk, model)...)
+	sw.buf = append(sw.buf, "\n\n"...)
 }
 
 // chunk appends one chunk whose delta is the JSON object delta (or
@@ -198,23 +244,27 @@ func (sw *chunkWriter) flush() bool {
 // comment sends an SSE comment, which clients ignore, to keep proxies and
 // the connection from timing out.
 func (sw *chunkWriter) comment(text string) bool {
-	sw.start()
+	sw.startEvents()
 	sw.buf = append(sw.buf, ": "+text+"\n\n"...)
 	return sw.flush()
 }
 
 // finish ends the stream: the rest of the answer, the tool calls, the
 // finish chunk, the usage chunk when asked for, and [DONE]; or an error.
-func (sw *chunkWriter) finish(resp task.Response, sent string) {
+// A relayed stream has had all but [DONE] from the upstream.
+func (sw *chunkWriter) finish(resp task.Response, f *forwarder) {
 	sw.out.model = answeredBy(resp, sw.out.model)
 	if failed(resp) {
 		sw.fail(fromTaskError(resp.Error))
 		return
 	}
-	rest, ok := remainder(resp.Answer, sent)
+	if f.relayed || sw.relayOnly {
+		sw.finishRelayed(resp, f)
+		return
+	}
+	rest, ok := remainder(resp.Answer, f.sent.String())
 	if !ok {
-		sw.fail(newError(http.StatusBadGateway, typeServer, "stream_interrupted",
-			"The model failed after part of the answer was streamed and a retry answered differently; the streamed text is incomplete. Send the request again."))
+		sw.fail(interrupted())
 		return
 	}
 	if rest != "" {
@@ -234,6 +284,29 @@ func (sw *chunkWriter) finish(resp task.Response, sent string) {
 	}
 	sw.buf = append(sw.buf, "data: [DONE]\n\n"...)
 	sw.flush()
+}
+
+// finishRelayed ends a relayed stream with [DONE], when the attempt
+// whose chunks went out is the one that answered.
+func (sw *chunkWriter) finishRelayed(resp task.Response, f *forwarder) {
+	switch {
+	case !f.relayed:
+		sw.fail(newError(http.StatusBadGateway, typeServer, "not_relayed",
+			"Model '"+answeredBy(resp, sw.out.model)+"' answered without an OpenAI stream, which this endpoint needs; "+
+				"name a model served by an OpenAI-compatible backend."))
+	case len(resp.Subtasks) == 0 || resp.Subtasks[0].Attempts != f.attempt:
+		sw.fail(interrupted())
+	default:
+		sw.buf = append(sw.buf, "data: [DONE]\n\n"...)
+		sw.flush()
+	}
+}
+
+// interrupted is the error of a stream whose streamed part a retry could
+// not continue.
+func interrupted() *apiError {
+	return newError(http.StatusBadGateway, typeServer, "stream_interrupted",
+		"The model failed after part of the answer was streamed and a retry answered differently; the streamed text is incomplete. Send the request again.")
 }
 
 // appendToolCallsDelta appends a delta that carries every call whole, as

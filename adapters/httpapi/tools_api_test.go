@@ -213,6 +213,67 @@ func TestToolCallsRoundTripThroughTheUpstream(t *testing.T) {
 	}
 }
 
+// callAccumulator puts streamed tool calls together from their deltas by
+// index, as OpenAI's clients do.
+type callAccumulator map[int]*struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+func (a callAccumulator) add(t *testing.T, raw json.RawMessage) {
+	t.Helper()
+	var deltas []struct {
+		Index    int    `json:"index"`
+		ID       string `json:"id"`
+		Type     string `json:"type"`
+		Function struct {
+			Name      string `json:"name"`
+			Arguments string `json:"arguments"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(raw, &deltas); err != nil {
+		t.Fatalf("tool call deltas %s: %v", raw, err)
+	}
+	for _, d := range deltas {
+		c := a[d.Index]
+		if c == nil {
+			c = &struct {
+				ID       string `json:"id"`
+				Type     string `json:"type"`
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			}{}
+			a[d.Index] = c
+		}
+		if d.ID != "" {
+			c.ID = d.ID
+		}
+		if d.Type != "" {
+			c.Type = d.Type
+		}
+		c.Function.Name += d.Function.Name
+		c.Function.Arguments += d.Function.Arguments
+	}
+}
+
+func (a callAccumulator) json(t *testing.T) string {
+	list := make([]any, len(a))
+	for i := range list {
+		list[i] = a[i]
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // completionSummary is what a test reads of a chat completion, streamed or not.
 type completionSummary struct{ content, finish, toolCalls string }
 
@@ -224,6 +285,7 @@ func readCompletion(t *testing.T, resp *http.Response, stream bool) completionSu
 		t.Fatalf("status %d: %s", resp.StatusCode, b)
 	}
 	var s completionSummary
+	calls := callAccumulator{}
 	type choice struct {
 		Message, Delta struct {
 			Content   *string         `json:"content"`
@@ -241,6 +303,9 @@ func readCompletion(t *testing.T, resp *http.Response, stream bool) completionSu
 			}
 			if len(m.ToolCalls) > 0 {
 				s.toolCalls = string(m.ToolCalls)
+				if stream {
+					calls.add(t, m.ToolCalls)
+				}
 			}
 		}
 		if c.FinishReason != nil {
@@ -263,6 +328,9 @@ func readCompletion(t *testing.T, resp *http.Response, stream bool) completionSu
 		for _, c := range chunk.Choices {
 			take(c)
 		}
+	}
+	if len(calls) > 0 {
+		s.toolCalls = calls.json(t)
 	}
 	return s
 }

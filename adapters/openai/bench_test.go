@@ -42,6 +42,27 @@ func BenchmarkGenerate(b *testing.B) {
 			}
 		}
 	})
+	// The caller's own body, relayed: the same request, sent as it came.
+	relayed := task.Work{Input: w.Input, Body: []byte(`{"model":"m","messages":[{"role":"system","content":"Translate the user's text into English. Reply with the translation only."},` +
+		`{"role":"user","content":"Le renard brun saute par-dessus le chien paresseux."}]}`)}
+	streamed := relayed
+	streamed.Body = []byte(`{"model":"m","stream":true,"stream_options":{"include_usage":true},` + string(relayed.Body[len(`{"model":"m",`):]))
+	b.Run("relay", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.Relay(context.Background(), streamed, func([]byte, string) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("relay_unstreamed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := m.Relay(context.Background(), relayed, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("raw_http", func(b *testing.B) {
 		b.ReportAllocs()
 		client := defaultHTTPClient()

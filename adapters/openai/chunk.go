@@ -66,6 +66,10 @@ func (col *collector) addChoice(ch gjson.Result) string {
 		switch key.Str {
 		case "index":
 			index = v.Int()
+		case "text": // a legacy completions chunk
+			if v.Type == gjson.String {
+				content = v.Str
+			}
 		case "delta":
 			v.ForEach(func(key, v gjson.Result) bool {
 				switch key.Str {

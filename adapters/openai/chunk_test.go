@@ -38,6 +38,8 @@ func FuzzCollector(f *testing.F) {
 		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"f","arguments":"{"}}]}}]}`,
 		`{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"c","function":{"arguments":{"x":1}}},{"index":"1"},null]}}]}`,
 		`[1,2]`, `null`, `{"choices":{"a":1}}`, `{"choices":[{"delta":{"content":"\ud800"}}]}`,
+		`{"id":"cmpl-1","object":"text_completion","choices":[{"text":" once","index":0,"logprobs":null,"finish_reason":null}]}`,
+		`{"choices":[{"text":5,"index":0}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -125,6 +125,8 @@ func (m *Model) fromTransport(err error) *task.Error {
 	switch {
 	case errors.Is(err, errKeyUnset):
 		return task.Errorf(task.CodeAuth, "model %q: no call was made: %s", name, m.secret.checkKey())
+	case errors.Is(err, errTooLarge):
+		return task.Errorf(task.CodeTooLarge, "model %q: %v", name, err)
 	case errors.Is(err, errTruncated):
 		return task.Errorf(task.CodeUpstream, "model %q: %v; retry", name, err)
 	case errors.Is(err, errMalformedChunk), errors.As(err, &syntax), errors.As(err, &typeErr):

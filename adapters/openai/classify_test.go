@@ -103,18 +103,27 @@ func TestClassifyWireShapes(t *testing.T) {
 			_, _ = io.WriteString(w, "<html>login page</html>\n")
 		}, task.CodeUpstream, true, 0},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := newModel(t, rawServer(t, tc.h), testKey)
-			_, err := m.Generate(context.Background(), task.Work{Capability: "chat", Input: "hi"}, stream)
-			e := asTaskError(t, err)
-			if tc.retryAfterMs < 0 { // an HTTP date: about an hour, whatever the clock did
-				if e.RetryAfterMs < 3500_000 || e.RetryAfterMs > 3600_000 {
-					t.Fatalf("retry after %dms from an HTTP date an hour ahead", e.RetryAfterMs)
+		// The same failures are classified the same when the caller's own
+		// body is relayed.
+		relayed := task.Work{Capability: "chat", Input: "hi", Body: []byte(`{"model":"raw","stream":true,"messages":[{"role":"user","content":"hi"}]}`)}
+		for mode, w := range map[string]task.Work{"generate": {Capability: "chat", Input: "hi"}, "relay": relayed} {
+			t.Run(tc.name+"/"+mode, func(t *testing.T) {
+				m := newModel(t, rawServer(t, tc.h), testKey)
+				_, err := m.Generate(context.Background(), w, stream)
+				e := asTaskError(t, err)
+				want := tc.retryAfterMs
+				if want < 0 { // an HTTP date: about an hour, whatever the clock did
+					if e.RetryAfterMs < 3500_000 || e.RetryAfterMs > 3600_000 {
+						t.Fatalf("retry after %dms from an HTTP date an hour ahead", e.RetryAfterMs)
+					}
+					want = e.RetryAfterMs
 				}
-				tc.retryAfterMs = e.RetryAfterMs
-			}
-			checkError(t, err, tc.code, tc.retryable, tc.retryAfterMs)
-		})
+				checkError(t, err, tc.code, tc.retryable, want)
+				if strings.Contains(e.Message, testKey) {
+					t.Fatalf("the key leaked: %s", e.Message)
+				}
+			})
+		}
 	}
 }
 

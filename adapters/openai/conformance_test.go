@@ -38,3 +38,16 @@ func newScripted(t *testing.T, s conformance.Script) conformance.Subject {
 	return conformance.Subject{Model: m, Want: s.Answer,
 		Work: task.Work{RequestID: "r1", SubtaskID: "t1", Capability: "chat", Input: "Say the sentence."}}
 }
+
+// A relayed body passes the suite every backend passes, streamed or not.
+func TestConformanceRelay(t *testing.T) {
+	for _, streams := range []bool{false, true} {
+		conformance.Run(t, conformance.Backend{Scripted: true, Streams: streams, New: func(t *testing.T, sc conformance.Script) conformance.Subject {
+			s := newScripted(t, sc)
+			body := `{"model":"conf-model","messages":[{"role":"user","content":"Say the sentence."}]` +
+				map[bool]string{true: `,"stream":true}`, false: `}`}[streams]
+			s.Work.Body = []byte(body)
+			return s
+		}})
+	}
+}

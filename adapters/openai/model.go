@@ -26,9 +26,13 @@ type Model struct {
 	spec     task.ModelSpec
 	upstream string // the model id sent upstream
 	client   *goopenai.Client
-	secret   secret
-	timeout  time.Duration
-	idle     time.Duration
+	// baseURL and doer are what Relay posts bodies with: the API root
+	// and the client go-openai uses too.
+	baseURL string
+	doer    *transport
+	secret  secret
+	timeout time.Duration
+	idle    time.Duration
 	// completionTokensField sends the output limit as max_completion_tokens,
 	// for reasoning models that refuse max_tokens.
 	completionTokensField bool
@@ -64,11 +68,14 @@ func New(spec task.ModelSpec, apiKey string, opts ...Option) (*Model, error) {
 	}
 	cfg := goopenai.DefaultConfig(apiKey)
 	cfg.BaseURL = strings.TrimRight(spec.BaseURL, "/")
-	cfg.HTTPClient = &transport{next: c.httpClient, headers: c.headers, keyUnset: spec.APIKeyEnv != "" && apiKey == ""}
+	doer := &transport{next: c.httpClient, headers: c.headers, keyUnset: spec.APIKeyEnv != "" && apiKey == ""}
+	cfg.HTTPClient = doer
 	m := &Model{
 		spec:     spec,
 		upstream: spec.UpstreamModel,
 		client:   goopenai.NewClientWithConfig(cfg),
+		baseURL:  cfg.BaseURL,
+		doer:     doer,
 		secret:   secret{key: apiKey, env: spec.APIKeyEnv},
 		timeout:  c.timeout,
 		idle:     c.idle,
@@ -117,8 +124,12 @@ func (m *Model) GoString() string { return m.String() }
 // functions come back as the output's ToolCalls, whole even when streamed,
 // and every output has the upstream's FinishReason. It returns promptly
 // when ctx is done or w.Deadline passes. Errors are *task.Error values;
-// see classify for the codes.
+// see classify for the codes. A Work with a Body is relayed instead (see
+// Relay), its text streamed to progress.
 func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta string)) (task.Output, error) {
+	if len(w.Body) > 0 {
+		return m.Relay(ctx, w, textOnly(progress))
+	}
 	ctx, cancel := m.bound(ctx, w.Deadline)
 	defer cancel()
 	msgs, err := Messages(w)
@@ -154,6 +165,18 @@ func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta s
 	u.CostUSD = m.spec.Cost(u.PromptTokens, u.CompletionTokens)
 	return task.Output{Text: a.text, Format: outputFormat(wantJSON, a.text), Usage: u,
 		ToolCalls: callsJSON(a.calls), FinishReason: finishReason(a.finish)}, nil
+}
+
+// textOnly adapts a progress callback to Relay's, which also gets chunks.
+func textOnly(progress func(string)) func([]byte, string) {
+	if progress == nil {
+		return nil
+	}
+	return func(_ []byte, delta string) {
+		if delta != "" {
+			progress(delta)
+		}
+	}
 }
 
 // bound applies the work's deadline, or the default timeout when the

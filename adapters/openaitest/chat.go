@@ -23,39 +23,73 @@ type answer struct {
 	usage        Usage
 	withUsage    bool // the answer carries usage at all
 	includeUsage bool // the client asked for a usage chunk
+	// logprobs asks for each token's log probability, with topLogprobs
+	// alternatives.
+	logprobs    bool
+	topLogprobs int
 }
 
 // chat answers POST /v1/chat/completions.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	s.total.Add(1)
-	if s.apiKey != "" && r.Header.Get("Authorization") != "Bearer "+s.apiKey {
-		writeAPIError(w, unauthorized(r))
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		writeAPIError(w, apiError{status: http.StatusBadRequest, message: "Could not read the request body.", typ: "invalid_request_error"})
-		return
-	}
 	var cr chatRequest
-	if err := json.Unmarshal(body, &cr); err != nil {
-		writeAPIError(w, apiError{status: http.StatusBadRequest, message: "We could not parse the JSON body of your request: " + err.Error(), typ: "invalid_request_error"})
-		return
-	}
-	m := s.lookup(cr.Model)
-	if m == nil {
-		m = s.fallback
-	}
-	if m == nil {
-		writeAPIError(w, apiError{status: http.StatusNotFound, message: "The model `" + cr.Model + "` does not exist or you do not have access to it.", typ: "invalid_request_error", param: "model", code: "model_not_found"})
+	body, m, ok := s.admit(w, r, &cr, func() string { return cr.Model })
+	if !ok {
 		return
 	}
 	n := m.calls.Add(1)
 	rec := cr.record(r, body)
+	m.remember(rec)
+	s.respond(w, r, m.script, n, rec)
+}
+
+// admit checks the key, reads and decodes the body into v and finds the
+// model it names; it answers the request itself when it cannot go on.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, v any, name func() string) ([]byte, *model, bool) {
+	if s.apiKey != "" && r.Header.Get("Authorization") != "Bearer "+s.apiKey {
+		writeAPIError(w, unauthorized(r))
+		return nil, nil, false
+	}
+	body, err := readBody(r)
+	if err != nil {
+		writeAPIError(w, apiError{status: http.StatusBadRequest, message: "Could not read the request body.", typ: "invalid_request_error"})
+		return nil, nil, false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeAPIError(w, apiError{status: http.StatusBadRequest, message: "We could not parse the JSON body of your request: " + err.Error(), typ: "invalid_request_error"})
+		return nil, nil, false
+	}
+	m := s.lookup(name())
+	if m == nil {
+		m = s.fallback
+	}
+	if m == nil {
+		writeAPIError(w, apiError{status: http.StatusNotFound, message: "The model `" + name() + "` does not exist or you do not have access to it.", typ: "invalid_request_error", param: "model", code: "model_not_found"})
+		return nil, nil, false
+	}
+	return body, m, true
+}
+
+// remember keeps rec as the model's last request.
+func (m *model) remember(rec Record) {
 	m.mu.Lock()
 	m.last = rec
 	m.mu.Unlock()
-	s.respond(w, r, m.script, n, rec)
+}
+
+// admitScripted waits the scripted latency and injects a failure that is
+// an HTTP status; it reports whether the answer should follow.
+func (s *Server) admitScripted(w http.ResponseWriter, r *http.Request, sc *script, n int64) bool {
+	if !s.wait(r.Context(), sc.b.Latency) {
+		return false
+	}
+	if sc.failsOn(n) {
+		if e, ok := statusFailure(sc.b.Fail, sc.b, r); ok {
+			writeAPIError(w, e)
+			return false
+		}
+	}
+	return true
 }
 
 // respond waits the scripted latency and writes the answer or the failure.
@@ -98,6 +132,8 @@ func (s *Server) newAnswer(sc *script, rec Record) answer {
 		calls:        sc.toolCalls(rec.Messages),
 		withUsage:    !sc.b.NoUsage,
 		includeUsage: rec.IncludeUsage && !sc.b.NoUsage,
+		logprobs:     rec.Logprobs,
+		topLogprobs:  rec.TopLogprobs,
 	}
 	a.finish = sc.finish(a.calls)
 	if rec.MaxTokens > 0 && len(a.pieces) > rec.MaxTokens {

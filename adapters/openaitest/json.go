@@ -87,6 +87,8 @@ func appendStringOrNull(b []byte, s string) []byte {
 	return appendString(b, s)
 }
 
+// appendUsage appends a usage object with OpenAI's details, which a
+// gateway must pass on.
 func appendUsage(b []byte, u Usage) []byte {
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
@@ -94,7 +96,8 @@ func appendUsage(b []byte, u Usage) []byte {
 	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, int64(u.PromptTokens+u.CompletionTokens), 10)
-	return append(b, '}')
+	return append(b, `,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},`+
+		`"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`...)
 }
 
 // appendHead appends the fields every completion object starts with.
@@ -137,7 +140,9 @@ func writeCompletion(w http.ResponseWriter, a *answer) {
 		}
 		b = append(b, ']')
 	}
-	b = append(b, `,"refusal":null},"logprobs":null,"finish_reason":`...)
+	b = append(b, `,"refusal":null},"logprobs":`...)
+	b = appendChatLogprobs(b, a, a.pieces)
+	b = append(b, `,"finish_reason":`...)
 	b = appendString(b, a.finish)
 	b = append(b, '}', ']')
 	if a.withUsage {

@@ -8,17 +8,22 @@ import (
 	"github.com/taskrouter/taskrouter/task"
 )
 
-// Record is what the server saw of one chat completion request. Header and
-// Body belong to the record; treat them as read-only.
+// Record is what the server saw of one request. Header and Body belong to
+// the record; treat them as read-only.
 type Record struct {
+	// Path is the endpoint: PathChat, PathCompletions or PathEmbeddings.
+	Path  string
 	Model string
 	// Authorization is the Authorization header as sent, e.g. "Bearer sk-...".
 	Authorization string
 	Header        http.Header
-	Body          []byte
-	Messages      []task.Message
-	Stream        bool
-	IncludeUsage  bool
+	// Body is the request body exactly as it arrived.
+	Body []byte
+	// Messages are a chat request's messages; a completions request's
+	// prompt is one user message.
+	Messages     []task.Message
+	Stream       bool
+	IncludeUsage bool
 	// MaxTokens is max_completion_tokens, else max_tokens; zero when unset.
 	MaxTokens int
 	// Tools and ToolChoice are tools and tool_choice as sent; nil when
@@ -27,6 +32,14 @@ type Record struct {
 	ToolChoice json.RawMessage
 	// ParallelToolCalls is parallel_tool_calls; nil when absent.
 	ParallelToolCalls *bool
+	// Logprobs and TopLogprobs are what the request asked of log
+	// probabilities: chat's logprobs and top_logprobs, or the legacy
+	// completions' logprobs count.
+	Logprobs    bool
+	TopLogprobs int
+	// Input is an embeddings request's input, one string per text (token
+	// arrays as their JSON).
+	Input []string
 }
 
 // chatRequest is the part of a chat completion request the server reads.
@@ -45,6 +58,8 @@ type chatRequest struct {
 	} `json:"stream_options"`
 	MaxTokens           int             `json:"max_tokens"`
 	MaxCompletionTokens int             `json:"max_completion_tokens"`
+	Logprobs            bool            `json:"logprobs"`
+	TopLogprobs         int             `json:"top_logprobs"`
 	Tools               json.RawMessage `json:"tools"`
 	ToolChoice          json.RawMessage `json:"tool_choice"`
 	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
@@ -86,6 +101,7 @@ func (c *content) UnmarshalJSON(b []byte) error {
 // record turns a decoded request into a Record.
 func (cr *chatRequest) record(r *http.Request, body []byte) Record {
 	rec := Record{
+		Path:              PathChat,
 		Model:             cr.Model,
 		Authorization:     r.Header.Get("Authorization"),
 		Header:            r.Header,
@@ -97,6 +113,8 @@ func (cr *chatRequest) record(r *http.Request, body []byte) Record {
 		Tools:             cr.Tools,
 		ToolChoice:        cr.ToolChoice,
 		ParallelToolCalls: cr.ParallelToolCalls,
+		Logprobs:          cr.Logprobs,
+		TopLogprobs:       cr.TopLogprobs,
 	}
 	if cr.MaxCompletionTokens > 0 {
 		rec.MaxTokens = cr.MaxCompletionTokens

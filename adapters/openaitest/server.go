@@ -1,7 +1,9 @@
 // Package openaitest is an OpenAI-compatible HTTP server on loopback for
 // tests and benchmarks. It speaks the real wire format of chat completions
-// (JSON and server-sent events), lists models, and answers each model as
-// scripted, with latency and failure injection.
+// (JSON and server-sent events, with logprobs when asked), embeddings and
+// the legacy text completions (streamed too), lists models, answers each
+// model as scripted, with latency and failure injection, and records the
+// exact body every request arrived with.
 package openaitest
 
 import (
@@ -33,6 +35,13 @@ type Server struct {
 	seq   atomic.Int64 // completion ids
 	total atomic.Int64 // chat completion requests, scripted or not
 }
+
+// The endpoints the server answers, under its URL's /v1.
+const (
+	PathChat        = "/v1/chat/completions"
+	PathCompletions = "/v1/completions"
+	PathEmbeddings  = "/v1/embeddings"
+)
 
 // model is one scripted model's behaviour and what was asked of it.
 type model struct {
@@ -105,8 +114,8 @@ func (s *Server) Script(name string, b Behaviour) {
 	s.mu.Unlock()
 }
 
-// Calls returns how many chat completion requests named the model since it
-// was scripted.
+// Calls returns how many requests, to any endpoint, named the model since
+// it was scripted.
 func (s *Server) Calls(name string) int {
 	if m := s.lookup(name); m != nil {
 		return int(m.calls.Load())
@@ -117,7 +126,7 @@ func (s *Server) Calls(name string) int {
 // TotalCalls returns how many chat completion requests the server received.
 func (s *Server) TotalCalls() int { return int(s.total.Load()) }
 
-// Last returns the last request for a scripted model.
+// Last returns the last request for a scripted model, to any endpoint.
 func (s *Server) Last(name string) (Record, bool) {
 	m := s.lookup(name)
 	if m == nil {
@@ -149,12 +158,19 @@ func (s *Server) modelNames() []string {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
-	case "/v1/chat/completions":
+	case PathChat, PathCompletions, PathEmbeddings:
 		if r.Method != http.MethodPost {
-			writeAPIError(w, apiError{status: http.StatusMethodNotAllowed, message: "Use POST for /v1/chat/completions.", typ: "invalid_request_error", code: "method_not_allowed"})
+			writeAPIError(w, apiError{status: http.StatusMethodNotAllowed, message: "Use POST for " + r.URL.Path + ".", typ: "invalid_request_error", code: "method_not_allowed"})
 			return
 		}
-		s.chat(w, r)
+		switch r.URL.Path {
+		case PathChat:
+			s.chat(w, r)
+		case PathCompletions:
+			s.completions(w, r)
+		default:
+			s.embeddings(w, r)
+		}
 	case "/v1/models":
 		if r.Method != http.MethodGet {
 			writeAPIError(w, apiError{status: http.StatusMethodNotAllowed, message: "Use GET for /v1/models.", typ: "invalid_request_error", code: "method_not_allowed"})

@@ -12,13 +12,14 @@ const flushAt = 16 << 10
 type chunker struct {
 	prefix []byte // the head of every chunk up to `"choices":[`
 	usage  bool   // every chunk carries "usage":null
+	a      *answer
 	b      []byte
 }
 
 func newChunker(a *answer, pre, buf []byte) chunker {
 	pre = appendHead(pre, a, "chat.completion.chunk")
 	pre = append(pre, `,"choices":[`...)
-	return chunker{prefix: pre, usage: a.includeUsage, b: buf}
+	return chunker{prefix: pre, usage: a.includeUsage, a: a, b: buf}
 }
 
 // choice appends a chunk with one choice whose delta is the given JSON
@@ -46,7 +47,9 @@ func (c *chunker) content(text string) {
 	c.b = append(c.b, c.prefix...)
 	c.b = append(c.b, `{"index":0,"delta":{"content":`...)
 	c.b = appendString(c.b, text)
-	c.b = append(c.b, `},"logprobs":null,"finish_reason":null}]`...)
+	c.b = append(c.b, `},"logprobs":`...)
+	c.b = appendChatLogprobs(c.b, c.a, []string{text})
+	c.b = append(c.b, `,"finish_reason":null}]`...)
 	if c.usage {
 		c.b = append(c.b, `,"usage":null`...)
 	}

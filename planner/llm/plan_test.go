@@ -142,3 +142,24 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+// Capabilities asked for by an endpoint of their own (embed, complete)
+// are not offered to the model that plans.
+func TestPlanPromptLeavesOutDirectCapabilities(t *testing.T) {
+	gen := &scripted{answers: []string{goodAnswer}}
+	p, err := New(gen, task.BuiltinCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Plan(context.Background(), task.Request{Input: "Summarize the report"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, direct := range []string{"- embed:", "- complete:"} {
+		if strings.Contains(gen.seen[0].Input, direct) {
+			t.Errorf("the prompt offers %s", direct)
+		}
+	}
+	if !strings.Contains(gen.seen[0].Input, "- summarize:") {
+		t.Error("the prompt lost the plannable capabilities")
+	}
+}

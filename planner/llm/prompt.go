@@ -27,7 +27,7 @@ func (p *Planner) instructions() string {
 	var b strings.Builder
 	b.WriteString("You are the planner of a task router. Split the user's request into subtasks; " +
 		"each subtask is done by one capability from this catalog.\n\nCapabilities (name: description [inputs -> outputs]):\n")
-	for _, c := range p.cat.All() {
+	for _, c := range p.cat.Plannable() {
 		if c.Name == Capability {
 			continue
 		}

@@ -63,7 +63,7 @@ type phrase struct {
 }
 
 func newIndex(cat *task.Catalog, fallback string) (*index, error) {
-	all := cat.All()
+	all := cat.Plannable() // direct capabilities are asked for by endpoint, never planned
 	ix := &index{postings: map[string][]posting{}, idf: map[string]float32{}, fallback: -1}
 	tfs := make([]map[string]float64, len(all))
 	lengths := make([]float64, len(all))

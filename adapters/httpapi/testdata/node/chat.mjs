@@ -1,7 +1,8 @@
 // Drives taskrouter's /v1 API with the official OpenAI Node client and
 // prints what it saw as one JSON object, for TestOpenAINodeClient to check.
 // Env: TR_BASE_URL (ends in /v1), TR_API_KEY, TR_MODEL; TR_TOOLS_BASE_URL,
-// when set, is a server whose model "m" answers with tool calls.
+// when set, is a server whose model "m" answers with tool calls;
+// TR_RELAY_MODEL, when set, is a model that also embeds and completes.
 import OpenAI from "openai";
 
 const client = new OpenAI({ baseURL: process.env.TR_BASE_URL, apiKey: process.env.TR_API_KEY, maxRetries: 0, timeout: 30000 });
@@ -39,6 +40,45 @@ out.stream = { ...s, ids: s.ids.size };
 const runner = client.chat.completions.stream({ model, messages });
 const final = await runner.finalChatCompletion();
 out.helper = { content: final.choices[0].message.content, finish_reason: final.choices[0].finish_reason };
+
+// A model called by name answers as its upstream does: logprobs and the
+// system fingerprint come back, streamed or not.
+const lp = await client.chat.completions.create({ model, messages, logprobs: true, top_logprobs: 2, user: "u-1", metadata: { k: "v" }, store: false });
+out.logprobs = {
+  fingerprint: lp.system_fingerprint, tokens: lp.choices[0].logprobs?.content?.length ?? 0,
+  top: lp.choices[0].logprobs?.content?.[0]?.top_logprobs?.length ?? 0,
+};
+const lps = await client.chat.completions.create({ model, messages, logprobs: true, stream: true });
+out.logprobs_stream = { tokens: 0, fingerprint: null };
+for await (const chunk of lps) {
+  out.logprobs_stream.tokens += chunk.choices[0]?.logprobs?.content?.length ?? 0;
+  out.logprobs_stream.fingerprint = chunk.system_fingerprint ?? out.logprobs_stream.fingerprint;
+}
+
+const relayModel = process.env.TR_RELAY_MODEL;
+if (relayModel) {
+  // The client asks for base64 unless told otherwise, and decodes it.
+  const emb = await client.embeddings.create({ model: relayModel, input: ["The fox.", "The dog."] });
+  out.embeddings = {
+    object: emb.object, model: emb.model, count: emb.data.length, dims: emb.data[0].embedding.length,
+    floats: emb.data.every((d) => Array.isArray(d.embedding) && d.embedding.every((x) => typeof x === "number")),
+    prompt_tokens: emb.usage.prompt_tokens,
+  };
+  const comp = await client.completions.create({ model: relayModel, prompt: "Once upon a time", max_tokens: 3 });
+  out.legacy = { object: comp.object, model: comp.model, text: comp.choices[0].text, finish_reason: comp.choices[0].finish_reason };
+  const cs = await client.completions.create({ model: relayModel, prompt: "Once", stream: true });
+  out.legacy_stream = { text: "", chunks: 0 };
+  for await (const chunk of cs) {
+    out.legacy_stream.text += chunk.choices[0]?.text ?? "";
+    out.legacy_stream.chunks++;
+  }
+  try {
+    await client.embeddings.create({ model, input: "x" });
+    out.lacks = "no error";
+  } catch (e) {
+    out.lacks = { status: e.status, code: e.code, param: e.param, is_bad_request: e instanceof OpenAI.BadRequestError };
+  }
+}
 
 const models = [];
 for await (const m of client.models.list()) models.push(m.id);
