@@ -44,6 +44,8 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"input":"x","planner":"magic"}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"","tool_calls":[]},{"role":"tool","tool_call_id":"c","content":"1"}],"tools":{"functions":[{"type":"function","function":{"name":"f"}}],"choice":"auto"}}`))
 	f.Add([]byte(`{"input":"x","sampling":{"temperature":0,"stop":["\n"],"response_format":{"type":"json_schema","json_schema":{"name":"a"}}}}`))
+	f.Add([]byte(strings.Repeat("[", 300)))
+	f.Add([]byte(`{"input":"x","messages":[{"role":"assistant","content":"","tool_calls":` + strings.Repeat(`{"a":`, 130) + `1` + strings.Repeat("}", 130) + `}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := DecodeRequest(data, DefaultLimits)
 		if err != nil {
