@@ -42,6 +42,8 @@ func FuzzDecodeWork(f *testing.F) {
 	f.Add([]byte(`{"attempt":"one"}`))
 	f.Add([]byte(`{"args":{"a":1}}`))
 	f.Add([]byte(`[1,2]`))
+	f.Add([]byte(strings.Repeat("[", 200)))
+	f.Add([]byte(`{"input":"x","context":[{"role":"user","content":"x","tool_calls":` + strings.Repeat(`{"a":`, 150) + `1` + strings.Repeat("}", 150) + `}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := decodeWork(data)
 		var want task.Work
