@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -38,6 +39,7 @@ func FuzzCollector(f *testing.F) {
 		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"f","arguments":"{"}}]}}]}`,
 		`{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"c","function":{"arguments":{"x":1}}},{"index":"1"},null]}}]}`,
 		`[1,2]`, `null`, `{"choices":{"a":1}}`, `{"choices":[{"delta":{"content":"\ud800"}}]}`,
+		strings.Repeat("[", 200), `{"choices":[{"index":0,"delta":{"content":` + strings.Repeat(`{"a":`, 130) + `1` + strings.Repeat("}", 130) + `}}]}`,
 	} {
 		f.Add([]byte(s))
 	}
