@@ -68,25 +68,14 @@ func (d *JSONDepth) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	depth, i := d.depth, 0
-	if d.inString {
-		if d.escaped {
-			i = 1 // p[0] is the character escaped at the end of the last piece
-		}
-		if i, d.escaped = stringEnd(p, i); i == len(p) {
-			d.offset += int64(len(p))
-			return len(p), nil
-		}
-		d.inString = false
-		i++
-	}
+	depth, i := d.depth, d.resume(p)
 	for ; i < len(p); i++ {
 		switch class[p[i]] {
 		case quote:
 			// Keys and short values end within a few plain bytes: look
 			// for their end here, which saves calling stringEnd.
 			j := i + 1
-			for end := min(i+shortString, len(p)); j < end && class[p[j]] != quote && p[j] != '\\'; j++ {
+			for end := min(i+shortString, len(p)); j < end && p[j] != '"' && p[j] != '\\'; j++ {
 			}
 			if j < len(p) && p[j] == '"' {
 				i = j
@@ -107,6 +96,23 @@ func (d *JSONDepth) Write(p []byte) (int, error) {
 	d.depth = depth
 	d.offset += int64(len(p))
 	return len(p), nil
+}
+
+// resume finishes the string the last piece ended in, if any, and
+// returns the index in p after it, or len(p) when it goes on.
+func (d *JSONDepth) resume(p []byte) int {
+	if !d.inString {
+		return 0
+	}
+	i := 0
+	if d.escaped {
+		i = 1 // p[0] is the character escaped at the end of the last piece
+	}
+	if i, d.escaped = stringEnd(p, i); i == len(p) {
+		return i
+	}
+	d.inString = false
+	return i + 1
 }
 
 // The classes of bytes outside strings.
