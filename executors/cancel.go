@@ -116,7 +116,11 @@ func (e *Executor) onCancel(msg *nats.Msg) {
 	requestID := task.UnescapeToken(strings.TrimPrefix(msg.Subject, task.SubjectCancelPrefix))
 	var notice task.CancelNotice
 	if len(msg.Data) > 0 {
-		if err := json.Unmarshal(msg.Data, &notice); err != nil {
+		err := task.CheckJSONDepth(msg.Data, task.MaxJSONDepth)
+		if err == nil {
+			err = json.Unmarshal(msg.Data, &notice)
+		}
+		if err != nil {
 			e.cfg.Logger.Warn("ignoring a malformed cancel notice", "request", requestID, "err", err)
 			return
 		}

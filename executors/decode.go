@@ -12,8 +12,13 @@ import (
 
 // decodeWork parses a dispatched subtask. It reads the fields with gjson,
 // which is several times cheaper than encoding/json on this hot path, and
-// is as strict about types: a field of the wrong type is an error.
+// is as strict about types: a field of the wrong type is an error. Any
+// producer may publish work, so its nesting is bounded before gjson's
+// validator, which recurses once per level, reads it.
 func decodeWork(data []byte) (task.Work, error) {
+	if err := task.CheckJSONDepth(data, task.MaxWireJSONDepth); err != nil {
+		return task.Work{}, errors.New(task.AsError(err).Message) // onWork gives it its code
+	}
 	if !gjson.ValidBytes(data) {
 		return task.Work{}, errors.New("the subtask is not valid JSON")
 	}

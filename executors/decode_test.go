@@ -57,6 +57,8 @@ func FuzzDecodeWork(f *testing.F) {
 	f.Add([]byte(`{"input":"x","body":{"model":"m","messages":[]},"api":"chat"}`))
 	f.Add([]byte(`{"context":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"u"}}]}]}`))
 	f.Add([]byte(`{"body":` + strings.Repeat("[", 300) + `}`))
+	f.Add([]byte(strings.Repeat("[", 200)))
+	f.Add([]byte(`{"input":"x","context":[{"role":"user","content":"x","tool_calls":` + strings.Repeat(`{"a":`, 150) + `1` + strings.Repeat("}", 150) + `}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := decodeWork(data)
 		var want task.Work
@@ -97,5 +99,29 @@ func TestDecodeWorkChecksSampling(t *testing.T) {
 	}
 	if w, err := decodeWork([]byte(`{"input":"x","sampling":null}`)); err != nil || w.Sampling != nil {
 		t.Fatalf("null sampling = %+v, %v", w.Sampling, err)
+	}
+}
+
+// A chat body at the bound, task.MaxJSONDepth, is accepted at the HTTP API
+// and on tr.v1.req; the work the router makes of it carries its
+// response_format one level deeper, which executors must accept too.
+func TestDecodeWorkTakesWhatIngressTakes(t *testing.T) {
+	// {"response_format": {"type", "json_schema": {"name", "schema": X}}}
+	// nests 3 levels above X.
+	schema := strings.Repeat(`{"a":`, task.MaxJSONDepth-3) + `1` + strings.Repeat("}", task.MaxJSONDepth-3)
+	rf := `{"type":"json_schema","json_schema":{"name":"s","schema":` + schema + `}}`
+	chat := []byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":` + rf + `}`)
+	if err := task.CheckJSONDepth(chat, task.MaxJSONDepth); err != nil {
+		t.Fatalf("the chat body is not at the bound: %v", err)
+	}
+	if err := task.CheckJSONDepth(chat, task.MaxJSONDepth-1); err == nil {
+		t.Fatal("the chat body is below the bound")
+	}
+	data, err := json.Marshal(task.Work{RequestID: "r", SubtaskID: "t1", Input: "x", Sampling: &task.Sampling{ResponseFormat: json.RawMessage(rf)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decodeWork(data); err != nil {
+		t.Fatalf("decodeWork refused the work of a chat body at the bound: %v", err)
 	}
 }

@@ -86,6 +86,9 @@ func isExpression(run []calcToken) bool {
 			numbers++
 		case t.kind == calcSqrt, t.kind == calcOp && !(i == 0 && (t.op == "-" || t.op == "+")):
 			ops++
+		case t.kind == calcTooLong: // so that evalCalc says the run is too long
+			numbers++
+			ops++
 		}
 	}
 	return numbers > 0 && ops > 0

@@ -18,6 +18,9 @@ const (
 	calcLParen
 	calcRParen
 	calcSqrt
+	// calcTooLong stands for the tokens of a run past maxCalcTokens, which
+	// lexCalc does not keep: a run holding it is refused as too long.
+	calcTooLong
 )
 
 // A calcToken is one token of arithmetic; op is its canonical symbol.
@@ -53,10 +56,14 @@ var calcSymbols = map[rune]string{
 
 // lexCalc normalises text and splits it into calculator tokens: full-width
 // characters are folded to ASCII, "的10次方" becomes "^10", and anything
-// that is not arithmetic becomes a break.
+// that is not arithmetic becomes a break. Consecutive breaks become one,
+// and a run of arithmetic longer than evalCalc takes keeps its first
+// maxCalcTokens tokens and one calcTooLong, so that a megabyte of "(" or
+// "-" costs a few hundred tokens instead of 300 MB of them.
 func lexCalc(input string) (string, []calcToken) {
 	text := chinesePower.ReplaceAllString(foldWidth(input), "^$1")
 	var out []calcToken
+	run := 0 // arithmetic tokens since the last break
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		var tok calcToken
@@ -76,8 +83,19 @@ func lexCalc(input string) (string, []calcToken) {
 			tok, size = lexWord(text[i:])
 		}
 		tok.start, tok.end = i, i+size
-		out = append(out, tok)
 		i += size
+		if tok.kind == calcBreak {
+			if run = 0; len(out) > 0 && out[len(out)-1].kind == calcBreak {
+				continue
+			}
+		} else if run++; run > maxCalcTokens+1 {
+			continue
+		} else if run == maxCalcTokens+1 {
+			tok.kind = calcTooLong
+		} else if tok.kind == calcNumber {
+			tok.num = parseNumber(tok.text)
+		}
+		out = append(out, tok)
 	}
 	return text, out
 }
@@ -90,24 +108,26 @@ func opToken(op string) calcToken {
 	return calcToken{kind: calcOp, op: op, text: op}
 }
 
-// lexNumber reads a number such as 42, 3.14, .5 or 1,234,567.89.
+// lexNumber reads a number such as 42, 3.14, .5 or 1,234,567.89; lexCalc
+// parses the ones it keeps.
 func lexNumber(s string) (calcToken, int) {
 	var b strings.Builder
-	i := 0
+	i, dot := 0, false
 	for i < len(s) {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
 			b.WriteByte(c)
-		case c == '.' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' && !strings.Contains(b.String(), "."):
+		case c == '.' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' && !dot:
 			b.WriteByte(c)
-		case c == ',' && thousandsGroup(s[i+1:]) && !strings.Contains(b.String(), "."):
+			dot = true
+		case c == ',' && thousandsGroup(s[i+1:]) && !dot:
 		default:
-			return numberToken(b.String()), i
+			return calcToken{kind: calcNumber, text: b.String()}, i
 		}
 		i++
 	}
-	return numberToken(b.String()), i
+	return calcToken{kind: calcNumber, text: b.String()}, i
 }
 
 // thousandsGroup reports whether s starts with exactly three digits.
@@ -124,9 +144,15 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-func numberToken(s string) calcToken {
+// parseNumber parses the digits of a number, or returns nil when there
+// are more than any value may have, which big.Rat would take seconds to
+// parse.
+func parseNumber(s string) *big.Rat {
+	if len(s) > maxValueDigits {
+		return nil
+	}
 	r, _ := new(big.Rat).SetString(s)
-	return calcToken{kind: calcNumber, num: r, text: s}
+	return r
 }
 
 // lexWord reads an operator word, or a run of other text as a break.

@@ -13,6 +13,8 @@ const (
 	maxCalcDepth  = 64
 	maxPowerBits  = 1 << 16 // bits of an exact power's result
 	maxValueBits  = 1 << 17 // bits of any intermediate value
+	// maxValueDigits is maxValueBits in decimal digits, rounded down.
+	maxValueDigits = maxValueBits * 3 / 10
 )
 
 // Binding powers of the Pratt parser: unary minus binds looser than '^',
@@ -38,8 +40,8 @@ func badExpr(format string, args ...any) error {
 
 // evalCalc evaluates a whole token list.
 func evalCalc(toks []calcToken) (*big.Rat, error) {
-	if len(toks) > maxCalcTokens {
-		return nil, badExpr("the expression has %d tokens, more than %d: send a shorter one", len(toks), maxCalcTokens)
+	if len(toks) > maxCalcTokens || len(toks) > 0 && toks[len(toks)-1].kind == calcTooLong {
+		return nil, badExpr("the expression has more than %d tokens: send a shorter one", maxCalcTokens)
 	}
 	p := &calcParser{toks: toks}
 	v, err := p.expr(0)
@@ -106,6 +108,8 @@ func (p *calcParser) prefix() (*big.Rat, error) {
 	}
 	p.pos++
 	switch {
+	case t.kind == calcNumber && t.num == nil:
+		return nil, badExpr("a number in the expression has more than %d digits: send smaller numbers", maxValueDigits)
 	case t.kind == calcNumber:
 		return t.num, nil
 	case t.kind == calcLParen:
@@ -174,7 +178,7 @@ func infix(t calcToken) (op string, lbp, rbp int) {
 // sized passes on a result unless it is too big to compute with quickly.
 func sized(v *big.Rat, err error) (*big.Rat, error) {
 	if err == nil && (v.Num().BitLen() > maxValueBits || v.Denom().BitLen() > maxValueBits) {
-		return nil, badExpr("a value in the expression has more than %d digits: send smaller numbers", maxValueBits*3/10)
+		return nil, badExpr("a value in the expression has more than %d digits: send smaller numbers", maxValueDigits)
 	}
 	return v, err
 }

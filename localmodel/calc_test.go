@@ -84,6 +84,10 @@ func FuzzCalc(f *testing.F) {
 		f.Add(c.in)
 	}
 	f.Add("((((1))))^^%%")
+	f.Add(strings.Repeat("(", 600) + "1+1" + strings.Repeat(")", 600))
+	f.Add(strings.Repeat("-", 600) + "1")
+	f.Add("* " + strings.Repeat("1+", 256) + "1")
+	f.Add("1" + strings.Repeat(",000", 200) + ".5 + 1")
 	f.Fuzz(func(t *testing.T, in string) {
 		out, err := Calc{}.Generate(context.Background(), task.Work{Input: in}, nil)
 		if err != nil {

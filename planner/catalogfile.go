@@ -76,6 +76,10 @@ func decodeYAML(data []byte) ([]task.Capability, error) {
 	if len(probe.Content) == 0 {
 		return nil, errors.New("decoding catalog YAML: the file is empty; list capabilities, or put them under a key capabilities")
 	}
+	if deep := tooDeep(&probe, task.MaxJSONDepth); deep != nil {
+		return nil, fmt.Errorf("decoding catalog YAML: line %d: the YAML is nested more than %d levels deep; %s",
+			deep.Line, task.MaxJSONDepth, capabilityKeys)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var caps []task.Capability
@@ -108,6 +112,10 @@ func decodeJSON(data []byte) ([]task.Capability, error) {
 	if len(trimmed) == 0 {
 		return nil, errors.New("decoding catalog JSON: the file is empty; give a list of capabilities or {\"capabilities\": [...]}")
 	}
+	depth := task.JSONDepth{Max: task.MaxJSONDepth}
+	if at, err := depth.Write(data); err != nil {
+		return nil, fmt.Errorf("decoding catalog JSON at line %d: %s; %s", lineAt(data, int64(at)), task.AsError(err).Message, capabilityKeys)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var caps []task.Capability
@@ -132,6 +140,32 @@ func decodeJSON(data []byte) ([]task.Capability, error) {
 		return nil, fmt.Errorf("decoding catalog JSON at line %d: trailing data after the catalog", lineAt(data, dec.InputOffset()))
 	}
 	return caps, nil
+}
+
+// tooDeep returns the first node of the tree under root, in document
+// order, that sits more than max sequences and mappings deep, or nil. It
+// walks with a stack of its own, as yaml.v3 allows 10,000 levels; an alias
+// counts as a leaf, since yaml.v3 bounds what aliases expand to.
+func tooDeep(root *yaml.Node, max int) *yaml.Node {
+	type item struct {
+		n     *yaml.Node
+		depth int
+	}
+	stack := []item{{root, 0}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		depth := it.depth
+		if it.n.Kind == yaml.SequenceNode || it.n.Kind == yaml.MappingNode {
+			if depth++; depth > max {
+				return it.n
+			}
+		}
+		for i := len(it.n.Content) - 1; i >= 0; i-- {
+			stack = append(stack, item{it.n.Content[i], depth})
+		}
+	}
+	return nil
 }
 
 func lineAt(data []byte, offset int64) int {

@@ -118,6 +118,7 @@ func FuzzDecodeCatalog(f *testing.F) {
 		`[{"name": "a", "description": "b"}]`, `{"capabilities": [{"name": "a", "description": "b", "titles": {"en": "A"}}]}`,
 		"", "[", "{", "- [", "capabilities: 3", "--- \n---\n", `{"capabilities": null}`, "- name: a\n  description: b\n  nope: 1\n",
 		`{"name": "a", "description": "b"}`, "name: a\ndescription: b\n",
+		strings.Repeat("[", 200), strings.Repeat("- ", 200) + "x\n", `[{"name": "a", "description": "b", "examples": ` + strings.Repeat("[", 130) + strings.Repeat("]", 130) + `}]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -137,4 +138,29 @@ func FuzzDecodeCatalog(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Catalog files nested deeper than task.MaxJSONDepth are refused with the
+// line, in JSON before encoding/json reads 10,000 levels, and in YAML
+// where yaml.v3 allows as many.
+func TestDeepCatalogIsRefusedWithItsLine(t *testing.T) {
+	var block strings.Builder
+	block.WriteString("- name: a\n  description: b\n  examples:\n")
+	for i := range 200 {
+		block.WriteString(strings.Repeat(" ", 4+2*i) + "-\n")
+	}
+	for _, c := range []struct {
+		format, doc, line string
+	}{
+		{"json", strings.Repeat("[", 8_000_000), "line 1:"},
+		{"json", "[\n" + strings.Repeat(`{"a":`, 1_600_000), "line 2:"},
+		{"json", "[{\"name\": \"a\", \"description\": \"b\",\n\"examples\": " + strings.Repeat("[", 200) + strings.Repeat("]", 200) + "}]", "line 2:"},
+		{"yaml", strings.Repeat("[", 9_000) + strings.Repeat("]", 9_000), "line 1:"},
+		{"yaml", block.String(), "line 130:"},
+	} {
+		_, err := DecodeCatalog([]byte(c.doc), c.format)
+		if err == nil || !strings.Contains(err.Error(), "nested more than 128 levels deep") || !strings.Contains(err.Error(), c.line) {
+			t.Errorf("%s %.20q...: %v; want an error at %s saying how deep", c.format, c.doc, err, c.line)
+		}
+	}
 }

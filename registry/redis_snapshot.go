@@ -69,7 +69,7 @@ func decodeSnapshot(reply []any, self string, cache specCache) (snapshot, specCa
 	eachPair(reply[5], func(model, raw string) { decodeInto(raw, model, s.stats) })
 	eachPair(reply[6], func(router, raw string) {
 		var f remoteInFlight
-		if router == self || json.Unmarshal([]byte(raw), &f) != nil || f.ExpiresMs <= now {
+		if router == self || decodeEntry(raw, &f) != nil || f.ExpiresMs <= now {
 			return
 		}
 		for m, n := range f.Models {
@@ -77,6 +77,17 @@ func decodeSnapshot(reply []any, self string, cache specCache) (snapshot, specCa
 		}
 	})
 	return s, next, nil
+}
+
+// decodeEntry decodes one entry that any writer of the Redis keys may
+// have stored, refusing one nested deeper than task.MaxJSONDepth before
+// encoding/json reads up to 10,000 levels of it.
+func decodeEntry(raw string, v any) error {
+	data := []byte(raw)
+	if err := task.CheckJSONDepth(data, task.MaxJSONDepth); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
 }
 
 // eachPair calls fn for every (a, b) of a flat list of strings.
@@ -93,14 +104,14 @@ func eachPair(v any, fn func(a, b string)) {
 
 func decodeInto[T any](raw, key string, into map[string]T) {
 	var v T
-	if json.Unmarshal([]byte(raw), &v) == nil {
+	if decodeEntry(raw, &v) == nil {
 		into[key] = v
 	}
 }
 
 func (s *snapshot) addSpec(name, raw string, cache, next specCache) {
 	spec, ok := cache[raw]
-	if !ok && (json.Unmarshal([]byte(raw), &spec) != nil || spec.Name != name) {
+	if !ok && (decodeEntry(raw, &spec) != nil || spec.Name != name) {
 		return
 	}
 	next[raw] = spec
@@ -110,7 +121,7 @@ func (s *snapshot) addSpec(name, raw string, cache, next specCache) {
 func (s *snapshot) addReplica(raw, expiry string) {
 	var r Replica
 	exp, err := strconv.ParseFloat(expiry, 64)
-	if err != nil || math.IsNaN(exp) || json.Unmarshal([]byte(raw), &r) != nil || r.Model == "" || r.ID == "" {
+	if err != nil || math.IsNaN(exp) || decodeEntry(raw, &r) != nil || r.Model == "" || r.ID == "" {
 		return
 	}
 	s.replicas[r.Model] = append(s.replicas[r.Model], replicaSlot{Replica: r, expires: int64(exp)})

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -49,12 +50,29 @@ func TestDecodeSnapshot(t *testing.T) {
 	}
 }
 
+// Entries nested deeper than task.MaxJSONDepth are skipped, as malformed
+// ones are, before encoding/json reads up to 10,000 levels of them.
+func TestDecodeSnapshotSkipsDeepEntries(t *testing.T) {
+	deep := strings.Repeat("[", 200) + strings.Repeat("]", 200)
+	r := reply(1000, `{"name":"m","x":`+deep+`}`, `{"model":"m","id":"r1","x":`+deep+`}`, "1500",
+		`{"until_ms":2000,"x":`+deep+`}`, `{"calls":4,"x":`+deep+`}`, `{"expires_ms":3000,"models":{"m":2},"x":`+deep+`}`)
+	s, _, err := decodeSnapshot(r, "self", specCache{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.specs)+len(s.replicas)+len(s.cooldowns)+len(s.stats)+len(s.peerInFlight) != 0 {
+		t.Fatalf("deep entries kept: %+v", s)
+	}
+}
+
 // FuzzDecodeSnapshot feeds whatever a writer might have stored in Redis:
 // decoding never panics and keeps only well-formed entries.
 func FuzzDecodeSnapshot(f *testing.F) {
 	f.Add(`{"name":"m","capabilities":["a"]}`, `{"model":"m","id":"r"}`, "12", `{"until_ms":5}`, `{"calls":1}`, `{"expires_ms":9,"models":{"m":1}}`)
 	f.Add(`{"name":"x"}`, `{}`, "nan", `[]`, `"s"`, `{"models":null}`)
 	f.Add(``, `{"model":"m"}`, "-1e400", `{`, `null`, `{"expires_ms":1e30,"models":{"m":-1}}`)
+	deep := strings.Repeat("[", 200) + strings.Repeat("]", 200)
+	f.Add(`{"name":"m","x":`+deep+`}`, `{"model":"m","id":"r","x":`+deep+`}`, "12", deep, deep, strings.Repeat("[", 300))
 	f.Fuzz(func(t *testing.T, spec, replica, expiry, cooldown, stats, inflight string) {
 		s, cache, err := decodeSnapshot(reply(0, spec, replica, expiry, cooldown, stats, inflight), "self", specCache{})
 		if err != nil {

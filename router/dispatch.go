@@ -128,7 +128,12 @@ func putTimer(t *time.Timer) {
 
 // decodeReply parses an executor's reply in one gjson pass; it is the
 // router's hottest parse (accepted, keep-alives, streamed tokens, result).
+// Anything on the NATS may answer a dispatch, so the nesting is bounded
+// before gjson's validator, which recurses once per level, reads it.
 func decodeReply(data []byte) (task.Reply, error) {
+	if err := task.CheckJSONDepth(data, task.MaxWireJSONDepth); err != nil {
+		return task.Reply{}, errors.New(task.AsError(err).Message)
+	}
 	if !gjson.ValidBytes(data) {
 		return task.Reply{}, errors.New("not JSON")
 	}

@@ -38,15 +38,24 @@ func FuzzDecodeReply(f *testing.F) {
 	f.Add([]byte(`{"type":"result","output":{"text":"","body":{"object":"list","data":[{"embedding":[0.1]}]}}}`))
 	f.Add([]byte(`{"type":"progress","chunk":null,"output":{"body":null}}`))
 	f.Add([]byte(`{"type":"progress","chunk":` + strings.Repeat("[", 300) + `}`))
+	f.Add([]byte(strings.Repeat("[", 200)))
+	f.Add([]byte(`{"type":"result","output":{"text":"x","tool_calls":[` + strings.Repeat(`{"a":`, 150) + `1` + strings.Repeat("}", 150) + `]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = decodeReply(data) // must not panic on anything
 		// Whatever encoding/json makes of the input, its canonical form
-		// (what executors send) must decode to the same reply.
+		// (what executors send) must decode to the same reply, unless it
+		// nests deeper than the bound, which encoding/json reads.
 		var want task.Reply
 		if json.Unmarshal(data, &want) != nil {
 			return
 		}
 		canonical, _ := json.Marshal(want)
+		if task.CheckJSONDepth(canonical, task.MaxWireJSONDepth) != nil {
+			if _, err := decodeReply(canonical); err == nil {
+				t.Fatalf("a reply nested too deep was decoded: %.80s", canonical)
+			}
+			return
+		}
 		got, err := decodeReply(canonical)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("decodeReply(%s) = %+v, %v; want %+v", canonical, got, err, want)

@@ -75,10 +75,11 @@ func renderOrFailure(st task.SubtaskState, lang string) string {
 
 // render presents one output for people: a JSON object becomes one
 // "- key: value" line per key, in the model's order; a list of objects shows
-// each one's "text" (or "name"); anything else is shown as it is.
+// each one's "text" (or "name"); anything else is shown as it is, and so
+// is JSON nested too deep for renderValue's recursion.
 func render(st task.SubtaskState) string {
 	out := strings.TrimSpace(st.Output)
-	if st.Format != "json" || !gjson.Valid(out) {
+	if st.Format != "json" || task.CheckJSONDepth([]byte(out), task.MaxJSONDepth) != nil || !gjson.Valid(out) {
 		return out
 	}
 	doc := gjson.Parse(out)

@@ -1,7 +1,9 @@
 package task
 
 import (
+	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -27,5 +29,42 @@ func BenchmarkSubstitute(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = Substitute("Combine {{t1}} with {{t2}}.", outputs)
+	}
+}
+
+// BenchmarkCheckJSONDepth measures the nesting check on documents of the
+// hot paths, a chat body and a Work, and the scan it falls back on; they
+// must not allocate. executors and
+// adapters/httpapi compare it with gjson's validation, which it precedes.
+func BenchmarkCheckJSONDepth(b *testing.B) {
+	text := strings.Repeat("NATS is a simple, secure and \"high performance\" messaging system. 它连接云和边缘设备。\n", 8)
+	chat := []byte(`{"model":"gpt-4o","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"` + text +
+		`"},{"role":"assistant","content":"Noted."},{"role":"user","content":"Summarize it."}],"temperature":0.2,"stream":true}`)
+	work, _ := json.Marshal(Work{RequestID: "req_1", SubtaskID: "t2", Attempt: 1, Model: "local/summarize", Capability: "summarize",
+		Input: strings.ReplaceAll(text, `\`, ""), Args: map[string]string{"sentences": "2"}, Context: []Message{{Role: "user", Content: "hi"}}})
+	for _, c := range []struct {
+		name string
+		doc  []byte
+	}{{"chat", chat}, {"work", work}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := CheckJSONDepth(c.doc, MaxJSONDepth); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// The scan that documents with more than MaxJSONDepth brackets get.
+		b.Run(c.name+"/scan", func(b *testing.B) {
+			b.SetBytes(int64(len(c.doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				d := JSONDepth{Max: MaxJSONDepth}
+				if _, err := d.Write(c.doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -307,6 +307,9 @@ func CanonicalJSON(v any) ([]byte, error) {
 // DecodePlan parses a plan in the project's JSON form strictly: unknown
 // fields are errors. It does not validate the plan.
 func DecodePlan(data []byte) (Plan, error) {
+	if err := CheckJSONDepth(data, MaxJSONDepth); err != nil {
+		return Plan{}, planErr("", "decoding plan: %s", AsError(err).Message)
+	}
 	var p Plan
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -162,6 +162,8 @@ func FuzzDecodeAndValidatePlan(f *testing.F) {
 	f.Add([]byte(`{"tasks":[]}`))
 	f.Add([]byte(`not json`))
 	f.Add([]byte(`{"tasks":[{"id":"t1","capability":"translate","input":"a","args":{"to":"{{t0}}","Target_Language":"fr","lang":"de"},"deps":[]}]}`))
+	f.Add([]byte(`{"tasks":[{"id":"t1","capability":"x","input":"a","deps":[],"args":` + strings.Repeat("[", 200) + `]}]}`))
+	f.Add([]byte(strings.Repeat(`{"tasks":`, 130)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := DecodePlan(data)
 		if err != nil {

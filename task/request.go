@@ -80,11 +80,16 @@ func (r Request) After() []Message {
 	return nil
 }
 
-// DecodeRequest parses a Request strictly and checks it has something to do.
+// DecodeRequest parses a Request strictly and checks it has something to
+// do. A request nested more than MaxJSONDepth levels deep is refused
+// before it is decoded.
 func DecodeRequest(data []byte, lim Limits) (Request, error) {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxInputBytes*2 {
 		return Request{}, Errorf(CodeInvalidRequest, "the request is %d bytes, more than the limit of %d", len(data), lim.MaxInputBytes*2)
+	}
+	if err := CheckJSONDepth(data, MaxJSONDepth); err != nil {
+		return Request{}, err
 	}
 	var r Request
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -46,6 +46,8 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"input":"x","sampling":{"temperature":0,"stop":["\n"],"response_format":{"type":"json_schema","json_schema":{"name":"a"}}}}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"u"}}]}]}`))
 	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`))
+	f.Add([]byte(strings.Repeat("[", 300)))
+	f.Add([]byte(`{"input":"x","messages":[{"role":"assistant","content":"","tool_calls":` + strings.Repeat(`{"a":`, 130) + `1` + strings.Repeat("}", 130) + `}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := DecodeRequest(data, DefaultLimits)
 		if err != nil {

@@ -54,6 +54,9 @@ var roles = map[string]bool{"system": true, "developer": true, "user": true, "as
 // the fields it needs in one pass with gjson instead of decoding the whole
 // body by reflection: this is the hot path of every completion.
 func decodeChat(body []byte) (chat, *apiError) {
+	if e := checkDepth(body); e != nil {
+		return chat{}, e
+	}
 	if !gjson.ValidBytes(body) {
 		return chat{}, badRequest("invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
 	}

@@ -25,6 +25,8 @@ func FuzzDecodeChat(f *testing.F) {
 	f.Add([]byte(`{"model":"taskrouter","tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none","messages":[{"role":"user","content":"x"},{"role":"tool","tool_call_id":"","content":[{"type":"text","text":"y"}]}]}`))
 	f.Add([]byte(`{"model":"m","tools":[],"tool_choice":"required","functions":[{"name":"f"}],"function_call":"auto","messages":[{"role":"assistant","tool_calls":[{"type":"function"}]},{"role":"user","content":"x","tool_calls":[]}]}`))
 	f.Add([]byte(`{"model":"m","tools":[{"type":"function","function":{"name":"a"}},{"type":"function","function":{"name":"a b"}}],"tool_choice":{"type":"function","function":{"name":"b"}},"parallel_tool_calls":1,"messages":[{"role":"user","content":"x"}]}`))
+	f.Add([]byte(strings.Repeat("[", 200)))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":` + strings.Repeat(`{"a":`, 130) + `1` + strings.Repeat("}", 130) + `}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, e := decodeChat(body)
 		if e != nil {
@@ -62,6 +64,8 @@ func FuzzDecodeJobRequest(f *testing.F) {
 	f.Add([]byte(`{"input":"x"} {"input":"y"}`))
 	f.Add([]byte(`{"input":"x","temperature":0,"max_tokens":10,"stop":"END","seed":7,"response_format":{"type":"text"}}`))
 	f.Add([]byte(`{"input":"x","top_p":2,"max_completion_tokens":"5","stop":[1]}`))
+	f.Add([]byte(strings.Repeat("[", 200)))
+	f.Add([]byte(`{"input":"x","response_format":` + strings.Repeat(`{"a":`, 130) + `1` + strings.Repeat("}", 130) + `}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		jr, req, e := decodeJobRequest(body, task.Limits{})
 		if e != nil {
@@ -98,6 +102,8 @@ func FuzzHookSpec(f *testing.F) {
 	f.Add([]byte(`{"input":"x"}`))
 	f.Add([]byte(`{"type":"a","data":{}}`))
 	f.Add([]byte(`[1,2]`))
+	f.Add([]byte(strings.Repeat("[", 200)))
+	f.Add([]byte(`{"event":` + strings.Repeat("[", 130) + strings.Repeat("]", 130) + `}`))
 	s, err := New(Config{Runner: noRunner{}, Models: fixedModels{{Spec: task.ModelSpec{Name: "m", Capabilities: []string{"chat"}}}}})
 	if err != nil {
 		f.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/taskrouter/taskrouter/task"
 )
 
 // readBody reads a request body within the size limit, then lifts the
@@ -37,6 +39,15 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	return data, nil
+}
+
+// checkDepth refuses a body nested more than task.MaxJSONDepth levels
+// deep, before any parser that recurses once per level reads it.
+func checkDepth(body []byte) *apiError {
+	if err := task.CheckJSONDepth(body, task.MaxJSONDepth); err != nil {
+		return badRequest("json_too_deep", "We could not read the JSON body of your request: "+task.AsError(err).Message+".")
+	}
+	return nil
 }
 
 func tooLarge(limit int64) *apiError {

@@ -75,6 +75,9 @@ const (
 // decodeJobRequest parses and checks a job request.
 func decodeJobRequest(body []byte, lim task.Limits) (jobRequest, task.Request, *apiError) {
 	var jr jobRequest
+	if e := checkDepth(body); e != nil {
+		return jr, task.Request{}, e
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&jr); err != nil {

@@ -149,6 +149,9 @@ func (s *Server) replayed(w http.ResponseWriter, ctx context.Context, key string
 // becomes the input, after the hook's instruction.
 func (s *Server) hookSpec(ctx context.Context, h Hook, body []byte) (jobs.Spec, *apiError) {
 	spec := jobs.Spec{Model: h.Model, Source: "webhook:" + h.Name, CallbackURL: h.CallbackURL}
+	if e := checkDepth(body); e != nil {
+		return spec, e // not a payload to pass on as text either
+	}
 	jr, req, e := decodeJobRequest(body, s.cfg.Limits)
 	if e != nil || jr.Input == "" && len(jr.Messages) == 0 {
 		input := string(body)

@@ -28,6 +28,9 @@ type collector struct {
 // add reads one chunk's JSON and returns the new text of choice 0. It
 // walks the chunk once instead of looking each field up from the start.
 func (col *collector) add(raw []byte) (string, error) {
+	if err := checkChunk(raw); err != nil {
+		return "", err
+	}
 	if !gjson.ValidBytes(raw) {
 		return "", errMalformedChunk
 	}

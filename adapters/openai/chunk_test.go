@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -40,6 +41,7 @@ func FuzzCollector(f *testing.F) {
 		`[1,2]`, `null`, `{"choices":{"a":1}}`, `{"choices":[{"delta":{"content":"\ud800"}}]}`,
 		`{"id":"cmpl-1","object":"text_completion","choices":[{"text":" once","index":0,"logprobs":null,"finish_reason":null}]}`,
 		`{"choices":[{"text":5,"index":0}]}`,
+		strings.Repeat("[", 200), `{"choices":[{"index":0,"delta":{"content":` + strings.Repeat(`{"a":`, 130) + `1` + strings.Repeat("}", 130) + `}}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -33,7 +33,7 @@ type failure struct {
 //   - caller cancelled: CodeCancelled; deadline passed: CodeTimeout
 //   - 429: CodeRateLimited with the upstream's Retry-After
 //   - 408, 409, 5xx, stalls, resets, EOF mid-stream, malformed JSON,
-//     network errors: CodeUpstream (retryable)
+//     JSON nested too deep, network errors: CodeUpstream (retryable)
 //   - code context_length_exceeded, 413: CodeContextLength
 //   - 401, 402, 403, insufficient_quota: CodeAuth; 404: CodeNotFound
 //   - other 4xx: CodeBadInput
@@ -129,6 +129,8 @@ func (m *Model) fromTransport(err error) *task.Error {
 		return task.Errorf(task.CodeTooLarge, "model %q: %v", name, err)
 	case errors.Is(err, errTruncated):
 		return task.Errorf(task.CodeUpstream, "model %q: %v; retry", name, err)
+	case errors.Is(err, errTooDeep):
+		return task.Errorf(task.CodeUpstream, "model %q: %s; retry, and check that base_url points at an OpenAI-compatible API", name, m.secret.clean(err.Error()))
 	case errors.Is(err, errMalformedChunk), errors.As(err, &syntax), errors.As(err, &typeErr):
 		return task.Errorf(task.CodeUpstream, "model %q: the upstream sent malformed JSON (%s); retry, and check that base_url points at an OpenAI-compatible API", name, m.secret.clean(err.Error()))
 	case errors.Is(err, goopenai.ErrTooManyEmptyStreamMessages):

@@ -13,9 +13,9 @@ import (
 // maxRetryAfter caps what an upstream may ask us to wait.
 const maxRetryAfter = 24 * time.Hour
 
-// transport adds the configured headers to every request and, for failed
-// calls, keeps the Retry-After the upstream sent, which go-openai's errors
-// do not carry.
+// transport adds the configured headers to every request, bounds the
+// nesting of JSON answers and, for failed calls, keeps the Retry-After the
+// upstream sent, which go-openai's errors do not carry.
 type transport struct {
 	next    *http.Client
 	headers http.Header
@@ -51,7 +51,11 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 		req.Header[k] = v
 	}
 	resp, err := t.next.Do(req)
-	if err == nil && resp.StatusCode >= 400 {
+	if err != nil {
+		return resp, err
+	}
+	checkedBody(resp)
+	if resp.StatusCode >= 400 {
 		if c, ok := req.Context().Value(callKey{}).(*callState); ok {
 			c.retryAfter, _ = ParseRetryAfter(resp.Header, time.Now())
 		}

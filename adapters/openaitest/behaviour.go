@@ -36,7 +36,15 @@ const (
 	FailUnauthorized
 	// FailForbidden answers 403.
 	FailForbidden
+	// FailDeepJSON answers 200 with an answer whose JSON nests DeepJSONLevels
+	// arrays deep, after Behaviour.ChunksBeforeFailure content chunks when
+	// streaming (as one chunk).
+	FailDeepJSON
 )
+
+// DeepJSONLevels is how deep FailDeepJSON nests: 8 MB of '[', which kills
+// a process whose parser recurses once per level.
+const DeepJSONLevels = 8_000_000
 
 // Behaviour scripts how the server answers requests for one model.
 type Behaviour struct {
@@ -60,7 +68,7 @@ type Behaviour struct {
 	// up) with FailRateLimit and FailServerError; zero sends none.
 	RetryAfter time.Duration
 	// ChunksBeforeFailure is how many content chunks a stream sends before
-	// FailReset, FailMalformed or FailStall strikes.
+	// FailReset, FailMalformed, FailStall or FailDeepJSON strikes.
 	ChunksBeforeFailure int
 	// Usage, when set, replaces the counted usage in the answer.
 	Usage *Usage

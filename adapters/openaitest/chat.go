@@ -115,6 +115,8 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, sc *script, n i
 		reset(w)
 	case FailMalformed:
 		writeMalformed(w, a.id)
+	case FailDeepJSON:
+		writeJSON(w, http.StatusOK, deepJSON(`{"id":"`+a.id+`","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"x"}}],"deep":`, "}"))
 	case FailStall:
 		s.hang(r.Context())
 	default:

@@ -72,6 +72,19 @@ func writeMalformed(w http.ResponseWriter, id string) {
 	writeJSON(w, http.StatusOK, []byte(`{"id":"`+id+`","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cut`))
 }
 
+// deepJSON is prefix, DeepJSONLevels of '[' and as many ']', then suffix.
+func deepJSON(prefix, suffix string) []byte {
+	b := make([]byte, 0, len(prefix)+2*DeepJSONLevels+len(suffix))
+	b = append(b, prefix...)
+	for range DeepJSONLevels {
+		b = append(b, '[')
+	}
+	for range DeepJSONLevels {
+		b = append(b, ']')
+	}
+	return append(b, suffix...)
+}
+
 // reset resets the connection: linger 0 makes the close send a TCP RST
 // instead of a clean FIN. Callers flush what should reach the client first.
 func reset(w http.ResponseWriter) {

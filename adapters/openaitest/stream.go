@@ -204,6 +204,8 @@ func (s *Server) strike(w http.ResponseWriter, r *http.Request, fail Failure, id
 		reset(w)
 	case FailMalformed:
 		_, _ = w.Write([]byte(`data: {"id":"` + id + `","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":` + "\n\n"))
+	case FailDeepJSON:
+		_, _ = w.Write(deepJSON(`data: {"id":"`+id+`","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":`, "}]}\n\n"))
 	case FailStall:
 		s.hang(r.Context())
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/taskrouter/taskrouter/task"
 )
 
 // maxStarts bounds how many opening brackets extract tries, so a long
@@ -12,15 +14,25 @@ const maxStarts = 32
 
 // extract finds the plan JSON in a model's answer: the first JSON value,
 // inside a code fence or amid prose, that parses once trailing commas are
-// removed and has the shape of a plan. It returns "" when there is none.
-func extract(answer string) string {
+// removed and has the shape of a plan. It returns "" when there is none,
+// with an error when a candidate was passed over for nesting deeper than
+// task.MaxJSONDepth, which gjson's validator would walk recursively.
+func extract(answer string) (string, error) {
+	var tooDeep error
 	for _, c := range candidates(answer) {
 		c = stripTrailingCommas(c)
+		if err := task.CheckJSONDepth([]byte(c), task.MaxJSONDepth); err != nil {
+			if tooDeep == nil {
+				tooDeep = task.Errorf(task.CodeInvalidPlan, "the plan JSON is nested more than %d levels deep; "+
+					`reply with one object {"tasks": [...]} whose tasks hold strings`, task.MaxJSONDepth)
+			}
+			continue
+		}
 		if gjson.Valid(c) && planShaped(gjson.Parse(c)) {
-			return c
+			return c, nil
 		}
 	}
-	return ""
+	return "", tooDeep
 }
 
 // candidates returns the bodies of code fences first, then every balanced

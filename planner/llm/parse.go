@@ -39,11 +39,15 @@ func Parse(answer string, cat *task.Catalog, lim task.Limits) (task.Plan, []stri
 // readTasks reads the tasks of the plan JSON in the answer or, when there
 // is none, of LLMCompiler's numbered calls.
 func readTasks(answer string) ([]rawTask, error) {
-	if js := extract(answer); js != "" {
+	js, tooDeep := extract(answer)
+	if js != "" {
 		return rawTasks(gjson.Parse(js)), nil
 	}
 	raws, err := compilerTasks(answer)
-	if err == nil && len(raws) == 0 {
+	switch {
+	case err == nil && len(raws) == 0 && tooDeep != nil:
+		err = tooDeep
+	case err == nil && len(raws) == 0:
 		err = task.Errorf(task.CodeInvalidPlan,
 			`the answer holds no plan JSON; reply with one object {"tasks": [...]} and nothing else`)
 	}

@@ -80,6 +80,10 @@ func TestParseRejects(t *testing.T) {
 		{"no capability", `{"tasks":[{"id":"t1","input":"x"}, {"id":"t2","capability":"code"}]}`, "no capability"},
 		{"empty list", `{"tasks":[]}`, "no plan JSON"},
 		{"too many", `[` + strings.Repeat(`{"capability":"code","input":"x"},`, 70) + `]`, "more than the limit"},
+		// gjson's validator walks JSON recursively: 500,000 levels cost
+		// some 100 MB of stack, and a plan nests four.
+		{"deep", "Plan:\n" + strings.Repeat("[", 500_000) + strings.Repeat("]", 500_000), "nested more than 128 levels deep"},
+		{"deep args", `{"tasks":[{"id":"t1","capability":"summarize","input":"x","args":` + strings.Repeat(`{"a":`, 200) + `1` + strings.Repeat("}", 200) + `}]}`, "nested more than 128 levels deep"},
 	}
 	cat := testCatalog(t)
 	checkRejects(t, cat, cases)
@@ -107,6 +111,7 @@ func FuzzParse(f *testing.F) {
 		`[{"id":"a","capability":"code","input":"{{b}}"},{"id":"b","capability":"code","input":"{{a}}","deps":["a"]}]`,
 		`{"capability":"code"`, `[[[[`, `{"tasks":{"x":1}}`,
 		`[{"task":"translate","id":0,"dep":[-1],"args":{"text":"hi","target_language":"French","to":"de"}}]`,
+		strings.Repeat("[", 200) + strings.Repeat("]", 200), `{"tasks":[{"id":"t1","capability":"code","input":"x","args":` + strings.Repeat("[", 130) + strings.Repeat("]", 130) + `}]}`,
 	}
 	for _, s := range seeds {
 		f.Add(s)

@@ -106,7 +106,7 @@ func (f NATSFeed) Publish(id string, u Update) {
 func (f NATSFeed) Subscribe(id string, fn func(Update)) (func(), error) {
 	sub, err := f.nc.Subscribe(SubjectEventsPrefix+task.EscapeToken(id), func(m *nats.Msg) {
 		var u Update
-		if json.Unmarshal(m.Data, &u) == nil {
+		if task.CheckJSONDepth(m.Data, task.MaxWireJSONDepth) == nil && json.Unmarshal(m.Data, &u) == nil {
 			fn(u)
 		}
 	})

@@ -37,6 +37,10 @@ func (s store) get(ctx context.Context, id string) (Job, error) {
 		return Job{}, fmt.Errorf("reading job %s: %w", id, err)
 	}
 	var j Job
+	if err := task.CheckJSONDepth(data, task.MaxWireJSONDepth); err != nil {
+		// The store is ours: a record it holds is no fault of the caller's.
+		return Job{}, fmt.Errorf("decoding job %s: %s", id, task.AsError(err).Message)
+	}
 	if err := json.Unmarshal(data, &j); err != nil {
 		return Job{}, fmt.Errorf("decoding job %s: %w", id, err)
 	}
