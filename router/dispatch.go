@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,12 @@ type attempt struct {
 // follows the executor's replies until a result, an error, silence, or the
 // end of ctx. onProgress receives streamed text and upstream chunks.
 func (r *Router) dispatch(ctx context.Context, w task.Work, onAccepted func(executor string), onProgress func(task.Reply)) attempt {
+	if st := r.nc.Status(); st != nats.CONNECTED {
+		// A publish now would wait in the client's buffer and reach the
+		// executors, if ever, after the accept timeout ran out: say at
+		// once that NATS is away.
+		return attempt{unserved: true, err: natsAway(st)}
+	}
 	data, err := json.Marshal(w)
 	if err != nil {
 		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}
@@ -94,6 +101,19 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccept
 		}
 		resetTimer(timer, r.cfg.LostAfter)
 	}
+}
+
+// natsAwayRetry is how long a client is asked to wait while the router's
+// NATS connection is down: nats.go reconnects every 250 ms.
+const natsAwayRetry = time.Second
+
+// natsAway is the error of a dispatch while the router's NATS connection
+// is not connected.
+func natsAway(st nats.Status) *task.Error {
+	e := task.Errorf(task.CodeUnavailable, "the router cannot reach NATS (connection %s), so no executor can be asked; "+
+		"it reconnects on its own: retry in a moment", strings.ToLower(st.String()))
+	e.RetryAfterMs = natsAwayRetry.Milliseconds()
+	return e
 }
 
 // cancelAt tells executors to stop one attempt of a subtask.
