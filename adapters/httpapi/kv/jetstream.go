@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/taskrouter/taskrouter/task"
 )
 
 // JetStream is a Store in a JetStream key-value bucket, shared by every
 // process on the same NATS.
 type JetStream struct {
+	nc  *nats.Conn
 	kv  jetstream.KeyValue
 	max int // the largest value a write may carry
 }
@@ -38,11 +42,14 @@ func OpenJetStream(ctx context.Context, nc *nats.Conn, bucket string, ttl time.D
 	if err != nil {
 		return nil, fmt.Errorf("opening key-value bucket %s: %w", bucket, err)
 	}
-	return &JetStream{kv: b, max: int(nc.MaxPayload()) - kvHeaderRoom}, nil
+	return &JetStream{nc: nc, kv: b, max: int(nc.MaxPayload()) - kvHeaderRoom}, nil
 }
 
 // Get implements Store.
 func (s *JetStream) Get(ctx context.Context, key string) ([]byte, uint64, error) {
+	if err := s.reachable(); err != nil {
+		return nil, 0, err
+	}
 	e, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return nil, 0, mapErr(err)
@@ -52,6 +59,9 @@ func (s *JetStream) Get(ctx context.Context, key string) ([]byte, uint64, error)
 
 // Create implements Store.
 func (s *JetStream) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := s.reachable(); err != nil {
+		return 0, err
+	}
 	if err := s.fits(value); err != nil {
 		return 0, err
 	}
@@ -61,6 +71,9 @@ func (s *JetStream) Create(ctx context.Context, key string, value []byte) (uint6
 
 // Put implements Store.
 func (s *JetStream) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := s.reachable(); err != nil {
+		return 0, err
+	}
 	if err := s.fits(value); err != nil {
 		return 0, err
 	}
@@ -70,6 +83,9 @@ func (s *JetStream) Put(ctx context.Context, key string, value []byte) (uint64, 
 
 // Update implements Store.
 func (s *JetStream) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if err := s.reachable(); err != nil {
+		return 0, err
+	}
 	if err := s.fits(value); err != nil {
 		return 0, err
 	}
@@ -79,6 +95,9 @@ func (s *JetStream) Update(ctx context.Context, key string, value []byte, rev ui
 
 // Delete implements Store.
 func (s *JetStream) Delete(ctx context.Context, key string) error {
+	if err := s.reachable(); err != nil {
+		return err
+	}
 	err := s.kv.Purge(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil
@@ -89,6 +108,9 @@ func (s *JetStream) Delete(ctx context.Context, key string) error {
 // Keys implements Store. It reads the keys' metadata only, never their
 // values.
 func (s *JetStream) Keys(ctx context.Context) ([]string, error) {
+	if err := s.reachable(); err != nil {
+		return nil, err
+	}
 	keys, err := s.kv.Keys(ctx)
 	if errors.Is(err, jetstream.ErrNoKeysFound) {
 		return nil, nil
@@ -97,6 +119,19 @@ func (s *JetStream) Keys(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("listing keys: %w", mapErr(err))
 	}
 	return keys, nil
+}
+
+// reachable fails at once while the NATS connection is down, rather than
+// leaving the caller to wait out its deadline for an answer that cannot
+// come; nats.go reconnects on its own.
+func (s *JetStream) reachable() error {
+	if st := s.nc.Status(); st != nats.CONNECTED {
+		e := task.Errorf(task.CodeUnavailable, "the key-value store on NATS cannot be reached (connection %s); retry in a moment",
+			strings.ToLower(st.String()))
+		e.RetryAfterMs = time.Second.Milliseconds()
+		return fmt.Errorf("%w: %w", ErrUnavailable, e)
+	}
+	return nil
 }
 
 // fits checks a value against the server's max_payload before sending it,

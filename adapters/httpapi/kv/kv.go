@@ -20,6 +20,9 @@ var (
 	// ErrTooLarge: the value is larger than the store takes (for
 	// JetStream, the NATS server's max_payload); nothing was written.
 	ErrTooLarge = errors.New("kv: value too large")
+	// ErrUnavailable: the store cannot be reached (for JetStream, the NATS
+	// connection is down and reconnecting); nothing was read or written.
+	ErrUnavailable = errors.New("kv: store unreachable")
 )
 
 // Store holds values under keys of letters, digits, '-', '_', '=' and '.'.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/task"
 )
 
 // stores returns every backend, fresh, with the given TTL.
@@ -187,5 +188,42 @@ func TestJetStreamRefusesValuesOverMaxPayload(t *testing.T) {
 	}
 	if _, err := js.Put(ctx, "a", big[:js.max]); err != nil {
 		t.Fatalf("a value of exactly the room left: %v", err)
+	}
+}
+
+// While NATS is away the store says so at once, as unavailable with a
+// wait, instead of leaving the caller to wait out its deadline.
+func TestJetStreamWhileNATSIsAwayIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	server, err := bus.Start(ctx, bus.Config{Name: "server", Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	client, err := bus.Start(ctx, bus.Config{URL: server.ClientURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nc, err := client.Connect("kv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := OpenJetStream(ctx, nc, "away", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = server.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute) // only so a hang fails the test
+	defer cancel()
+	_, err = js.Put(ctx, "k", []byte("v"))
+	if !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+		t.Fatalf("Put: %v, want ErrUnavailable before the deadline", err)
+	}
+	if e := task.AsError(err); e.Code != task.CodeUnavailable || e.RetryAfterMs <= 0 {
+		t.Fatalf("Put: %+v, want unavailable with a wait", e)
+	}
+	if _, _, err := js.Get(ctx, "k"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Get: %v", err)
 	}
 }
