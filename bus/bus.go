@@ -171,6 +171,8 @@ func (b *Bus) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ErrorHandler(b.asyncError),
+		nats.DisconnectErrHandler(b.disconnected),
+		nats.ReconnectHandler(b.reconnected),
 	}
 	all = append(all, b.cfg.Options...)
 	all = append(all, opts...)
@@ -192,6 +194,19 @@ func (b *Bus) describe() string {
 		return "the embedded server"
 	}
 	return b.cfg.URL
+}
+
+// disconnected logs a lost connection; nats.go reconnects on its own, and
+// meanwhile dispatches and job-store calls fail at once as unavailable. A
+// Close (err nil) is not worth a line.
+func (b *Bus) disconnected(nc *nats.Conn, err error) {
+	if err != nil {
+		b.cfg.Logger.Warn("NATS connection lost; reconnecting", "connection", nc.Opts.Name, "err", err)
+	}
+}
+
+func (b *Bus) reconnected(nc *nats.Conn) {
+	b.cfg.Logger.Info("NATS connection back", "connection", nc.Opts.Name, "server", nc.ConnectedUrlRedacted())
 }
 
 func (b *Bus) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
