@@ -224,7 +224,10 @@ func TestChatContentParts(t *testing.T) {
 	if got := gjson.GetBytes(rec.Body, "messages.0.content").Raw; got != parts {
 		t.Fatalf("upstream saw %s", got)
 	}
-	decode[completionObject](t, e.do("POST", "/v1/chat/completions", "", `{"model":"taskrouter","messages":[{"role":"user","content":[{"type":"text","text":"Tell me"},{"type":"text","text":"about foxes."}]}]}`), 200)
+	c := decode[completionObject](t, e.do("POST", "/v1/chat/completions", "", `{"model":"taskrouter","messages":[{"role":"user","content":[{"type":"text","text":"Tell me"},{"type":"text","text":"about foxes."}]}]}`), 200)
+	if c.Model != httpapi.ModelTaskrouter {
+		t.Fatalf("a planned answer says model %q; the client asked taskrouter", c.Model)
+	}
 	rec, _ = e.upstream.Last("gpt-test")
 	if got := rec.Messages[len(rec.Messages)-1].Content; got != "Tell me\nabout foxes." {
 		t.Fatalf("taskrouter's step read %q", got)

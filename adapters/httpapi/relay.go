@@ -14,9 +14,11 @@ import (
 const HeaderModel = "X-Taskrouter-Model"
 
 // answeredBy is the registered name of the model whose answer resp is,
-// or the name the client asked for when the router did not say.
+// or the name the client asked for when the router did not say. An answer
+// of model "taskrouter" is taskrouter's, whichever model wrote its one
+// step: the client asked for the router, and subtasks name their models.
 func answeredBy(resp task.Response, asked string) string {
-	if resp.Model != "" {
+	if resp.Model != "" && asked != ModelTaskrouter {
 		return resp.Model
 	}
 	return asked
