@@ -107,6 +107,9 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccept
 // NATS connection is down: nats.go reconnects every 250 ms.
 const natsAwayRetry = time.Second
 
+// natsUp reports whether the router's NATS connection is connected.
+func (r *Router) natsUp() bool { return r.nc.Status() == nats.CONNECTED }
+
 // natsAway is the error of a dispatch while the router's NATS connection
 // is not connected.
 func natsAway(st nats.Status) *task.Error {

@@ -48,7 +48,7 @@ func TestDispatchWhileNATSIsAwayFailsAtOnceAsUnavailable(t *testing.T) {
 	if e == nil || e.Code != task.CodeUnavailable || e.RetryAfterMs <= 0 {
 		t.Fatalf("error %+v, want unavailable with a wait", e)
 	}
-	if resp.Subtasks[0].Attempts != 0 && resp.Subtasks[0].Error.Code != task.CodeUnavailable {
-		t.Fatalf("subtask %+v", resp.Subtasks[0])
+	if st := resp.Subtasks[0]; st.Attempts != 1 {
+		t.Fatalf("subtask %+v: %d attempts, want 1 (a retry cannot reach anyone)", st, st.Attempts)
 	}
 }

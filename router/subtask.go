@@ -65,8 +65,8 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 			return ru.succeed(st, a.out), nil
 		}
 		last, tried = a.err, a.err
-		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts {
-			break
+		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts || !ru.r.natsUp() {
+			break // a retry cannot reach anyone while NATS is away
 		}
 		if next = ru.nextCandidate(candidates, i, a); next < 0 {
 			break
