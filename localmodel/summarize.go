@@ -1,6 +1,7 @@
 package localmodel
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -29,6 +30,12 @@ const (
 	// redundancy is the cosine similarity above which a sentence repeats
 	// one already in the summary.
 	redundancy = 0.65
+	// maxRankedSentences bounds the TextRank graph, which compares every
+	// pair of sentences: past it, only the sentences closest to the whole
+	// text are ranked (see shortlist), so a long input of short sentences
+	// costs linear time and memory, not quadratic (256 KB of short
+	// Chinese sentences took seconds and gigabytes).
+	maxRankedSentences = 300
 )
 
 // Generate summarizes w.Input, streaming each kept sentence to progress.
@@ -71,7 +78,7 @@ func summaryLength(args map[string]string, n int) (int, error) {
 		return 0, err
 	}
 	if ratio > 0 {
-		return max(1, int(math.Round(ratio*float64(n)))), nil
+		return min(maxSummarySentences, max(1, int(math.Round(ratio*float64(n))))), nil
 	}
 	return min(n, max(1, min(defaultSummaryCap, (n+3)/4))), nil
 }
@@ -86,7 +93,12 @@ func rankSentences(ctx context.Context, sents []sentence, want int) ([]int, erro
 		terms[i] = contentTerms(s.text)
 	}
 	vecs := tfidfVectors(terms)
-	g := make(graph, len(sents))
+	idx := allIndexes(len(sents))
+	if len(vecs) > maxRankedSentences {
+		idx = shortlist(vecs, maxRankedSentences)
+		vecs = pickVectors(vecs, idx)
+	}
+	g := make(graph, len(vecs))
 	for i := range vecs {
 		if err := stopped(ctx, "summarizing"); err != nil {
 			return nil, err
@@ -98,11 +110,53 @@ func rankSentences(ctx context.Context, sents []sentence, want int) ([]int, erro
 			}
 		}
 	}
-	scores, err := pageRank(ctx, g, positionPrior(len(sents)))
+	scores, err := pageRank(ctx, g, positionPrior(len(vecs)))
 	if err != nil {
 		return nil, err
 	}
-	return pickSentences(scores, vecs, want), nil
+	keep := pickSentences(scores, vecs, want)
+	for k, i := range keep {
+		keep[k] = idx[i] // idx is in text order, so keep stays so
+	}
+	return keep, nil
+}
+
+// shortlist returns, in text order, the indexes of the n sentences most
+// similar to the centroid of all of them (weighed by the lead bias of
+// positionPrior): the ones a ranking of the whole text would favour, found
+// in one pass instead of comparing every pair.
+func shortlist(vecs []termVector, n int) []int {
+	centroid := map[int]float64{}
+	for _, v := range vecs {
+		if norm := v.norm(); norm > 0 {
+			for _, t := range v {
+				centroid[t.id] += t.weight / norm
+			}
+		}
+	}
+	prior := positionPrior(len(vecs))
+	score := make([]float64, len(vecs))
+	for i, v := range vecs {
+		if norm := v.norm(); norm > 0 {
+			for _, t := range v {
+				score[i] += t.weight / norm * centroid[t.id]
+			}
+		}
+		score[i] *= math.Sqrt(prior[i])
+	}
+	order := allIndexes(len(vecs))
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(score[b], score[a]) })
+	order = order[:n]
+	slices.Sort(order)
+	return order
+}
+
+func pickVectors(vecs []termVector, idx []int) []termVector {
+	out := make([]termVector, len(idx))
+	for k, i := range idx {
+		out[k] = vecs[i]
+	}
+	return out
 }
 
 // positionPrior biases the random jump of PageRank towards early

@@ -2,6 +2,8 @@ package localmodel
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -146,4 +148,27 @@ func FuzzSplitSentences(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A long input of short sentences is summarized in bounded time and
+// memory: the pairwise graph of TextRank is built over a shortlist, not
+// over every sentence (64 KB of short Chinese sentences allocated 1 GB).
+func TestSummarizeManyShortSentencesStaysSmall(t *testing.T) {
+	var b strings.Builder
+	topics := []string{"人工智能改变世界。", "机器学习改进产品。", "今天天气很好。", "我们去公园散步。", "自然语言处理让计算机理解语言。"}
+	for i := 0; b.Len() < 256<<10; i++ {
+		b.WriteString(topics[i%len(topics)])
+		fmt.Fprintf(&b, "第%d句。", i)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	out, err := Summarize{}.Generate(context.Background(), task.Work{Input: b.String()}, nil)
+	runtime.ReadMemStats(&after)
+	if err != nil || out.Text == "" {
+		t.Fatalf("summary %q, %v", out.Text, err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 256<<20 {
+		t.Fatalf("allocated %d MB for a 256 KB input", n>>20)
+	}
 }
