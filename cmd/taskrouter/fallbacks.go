@@ -58,36 +58,12 @@ func knownModelCapabilities(models []task.ModelSpec) map[string][]string {
 // suggestModel says which known name is nearest to name, when one is
 // close enough to be a typo, else lists the known names.
 func suggestModel(name string, known []string) string {
-	best, bestDist := "", len(name)/2+2 // more edits than this is no typo
-	for _, k := range known {
-		if d := modelNameDistance(strings.ToLower(name), strings.ToLower(k)); d < bestDist {
-			best, bestDist = k, d
-		}
+	lower := make([]string, len(known))
+	for i, k := range known {
+		lower[i] = strings.ToLower(k)
 	}
-	if best != "" {
-		return fmt.Sprintf("; did you mean %q?", best)
+	if c, ok := nearest(strings.ToLower(name), lower); ok {
+		return fmt.Sprintf("; did you mean %q?", known[slices.Index(lower, c)])
 	}
 	return "; known models: " + strings.Join(known, ", ")
-}
-
-// modelNameDistance is the Levenshtein distance between a and b, in runes.
-func modelNameDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
