@@ -16,6 +16,9 @@ const (
 	SubjectCancelPrefix = "tr.v1.cancel."
 	// SubjectCancelAll is what executors subscribe to for cancellations.
 	SubjectCancelAll = "tr.v1.cancel.*"
+	// SubjectJobs is where producers publish requests that must not be
+	// lost (durable requests, on JetStream).
+	SubjectJobs = "tr.v1.jobs"
 
 	// HeaderRequestID may name the request id of a message on tr.v1.req.
 	// Dispatches carry no headers: the ids, attempt and deadline are in
