@@ -28,7 +28,9 @@ type TLSFiles struct {
 }
 
 // Enabled reports whether any TLS setting is given.
-func (t TLSFiles) Enabled() bool { return t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.Insecure }
+func (t TLSFiles) Enabled() bool {
+	return t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.Insecure
+}
 
 // ClientOptions returns the nats.go options of a client using these
 // settings, with the files read now so a bad one is reported at once.

@@ -50,7 +50,9 @@ func producerNkey() (nkeys.KeyPair, string) {
 // list configures the embedded server and a printed configuration.
 func Users() []bus.User {
 	_, pub := producerNkey()
-	pw := func(name string) (string, string) { return "pw-" + name, "AUTHTEST_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) }
+	pw := func(name string) (string, string) {
+		return "pw-" + name, "AUTHTEST_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	}
 	user := func(name string, role bus.Role, models ...string) bus.User {
 		p, env := pw(name)
 		return bus.User{Name: name, Password: p, PasswordEnv: env, Role: role, Models: models}
@@ -195,7 +197,9 @@ func queueSub(subject, queue string) func(*nats.Conn) error {
 }
 
 func pub(subject string) func(*nats.Conn) error {
-	return func(nc *nats.Conn) error { return nc.Publish(subject, []byte(`{"type":"result","output":{"text":"forged"}}`)) }
+	return func(nc *nats.Conn) error {
+		return nc.Publish(subject, []byte(`{"type":"result","output":{"text":"forged"}}`))
+	}
 }
 
 func executor(t *testing.T, tg Target) {
