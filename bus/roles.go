@@ -38,7 +38,7 @@ var Roles = []Role{RoleRouter, RoleExecutor, RoleProducer, RoleObserver, RoleAdm
 // RouterInboxPrefix is the inbox prefix of every router connection: only
 // the router role may subscribe to it or publish on it, so no other
 // client can read a dispatch's replies or forge one.
-const RouterInboxPrefix = "_TR_ROUTER"
+const RouterInboxPrefix = task.RouterInboxPrefix
 
 // InboxPrefix is the inbox prefix a producer or observer named user must
 // use (nats.go CustomInboxPrefix, natscli --inbox-prefix, the nats npm

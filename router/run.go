@@ -62,10 +62,10 @@ func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Even
 	n := len(plan.Tasks)
 	ru := &run{r: r, req: req, plan: plan, input: input, context: history, started: time.Now(),
 		index: make(map[string]int, n), states: make([]task.SubtaskState, n), waiting: make([]int, n)}
-	switch publish := req.Events || r.cfg.AllEvents; {
-	case publish:
+	switch to := r.eventSubjects(req); {
+	case len(to) > 0:
 		ru.emit = func(ev task.Event) {
-			r.publishEvent(ev)
+			r.publishEvent(ev, to)
 			if onEvent != nil {
 				onEvent(ev)
 			}
