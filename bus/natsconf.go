@@ -136,7 +136,11 @@ func (cw *confWriter) user(u User, w Windows) {
 		}
 		cw.line(5, "subscribe: { allow: %s }", quoteList(p.Subscribe))
 		if r := p.Responses; r != nil {
-			cw.line(5, "# answers to what it received only (publish allows nothing else)")
+			if len(p.Publish) == 0 {
+				cw.line(5, "# it publishes only answers to what it received")
+			} else {
+				cw.line(5, "# and answers to what it received")
+			}
 			cw.line(5, "allow_responses: { max: %d, expires: %s }", r.MaxMsgs, quote(r.Expires.String()))
 		}
 		cw.line(4, "}")

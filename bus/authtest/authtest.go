@@ -18,10 +18,11 @@ import (
 	"github.com/taskrouter/taskrouter/task"
 )
 
-// The models the suite's executor users serve.
+// The models the suite's executor users serve: built-in local models, so
+// a test can also run executors of them.
 const (
-	ModelA = "local/model-a"
-	ModelB = "model-b"
+	ModelA = "local/calc"
+	ModelB = "local/keywords"
 )
 
 var (
