@@ -139,4 +139,3 @@ func startServeConfig(t *testing.T, yaml string, getenv func(string) string) *ap
 	}
 	return a
 }
-

@@ -243,4 +243,3 @@ func installNodePackage(t *testing.T, dir, pkg string) string {
 	}
 	return node
 }
-
