@@ -99,8 +99,7 @@ func TestTokenProtectsTheEmbeddedServer(t *testing.T) {
 // trusts another CA fails naming the certificate problem.
 func TestEmbeddedServerTLS(t *testing.T) {
 	dir := t.TempDir()
-	ca := tlstest.NewCA(t, "taskrouter test CA")
-	files := ca.ServerFiles(t, dir, "127.0.0.1", "localhost")
+	files := serverFiles(t, "taskrouter test CA", dir, "127.0.0.1", "localhost")
 	b := start(t, bus.Config{Listen: "127.0.0.1:0", TLS: bus.TLSFiles{CertFile: files.CertFile, KeyFile: files.KeyFile},
 		Auth: bus.Auth{Users: authtest.Users()}})
 	good, err := bus.TLSFiles{CAFile: files.CAFile}.ClientOptions()
@@ -109,7 +108,7 @@ func TestEmbeddedServerTLS(t *testing.T) {
 	}
 	authtest.Run(t, authtest.Target{URL: b.ClientURL(), Options: good})
 
-	other := tlstest.NewCA(t, "another CA").ServerFiles(t, t.TempDir(), "127.0.0.1")
+	other := serverFiles(t, "another CA", t.TempDir(), "127.0.0.1")
 	client, err := bus.Start(context.Background(), bus.Config{URL: b.ClientURL(), Options: mustTLS(t, bus.TLSFiles{CAFile: other.CAFile})})
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +121,19 @@ func TestEmbeddedServerTLS(t *testing.T) {
 	if _, err := nats.Connect(b.ClientURL(), append(authtest.Login("prod-1"), nats.MaxReconnects(0))...); err == nil {
 		t.Fatal("a plain-text client got in to a TLS server")
 	}
+}
+
+func serverFiles(t *testing.T, ca, dir string, hosts ...string) tlstest.Files {
+	t.Helper()
+	c, err := tlstest.NewCA(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.ServerFiles(dir, hosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func mustTLS(t *testing.T, f bus.TLSFiles) []nats.Option {
