@@ -102,7 +102,7 @@ func TestDistributedSecureNATSServer(t *testing.T) {
 		}
 		return path
 	}
-	routerCfg := write("router.yaml", fmt.Sprintf("nats:\n  url: %s\n  user: router-1\n  password_env: %s\nredis:\n  url: %s\nhttp:\n  addr: \"\"\nexecutors: []\nlog:\n  level: info\n",
+	routerCfg := write("router.yaml", fmt.Sprintf("nats:\n  url: %s\n  user: router-1\n  password_env: %s\nredis:\n  url: %s\nhttp:\n  addr: 127.0.0.1:0\n  jobs:\n    store: jetstream\nexecutors: []\nlog:\n  level: info\n",
 		url, passwordEnv(t, "router-1"), redisURL))
 	rp := startProcEnv(t, "router", env, bin, "serve", "--config", routerCfg)
 	rp.waitOutput(t, "taskrouter serving", 30*time.Second)
