@@ -3,9 +3,10 @@ GO ?= go
 .PHONY: test test-distributed bench fuzz build
 
 # Every test, with the services it needs (Redis at 127.0.0.1:6379; NATS is
-# embedded by the tests themselves).
+# embedded by the tests themselves, and one test runs Debian's nats-server).
 test:
 	./scripts/ensure-redis
+	./scripts/ensure-nats-server
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 
@@ -15,6 +16,7 @@ test:
 # skips them.
 test-distributed:
 	./scripts/ensure-redis
+	./scripts/ensure-nats-server
 	$(GO) test -race -count=1 -timeout 10m -run Distributed -v ./cmd/taskrouter
 
 # Go benchmarks, then the end-to-end figures.

@@ -33,9 +33,21 @@ type Config struct {
 	StoreDir string
 	// Name prefixes connection names, as shown by the server's monitoring.
 	Name string
-	// Options are extra client options: credentials, token, TLS.
+	// Options are this process's client options for URL: credentials,
+	// TLS. The embedded server's in-process connections log in by
+	// themselves and ignore them.
 	Options []nats.Option
-	Logger  *slog.Logger
+	// InboxPrefix, when set, is the inbox prefix of every connection:
+	// RouterInboxPrefix for a router, InboxPrefix(user) for a producer.
+	InboxPrefix string
+	// Auth is who may use the embedded server.
+	Auth Auth
+	// TLS, for the embedded server, serves TLS on Listen.
+	TLS TLSFiles
+	// MonitorAddr, for the embedded server, is a host:port serving NATS's
+	// monitoring endpoints (/varz, /connz, /jsz, ...); empty serves none.
+	MonitorAddr string
+	Logger      *slog.Logger
 }
 
 // Bus owns the embedded server, if any, and every connection it made.
@@ -44,6 +56,8 @@ type Bus struct {
 	ns      *server.Server
 	tempDir string
 	lock    *storeLock // on cfg.StoreDir, while the embedded server runs
+	// login is how the process's own connections log in to the embedded server.
+	login []nats.Option
 
 	mu     sync.Mutex
 	conns  []*nats.Conn
@@ -76,12 +90,24 @@ func Start(ctx context.Context, cfg Config) (*Bus, error) {
 }
 
 func (b *Bus) embed(ctx context.Context) error {
+	open, err := b.cfg.Auth.CheckListen(b.cfg.Listen)
+	if err != nil {
+		return err
+	}
 	if err := checkListen(b.cfg.Listen); err != nil {
 		return err
 	}
 	opts, err := b.serverOptions()
 	if err != nil {
 		return err
+	}
+	if b.login, err = applyAuth(opts, b.cfg.Auth, open); err != nil {
+		b.releaseStore()
+		return err
+	}
+	if open && b.cfg.Listen != "" && !b.cfg.Auth.AllowAnonymous {
+		b.cfg.Logger.Warn("the embedded NATS server lets any local client in with full rights; list nats.users (or set nats.token_env) to require logins",
+			"listen", b.cfg.Listen)
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -99,6 +125,12 @@ func (b *Bus) embed(ctx context.Context) error {
 		ns.WaitForShutdown()
 		b.releaseStore()
 		return fmt.Errorf("starting embedded NATS: not ready after %s", wait)
+	}
+	if err := enableJetStream(ns); err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		b.releaseStore()
+		return fmt.Errorf("starting embedded NATS: %w", err)
 	}
 	b.ns = ns
 	return nil
@@ -125,6 +157,12 @@ func (b *Bus) serverOptions() (*server.Options, error) {
 			p = server.RANDOM_PORT
 		}
 		opts.Host, opts.Port, opts.DontListen = host, p, false
+		if err := b.cfg.TLS.apply(opts); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyMonitor(opts, b.cfg.MonitorAddr); err != nil {
+		return nil, err
 	}
 	opts.StoreDir = filepath.Clean(b.cfg.StoreDir)
 	if b.cfg.StoreDir == "" {
@@ -174,16 +212,21 @@ func (b *Bus) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 		nats.DisconnectErrHandler(b.disconnected),
 		nats.ReconnectHandler(b.reconnected),
 	}
-	all = append(all, b.cfg.Options...)
-	all = append(all, opts...)
+	if b.cfg.InboxPrefix != "" {
+		all = append(all, nats.CustomInboxPrefix(b.cfg.InboxPrefix))
+	}
 	url := b.cfg.URL
 	if b.ns != nil {
 		url = ""
+		all = append(all, b.login...)
 		all = append(all, nats.InProcessServer(b.ns))
+	} else {
+		all = append(all, b.cfg.Options...)
 	}
+	all = append(all, opts...)
 	nc, err := nats.Connect(url, all...)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", b.describe(), err)
+		return nil, fmt.Errorf("connecting to NATS at %s: %w%s", b.describe(), err, certificateHint(err))
 	}
 	b.conns = append(b.conns, nc)
 	return nc, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -65,7 +66,9 @@ type Config struct {
 	// is answered overloaded, with retry_after_ms, so that the router can
 	// try elsewhere or later (default DefaultQueueWait).
 	QueueWait time.Duration
-	Logger    *slog.Logger
+	// Version is this executor's version in NATS's service discovery.
+	Version string
+	Logger  *slog.Logger
 }
 
 // Executor serves models on NATS.
@@ -77,6 +80,7 @@ type Executor struct {
 
 	subs      []*nats.Subscription
 	cancelSub *nats.Subscription
+	service   *bus.Service
 	work      sync.WaitGroup // admitted subtasks not yet answered
 	workers   sync.WaitGroup
 	quit      chan struct{}
@@ -112,6 +116,9 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 			return nil, fmt.Errorf("executors: model %q listed twice", m.Spec.Name)
 		}
 		e.models[m.Spec.Name] = newServed(m, cfg.MaxQueue, cfg.QueueWait)
+	}
+	if err := e.register(); err != nil {
+		return nil, err
 	}
 	if err := e.subscribe(); err != nil {
 		e.unsubscribe()
@@ -165,7 +172,16 @@ func (e *Executor) subscribe() error {
 		_ = sub.SetPendingLimits(-1, -1)
 		e.subs = append(e.subs, sub)
 	}
-	return e.nc.Flush()
+	if err := e.nc.Flush(); err != nil {
+		return fmt.Errorf("subscribing to models: %w", err)
+	}
+	// A refused subscription is reported asynchronously, before the
+	// flush's answer: an executor must not look alive for a model whose
+	// subtasks it can never receive.
+	if err := e.nc.LastError(); errors.Is(err, nats.ErrPermissionViolation) {
+		return fmt.Errorf("subscribing to models: the NATS server refused: %w; the executor's NATS user must be allowed these models", err)
+	}
+	return nil
 }
 
 // ID returns the executor's id.
@@ -231,6 +247,7 @@ func (e *Executor) Stop() {
 }
 
 func (e *Executor) unsubscribe() {
+	e.service.Stop()
 	for _, sub := range e.subs {
 		_ = sub.Unsubscribe()
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -36,6 +37,8 @@ type served struct {
 	// runNs is a moving average of how long a subtask runs, from which
 	// the wait a refused one is told to retry after is estimated.
 	runNs atomic.Int64
+	// stats counts the model's answered subtasks, for $SRV.STATS.
+	stats *bus.Endpoint
 }
 
 // workerIdle is how long a worker waits for work before it leaves.
@@ -51,13 +54,15 @@ const (
 
 // job is one admitted subtask, cancellable from the moment it is accepted.
 type job struct {
-	w       task.Work
-	inbox   string
-	ctx     context.Context
-	cancel  context.CancelFunc
-	untrack func()
-	state   atomic.Int32
-	expiry  *time.Timer
+	w        task.Work
+	received time.Time
+	stats    *bus.Endpoint
+	inbox    string
+	ctx      context.Context
+	cancel   context.CancelFunc
+	untrack  func()
+	state    atomic.Int32
+	expiry   *time.Timer
 }
 
 func newServed(m Served, maxQueue int, wait time.Duration) *served {
@@ -78,20 +83,20 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 		e.cfg.Logger.Warn("dropping a subtask without a reply subject", "subject", msg.Subject)
 		return
 	}
+	received := time.Now()
 	w, err := decodeWork(msg.Data)
 	if err != nil {
-		e.reply(msg.Reply, task.Reply{Type: task.ReplyError,
-			Error: task.Errorf(task.CodeInvalidRequest, "decoding subtask: %v", err)})
+		e.refuse(m, msg.Reply, task.Errorf(task.CodeInvalidRequest, "decoding subtask: %v", err))
 		return
 	}
 	// Only this goroutine adds to the queue and workers only take from it,
 	// so a free place seen here is still free below.
 	if len(m.queue) == cap(m.queue) {
-		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: e.overloaded(m,
-			fmt.Sprintf("its queue of %d subtasks waiting for a free slot is full", cap(m.queue)))})
+		e.refuse(m, msg.Reply, e.overloaded(m,
+			fmt.Sprintf("its queue of %d subtasks waiting for a free slot is full", cap(m.queue))))
 		return
 	}
-	j := &job{w: w, inbox: msg.Reply}
+	j := &job{w: w, inbox: msg.Reply, received: received, stats: m.stats}
 	j.ctx, j.cancel = context.WithCancel(context.Background())
 	if !w.Deadline.IsZero() {
 		j.ctx, j.cancel = context.WithDeadline(context.Background(), w.Deadline)
@@ -99,7 +104,7 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	untrack, ok := e.cancel.track(w.RequestID, w.SubtaskID, w.Attempt, msg.Reply, j.cancel)
 	if !ok {
 		j.cancel()
-		e.reply(msg.Reply, task.Reply{Type: task.ReplyError, Error: task.Errorf(task.CodeCancelled, "request %s was cancelled", w.RequestID)})
+		e.refuse(m, msg.Reply, task.Errorf(task.CodeCancelled, "request %s was cancelled", w.RequestID))
 		return
 	}
 	j.untrack = untrack
@@ -223,7 +228,14 @@ func (e *Executor) finish(j *job, r task.Reply) {
 	j.untrack()
 	j.cancel()
 	e.reply(j.inbox, r)
+	j.stats.Record(time.Since(j.received), failure(r.Error))
 	e.work.Done()
+}
+
+// refuse answers a subtask that was never admitted.
+func (e *Executor) refuse(m *served, inbox string, err *task.Error) {
+	e.reply(inbox, task.Reply{Type: task.ReplyError, Error: err})
+	m.stats.Record(0, failure(err))
 }
 
 func (e *Executor) run(m *served, j *job) {

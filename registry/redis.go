@@ -69,6 +69,12 @@ func OpenRedis(ctx context.Context, url string, opts ...Option) (*Redis, error) 
 		return nil, fmt.Errorf("opening registry: %w", task.Errorf(task.CodeInvalidRequest,
 			"redis url %q: %v; use redis://host:6379/0", url, err))
 	}
+	return OpenRedisOptions(ctx, o, opts...)
+}
+
+// OpenRedisOptions is OpenRedis with the client's options given whole
+// (an ACL user's password from elsewhere, TLS with a private CA).
+func OpenRedisOptions(ctx context.Context, o *redis.Options, opts ...Option) (*Redis, error) {
 	o.ContextTimeoutEnabled = true
 	client := redis.NewClient(o)
 	r, err := NewRedis(ctx, client, opts...)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -63,7 +64,9 @@ type Config struct {
 	// tr.v1.events.<id>; otherwise only requests that set Events are
 	// published, which saves five NATS messages per subtask.
 	AllEvents bool
-	Logger    *slog.Logger
+	// Version is this router's version in NATS's service discovery.
+	Version string
+	Logger  *slog.Logger
 }
 
 // Router runs plans over NATS. It is safe for concurrent use.
@@ -73,6 +76,8 @@ type Router struct {
 	sel     Selector
 	planner Planner
 	inbox   *inbox
+	// stats counts the requests served on tr.v1.req, for $SRV.STATS.
+	stats *bus.Endpoint
 
 	closeOnce sync.Once
 	serving   sync.WaitGroup

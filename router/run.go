@@ -70,11 +70,11 @@ func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Even
 	n := len(plan.Tasks)
 	ru := &run{r: r, req: req, plan: plan, input: input, context: history, started: time.Now(),
 		index: make(map[string]int, n), states: make([]task.SubtaskState, n), waiting: make([]int, n)}
-	switch publish := req.Events || r.cfg.AllEvents; {
-	case publish:
+	switch to := r.eventSubjects(req); {
+	case len(to) > 0:
 		ru.emit = func(ev task.Event) {
 			if ev.Type != task.EventProgress || ev.Text != "" {
-				r.publishEvent(ev) // a chunk without text says nothing to a live view
+				r.publishEvent(ev, to) // a chunk without text says nothing to a live view
 			}
 			if onEvent != nil {
 				onEvent(ev)

@@ -3,10 +3,15 @@ package router
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
+	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -20,6 +25,10 @@ const ServeQueue = "taskrouter"
 // subject a producer listens on. The returned func stops serving and waits
 // for requests in progress.
 func (r *Router) Serve(ctx context.Context) (stop func(), err error) {
+	svc, err := r.register()
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	sub, err := r.nc.QueueSubscribe(task.SubjectRequest, ServeQueue, func(msg *nats.Msg) {
 		r.serving.Add(1)
@@ -28,12 +37,12 @@ func (r *Router) Serve(ctx context.Context) (stop func(), err error) {
 			r.serveOne(ctx, msg)
 		}()
 	})
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("subscribing to %s: %w", task.SubjectRequest, err)
+	if err == nil {
+		_ = sub.SetPendingLimits(-1, -1)
+		err = flushChecked(r.nc)
 	}
-	_ = sub.SetPendingLimits(-1, -1)
-	if err := r.nc.Flush(); err != nil {
+	if err != nil {
+		svc.Stop()
 		cancel()
 		return nil, fmt.Errorf("subscribing to %s: %w", task.SubjectRequest, err)
 	}
@@ -43,23 +52,62 @@ func (r *Router) Serve(ctx context.Context) (stop func(), err error) {
 			<-closed // no handler runs after this, so Wait cannot race an Add
 		}
 		r.serving.Wait()
+		svc.Stop()
 		cancel()
 	}, nil
 }
 
-func (r *Router) serveOne(ctx context.Context, msg *nats.Msg) {
-	req, err := task.DecodeRequest(msg.Data, r.cfg.Limits)
-	var resp task.Response
+// ServiceName is the routers' name in NATS's service discovery.
+const ServiceName = "taskrouter-router"
+
+// register makes this router a NATS service, so `nats micro list`,
+// `info` and `stats` show it with its requests, errors and their time.
+func (r *Router) register() (*bus.Service, error) {
+	svc, err := bus.StartService(r.nc, bus.ServiceConfig{
+		Name: ServiceName, Version: r.cfg.Version,
+		Description: "plans requests into subtasks, dispatches them to executors and merges the answers",
+		Metadata:    map[string]string{"request_subject": task.SubjectRequest, "events_subject": task.SubjectEventsPrefix + "<request-id>"},
+		Endpoints: []bus.EndpointConfig{{Name: "requests", Subject: task.SubjectRequest, QueueGroup: ServeQueue,
+			Metadata: map[string]string{"request": "task.Request JSON", "response": "task.Response JSON"}}},
+	})
 	if err != nil {
-		resp = task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
-	} else {
-		if id := msg.Header.Get(task.HeaderRequestID); req.ID == "" && id != "" {
-			req.ID = id
-		}
-		resp = r.Handle(ctx, req, nil)
+		return nil, err
 	}
+	r.stats = svc.Endpoint("requests")
+	return svc, nil
+}
+
+// flushChecked flushes nc and reports a subscription the server refused:
+// NATS says so asynchronously, before the flush's answer.
+func flushChecked(nc *nats.Conn) error {
+	if err := nc.Flush(); err != nil {
+		return err
+	}
+	if err := nc.LastError(); errors.Is(err, nats.ErrPermissionViolation) {
+		return fmt.Errorf("the NATS server refused: %w; check this process's NATS user and its role", err)
+	}
+	return nil
+}
+
+func failure(e *task.Error) string {
+	if e == nil {
+		return ""
+	}
+	return string(e.Code) + ": " + e.Message
+}
+
+func (r *Router) serveOne(ctx context.Context, msg *nats.Msg) {
+	start := time.Now()
+	resp := r.answer(ctx, msg)
+	r.stats.Record(time.Since(start), failure(resp.Error))
 	if msg.Reply == "" {
 		r.cfg.Logger.Warn("request without a reply subject; its response goes to events only", "request", resp.ID)
+		return
+	}
+	if err := task.CheckReplySubject(msg.Reply); err != nil {
+		// A producer may not make the router write where it itself may
+		// not: a Response on tr.v1.cancel.<id> would cancel that request.
+		r.cfg.Logger.Warn("not answering a request whose reply subject is reserved", "request", resp.ID, "reply", msg.Reply, "err", err)
 		return
 	}
 	data, err := json.Marshal(resp)
@@ -67,7 +115,31 @@ func (r *Router) serveOne(ctx context.Context, msg *nats.Msg) {
 		r.cfg.Logger.Error("encoding response", "request", resp.ID, "err", err)
 		return
 	}
-	if err := r.nc.Publish(msg.Reply, data); err != nil {
+	out := &nats.Msg{Subject: msg.Reply, Data: data}
+	if resp.Error != nil {
+		out.Header = errorHeaders(resp.Error)
+	}
+	if err := r.nc.PublishMsg(out); err != nil {
 		r.cfg.Logger.Warn("publishing response", "request", resp.ID, "err", err)
 	}
+}
+
+func (r *Router) answer(ctx context.Context, msg *nats.Msg) task.Response {
+	req, err := task.DecodeRequest(msg.Data, r.cfg.Limits)
+	if err != nil {
+		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+	}
+	if id := msg.Header.Get(task.HeaderRequestID); req.ID == "" && id != "" {
+		req.ID = id
+	}
+	return r.Handle(ctx, req, nil)
+}
+
+// errorHeaders are NATS services' error headers (micro's convention,
+// which natscli shows): the message and an HTTP-like status code.
+func errorHeaders(e *task.Error) nats.Header {
+	h := nats.Header{}
+	h.Set(micro.ErrorHeader, e.Message)
+	h.Set(micro.ErrorCodeHeader, strconv.Itoa(e.Code.Status()))
+	return h
 }

@@ -22,6 +22,10 @@ type Request struct {
 	// Events asks the router to publish this request's progress events on
 	// tr.v1.events.<id> (routers may also be configured to publish all).
 	Events bool `json:"events,omitempty"`
+	// EventsSubject, when set, is where the router publishes this
+	// request's progress events instead: a subject in the producer's own
+	// inbox (_INBOX.<user>.<anything>), which only it may read.
+	EventsSubject string `json:"events_subject,omitempty"`
 	// TimeoutMs bounds the whole request; zero means the configured default.
 	TimeoutMs int64 `json:"timeout_ms,omitempty"`
 	// Sampling is for the model that writes the answer (temperature,
@@ -128,6 +132,11 @@ func (r Request) Check(lim Limits) error {
 	case "", "quality", "cost", "latency", "balanced":
 	default:
 		return Errorf(CodeInvalidRequest, "unknown policy %q: use quality, cost, latency or balanced", r.Policy)
+	}
+	if r.EventsSubject != "" {
+		if err := CheckReplySubject(r.EventsSubject); err != nil {
+			return Errorf(CodeInvalidRequest, "events_subject: %s", AsError(err).Message)
+		}
 	}
 	if r.TimeoutMs < 0 || r.MaxCostUSD < 0 {
 		return Errorf(CodeInvalidRequest, "timeout_ms and max_cost must not be negative")

@@ -16,6 +16,13 @@ const (
 	SubjectCancelPrefix = "tr.v1.cancel."
 	// SubjectCancelAll is what executors subscribe to for cancellations.
 	SubjectCancelAll = "tr.v1.cancel.*"
+	// SubjectJobs is where producers publish requests that must not be
+	// lost (durable requests, on JetStream).
+	SubjectJobs = "tr.v1.jobs"
+
+	// RouterInboxPrefix is the inbox prefix of routers' connections, where
+	// executors' replies arrive; only routers may use it.
+	RouterInboxPrefix = "_TR_ROUTER"
 
 	// HeaderRequestID may name the request id of a message on tr.v1.req.
 	// Dispatches carry no headers: the ids, attempt and deadline are in
@@ -224,4 +231,28 @@ func hexDigit(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
+}
+
+// CheckReplySubject reports whether a subject a caller named for answers
+// or events (a request's reply subject, its events_subject) may receive
+// them: one valid subject with no wildcard, outside the contract's own
+// subjects (tr.) and NATS's ($JS, $KV, $SYS, $SRV, ...) and the routers'
+// inbox (_TR_ROUTER), which a router would otherwise write to on the
+// caller's behalf: a Response sent to tr.v1.cancel.<id> cancels that
+// request, one sent to $KV.taskrouter_jobs.<id> replaces that job.
+func CheckReplySubject(subject string) error {
+	if len(subject) > 1024 {
+		return Errorf(CodeInvalidRequest, "the subject is %d bytes; keep it under 1024", len(subject))
+	}
+	for _, tok := range strings.Split(subject, ".") {
+		if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n") {
+			return Errorf(CodeInvalidRequest, "%q is not a subject to publish to: no empty tokens, wildcards or spaces", subject)
+		}
+	}
+	for _, reserved := range []string{"tr.", "$", RouterInboxPrefix + "."} {
+		if strings.HasPrefix(subject, reserved) {
+			return Errorf(CodeInvalidRequest, "%q is in a namespace taskrouter and NATS keep for themselves (%s...); use a subject in your inbox, such as _INBOX.<user>.events", subject, reserved)
+		}
+	}
+	return nil
 }

@@ -48,6 +48,8 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`))
 	f.Add([]byte(strings.Repeat("[", 300)))
 	f.Add([]byte(`{"input":"x","messages":[{"role":"assistant","content":"","tool_calls":` + strings.Repeat(`{"a":`, 130) + `1` + strings.Repeat("}", 130) + `}]}`))
+	f.Add([]byte(`{"input":"x","events_subject":"_INBOX.billing.ev"}`))
+	f.Add([]byte(`{"input":"x","events_subject":"tr.v1.cancel.req_1"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := DecodeRequest(data, DefaultLimits)
 		if err != nil {
@@ -58,6 +60,31 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		if in, _ := r.Text(); strings.TrimSpace(in) == "" && r.Plan == nil {
 			t.Fatalf("a request with no input was accepted: %s", data)
+		}
+		if r.EventsSubject != "" && CheckReplySubject(r.EventsSubject) != nil {
+			t.Fatalf("a request with events_subject %q was accepted", r.EventsSubject)
+		}
+	})
+}
+
+// FuzzCheckReplySubject: a subject it accepts is one a router may publish
+// to for a caller: no wildcard, no empty token, nothing reserved.
+func FuzzCheckReplySubject(f *testing.F) {
+	for _, s := range []string{"_INBOX.billing.x", "results.mine", "tr.v1.cancel.req_1", "$KV.taskrouter_jobs.j",
+		"_TR_ROUTER.abc.1", "a.*", "a.>", "a..b", ".a", "a b", "$SRV.PING", "tr", "_TR_ROUTER"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if CheckReplySubject(s) != nil {
+			return
+		}
+		for _, tok := range strings.Split(s, ".") {
+			if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n") {
+				t.Fatalf("accepted %q with token %q", s, tok)
+			}
+		}
+		if strings.HasPrefix(s, "tr.") || strings.HasPrefix(s, "$") || strings.HasPrefix(s, RouterInboxPrefix+".") {
+			t.Fatalf("accepted the reserved %q", s)
 		}
 	})
 }

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/executors"
 	"github.com/taskrouter/taskrouter/planner"
@@ -189,11 +187,15 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	if err := a.startBus(ctx, env); err != nil {
+	if err := a.startBus(ctx, parts); err != nil {
 		return nil, err
 	}
 	if a.reg, err = a.openRegistry(ctx); err != nil {
 		a.close()
+		var ue usageError
+		if errors.As(err, &ue) {
+			return nil, err
+		}
 		return nil, unavailableError{err}
 	}
 	if len(served) > 0 {
@@ -211,22 +213,18 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 	return a, nil
 }
 
-func (a *app) startBus(ctx context.Context, env *cliEnv) error {
-	var opts []nats.Option
-	n := a.cfg.NATS
-	if n.TokenEnv != "" {
-		opts = append(opts, nats.Token(env.getenv(n.TokenEnv)))
+// startBus connects to NATS, or embeds it. A router's connections use the
+// routers' own inbox prefix, which only the router role may read.
+func (a *app) startBus(ctx context.Context, parts appParts) error {
+	inbox := ""
+	if parts.router {
+		inbox = bus.RouterInboxPrefix
 	}
-	if n.CredsFile != "" {
-		opts = append(opts, nats.UserCredentials(n.CredsFile))
+	bc, err := busConfig(a.cfg, a.getenv, inbox, a.log)
+	if err != nil {
+		return err
 	}
-	if n.TLS.CAFile != "" {
-		opts = append(opts, nats.RootCAs(n.TLS.CAFile))
-	}
-	if n.TLS.CertFile != "" {
-		opts = append(opts, nats.ClientCert(n.TLS.CertFile, n.TLS.KeyFile))
-	}
-	b, err := bus.Start(ctx, bus.Config{URL: n.URL, Listen: n.Listen, StoreDir: n.StoreDir, Options: opts, Logger: a.log})
+	b, err := bus.Start(ctx, bc)
 	if err != nil {
 		return storeLockedError(err)
 	}
@@ -239,7 +237,7 @@ func (a *app) startExecutors(ctx context.Context, served []executors.Served) err
 	if err != nil {
 		return unavailableError{err}
 	}
-	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log,
+	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log, Version: serviceVersion(),
 		MaxQueue: a.cfg.Executor.Queue, QueueWait: a.cfg.Executor.QueueWait})
 	if te := task.AsError(err); te != nil && te.Code == task.CodeInvalidRequest {
 		return usageError{fmt.Sprintf("starting executors: %v", te.Message)}
@@ -261,7 +259,7 @@ func (a *app) startRouter() error {
 		Limits: a.cfg.TaskLimits(), Catalog: a.catalog, Attempts: rc.Attempts,
 		SubtaskTimeout: rc.SubtaskTimeout, RequestTimeout: rc.RequestTimeout,
 		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, Logger: a.log,
-		AllEvents: rc.Events == "all",
+		AllEvents: rc.Events == "all", Version: serviceVersion(),
 	})
 	if err == nil && a.gen != nil {
 		a.gen.r = a.router

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -56,7 +57,7 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	var resp task.Response
 	if *natsURL != "" {
-		resp, err = askRemote(ctx, env, *natsURL, req, progress, *timeout)
+		resp, err = askRemote(ctx, env, c.config, *natsURL, req, progress, *timeout)
 	} else {
 		resp, err = askLocal(ctx, env, c, req, progress)
 	}
@@ -99,10 +100,24 @@ func askLocal(ctx context.Context, env *cliEnv, c commonFlags, req task.Request,
 	return a.router.Handle(ctx, req, progress.event), nil
 }
 
-// askRemote sends the request to a router over tr.v1.req and follows its
-// progress on tr.v1.events.<id>.
-func askRemote(ctx context.Context, env *cliEnv, url string, req task.Request, progress *progress, timeout time.Duration) (task.Response, error) {
-	b, err := bus.Start(ctx, bus.Config{URL: url})
+// askRemote sends the request to a router over tr.v1.req, as a producer
+// logged in with the config's nats settings, and follows its progress on
+// an events subject in its own inbox.
+func askRemote(ctx context.Context, env *cliEnv, config, url string, req task.Request, progress *progress, timeout time.Duration) (task.Response, error) {
+	cfg, err := LoadConfig(config)
+	if err != nil {
+		return task.Response{}, usageError{err.Error()}
+	}
+	cfg.ApplyEnv(env.getenv)
+	cfg.NATS.URL, cfg.NATS.Listen = url, ""
+	if err := cfg.Validate(); err != nil {
+		return task.Response{}, usageError{fmt.Sprintf("invalid config: %v", err)}
+	}
+	bc, err := busConfig(cfg, env.getenv, producerInbox(cfg.NATS), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return task.Response{}, err
+	}
+	b, err := bus.Start(ctx, bc)
 	if err != nil {
 		return task.Response{}, unavailableError{err}
 	}
@@ -111,7 +126,8 @@ func askRemote(ctx context.Context, env *cliEnv, url string, req task.Request, p
 	if err != nil {
 		return task.Response{}, unavailableError{err}
 	}
-	events, err := nc.Subscribe(task.EventsSubject(req.ID), func(m *nats.Msg) {
+	req.EventsSubject = nc.NewInbox()
+	events, err := nc.Subscribe(req.EventsSubject, func(m *nats.Msg) {
 		var ev task.Event
 		if json.Unmarshal(m.Data, &ev) == nil {
 			progress.event(ev)
@@ -131,7 +147,6 @@ func askRemote(ctx context.Context, env *cliEnv, url string, req task.Request, p
 			}
 		}
 	}()
-	req.Events = true
 	data, _ := json.Marshal(req)
 	if timeout <= 0 {
 		timeout = 10 * time.Minute

@@ -161,7 +161,11 @@ func (a *app) openRegistry(ctx context.Context) (registry.Registry, error) {
 	// go-redis logs every failed dial during an outage; the registry logs
 	// the outage once itself.
 	redis.SetLogger(registry.GoRedisLogger{Logger: a.log})
-	r, err := registry.OpenRedis(ctx, a.cfg.Redis.URL, opts...)
+	ro, err := redisOptions(a.cfg.Redis, a.getenv)
+	if err != nil {
+		return nil, err
+	}
+	r, err := registry.OpenRedisOptions(ctx, ro, opts...)
 	if err != nil {
 		return nil, err // not a typed nil, which close would call
 	}

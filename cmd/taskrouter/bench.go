@@ -43,6 +43,9 @@ type benchReport struct {
 
 	RSSMBIdle float64 `json:"rss_mb_idle,omitempty"`
 
+	// Logins, permissions and TLS against plain TCP, when measured.
+	*secureBench
+
 	// The HTTP path against a direct upstream call, when measured.
 	*httpBench
 }
@@ -60,6 +63,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	conc := fs.Int("concurrency", 64, "concurrent requests for the throughput measurements")
 	noRSS := fs.Bool("no-rss", false, "skip the idle RSS measurement of a serve process")
 	noHTTP := fs.Bool("no-http", false, "skip the HTTP path measurements")
+	noSecure := fs.Bool("no-secure", false, "skip measuring dispatch with TLS and logins against plain TCP")
 	upstreamOnly := fs.Bool("upstream-only", false, "internal: serve only the scripted OpenAI-compatible upstream of the HTTP bench, print its URL, run until stopped")
 	bareProxy := fs.String("bare-proxy", "", "internal: serve only the HTTP bench's bare reverse proxy to this upstream URL, print its URL, run until stopped")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -77,6 +81,13 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	rep := benchReport{Requests: *n, Concurrency: *conc}
 	if err := benchDispatch(ctx, &rep); err != nil {
 		return err
+	}
+	if !*noSecure {
+		sb, err := benchSecure(ctx, rep.Requests, rep.Concurrency)
+		if err != nil {
+			return fmt.Errorf("measuring dispatch with TLS and logins: %w", err)
+		}
+		rep.secureBench = &sb
 	}
 	if !*noRSS {
 		rss, err := idleRSS(ctx)
@@ -105,6 +116,11 @@ func printBench(env *cliEnv, r benchReport) {
 	fmt.Fprintf(env.stdout, "dispatch overhead ratio  %.2f (p50 / raw p50; target <= 3)\n", r.DispatchOverheadRatio)
 	fmt.Fprintf(env.stdout, "throughput ratio         %.2f (dispatch/s / raw/s; target >= 0.3)\n", r.ThroughputRatio)
 	fmt.Fprintf(env.stdout, "DAG efficiency           %.3f (100 ms critical path in %.1f ms; target >= 0.9)\n", r.DAGEfficiency, r.DAGMs)
+	if s := r.secureBench; s != nil {
+		fmt.Fprintf(env.stdout, "over TCP, plain            NATS p50 %8.1f us   dispatch p50 %8.1f us   overhead ratio %.2f\n", s.TCPNATSRRP50us, s.TCPDispatchP50us, s.TCPDispatchOverheadRatio)
+		fmt.Fprintf(env.stdout, "over TCP, TLS and logins   NATS p50 %8.1f us   dispatch p50 %8.1f us   overhead ratio %.2f\n", s.SecureNATSRRP50us, s.SecureDispatchP50us, s.SecureDispatchOverheadRatio)
+		fmt.Fprintf(env.stdout, "auth+TLS overhead ratio  %.2f (secure overhead ratio / plain; target <= 1.3); dispatch p50 ratio %.2f\n", s.AuthTLSOverheadRatio, s.AuthTLSDispatchRatio)
+	}
 	if r.RSSMBIdle > 0 {
 		fmt.Fprintf(env.stdout, "serve idle RSS           %.1f MB (target <= 80)\n", r.RSSMBIdle)
 	}
@@ -141,7 +157,7 @@ func benchDispatch(ctx context.Context, rep *benchReport) error {
 			return err
 		}
 	}
-	raw, err := rawCall(conns[0], conns[1])
+	raw, err := rawResponder(conns[0], conns[1], "bench.raw")
 	if err != nil {
 		return err
 	}
@@ -180,10 +196,11 @@ func benchDispatch(ctx context.Context, rep *benchReport) error {
 	return benchDAG(ctx, r, rep)
 }
 
-// rawCall is the floor: a NATS request-reply to a responder that answers
-// at once, over the same kind of connection as dispatch.
-func rawCall(responder, requester *nats.Conn) (func() error, error) {
-	if _, err := responder.Subscribe("bench.raw", func(m *nats.Msg) { _ = m.Respond([]byte(`{"type":"result"}`)) }); err != nil {
+// rawResponder is the floor: a NATS request-reply on subject to a
+// responder that answers at once, over the same kind of connection as
+// dispatch.
+func rawResponder(responder, requester *nats.Conn, subject string) (func() error, error) {
+	if _, err := responder.Subscribe(subject, func(m *nats.Msg) { _ = m.Respond([]byte(`{"type":"result"}`)) }); err != nil {
 		return nil, err
 	}
 	if err := responder.Flush(); err != nil {
@@ -191,7 +208,7 @@ func rawCall(responder, requester *nats.Conn) (func() error, error) {
 	}
 	payload := []byte(`{"request_id":"req_x","subtask_id":"t1","capability":"noop","input":"x"}`)
 	return func() error {
-		_, err := requester.Request("bench.raw", payload, 10*time.Second)
+		_, err := requester.Request(subject, payload, 10*time.Second)
 		return err
 	}, nil
 }
@@ -210,31 +227,40 @@ const benchRounds = 10
 // each, one after another for latency, then n calls each from conc
 // goroutines for throughput.
 func measurePair(base, subject func() error, n, conc int) (pair, error) {
-	for _, call := range []func() error{base, subject} {
+	f, err := measureAll([]func() error{base, subject}, n, conc)
+	if err != nil {
+		return pair{}, err
+	}
+	return pair{base: f[0], subject: f[1]}, nil
+}
+
+// measureAll measures calls in alternating rounds, as measurePair does.
+func measureAll(calls []func() error, n, conc int) ([]figures, error) {
+	for _, call := range calls {
 		for i := 0; i < n/10; i++ { // warm up
 			if err := call(); err != nil {
-				return pair{}, err
+				return nil, err
 			}
 		}
 	}
 	per := max(n/benchRounds, 1)
-	var lat [2][]time.Duration
-	var busy [2]time.Duration
+	lat := make([][]time.Duration, len(calls))
+	busy := make([]time.Duration, len(calls))
 	for round := 0; round < benchRounds; round++ {
-		for k, call := range []func() error{base, subject} {
+		for k, call := range calls {
 			d, err := sequential(call, per)
 			if err != nil {
-				return pair{}, err
+				return nil, err
 			}
 			lat[k] = append(lat[k], d...)
 			took, err := concurrent(call, per, conc)
 			if err != nil {
-				return pair{}, err
+				return nil, err
 			}
 			busy[k] += took
 		}
 	}
-	var out [2]figures
+	out := make([]figures, len(calls))
 	for k := range out {
 		sort.Slice(lat[k], func(i, j int) bool { return lat[k][i] < lat[k][j] })
 		us := func(q float64) float64 {
@@ -242,7 +268,7 @@ func measurePair(base, subject func() error, n, conc int) (pair, error) {
 		}
 		out[k] = figures{p50: us(0.5), p99: us(0.99), perSec: round3(float64(per*benchRounds) / busy[k].Seconds())}
 	}
-	return pair{base: out[0], subject: out[1]}, nil
+	return out, nil
 }
 
 func sequential(call func() error, n int) ([]time.Duration, error) {

@@ -26,7 +26,9 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 		"http_passthrough_added_p50_us", "http_bare_proxy_added_p50_us", "http_added_vs_bare_proxy",
 		"http_passthrough_rps_ratio", "http_bare_proxy_rps_ratio", "http_rps_vs_bare_proxy",
 		"http_peak_rss_mb", "http_streams_peak_rss_mb", "http_bare_proxy_streams_peak_rss_mb", "http_streams_peak_concurrent",
-		"http_burst_p50_ms", "http_burst_p99_ms"} {
+		"http_burst_p50_ms", "http_burst_p99_ms",
+
+		"secure_dispatch_overhead_ratio", "tcp_dispatch_overhead_ratio", "auth_tls_overhead_ratio", "auth_tls_dispatch_ratio"} {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive figure", k, got[k])
 		}

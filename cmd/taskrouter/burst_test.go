@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/taskrouter/taskrouter/adapters/openaitest"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -136,7 +138,7 @@ func TestOverloadedReachesClientsWithRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	nc, err := a.bus.Connect("producer")
+	nc, err := a.bus.Connect("producer", nats.CustomInboxPrefix("_INBOX.producer")) // a router's inbox is no reply subject
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -39,30 +37,6 @@ type Config struct {
 	Log      LogConfig       `yaml:"log"`
 	// Executor sizes the admission queue of every model this process serves.
 	Executor ExecutorConfig `yaml:"executor"`
-}
-
-// NATSConfig says where NATS is and how to authenticate.
-type NATSConfig struct {
-	URL      string `yaml:"url"`
-	Listen   string `yaml:"listen"`
-	StoreDir string `yaml:"store_dir"`
-	// TokenEnv names the environment variable holding a NATS token.
-	TokenEnv string `yaml:"token_env"`
-	// CredsFile is a NATS .creds file (JWT and nkey seed).
-	CredsFile string    `yaml:"creds_file"`
-	TLS       TLSConfig `yaml:"tls"`
-}
-
-// TLSConfig holds client TLS files for NATS.
-type TLSConfig struct {
-	CAFile   string `yaml:"ca_file"`
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-}
-
-// RedisConfig says where the shared registry lives; empty URL keeps it in memory.
-type RedisConfig struct {
-	URL string `yaml:"url"`
 }
 
 // HTTPConfig is the HTTP ingress: the OpenAI-compatible API, jobs and
@@ -173,6 +147,8 @@ type LogConfig struct {
 // the built-in local models.
 func DefaultConfig() Config {
 	return Config{
+		NATS:    NATSConfig{TLS: TLSConfig{Verify: true}},
+		Redis:   RedisConfig{TLS: TLSConfig{Verify: true}},
 		HTTP:    defaultHTTPConfig(),
 		Planner: PlannerConfig{Mode: "auto"},
 		Router:  RouterConfig{Attempts: 3, SubtaskTimeout: 2 * time.Minute, RequestTimeout: 5 * time.Minute, AcceptTimeout: time.Second, LostAfter: 3 * time.Second, Policy: "balanced", Events: "requested", FailuresToCooldown: registry.DefaultFailuresToCooldown, Cooldown: registry.DefaultCooldown, MaxCooldown: registry.DefaultMaxCooldown},
@@ -242,23 +218,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if c.NATS.URL != "" {
-		for _, u := range strings.Split(c.NATS.URL, ",") {
-			if p, err := url.Parse(strings.TrimSpace(u)); err != nil || p.Host == "" {
-				bad("nats.url: %q is not a URL such as nats://127.0.0.1:4222", u)
-			}
-		}
-	}
-	if c.NATS.Listen != "" {
-		if c.NATS.URL != "" {
-			bad("nats.listen: only the embedded server listens; leave nats.url empty or drop nats.listen")
-		} else if _, _, err := net.SplitHostPort(c.NATS.Listen); err != nil {
-			bad("nats.listen: %q is not host:port such as 127.0.0.1:4222", c.NATS.Listen)
-		}
-	}
-	if c.Redis.URL != "" && !strings.HasPrefix(c.Redis.URL, "redis://") && !strings.HasPrefix(c.Redis.URL, "rediss://") {
-		bad("redis.url: must start with redis:// or rediss://")
-	}
+	c.NATS.validate(bad)
+	c.Redis.validate(bad)
 	c.validateHTTP(bad)
 	if !slices.Contains([]string{"auto", "rules", "llm", "single"}, c.Planner.Mode) {
 		bad("planner.mode: %q is not one of auto, rules, llm, single", c.Planner.Mode)

@@ -16,10 +16,12 @@ func runExecutor(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, *config)
+	// Validated once the flags apply: --nats turns an embedded setup into a login.
+	cfg, err := LoadConfig(*config)
 	if err != nil {
-		return err
+		return usageError{err.Error()}
 	}
+	cfg.ApplyEnv(env.getenv)
 	if *natsURL != "" {
 		cfg.NATS.URL, cfg.NATS.Listen = *natsURL, ""
 	}

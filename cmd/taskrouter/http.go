@@ -340,11 +340,10 @@ func (a *app) rateLimiter(ctx context.Context, closers *[]func(context.Context) 
 		}
 		return m, nil
 	}
-	opts, err := redis.ParseURL(a.cfg.Redis.URL)
+	opts, err := redisOptions(a.cfg.Redis, a.getenv) // ContextTimeoutEnabled: the failover's timeout must bound each call
 	if err != nil {
-		return nil, usageError{fmt.Sprintf("redis.url: %v", err)}
+		return nil, err
 	}
-	opts.ContextTimeoutEnabled = true // the failover's timeout must bound each call
 	client := redis.NewClient(opts)
 	*closers = append(*closers, func(context.Context) error { return client.Close() })
 	if err := client.Ping(ctx).Err(); err != nil {

@@ -42,6 +42,7 @@ var commands = map[string]command{
 	"models":       {"list models, capabilities, replicas, load and state", runModels},
 	"capabilities": {"list the capability catalog", runCapabilities},
 	"bench":        {"measure dispatch against raw NATS in one run", runBench},
+	"nats-config":  {"print a nats-server configuration with the users and permissions of nats.users", runNATSConfig},
 	"version":      {"print the version and the VCS revision it was built from", runVersion},
 }
 
