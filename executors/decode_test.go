@@ -15,7 +15,8 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 	w := task.Work{RequestID: "req_1", SubtaskID: "t2", Attempt: 3, Model: "local/x", Capability: "translate",
 		Input: "héllo \"quoted\" \\ {{t1}}\n", Args: map[string]string{"target_lang": "fr", "n": "3"},
 		Context:  []task.Message{{Role: "user", Content: "hi"}, {Role: "assistant", Content: "yo"}},
-		Deadline: time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC), Stream: true}
+		Deadline: time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC), Stream: true,
+		Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 	zero, seed := 0.0, int64(7)
 	w.Sampling = &task.Sampling{Temperature: &zero, MaxTokens: 64, Stop: []string{"\n\n"}, Seed: &seed,
 		ResponseFormat: json.RawMessage(`{"type":"json_object"}`)}
@@ -42,6 +43,8 @@ func FuzzDecodeWork(f *testing.F) {
 	f.Add([]byte(`{"attempt":"one"}`))
 	f.Add([]byte(`{"args":{"a":1}}`))
 	f.Add([]byte(`[1,2]`))
+	f.Add([]byte(`{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","input":"x"}`))
+	f.Add([]byte(`{"traceparent":7}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := decodeWork(data)
 		var want task.Work
@@ -49,7 +52,8 @@ func FuzzDecodeWork(f *testing.F) {
 		if foldedKey(data) {
 			return // encoding/json matches keys in any case; the contract's keys are exact
 		}
-		if err == nil && stdErr == nil && (got.Input != want.Input || got.RequestID != want.RequestID || got.Attempt != want.Attempt) {
+		if err == nil && stdErr == nil && (got.Input != want.Input || got.RequestID != want.RequestID || got.Attempt != want.Attempt ||
+			got.Traceparent != want.Traceparent) {
 			t.Fatalf("decodeWork = %+v, encoding/json = %+v", got, want)
 		}
 	})
@@ -61,7 +65,7 @@ func FuzzDecodeWork(f *testing.F) {
 func foldedKey(data []byte) bool {
 	folded := false
 	gjson.ParseBytes(data).ForEach(func(k, _ gjson.Result) bool {
-		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling", "tools", "after"} {
+		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling", "tools", "after", "traceparent"} {
 			if k.Str != name && strings.EqualFold(k.Str, name) {
 				folded = true
 			}

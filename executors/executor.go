@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
@@ -52,6 +53,12 @@ type Config struct {
 	// (default 4 x concurrency).
 	MaxQueue int
 	Logger   *slog.Logger
+	// Metrics, when set, receives what the executor measures.
+	Metrics Metrics
+	// Tracer, when set, records a span for every subtask, a child of the
+	// router's span for its attempt when the work carries its trace
+	// context; the model's own spans are its children.
+	Tracer trace.Tracer
 }
 
 // Executor serves models on NATS.

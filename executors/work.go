@@ -190,10 +190,12 @@ func (e *Executor) run(m *served, j *job) {
 			}
 		}
 	}
-	out, err := m.Model.Generate(j.ctx, j.w, progress)
+	ctx, obs := e.observe(j.ctx, &j.w)
+	out, err := m.Model.Generate(ctx, j.w, progress)
 	if err == nil && j.ctx.Err() != nil {
 		err = j.ctx.Err()
 	}
+	obs.end(out, err)
 	if err != nil {
 		e.finish(j, task.Reply{Type: task.ReplyError, Error: task.AsError(err)})
 		return

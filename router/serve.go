@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 // ServeQueue is the queue group of routers answering tr.v1.req, so that
@@ -49,25 +52,54 @@ func (r *Router) Serve(ctx context.Context) (stop func(), err error) {
 
 func (r *Router) serveOne(ctx context.Context, msg *nats.Msg) {
 	req, err := task.DecodeRequest(msg.Data, r.cfg.Limits)
+	if id := msg.Header.Get(task.HeaderRequestID); req.ID == "" && id != "" {
+		req.ID = id
+	}
+	req.Ingress = task.IngressNATS
+	ctx, span := r.startIngressSpan(ctx, msg)
 	var resp task.Response
 	if err != nil {
 		resp = task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+		r.ended(req, resp, time.Now(), nil)
 	} else {
-		if id := msg.Header.Get(task.HeaderRequestID); req.ID == "" && id != "" {
-			req.ID = id
-		}
 		resp = r.Handle(ctx, req, nil)
 	}
+	if span != nil {
+		span.SetAttributes(telemetry.AttrRequestID.String(resp.ID), telemetry.AttrStatus.String(string(statusOf(resp))))
+		endSpan(span, resp.Error)
+	}
+	r.respond(msg, resp)
+}
+
+// startIngressSpan starts the span of a request received on tr.v1.req,
+// as a child of the producer's traceparent header when it sent one; nil
+// when tracing is off.
+func (r *Router) startIngressSpan(ctx context.Context, msg *nats.Msg) (context.Context, trace.Span) {
+	if r.cfg.Tracer == nil {
+		return ctx, nil
+	}
+	tp := msg.Header.Get(telemetry.HeaderTraceparent)
+	if tp == "" {
+		tp = msg.Header.Get("Traceparent")
+	}
+	ctx = telemetry.ContextWithTraceparent(ctx, tp)
+	return r.cfg.Tracer.Start(ctx, "process "+task.SubjectRequest, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(telemetry.AttrMessagingSystem.String("nats"), telemetry.AttrMessagingOperation.String("process"),
+			telemetry.AttrMessagingDestination.String(task.SubjectRequest), telemetry.AttrIngress.String(task.IngressNATS)))
+}
+
+// respond sends a Response to the message's reply subject.
+func (r *Router) respond(msg *nats.Msg, resp task.Response) {
 	if msg.Reply == "" {
-		r.cfg.Logger.Warn("request without a reply subject; its response goes to events only", "request", resp.ID)
+		r.cfg.Logger.Warn("request without a reply subject; its response goes to events only", "request_id", resp.ID)
 		return
 	}
 	data, err := json.Marshal(resp)
 	if err != nil {
-		r.cfg.Logger.Error("encoding response", "request", resp.ID, "err", err)
+		r.cfg.Logger.Error("encoding response", "request_id", resp.ID, "err", err)
 		return
 	}
 	if err := r.nc.Publish(msg.Reply, data); err != nil {
-		r.cfg.Logger.Warn("publishing response", "request", resp.ID, "err", err)
+		r.cfg.Logger.Warn("publishing response", "request_id", resp.ID, "err", err)
 	}
 }

@@ -81,6 +81,10 @@ type Work struct {
 	// a model sends after Input.
 	Tools *Tools    `json:"tools,omitempty"`
 	After []Message `json:"after,omitempty"`
+	// Traceparent is the W3C trace context of the router's span for this
+	// attempt, when tracing is on, so that the executor's spans join the
+	// request's trace on any machine.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Output is a model's answer to one Work.
