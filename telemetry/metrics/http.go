@@ -3,7 +3,6 @@ package metrics
 import (
 	"strconv"
 	"time"
-
 )
 
 type httpKey struct {
