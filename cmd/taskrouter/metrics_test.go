@@ -24,8 +24,8 @@ import (
 // Secrets of the observed deployment: API keys, the upstream's key, the
 // webhook secret. None may reach a log line.
 const (
-	opsKey      = "sk-ops-6b1f0c29d4e8a7"
-	batchKey    = "sk-batch-93e2d5a1c7f4b8"
+	opsKey         = "sk-ops-6b1f0c29d4e8a7"
+	batchKey       = "sk-batch-93e2d5a1c7f4b8"
 	upstreamSecret = "sk-upstream-4c8e1a9f2b7d63"
 )
 
