@@ -40,9 +40,7 @@ func (e *Executor) observe(ctx context.Context, w *task.Work) (context.Context, 
 		ctx = telemetry.ContextWithTraceparent(ctx, w.Traceparent)
 		ctx, o.span = t.Start(ctx, "work "+w.Capability, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
 			telemetry.AttrRequestID.String(w.RequestID), telemetry.AttrSubtaskID.String(w.SubtaskID),
-			telemetry.AttrCapability.String(w.Capability), telemetry.AttrModel.String(w.Model),
-			telemetry.AttrAttempt.Int(w.Attempt), telemetry.AttrExecutor.String(e.cfg.ID),
-			telemetry.AttrGenAIRequestModel.String(w.Model)))
+			telemetry.AttrGenAIRequestModel.String(w.Model), telemetry.AttrAttempt.Int(w.Attempt)))
 	}
 	return ctx, o
 }
@@ -69,9 +67,8 @@ func (o *observation) end(out task.Output, err error) {
 	if te != nil {
 		o.span.SetStatus(codes.Error, te.Message)
 		o.span.SetAttributes(telemetry.AttrErrorCode.String(string(te.Code)), telemetry.AttrErrorType.String(string(te.Code)))
-	} else {
-		o.span.SetAttributes(telemetry.AttrGenAIInputTokens.Int(out.Usage.PromptTokens),
-			telemetry.AttrGenAIOutputTokens.Int(out.Usage.CompletionTokens))
+	} else if u := out.Usage; u.PromptTokens > 0 || u.CompletionTokens > 0 {
+		o.span.SetAttributes(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
 	}
 	o.span.End()
 }

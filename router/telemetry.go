@@ -114,10 +114,8 @@ func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) trace.Span {
 		return nil
 	}
 	ctx, span := t.Start(ctx, "subtask "+w.Capability, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		telemetry.AttrRequestID.String(w.RequestID), telemetry.AttrSubtaskID.String(w.SubtaskID),
-		telemetry.AttrCapability.String(w.Capability), telemetry.AttrModel.String(w.Model),
-		telemetry.AttrAttempt.Int(w.Attempt),
-		telemetry.AttrMessagingSystem.String("nats"), telemetry.AttrMessagingDestination.String(task.ModelSubject(w.Model))))
+		telemetry.AttrSubtaskID.String(w.SubtaskID), telemetry.AttrCapability.String(w.Capability),
+		telemetry.AttrModel.String(w.Model), telemetry.AttrAttempt.Int(w.Attempt)))
 	w.Traceparent = telemetry.Traceparent(ctx)
 	return span
 }
@@ -129,9 +127,8 @@ func endAttemptSpan(span trace.Span, a attempt) {
 	if a.executor != "" {
 		span.SetAttributes(telemetry.AttrExecutor.String(a.executor))
 	}
-	if a.err == nil {
-		span.SetAttributes(telemetry.AttrGenAIInputTokens.Int(a.out.Usage.PromptTokens),
-			telemetry.AttrGenAIOutputTokens.Int(a.out.Usage.CompletionTokens))
+	if u := a.out.Usage; a.err == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
+		span.SetAttributes(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
 	}
 	endSpan(span, a.err)
 }

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi"
@@ -50,9 +52,21 @@ func (a *app) startTelemetry(ctx context.Context, parts appParts) error {
 		return usageError{fmt.Sprintf("tracing: %v", err)}
 	}
 	if a.tracing != nil {
-		a.log.Info("exporting traces", "endpoint", tc.Endpoint, "service", tc.ServiceName)
+		// The SDK reports failed exports to a global handler; route them
+		// to the process's log.
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { a.log.Warn("exporting traces", "err", err) }))
+		a.log.Info("exporting traces", "endpoint", redactURL(tc.Endpoint), "service", tc.ServiceName)
 	}
 	return nil
+}
+
+// redactURL hides a URL's password, for logs.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // buildVersion is the main module's version, for service.version.

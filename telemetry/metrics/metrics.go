@@ -48,6 +48,7 @@ type Metrics struct {
 
 	mu        sync.RWMutex
 	requestS  map[requestKey]requestSeries
+	planS     map[planKey]prometheus.Counter
 	subtaskS  map[subtaskKey]*subtaskSeries
 	modelS    map[string]*modelSeries
 	httpS     map[httpKey]prometheus.Counter
@@ -58,7 +59,7 @@ type Metrics struct {
 // process's collectors registered.
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(),
-		requestS: map[requestKey]requestSeries{}, subtaskS: map[subtaskKey]*subtaskSeries{},
+		requestS: map[requestKey]requestSeries{}, planS: map[planKey]prometheus.Counter{}, subtaskS: map[subtaskKey]*subtaskSeries{},
 		modelS: map[string]*modelSeries{}, httpS: map[httpKey]prometheus.Counter{}, executorS: map[string]*executorSeries{}}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerRouter()

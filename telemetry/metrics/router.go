@@ -66,10 +66,24 @@ func (m *Metrics) RequestEnded(ingress string, status task.Status, took time.Dur
 	s.duration.Observe(took.Seconds())
 }
 
-// Planned implements router.RequestMetrics. Plans are few per request,
-// so the series is looked up each time.
+type planKey struct {
+	planner  string
+	fallback bool
+}
+
+// Planned implements router.RequestMetrics.
 func (m *Metrics) Planned(planner string, fallback bool) {
-	m.plans.WithLabelValues(planner, strconv.FormatBool(fallback)).Inc()
+	k := planKey{planner, fallback}
+	m.mu.RLock()
+	c := m.planS[k]
+	m.mu.RUnlock()
+	if c == nil {
+		c = m.plans.WithLabelValues(planner, strconv.FormatBool(fallback))
+		m.mu.Lock()
+		m.planS[k] = c
+		m.mu.Unlock()
+	}
+	c.Inc()
 }
 
 // SubtaskEnded implements router.SubtaskMetrics.
