@@ -70,7 +70,8 @@ type Config struct {
 	Metrics Metrics
 	// Tracer, when set, records a span for planning and one for every
 	// attempt of a subtask, whose trace context travels in the dispatched
-	// work; nil traces nothing.
+	// work, as children of the span in the request's context (the
+	// ingress's); nil traces nothing.
 	Tracer trace.Tracer
 }
 
@@ -133,9 +134,8 @@ func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task
 	if req.Model == task.ModelTaskrouter {
 		req.Model = "" // plan it, as the HTTP API does
 	}
-	ctx, span := r.startRequestSpan(ctx, req)
 	resp := r.handle(ctx, req, onEvent)
-	r.ended(req, resp, started, span)
+	r.ended(req, resp, started)
 	return resp
 }
 
@@ -162,7 +162,7 @@ func (r *Router) Plan(ctx context.Context, req task.Request) (task.Plan, error) 
 	started := time.Now()
 	plan, err := r.tracedPlan(ctx, req)
 	if err != nil {
-		r.ended(req, task.Response{Error: task.AsError(err)}, started, nil)
+		r.ended(req, task.Response{Error: task.AsError(err)}, started)
 	}
 	return plan, err
 }

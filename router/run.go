@@ -42,9 +42,8 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 	if req.ID == "" {
 		req.ID = task.NewID("req_")
 	}
-	ctx, span := r.startRequestSpan(ctx, req)
 	resp := r.run(ctx, req, plan, onEvent)
-	r.ended(req, resp, started, span)
+	r.ended(req, resp, started)
 	return resp
 }
 

@@ -60,7 +60,7 @@ func (r *Router) serveOne(ctx context.Context, msg *nats.Msg) {
 	var resp task.Response
 	if err != nil {
 		resp = task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
-		r.ended(req, resp, time.Now(), nil)
+		r.ended(req, resp, time.Now())
 	} else {
 		resp = r.Handle(ctx, req, nil)
 	}

@@ -58,26 +58,11 @@ func statusOf(resp task.Response) task.Status {
 	return task.StatusFailed
 }
 
-// ended records a request's end in the metrics and its span.
-func (r *Router) ended(req task.Request, resp task.Response, started time.Time, span trace.Span) {
+// ended records a request's end in the metrics.
+func (r *Router) ended(req task.Request, resp task.Response, started time.Time) {
 	if m := r.cfg.Metrics; m != nil {
 		m.RequestEnded(task.IngressOf(req), statusOf(resp), time.Since(started))
 	}
-	if span != nil {
-		endSpan(span, resp.Error)
-	}
-}
-
-// startRequestSpan starts the root span of a request that came with no
-// trace of its own (an in-process caller); an ingress span, when there is
-// one, is the request's root instead. It returns a nil span when tracing
-// is off or an ingress span exists.
-func (r *Router) startRequestSpan(ctx context.Context, req task.Request) (context.Context, trace.Span) {
-	if r.cfg.Tracer == nil || trace.SpanContextFromContext(ctx).IsValid() {
-		return ctx, nil
-	}
-	return r.cfg.Tracer.Start(ctx, "request", trace.WithAttributes(
-		telemetry.AttrRequestID.String(req.ID), telemetry.AttrIngress.String(task.IngressOf(req))))
 }
 
 // startPlanSpan starts the span of planning a request; nil when tracing is off.

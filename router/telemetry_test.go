@@ -116,8 +116,9 @@ func TestMetricsCountFailedAndCancelledRequests(t *testing.T) {
 	}
 }
 
-// With a tracer, a request gets a root span, each attempt a child span,
-// and the work carries the attempt span's trace context to the executor.
+// With a tracer, each attempt gets a span, a child of the ingress's span
+// in the request's context, and the work carries the attempt span's trace
+// context to the executor.
 func TestTraceContextTravelsInTheWork(t *testing.T) {
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
@@ -127,18 +128,20 @@ func TestTraceContextTravelsInTheWork(t *testing.T) {
 		got <- w.Traceparent
 		return task.Output{Text: "ok"}, nil
 	}), 1, "x"))
-	mustDone(t, e.run(context.Background(), plan(sub("t1", "x", "in"))))
+	ctx, ingress := tp.Tracer("test").Start(context.Background(), "ingress")
+	mustDone(t, e.run(ctx, plan(sub("t1", "x", "in"))))
+	ingress.End()
 	ended := spans.Ended()
 	names := map[string]sdktrace.ReadOnlySpan{}
 	for _, s := range ended {
 		names[s.Name()] = s
 	}
-	root, attempt := names["request"], names["subtask x"]
+	root, attempt := names["ingress"], names["subtask x"]
 	if root == nil || attempt == nil || len(ended) != 2 {
 		t.Fatalf("spans: %v", ended)
 	}
 	if attempt.Parent().SpanID() != root.SpanContext().SpanID() || attempt.SpanContext().TraceID() != root.SpanContext().TraceID() {
-		t.Errorf("the attempt span is not the request span's child")
+		t.Errorf("the attempt span is not the ingress span's child")
 	}
 	sc, ok := telemetry.ParseTraceparent(<-got)
 	if !ok || sc.TraceID() != root.SpanContext().TraceID() || sc.SpanID() != attempt.SpanContext().SpanID() {
