@@ -3,10 +3,12 @@ GO ?= go
 .PHONY: test test-distributed bench fuzz build
 
 # Every test, with the services it needs (Redis at 127.0.0.1:6379; NATS is
-# embedded by the tests themselves, and one test runs Debian's nats-server).
+# embedded by the tests themselves, and one test runs Debian's nats-server)
+# and the tools (promtool).
 test:
 	./scripts/ensure-redis
 	./scripts/ensure-nats-server
+	./scripts/ensure-promtool
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 

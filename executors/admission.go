@@ -27,10 +27,10 @@ func (e *Executor) overloaded(m *served, why string) *task.Error {
 		Message: "executor " + e.cfg.ID + " is at capacity for model " + m.Spec.Name + ": " + why}
 }
 
-// observe folds the run time of a subtask started at start into the
+// recordRun folds the run time of a subtask started at start into the
 // model's moving average (weight 1/8). Concurrent updates may lose one
 // another's sample, which an estimate can afford.
-func (m *served) observe(start time.Time) {
+func (m *served) recordRun(start time.Time) {
 	d := int64(time.Since(start))
 	old := m.runNs.Load()
 	if old == 0 {

@@ -121,11 +121,11 @@ func (e *Executor) onCancel(msg *nats.Msg) {
 			err = json.Unmarshal(msg.Data, &notice)
 		}
 		if err != nil {
-			e.cfg.Logger.Warn("ignoring a malformed cancel notice", "request", requestID, "err", err)
+			e.cfg.Logger.Warn("ignoring a malformed cancel notice", "request_id", requestID, "err", err)
 			return
 		}
 	}
 	if n := e.cancel.cancelRequest(requestID, notice.Subtasks, notice.Attempt); n > 0 {
-		e.cfg.Logger.Debug("cancelled subtasks", "request", requestID, "count", n)
+		e.cfg.Logger.Debug("cancelled subtasks", "request_id", requestID, "count", n)
 	}
 }

@@ -54,6 +54,8 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 		return str(&w.Capability)
 	case "input":
 		return str(&w.Input)
+	case "traceparent":
+		return str(&w.Traceparent)
 	case "attempt":
 		if v.Type != gjson.Number {
 			return errors.New("field attempt must be a number")

@@ -16,7 +16,8 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 		Input: "héllo \"quoted\" \\ {{t1}}\n", Args: map[string]string{"target_lang": "fr", "n": "3"},
 		Context: []task.Message{{Role: "user", Content: "hi"}, {Role: "assistant", Content: "yo"},
 			{Role: "user", Content: "a\nb", Parts: json.RawMessage(`[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"u"}},{"type":"text","text":"b"}]`)}},
-		Deadline: time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC), Stream: true}
+		Deadline: time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC), Stream: true,
+		Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 	zero, seed := 0.0, int64(7)
 	w.Sampling = &task.Sampling{Temperature: &zero, MaxTokens: 64, Stop: []string{"\n\n"}, Seed: &seed,
 		ResponseFormat: json.RawMessage(`{"type":"json_object"}`)}
@@ -59,6 +60,8 @@ func FuzzDecodeWork(f *testing.F) {
 	f.Add([]byte(`{"body":` + strings.Repeat("[", 300) + `}`))
 	f.Add([]byte(strings.Repeat("[", 200)))
 	f.Add([]byte(`{"input":"x","context":[{"role":"user","content":"x","tool_calls":` + strings.Repeat(`{"a":`, 150) + `1` + strings.Repeat("}", 150) + `}]}`))
+	f.Add([]byte(`{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","input":"x"}`))
+	f.Add([]byte(`{"traceparent":7}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := decodeWork(data)
 		var want task.Work
@@ -67,7 +70,8 @@ func FuzzDecodeWork(f *testing.F) {
 			return // encoding/json matches keys in any case; the contract's keys are exact
 		}
 		if err == nil && stdErr == nil && (got.Input != want.Input || got.RequestID != want.RequestID || got.Attempt != want.Attempt ||
-			!(len(got.Context) == 0 && len(want.Context) == 0 || reflect.DeepEqual(got.Context, want.Context)) || (len(got.Body) > 0) != (len(want.Body) > 0 && string(want.Body) != "null")) {
+			!(len(got.Context) == 0 && len(want.Context) == 0 || reflect.DeepEqual(got.Context, want.Context)) || (len(got.Body) > 0) != (len(want.Body) > 0 && string(want.Body) != "null") ||
+			got.Traceparent != want.Traceparent) {
 			t.Fatalf("decodeWork = %+v, encoding/json = %+v", got, want)
 		}
 	})
@@ -79,7 +83,7 @@ func FuzzDecodeWork(f *testing.F) {
 func foldedKey(data []byte) bool {
 	folded := false
 	gjson.ParseBytes(data).ForEach(func(k, _ gjson.Result) bool {
-		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling", "tools", "after", "body", "api"} {
+		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling", "tools", "after", "body", "api", "traceparent"} {
 			if k.Str != name && strings.EqualFold(k.Str, name) {
 				folded = true
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/registry"
@@ -69,6 +70,12 @@ type Config struct {
 	// Version is this executor's version in NATS's service discovery.
 	Version string
 	Logger  *slog.Logger
+	// Metrics, when set, receives what the executor measures.
+	Metrics Metrics
+	// Tracer, when set, records a span for every subtask, a child of the
+	// router's span for its attempt when the work carries its trace
+	// context; the model's own spans are its children.
+	Tracer trace.Tracer
 }
 
 // Executor serves models on NATS.

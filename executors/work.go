@@ -245,11 +245,13 @@ func (e *Executor) run(m *served, j *job) {
 	}
 	m.running.Add(1)
 	defer m.running.Add(-1)
-	defer m.observe(time.Now())
-	out, err := e.generate(m, j)
+	defer m.recordRun(time.Now())
+	ctx, obs := e.observe(j.ctx, &j.w)
+	out, err := e.generate(ctx, m, j)
 	if err == nil && j.ctx.Err() != nil {
 		err = j.ctx.Err()
 	}
+	obs.end(out, err)
 	if err != nil {
 		e.finish(j, task.Reply{Type: task.ReplyError, Error: task.AsError(err)})
 		return
@@ -261,7 +263,7 @@ func (e *Executor) run(m *served, j *job) {
 // model that relays it when the model can, with every upstream chunk
 // forwarded as it comes when someone follows the work; another model gets
 // the work unpacked, as it would have come without a body.
-func (e *Executor) generate(m *served, j *job) (task.Output, error) {
+func (e *Executor) generate(ctx context.Context, m *served, j *job) (task.Output, error) {
 	if r, ok := m.Model.(Relayer); ok && len(j.w.Body) > 0 {
 		var chunk func([]byte, string)
 		if j.w.Stream {
@@ -269,7 +271,7 @@ func (e *Executor) generate(m *served, j *job) (task.Output, error) {
 				e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta, Chunk: raw})
 			}
 		}
-		return r.Relay(j.ctx, j.w, chunk)
+		return r.Relay(ctx, j.w, chunk)
 	}
 	w, err := j.w.Unpacked()
 	if err != nil {
@@ -283,7 +285,7 @@ func (e *Executor) generate(m *served, j *job) (task.Output, error) {
 			}
 		}
 	}
-	return m.Model.Generate(j.ctx, w, progress)
+	return m.Model.Generate(ctx, w, progress)
 }
 
 // keepAlives sends an empty progress message to every running subtask's

@@ -74,7 +74,21 @@ func (m *modal) Plan(ctx context.Context, req task.Request) (task.Plan, error) {
 	if err := plan.Validate(m.limits, m.known); err != nil {
 		return task.Plan{}, fmt.Errorf("planning in mode %s: %w", mode, err)
 	}
+	plan.MadeBy = madeBy(mode, plan)
 	return plan, nil
+}
+
+// madeBy names the planner that made a plan in mode: the auto planner
+// says which of its two it used when it had a choice, and otherwise plans
+// with the rules.
+func madeBy(mode string, plan task.Plan) string {
+	switch {
+	case plan.Planner != "":
+		return plan.Planner
+	case mode == ModeAuto:
+		return ModeRules
+	}
+	return mode
 }
 
 func (m *modal) pick(mode string) (Planner, error) {

@@ -91,6 +91,8 @@ type Outcome struct {
 	Message string
 	// RetryAfter is the upstream's requested wait, for rate limits.
 	RetryAfter time.Duration
+	// Usage is the tokens and cost of a successful dispatch.
+	Usage task.Usage
 }
 
 // Observer takes what the router learns from each dispatch: load, latency,
@@ -119,7 +121,23 @@ type ModelState struct {
 	// cooldown is over; the next dispatch probes the model) or "down" (no
 	// live replica).
 	State string `json:"state"`
+	// Circuit is the state of the model's circuit breaker in this router:
+	// CircuitClosed, CircuitOpen or CircuitHalfOpen, whatever its replicas.
+	Circuit string `json:"circuit"`
+	// Dispatching is how many dispatches of this router to the model are
+	// in flight now (between Started and Finished).
+	Dispatching int `json:"dispatching"`
+	// Usage is the tokens and cost of this router's successful dispatches
+	// to the model since it started.
+	Usage task.Usage `json:"usage"`
 }
+
+// The states of ModelState.Circuit, as metrics name them.
+const (
+	CircuitClosed   = "closed"
+	CircuitOpen     = "open"
+	CircuitHalfOpen = "half_open"
+)
 
 // Lister lists every known model with its live state. When the list could
 // not be refreshed from a shared store, Models returns the last one it has

@@ -31,7 +31,8 @@ func (t *table) list(now time.Time) []ModelState {
 
 // stateLocked needs table.mu held for reading.
 func (e *entry) stateLocked(now time.Time, live int64) ModelState {
-	s := ModelState{Spec: e.spec, Replicas: []Replica{}, InFlight: int(e.inFlight.Load()) + e.peerInFlight}
+	own := int(e.inFlight.Load())
+	s := ModelState{Spec: e.spec, Replicas: []Replica{}, InFlight: own + e.peerInFlight, Dispatching: own}
 	for _, r := range e.replicas {
 		if r.expires > live {
 			s.Replicas = append(s.Replicas, r.Replica)
@@ -40,12 +41,19 @@ func (e *entry) stateLocked(now time.Time, live int64) ModelState {
 	}
 	slices.SortFunc(s.Replicas, func(a, b Replica) int { return strings.Compare(a.ID, b.ID) })
 	e.mu.Lock()
-	s.LatencyEWMAms, s.Errors, s.ConsecutiveErr = e.ewmaMs, e.errors, e.cd.failures
+	s.LatencyEWMAms, s.Errors, s.ConsecutiveErr, s.Usage = e.ewmaMs, e.errors, e.cd.failures, e.usage
 	if e.cd.open(now) {
 		s.CooldownUntil = e.cd.until
 	}
 	halfOpen := e.cd.halfOpen(now)
 	e.mu.Unlock()
+	s.Circuit = CircuitClosed
+	switch {
+	case !s.CooldownUntil.IsZero():
+		s.Circuit = CircuitOpen
+	case halfOpen:
+		s.Circuit = CircuitHalfOpen
+	}
 	switch {
 	case len(s.Replicas) == 0:
 		s.State = StateDown

@@ -46,6 +46,7 @@ type entry struct {
 	cd     cooldown
 	ewmaMs float64
 	errors int
+	usage  task.Usage
 }
 
 // replicaSlot is a replica and when it expires, in unix ns on the
@@ -195,6 +196,7 @@ func (t *table) finished(model string, o Outcome, now time.Time) (changed bool, 
 	e.mu.Lock()
 	if o.OK {
 		e.ewmaMs = ewma(e.ewmaMs, float64(o.Latency)/float64(time.Millisecond))
+		e.usage = e.usage.Add(o.Usage)
 	} else {
 		e.errors++
 	}

@@ -22,6 +22,8 @@ type attempt struct {
 	// unserved means nobody took the work (no responders, or no accepted in
 	// time): the next attempt should go to another model at once.
 	unserved bool
+	// record is the attempt's place in the subtask's timeline.
+	record task.Attempt
 }
 
 // dispatch publishes one attempt of a subtask on its model's subject and
@@ -123,7 +125,7 @@ func natsAway(st nats.Status) *task.Error {
 func (r *Router) cancelAt(w task.Work) {
 	body, _ := json.Marshal(task.CancelNotice{Subtasks: []string{w.SubtaskID}, Attempt: w.Attempt})
 	if err := r.nc.Publish(task.CancelSubject(w.RequestID), body); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-		r.cfg.Logger.Warn("publishing cancellation", "request", w.RequestID, "subtask", w.SubtaskID, "err", err)
+		r.cfg.Logger.Warn("publishing cancellation", "request_id", w.RequestID, "subtask", w.SubtaskID, "model", w.Model, "err", err)
 	}
 }
 

@@ -38,6 +38,6 @@ func (r *Router) publishEvent(ev task.Event, to []string) {
 // refuse any of them that arrive late.
 func (r *Router) cancelRequest(requestID string) {
 	if err := r.nc.Publish(task.CancelSubject(requestID), nil); err != nil {
-		r.cfg.Logger.Warn("publishing cancellation", "request", requestID, "err", err)
+		r.cfg.Logger.Warn("publishing cancellation", "request_id", requestID, "err", err)
 	}
 }

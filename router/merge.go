@@ -183,7 +183,7 @@ func (ru *run) merge(ctx context.Context, in MergeInput, resp *task.Response) (a
 		if err == nil {
 			return answer, how
 		}
-		ru.r.cfg.Logger.Warn("the configured merger failed; using the template", "request", ru.req.ID, "err", err)
+		ru.r.cfg.Logger.Warn("the configured merger failed; using the template", "request_id", ru.req.ID, "err", err)
 	} else if !ru.r.cfg.DisableModelMerge {
 		answer, st, ok := ru.modelMerge(ctx, in)
 		resp.Usage = resp.Usage.Add(st.Usage)

@@ -37,7 +37,7 @@ func (ru *run) modelMerge(ctx context.Context, in MergeInput) (answer string, st
 		if st.Status == task.StatusDone {
 			return st.Output, st, true
 		}
-		ru.r.cfg.Logger.Warn("model-written merge failed; using the template", "request", ru.req.ID, "model", st.Model, "err", st.Error)
+		ru.r.cfg.Logger.Warn("model-written merge failed; using the template", "request_id", ru.req.ID, "subtask", MergeSubtaskID, "model", st.Model, "err", st.Error)
 		return "", st, false
 	}
 	return "", st, false

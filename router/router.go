@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/registry"
@@ -67,6 +68,14 @@ type Config struct {
 	// Version is this router's version in NATS's service discovery.
 	Version string
 	Logger  *slog.Logger
+	// Metrics, when set, receives what the router measures; nil measures
+	// nothing.
+	Metrics Metrics
+	// Tracer, when set, records a span for planning and one for every
+	// attempt of a subtask, whose trace context travels in the dispatched
+	// work, as children of the span in the request's context (the
+	// ingress's); nil traces nothing.
+	Tracer trace.Tracer
 }
 
 // Router runs plans over NATS. It is safe for concurrent use.
@@ -123,22 +132,55 @@ func (c Config) withDefaults() Config {
 // the request's progress events one at a time, possibly from several
 // goroutines in turn; it must not block for long.
 func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task.Event)) task.Response {
+	started := time.Now()
 	if req.ID == "" {
 		req.ID = task.NewID("req_")
 	}
 	if req.Model == task.ModelTaskrouter {
 		req.Model = "" // plan it, as the HTTP API does
 	}
+	resp := r.handle(ctx, req, onEvent)
+	r.ended(req, resp, started)
+	return resp
+}
+
+func (r *Router) handle(ctx context.Context, req task.Request, onEvent func(task.Event)) task.Response {
 	if err := req.Check(r.cfg.Limits); err != nil {
 		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
 	}
 	ctx, cancel := r.requestContext(ctx, req)
 	defer cancel()
-	plan, err := r.plan(ctx, req)
+	plan, err := r.tracedPlan(ctx, req)
 	if err != nil {
 		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
 	}
-	return r.Run(ctx, req, plan, onEvent)
+	return r.run(ctx, req, plan, onEvent)
+}
+
+// Plan plans a request as Handle would, for an ingress that needs the
+// plan before it runs the request (to stream a one-step plan's text, or
+// to show a job's plan): the request's own plan, the one-step plan of a
+// request naming its model, else the planner's. Run the request with
+// Handle, its Plan set to the result. A request whose planning fails ends
+// here, and is counted as failed.
+func (r *Router) Plan(ctx context.Context, req task.Request) (task.Plan, error) {
+	started := time.Now()
+	plan, err := r.tracedPlan(ctx, req)
+	if err != nil {
+		r.ended(req, task.Response{Error: task.AsError(err)}, started)
+	}
+	return plan, err
+}
+
+// tracedPlan is plan, in a span of its own when the router plans.
+func (r *Router) tracedPlan(ctx context.Context, req task.Request) (task.Plan, error) {
+	if req.Plan != nil {
+		return *req.Plan, nil
+	}
+	ctx, span := r.startPlanSpan(ctx, req)
+	plan, err := r.plan(ctx, req)
+	endPlanSpan(span, plan, err)
+	return plan, err
 }
 
 // plan is the request's own plan; for a request that names a model, the

@@ -42,9 +42,16 @@ type finished struct {
 // results are merged. A subtask whose dependency failed is cancelled; the
 // others still run, so the answer holds every result that could be had.
 func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEvent func(task.Event)) task.Response {
+	started := time.Now()
 	if req.ID == "" {
 		req.ID = task.NewID("req_")
 	}
+	resp := r.run(ctx, req, plan, onEvent)
+	r.ended(req, resp, started)
+	return resp
+}
+
+func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, onEvent func(task.Event)) task.Response {
 	plan = plan.Normalised() // a given plan may spell arguments as models do
 	resp := task.Response{ID: req.ID, Plan: &plan, Subtasks: []task.SubtaskState{}}
 	var known func(string) bool
@@ -54,6 +61,9 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 	if err := plan.Validate(r.cfg.Limits, known); err != nil {
 		resp.Error = task.AsError(err)
 		return resp
+	}
+	if m := r.cfg.Metrics; m != nil {
+		m.Planned(plannerOf(plan), plan.FallbackReason != "")
 	}
 	ru := r.newRun(req, plan, onEvent)
 	if err := ru.passthrough(); err != nil {

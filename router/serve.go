@@ -10,9 +10,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 // ServeQueue is the queue group of routers answering tr.v1.req, so that
@@ -98,21 +100,48 @@ func failure(e *task.Error) string {
 
 func (r *Router) serveOne(ctx context.Context, msg *nats.Msg) {
 	start := time.Now()
+	ctx, span := r.startIngressSpan(ctx, msg)
 	resp := r.answer(ctx, msg)
 	r.stats.Record(time.Since(start), failure(resp.Error))
+	if span != nil {
+		span.SetAttributes(telemetry.AttrRequestID.String(resp.ID), telemetry.AttrStatus.String(string(statusOf(resp))))
+		endSpan(span, resp.Error)
+	}
+	r.respond(msg, resp)
+}
+
+// startIngressSpan starts the span of a request received on tr.v1.req,
+// as a child of the producer's traceparent header when it sent one; nil
+// when tracing is off.
+func (r *Router) startIngressSpan(ctx context.Context, msg *nats.Msg) (context.Context, trace.Span) {
+	if r.cfg.Tracer == nil {
+		return ctx, nil
+	}
+	tp := msg.Header.Get(telemetry.HeaderTraceparent)
+	if tp == "" {
+		tp = msg.Header.Get("Traceparent")
+	}
+	ctx = telemetry.ContextWithTraceparent(ctx, tp)
+	return r.cfg.Tracer.Start(ctx, "process "+task.SubjectRequest, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(telemetry.AttrMessagingSystem.String("nats"), telemetry.AttrMessagingOperation.String("process"),
+			telemetry.AttrMessagingDestination.String(task.SubjectRequest), telemetry.AttrIngress.String(task.IngressNATS)))
+}
+
+// respond sends a Response to the message's reply subject.
+func (r *Router) respond(msg *nats.Msg, resp task.Response) {
 	if msg.Reply == "" {
-		r.cfg.Logger.Warn("request without a reply subject; its response goes to events only", "request", resp.ID)
+		r.cfg.Logger.Warn("request without a reply subject; its response goes to events only", "request_id", resp.ID)
 		return
 	}
 	if err := task.CheckReplySubject(msg.Reply); err != nil {
 		// A producer may not make the router write where it itself may
 		// not: a Response on tr.v1.cancel.<id> would cancel that request.
-		r.cfg.Logger.Warn("not answering a request whose reply subject is reserved", "request", resp.ID, "reply", msg.Reply, "err", err)
+		r.cfg.Logger.Warn("not answering a request whose reply subject is reserved", "request_id", resp.ID, "reply", msg.Reply, "err", err)
 		return
 	}
 	data, err := json.Marshal(resp)
 	if err != nil {
-		r.cfg.Logger.Error("encoding response", "request", resp.ID, "err", err)
+		r.cfg.Logger.Error("encoding response", "request_id", resp.ID, "err", err)
 		return
 	}
 	out := &nats.Msg{Subject: msg.Reply, Data: data}
@@ -120,17 +149,20 @@ func (r *Router) serveOne(ctx context.Context, msg *nats.Msg) {
 		out.Header = errorHeaders(resp.Error)
 	}
 	if err := r.nc.PublishMsg(out); err != nil {
-		r.cfg.Logger.Warn("publishing response", "request", resp.ID, "err", err)
+		r.cfg.Logger.Warn("publishing response", "request_id", resp.ID, "err", err)
 	}
 }
 
 func (r *Router) answer(ctx context.Context, msg *nats.Msg) task.Response {
 	req, err := task.DecodeRequest(msg.Data, r.cfg.Limits)
-	if err != nil {
-		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
-	}
 	if id := msg.Header.Get(task.HeaderRequestID); req.ID == "" && id != "" {
 		req.ID = id
+	}
+	req.Ingress = task.IngressNATS
+	if err != nil {
+		resp := task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+		r.ended(req, resp, time.Now())
+		return resp
 	}
 	return r.Handle(ctx, req, nil)
 }

@@ -17,6 +17,14 @@ import (
 // model's circuit breaker refuses every candidate, the subtask fails at
 // once with model_unavailable and the time to retry.
 func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskState) task.SubtaskState {
+	st = ru.trySubtask(ctx, s, st)
+	if m := ru.r.cfg.Metrics; m != nil {
+		m.SubtaskEnded(&st)
+	}
+	return st
+}
+
+func (ru *run) trySubtask(ctx context.Context, s task.Subtask, st task.SubtaskState) task.SubtaskState {
 	ctx, cancel := context.WithTimeout(ctx, ru.r.cfg.SubtaskTimeout)
 	defer cancel()
 	tokens := task.EstimateTokens(s.Input)
@@ -59,6 +67,7 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 			}
 			continue
 		}
+		st.Timeline = append(st.Timeline, a.record)
 		st.Attempts++
 		st.Model, st.Executor = model.Name, a.executor
 		if a.err == nil {
@@ -73,6 +82,9 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 		}
 		ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
 			Attempt: st.Attempts, Error: a.err})
+		if m := ru.r.cfg.Metrics; m != nil {
+			m.Retried(model.Name, a.err.Code)
+		}
 		if !ru.pause(ctx, a.err, st.Attempts, model.Name, candidates[next%len(candidates)].Name, deadline) {
 			break
 		}
@@ -162,10 +174,17 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 		return attempt{err: task.AsError(err)}, false
 	}
 	w := ru.work(s, model, n, deadline)
+	span := ru.startAttemptSpan(ctx, &w)
 	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n})
-	started := time.Now()
+	rec := task.Attempt{Attempt: n, Model: model.Name, DispatchedAt: time.Now()}
 	a = ru.r.dispatch(ctx, w,
 		func(executor string) {
+			if rec.AcceptedAt.IsZero() {
+				rec.AcceptedAt = time.Now()
+				if m := ru.r.cfg.Metrics; m != nil {
+					m.Accepted(model.Name, rec.AcceptedAt.Sub(rec.DispatchedAt))
+				}
+			}
 			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n})
 		},
 		func(rep task.Reply) {
@@ -177,7 +196,10 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 				ru.emitEvent(ev)
 			}
 		})
-	o := registry.Outcome{OK: a.err == nil, Latency: time.Since(started), Replica: a.executor}
+	rec.EndedAt, rec.Executor, rec.Error = time.Now(), a.executor, a.err
+	a.record = rec
+	endAttemptSpan(span, a)
+	o := registry.Outcome{OK: a.err == nil, Latency: rec.EndedAt.Sub(rec.DispatchedAt), Replica: a.executor, Usage: a.out.Usage}
 	if a.err != nil {
 		o.Code, o.Message, o.RetryAfter = a.err.Code, a.err.Message, a.err.RetryAfter()
 	}

@@ -24,6 +24,10 @@ type Plan struct {
 	// FallbackReason says why the auto planner fell back to the rules: the
 	// LLM planner's error, or why its plan was invalid, on one short line.
 	FallbackReason string `json:"fallback_reason,omitempty"`
+	// MadeBy names the planner mode that made the plan in this process
+	// (rules, llm or single), for metrics and traces; empty for a plan a
+	// request carried. It is not on the wire.
+	MadeBy string `json:"-"`
 }
 
 // Subtask is one typed unit of work in a plan.

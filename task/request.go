@@ -40,6 +40,10 @@ type Request struct {
 	Body json.RawMessage `json:"-"`
 	// API is the OpenAI endpoint Body is for (see Work.API).
 	API string `json:"-"`
+	// Ingress names the way the request came in (one of the Ingress
+	// constants), for metrics and logs. The ingress sets it; it is not on
+	// the wire, so a producer cannot claim another one.
+	Ingress string `json:"-"`
 }
 
 // Hints steer model selection for one request.
@@ -230,6 +234,24 @@ type SubtaskState struct {
 	Body  json.RawMessage `json:"-"`
 	Usage Usage           `json:"usage,omitzero"`
 	Error *Error          `json:"error,omitempty"`
+	// Timeline is every attempt the subtask was dispatched in, oldest
+	// first: where it went and when it was published, accepted and ended.
+	Timeline []Attempt `json:"timeline,omitempty"`
+}
+
+// Attempt is one dispatch of a subtask to a model.
+type Attempt struct {
+	Attempt  int    `json:"attempt"`
+	Model    string `json:"model"`
+	Executor string `json:"executor,omitempty"`
+	// DispatchedAt is when the router published the work; AcceptedAt when
+	// an executor took it (zero when none did); EndedAt when the router
+	// had its result, its error, or gave up on it.
+	DispatchedAt time.Time `json:"dispatched_at"`
+	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
+	EndedAt      time.Time `json:"ended_at"`
+	// Error is why the attempt failed; nil when it succeeded.
+	Error *Error `json:"error,omitempty"`
 }
 
 // EventType is the kind of a progress event.

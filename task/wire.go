@@ -98,6 +98,10 @@ type Work struct {
 	// API is the OpenAI endpoint Body is for: APIChat (the default),
 	// APICompletions or APIEmbeddings.
 	API string `json:"api,omitempty"`
+	// Traceparent is the W3C trace context of the router's span for this
+	// attempt, when tracing is on, so that the executor's spans join the
+	// request's trace on any machine.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // The OpenAI endpoints a Work's Body may be for.

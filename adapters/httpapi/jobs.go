@@ -8,6 +8,7 @@ import (
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi/internal/pipe"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/jobs"
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 // postJob answers POST /v1/jobs: 202 with the queued job, at once.
@@ -38,6 +39,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request, c caller) {
 
 // submit hands a job to the manager and answers 202 with it.
 func (s *Server) submit(w http.ResponseWriter, ctx context.Context, spec jobs.Spec) {
+	spec.Traceparent = telemetry.Traceparent(ctx)
 	j, err := s.cfg.Jobs.Submit(ctx, spec)
 	if err != nil {
 		writeError(w, submitError(err))

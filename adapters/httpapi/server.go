@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/taskrouter/taskrouter/adapters/httpapi/jobs"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/kv"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/ratelimit"
@@ -80,7 +82,18 @@ type Config struct {
 	CORS CORS
 	// Health reports whether the router can serve; nil is always healthy.
 	Health func(ctx context.Context) error
+	// Logger gets, besides warnings, an access log line per request at
+	// info.
 	Logger *slog.Logger
+	// Metrics, when set, counts requests by route and code, rate-limited
+	// requests and rejected webhooks.
+	Metrics Metrics
+	// MetricsHandler, when set, is served at GET /metrics, behind the API
+	// keys when there are keys.
+	MetricsHandler http.Handler
+	// Tracer, when set, records a span per request (a child of the
+	// caller's traceparent header), the parent of the router's spans.
+	Tracer trace.Tracer
 }
 
 func (c Config) withDefaults() Config {
@@ -158,6 +171,9 @@ func (s *Server) routes() {
 	s.mux.Handle("/v1/jobs/{id}", s.guard(s.job))
 	s.mux.Handle("/v1/jobs/{id}/events", s.guard(s.jobEvents))
 	s.mux.HandleFunc("/v1/webhooks/{name}", s.webhook)
+	if s.cfg.MetricsHandler != nil {
+		s.mux.Handle("GET /metrics", s.authOnly(s.cfg.MetricsHandler))
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, typeInvalidRequest, "unknown_url",
 			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/webhooks/{name}."))
@@ -169,6 +185,10 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tw := &timedWriter{ResponseWriter: w, timeout: s.cfg.WriteTimeout}
 	tw.conn, _ = w.(writeDeadliner)
+	if s.observed(r.Context()) {
+		s.serveObserved(tw, r)
+		return
+	}
 	s.api.ServeHTTP(tw, r)
 }
 
@@ -188,6 +208,16 @@ type timedWriter struct {
 	conn    writeDeadliner
 	timeout time.Duration
 	armed   time.Time
+	status  int // the status code sent, 0 until the first write
+}
+
+// code is the status code sent; a handler that wrote nothing gets 200
+// from net/http.
+func (t *timedWriter) code() int {
+	if t.status == 0 {
+		return http.StatusOK
+	}
+	return t.status
 }
 
 func (t *timedWriter) arm() {
@@ -204,12 +234,18 @@ func (t *timedWriter) arm() {
 
 // WriteHeader implements http.ResponseWriter.
 func (t *timedWriter) WriteHeader(code int) {
+	if t.status == 0 && code >= 200 {
+		t.status = code
+	}
 	t.arm()
 	t.ResponseWriter.WriteHeader(code)
 }
 
 // Write implements http.ResponseWriter.
 func (t *timedWriter) Write(b []byte) (int, error) {
+	if t.status == 0 {
+		t.status = http.StatusOK
+	}
 	t.arm()
 	return t.ResponseWriter.Write(b)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/taskrouter/taskrouter/adapters/httpapi/kv"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/webhook"
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 // Hook is one webhook endpoint, POST /v1/webhooks/{Name}.
@@ -73,26 +74,37 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	h, ok := s.hooks[name]
 	if !ok {
+		s.rejected("unknown", "unknown_hook")
 		writeError(w, newError(http.StatusNotFound, typeNotFound, "webhook_not_found", "No webhook named "+name+" is configured."))
 		return
 	}
 	body, e := s.readBody(w, r)
 	if e != nil {
+		s.rejected(name, "bad_body")
 		writeError(w, e)
 		return
 	}
 	msg, err := h.Verifier.Verify(r.Header, body, time.Now())
 	if err != nil {
+		s.rejected(name, "invalid_signature")
 		writeError(w, newError(http.StatusUnauthorized, typeAuthentication, "invalid_signature",
 			fmt.Sprintf("The webhook signature was not accepted: %v. Sign with the hook's whsec_ secret as the Standard Webhooks spec says.", err)))
 		return
 	}
 	spec, e := s.hookSpec(r.Context(), h, body)
 	if e != nil {
+		s.rejected(name, "invalid_payload")
 		writeError(w, e)
 		return
 	}
-	s.deliverOnce(w, r.Context(), dedupeKey(name, msg.ID), spec)
+	s.deliverOnce(w, r.Context(), name, dedupeKey(name, msg.ID), spec)
+}
+
+// rejected counts a webhook delivery that creates no job.
+func (s *Server) rejected(hook, reason string) {
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.WebhookRejected(hook, reason)
+	}
 }
 
 // dedupeKey is a store key for a hook's webhook-id; hashing keeps any id
@@ -108,25 +120,29 @@ const pendingMark = "pending"
 // deliverOnce creates the job unless the key was seen: the key is claimed
 // first, so two deliveries racing each other create one job, and released
 // when the job could not be accepted, so the sender's retry can.
-func (s *Server) deliverOnce(w http.ResponseWriter, ctx context.Context, key string, spec jobs.Spec) {
+func (s *Server) deliverOnce(w http.ResponseWriter, ctx context.Context, hook, key string, spec jobs.Spec) {
 	dedupe := s.cfg.Dedupe
 	_, err := dedupe.Create(ctx, key, []byte(pendingMark))
 	if errors.Is(err, kv.ErrExists) {
+		s.rejected(hook, "duplicate")
 		s.replayed(w, ctx, key)
 		return
 	}
 	if err != nil {
+		s.rejected(hook, "not_accepted")
 		writeError(w, fromTaskError(task.Errorf(task.CodeUnavailable, "recording the webhook-id: %v", err)))
 		return
 	}
+	spec.Traceparent = telemetry.Traceparent(ctx)
 	j, err := s.cfg.Jobs.Submit(ctx, spec)
 	if err != nil {
+		s.rejected(hook, "not_accepted")
 		_ = dedupe.Delete(context.WithoutCancel(ctx), key)
 		writeError(w, submitError(err))
 		return
 	}
 	if _, err := dedupe.Put(context.WithoutCancel(ctx), key, []byte(j.ID)); err != nil {
-		s.cfg.Logger.Warn("recording the job of a webhook-id", "job", j.ID, "err", err)
+		s.cfg.Logger.Warn("recording the job of a webhook-id", "job_id", j.ID, "hook", hook, "err", err)
 	}
 	w.Header().Set("Location", "/v1/jobs/"+j.ID)
 	writeJSON(w, http.StatusAccepted, webhookReply{ID: j.ID, Object: "job", Status: string(j.Status)})

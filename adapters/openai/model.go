@@ -16,6 +16,7 @@ import (
 	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -39,6 +40,7 @@ type Model struct {
 	// fixedSampling leaves out temperature, top_p and the penalties, which
 	// go-openai refuses to send to reasoning models.
 	fixedSampling bool
+	tracer        trace.Tracer
 }
 
 // New returns a Model for spec, which needs a name and a base URL. apiKey is
@@ -79,6 +81,7 @@ func New(spec task.ModelSpec, apiKey string, opts ...Option) (*Model, error) {
 		secret:   secret{key: apiKey, env: spec.APIKeyEnv},
 		timeout:  c.timeout,
 		idle:     c.idle,
+		tracer:   c.tracer,
 	}
 	if m.upstream == "" {
 		m.upstream = spec.Name
@@ -150,18 +153,20 @@ func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta s
 		return task.Output{}, err
 	}
 	var a answer
+	ctx, span := m.startCallSpan(ctx, &req, progress != nil)
 	if progress != nil {
 		a, err = m.stream(ctx, req, progress)
 	} else {
 		a, err = m.complete(ctx, req)
 	}
+	if err == nil && a.usage.PromptTokens == 0 && a.usage.CompletionTokens == 0 {
+		a.usage = estimateUsage(msgs, a)
+	}
+	endCallSpan(span, m.upstream, a, err)
 	if err != nil {
 		return task.Output{}, err
 	}
 	u := a.usage
-	if u.PromptTokens == 0 && u.CompletionTokens == 0 {
-		u = estimateUsage(msgs, a)
-	}
 	u.CostUSD = m.spec.Cost(u.PromptTokens, u.CompletionTokens)
 	return task.Output{Text: a.text, Format: outputFormat(wantJSON, a.text), Usage: u,
 		ToolCalls: callsJSON(a.calls), FinishReason: finishReason(a.finish)}, nil

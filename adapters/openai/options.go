@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults of the options.
@@ -20,6 +22,7 @@ type config struct {
 	headers    http.Header
 	timeout    time.Duration
 	idle       time.Duration
+	tracer     trace.Tracer
 }
 
 // Option tunes a Model.

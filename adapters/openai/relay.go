@@ -57,18 +57,20 @@ func (m *Model) Relay(ctx context.Context, w task.Work, chunk func(raw []byte, d
 		raw []byte
 		err error
 	)
+	ctx, span := m.startRelaySpan(ctx, w.API, body)
 	if gjson.GetBytes(body, "stream").Type == gjson.True {
 		a, err = m.relayStream(ctx, path, body, chunk)
 	} else {
 		a, raw, err = m.relayOnce(ctx, path, body, w.API)
 	}
+	if err == nil && a.usage.PromptTokens == 0 && a.usage.CompletionTokens == 0 {
+		a.usage = estimateRelayUsage(body, a)
+	}
+	endCallSpan(span, m.upstream, a, err)
 	if err != nil {
 		return task.Output{}, err
 	}
 	u := a.usage
-	if u.PromptTokens == 0 && u.CompletionTokens == 0 {
-		u = estimateRelayUsage(body, a)
-	}
 	u.CostUSD = m.spec.Cost(u.PromptTokens, u.CompletionTokens)
 	format := gjson.GetBytes(body, "response_format.type").Str
 	return task.Output{Text: a.text, Format: outputFormat(format == "json_object" || format == "json_schema", a.text), Usage: u,

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 // maxRetryAfter caps what an upstream may ask us to wait.
@@ -49,6 +51,9 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 	}
 	for k, v := range t.headers {
 		req.Header[k] = v
+	}
+	if tp := telemetry.Traceparent(req.Context()); tp != "" {
+		req.Header.Set(telemetry.HeaderTraceparent, tp)
 	}
 	resp, err := t.next.Do(req)
 	if err != nil {

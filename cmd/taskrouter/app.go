@@ -18,6 +18,9 @@ import (
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/router"
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
+	"github.com/taskrouter/taskrouter/telemetry/metrics"
+	"github.com/taskrouter/taskrouter/telemetry/tracing"
 )
 
 // app is one wired process: NATS, registry, executors, planner, router.
@@ -34,6 +37,9 @@ type app struct {
 	execs   []*executors.Executor
 	// httpAddr is where the HTTP API listens, once started.
 	httpAddr string
+	// metrics and tracing are what the process exports; nil when off.
+	metrics *metrics.Metrics
+	tracing *tracing.Provider
 }
 
 // appParts says which parts a command needs.
@@ -42,6 +48,10 @@ type appParts struct {
 	executors bool
 	// models, when set, overrides cfg.Executors.
 	models []string
+	// metrics keeps Prometheus metrics; service, when set, is the
+	// service.name traces are exported as (when OTEL_* asks for them).
+	metrics bool
+	service string
 }
 
 // loadConfig reads, overrides and validates the config; every problem is a
@@ -56,12 +66,6 @@ func loadConfig(env *cliEnv, path string) (Config, error) {
 		return cfg, usageError{fmt.Sprintf("invalid config: %v", err)}
 	}
 	return cfg, nil
-}
-
-func newLogger(env *cliEnv, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: l}))
 }
 
 // planning is what ask, plan and serve share: the config, the catalog and
@@ -89,7 +93,13 @@ func loadPlanning(env *cliEnv, c commonFlags) (planning, error) {
 
 // start starts the app with a router and this process's executors.
 func (p planning) start(ctx context.Context, env *cliEnv) (*app, error) {
-	return startApp(ctx, env, p.cfg, p.cat, p.pl, p.gen, appParts{router: true, executors: true})
+	return p.startWith(ctx, env, appParts{})
+}
+
+// startWith is start with more parts: metrics, for serve.
+func (p planning) startWith(ctx context.Context, env *cliEnv, parts appParts) (*app, error) {
+	parts.router, parts.executors, parts.service = true, true, telemetry.ServiceRouter
+	return startApp(ctx, env, p.cfg, p.cat, p.pl, p.gen, parts)
 }
 
 // writeJSON prints v as indented JSON without HTML escaping.
@@ -182,12 +192,17 @@ func (g *lateGenerator) Generate(ctx context.Context, w task.Work, progress func
 
 // startApp starts what a command needs. On error everything started is closed.
 func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, pl planner.Planner, gen *lateGenerator, parts appParts) (*app, error) {
-	a := &app{gen: gen, cfg: cfg, getenv: env.getenv, log: newLogger(env, cfg.Log.Level), catalog: cat, planner: pl}
+	a := &app{gen: gen, cfg: cfg, getenv: env.getenv, log: newLogger(env, cfg.Log.Level, cfg.Log.Format), catalog: cat, planner: pl}
+	if err := a.startTelemetry(ctx, parts); err != nil {
+		return nil, err
+	}
 	served, err := a.servedModels(parts)
 	if err != nil {
+		a.close()
 		return nil, usageError{err.Error()}
 	}
 	if err := a.startBus(ctx, parts); err != nil {
+		a.close()
 		return nil, err
 	}
 	if a.reg, err = a.openRegistry(ctx); err != nil {
@@ -238,7 +253,8 @@ func (a *app) startExecutors(ctx context.Context, served []executors.Served) err
 		return unavailableError{err}
 	}
 	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log, Version: serviceVersion(),
-		MaxQueue: a.cfg.Executor.Queue, QueueWait: a.cfg.Executor.QueueWait})
+		MaxQueue: a.cfg.Executor.Queue, QueueWait: a.cfg.Executor.QueueWait,
+		Metrics: a.executorMetrics(), Tracer: a.tracer()})
 	if te := task.AsError(err); te != nil && te.Code == task.CodeInvalidRequest {
 		return usageError{fmt.Sprintf("starting executors: %v", te.Message)}
 	}
@@ -246,6 +262,9 @@ func (a *app) startExecutors(ctx context.Context, served []executors.Served) err
 		return unavailableError{fmt.Errorf("starting executors: %w", err)}
 	}
 	a.execs = append(a.execs, ex)
+	if a.metrics != nil {
+		a.metrics.WatchExecutor(ex)
+	}
 	return nil
 }
 
@@ -259,8 +278,11 @@ func (a *app) startRouter() error {
 		Limits: a.cfg.TaskLimits(), Catalog: a.catalog, Attempts: rc.Attempts,
 		SubtaskTimeout: rc.SubtaskTimeout, RequestTimeout: rc.RequestTimeout,
 		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, Logger: a.log,
-		AllEvents: rc.Events == "all", Version: serviceVersion(),
+		AllEvents: rc.Events == "all", Version: serviceVersion(), Metrics: a.routerMetrics(), Tracer: a.tracer(),
 	})
+	if err == nil && a.metrics != nil {
+		a.metrics.WatchModels(a.reg)
+	}
 	if err == nil && a.gen != nil {
 		a.gen.r = a.router
 	}
@@ -288,4 +310,5 @@ func (a *app) close() {
 			a.log.Warn("closing NATS", "err", err)
 		}
 	}
+	a.stopTracing()
 }

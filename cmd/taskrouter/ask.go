@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/router"
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 // commonFlags are the flags that ask, plan and serve share.
@@ -97,6 +99,15 @@ func askLocal(ctx context.Context, env *cliEnv, c commonFlags, req task.Request,
 		return task.Response{}, err
 	}
 	defer a.close()
+	if t := a.tracer(); t != nil {
+		// The CLI is the request's ingress: its span is the trace's root.
+		if req.ID == "" {
+			req.ID = task.NewID("req_")
+		}
+		var span trace.Span
+		ctx, span = t.Start(ctx, "ask", trace.WithAttributes(telemetry.AttrRequestID.String(req.ID)))
+		defer span.End()
+	}
 	return a.router.Handle(ctx, req, progress.event), nil
 }
 

@@ -141,7 +141,11 @@ func (a *app) buildModel(spec task.ModelSpec) (executors.Model, error) {
 					"model", spec.Name, "variable", spec.APIKeyEnv)
 			}
 		}
-		m, err := openai.New(spec, key)
+		var opts []openai.Option
+		if t := a.tracer(); t != nil {
+			opts = append(opts, openai.WithTracer(t))
+		}
+		m, err := openai.New(spec, key, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("model %s: %w", spec.Name, err)
 		}

@@ -45,6 +45,8 @@ type benchReport struct {
 
 	// Logins, permissions and TLS against plain TCP, when measured.
 	*secureBench
+	// Dispatch with metrics and tracing on against both off.
+	*telemetryBench
 
 	// The HTTP path against a direct upstream call, when measured.
 	*httpBench
@@ -52,7 +54,8 @@ type benchReport struct {
 
 func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "bench", "", "Measures, in one process and one run on embedded NATS with no-op executors: raw NATS\n"+
-		"request-reply (the floor), one-subtask dispatch through router, NATS and executor, a DAG of 8 parallel\n"+
+		"request-reply (the floor), one-subtask dispatch through router, NATS and executor (also with metrics\n"+
+		"and tracing on, every span exported to a local OTLP receiver, against both off), a DAG of 8 parallel\n"+
 		"50 ms subtasks plus a 50 ms merge, and the idle RSS of a 'serve' process. Then the HTTP path: a\n"+
 		"scripted OpenAI-compatible upstream called directly, through a bare Go reverse proxy and through a\n"+
 		"'serve' process, each in a process of its own: p50 at concurrency 1, throughput at 64, 1,000\n"+
@@ -115,6 +118,11 @@ func printBench(env *cliEnv, r benchReport) {
 	fmt.Fprintf(env.stdout, "one-subtask dispatch     p50 %8.1f us   %9.0f/s   p99 %.1f us\n", r.DispatchP50us, r.DispatchPerSec, r.DispatchP99us)
 	fmt.Fprintf(env.stdout, "dispatch overhead ratio  %.2f (p50 / raw p50; target <= 3)\n", r.DispatchOverheadRatio)
 	fmt.Fprintf(env.stdout, "throughput ratio         %.2f (dispatch/s / raw/s; target >= 0.3)\n", r.ThroughputRatio)
+	if t := r.telemetryBench; t != nil {
+		fmt.Fprintf(env.stdout, "with metrics and tracing p50 %8.1f us   overhead ratio %.2f (p50 / raw p50)\n", t.ObservedDispatchP50us, t.ObservedDispatchOverheadRatio)
+		fmt.Fprintf(env.stdout, "telemetry overhead ratio %.3f (p50 on / p50 off, every span sampled, %d OTLP exports; target <= 1.15)\n",
+			t.TelemetryOverheadRatio, t.Exports)
+	}
 	fmt.Fprintf(env.stdout, "DAG efficiency           %.3f (100 ms critical path in %.1f ms; target >= 0.9)\n", r.DAGEfficiency, r.DAGMs)
 	if s := r.secureBench; s != nil {
 		fmt.Fprintf(env.stdout, "over TCP, plain            NATS p50 %8.1f us   dispatch p50 %8.1f us   overhead ratio %.2f\n", s.TCPNATSRRP50us, s.TCPDispatchP50us, s.TCPDispatchOverheadRatio)
@@ -151,7 +159,7 @@ func benchDispatch(ctx context.Context, rep *benchReport) error {
 		return unavailableError{err}
 	}
 	defer b.Close()
-	conns := make([]*nats.Conn, 4)
+	conns := make([]*nats.Conn, 6)
 	for i := range conns {
 		if conns[i], err = b.Connect(fmt.Sprintf("bench-%d", i)); err != nil {
 			return err
@@ -193,6 +201,9 @@ func benchDispatch(ctx context.Context, rep *benchReport) error {
 	rep.DispatchP50us, rep.DispatchP99us, rep.DispatchPerSec = m.subject.p50, m.subject.p99, m.subject.perSec
 	rep.DispatchOverheadRatio = round3(rep.DispatchP50us / rep.NATSRRP50us)
 	rep.ThroughputRatio = round3(rep.DispatchPerSec / rep.NATSRRPerSec)
+	if err := benchTelemetry(ctx, rep, reg, r, conns[4], conns[5]); err != nil {
+		return fmt.Errorf("measuring dispatch with telemetry on: %w", err)
+	}
 	return benchDAG(ctx, r, rep)
 }
 

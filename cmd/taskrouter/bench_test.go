@@ -23,6 +23,7 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 		t.Fatalf("bench printed no JSON object: %v\n%s", err, out)
 	}
 	for _, k := range []string{"dispatch_overhead_ratio", "throughput_ratio", "dag_efficiency", "rss_mb_idle",
+		"observed_dispatch_p50_us", "observed_dispatch_overhead_ratio", "telemetry_overhead_ratio", "telemetry_exports",
 		"http_passthrough_added_p50_us", "http_bare_proxy_added_p50_us", "http_added_vs_bare_proxy",
 		"http_passthrough_rps_ratio", "http_bare_proxy_rps_ratio", "http_rps_vs_bare_proxy",
 		"http_peak_rss_mb", "http_streams_peak_rss_mb", "http_bare_proxy_streams_peak_rss_mb", "http_streams_peak_concurrent",

@@ -37,6 +37,7 @@ type Config struct {
 	Log      LogConfig       `yaml:"log"`
 	// Executor sizes the admission queue of every model this process serves.
 	Executor ExecutorConfig `yaml:"executor"`
+	Metrics  MetricsConfig  `yaml:"metrics"`
 }
 
 // HTTPConfig is the HTTP ingress: the OpenAI-compatible API, jobs and
@@ -138,9 +139,17 @@ type LimitsConfig struct {
 	MaxInputBytes int `yaml:"max_input_bytes"`
 }
 
-// LogConfig sets the log level: debug, info, warn or error.
+// LogConfig sets the log level (debug, info, warn or error) and format
+// (text, or json: one object a line).
 type LogConfig struct {
-	Level string `yaml:"level"`
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// MetricsConfig turns serve's Prometheus metrics (GET /metrics on
+// http.addr) on or off.
+type MetricsConfig struct {
+	Enabled bool `yaml:"enabled"`
 }
 
 // DefaultConfig is the embedded default: embedded NATS, memory registry,
@@ -153,7 +162,8 @@ func DefaultConfig() Config {
 		Planner: PlannerConfig{Mode: "auto"},
 		Router:  RouterConfig{Attempts: 3, SubtaskTimeout: 2 * time.Minute, RequestTimeout: 5 * time.Minute, AcceptTimeout: time.Second, LostAfter: 3 * time.Second, Policy: "balanced", Events: "requested", FailuresToCooldown: registry.DefaultFailuresToCooldown, Cooldown: registry.DefaultCooldown, MaxCooldown: registry.DefaultMaxCooldown},
 		Limits:  LimitsConfig{MaxSubtasks: task.DefaultLimits.MaxSubtasks, MaxDepth: task.DefaultLimits.MaxDepth, MaxInputBytes: task.DefaultLimits.MaxInputBytes},
-		Log:     LogConfig{Level: "warn"},
+		Log:     LogConfig{Level: "warn", Format: "text"},
+		Metrics: MetricsConfig{Enabled: true},
 
 		Executor: defaultExecutorConfig(),
 	}
@@ -232,6 +242,9 @@ func (c *Config) Validate() error {
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
+		bad("log.format: %q is not one of text, json", c.Log.Format)
 	}
 	c.validateNumbers(bad)
 	c.Executor.validate(bad)

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
+
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 func runExecutor(ctx context.Context, env *cliEnv, args []string) error {
@@ -13,6 +16,7 @@ func runExecutor(ctx context.Context, env *cliEnv, args []string) error {
 	natsURL := fs.String("nats", "", "NATS `URL`(s), comma-separated (overrides nats.url)")
 	redisURL := fs.String("redis", "", "Redis `URL` of the shared registry (overrides redis.url)")
 	models := fs.String("models", "", "comma-separated model `names` to serve (default: the config's executors, else all)")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at GET /metrics on this `host:port` (default: none)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,7 +44,12 @@ func runExecutor(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := buildCatalog(cfg, nil); err != nil {
 		return err // a model capability no catalog defines
 	}
-	parts := appParts{executors: true}
+	if *metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(*metricsAddr); err != nil {
+			return usageError{fmt.Sprintf("--metrics-addr %q is not host:port such as 127.0.0.1:9464", *metricsAddr)}
+		}
+	}
+	parts := appParts{executors: true, metrics: *metricsAddr != "", service: telemetry.ServiceExecutor}
 	if *models != "" {
 		parts.models = strings.Split(*models, ",")
 	}
@@ -48,7 +57,16 @@ func runExecutor(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stderr, "taskrouter executor serving [%s] on %s\n", strings.Join(a.servedNames(), ", "), cfg.NATS.URL)
+	metricsDesc := ""
+	if *metricsAddr != "" {
+		addr, err := a.serveMetrics(ctx, *metricsAddr)
+		if err != nil {
+			a.close()
+			return err
+		}
+		metricsDesc = "; metrics on http://" + addr + "/metrics"
+	}
+	fmt.Fprintf(env.stderr, "taskrouter executor serving [%s] on %s%s\n", strings.Join(a.servedNames(), ", "), cfg.NATS.URL, metricsDesc)
 	<-ctx.Done()
 	fmt.Fprintln(env.stderr, "taskrouter executor: draining")
 	a.close()

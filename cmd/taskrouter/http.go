@@ -217,21 +217,27 @@ func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(cont
 		return nil, usageError{err.Error()}
 	}
 	feed := jobs.NewNATSFeed(nc)
-	mgr, err := jobs.New(jobs.Config{Runner: a.router, Planner: a.planner, Store: jobStore, Feed: feed, Broadcast: feed,
+	mgr, err := jobs.New(jobs.Config{Runner: a.router, Planner: a.router, Store: jobStore, Feed: feed, Broadcast: feed,
 		Workers: h.Jobs.Workers, Queue: h.Jobs.Queue, Callbacks: callbacks, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}
 	*closers = append(*closers, mgr.Close)
+	if a.metrics != nil {
+		a.metrics.WatchJobs(mgr)
+	}
 	limiter, err := a.rateLimiter(ctx, closers)
 	if err != nil {
 		return nil, err
 	}
-	cfg := httpapi.Config{Runner: a.router, Models: a.reg, Planner: a.planner, Jobs: mgr, Hooks: hooks, Dedupe: dedupe,
+	// The router plans for the API too, so that planning is traced, and a
+	// request whose planning fails is counted.
+	cfg := httpapi.Config{Runner: a.router, Models: a.reg, Planner: a.router, Jobs: mgr, Hooks: hooks, Dedupe: dedupe,
 		APIKeys: a.apiKeys(), Limiter: limiter, MaxBodyBytes: h.MaxBodyBytes, ReadTimeout: h.ReadTimeout,
 		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, KeepAlive: h.KeepAlive, Limits: a.cfg.TaskLimits(),
 		CORS:   httpapi.CORS{AllowedOrigins: h.CORS.AllowedOrigins, MaxAge: h.CORS.MaxAge},
-		Health: natsHealth(nc), Logger: a.log}
+		Health: natsHealth(nc), Logger: a.log, Tracer: a.tracer()}
+	cfg.Metrics, cfg.MetricsHandler = a.httpMetrics()
 	return httpapi.New(cfg)
 }
 

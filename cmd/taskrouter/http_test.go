@@ -15,6 +15,7 @@ import (
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi/webhook"
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 const testHookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -23,15 +24,23 @@ const testHookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 // default with the given environment.
 func startServing(t *testing.T, cfg Config, vars map[string]string) (*app, string) {
 	t.Helper()
+	return startServingLogged(t, cfg, vars, io.Discard)
+}
+
+// startServingLogged is startServing with the process's logs written to
+// stderr.
+func startServingLogged(t *testing.T, cfg Config, vars map[string]string, stderr io.Writer) (*app, string) {
+	t.Helper()
 	cfg.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	env := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return vars[k] }}
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, getenv: func(k string) string { return vars[k] }}
 	cat := task.BuiltinCatalog()
 	gen := &lateGenerator{}
 	pl, err := buildPlanner(cfg, cat, "", gen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := startApp(context.Background(), env, cfg, cat, pl, gen, appParts{router: true, executors: true})
+	a, err := startApp(context.Background(), env, cfg, cat, pl, gen, appParts{router: true, executors: true,
+		metrics: cfg.Metrics.Enabled, service: telemetry.ServiceRouter})
 	if err != nil {
 		t.Fatal(err)
 	}

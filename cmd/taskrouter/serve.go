@@ -27,7 +27,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if p.cfg.NATS.StoreDir, err = serveDataDir(p.cfg, *dataDir, env.getenv); err != nil {
 		return err
 	}
-	a, err := p.start(ctx, env)
+	a, err := p.startWith(ctx, env, appParts{metrics: p.cfg.Metrics.Enabled})
 	if err != nil {
 		return err
 	}

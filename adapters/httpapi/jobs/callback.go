@@ -137,7 +137,7 @@ func (d *deliverer) run(j Job) {
 	out.Callback = nil
 	body, err := json.Marshal(callbackBody{Type: "job." + string(j.Status), Timestamp: j.EndedAt, Data: out})
 	if err != nil {
-		d.log.Error("encoding callback", "job", j.ID, "err", err)
+		d.log.Error("encoding callback", "job_id", j.ID, "err", err)
 		return
 	}
 	for cb.State == DeliveryPending {
@@ -148,11 +148,11 @@ func (d *deliverer) run(j Job) {
 		d.record(cb, status, retryAfter, err)
 		err = d.store.update(context.WithoutCancel(d.ctx), &j)
 		if errors.Is(err, errLeaseLost) {
-			d.log.Warn("another router took the callback over; stopping it here", "job", j.ID)
+			d.log.Warn("another router took the callback over; stopping it here", "job_id", j.ID)
 			return
 		}
 		if err != nil {
-			d.log.Warn("storing callback state", "job", j.ID, "err", err)
+			d.log.Warn("storing callback state", "job_id", j.ID, "err", err)
 		}
 	}
 }
@@ -199,7 +199,7 @@ func (d *deliverer) post(id, url string, body []byte) (int, time.Duration, error
 	if err != nil {
 		var refused *AddressError
 		if errors.As(err, &refused) {
-			d.log.Warn("callback refused: its address is not public and not allowed", "job", id, "addr", refused.Addr, "kind", refused.Kind)
+			d.log.Warn("callback refused: its address is not public and not allowed", "job_id", id, "addr", refused.Addr, "kind", refused.Kind)
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return 0, 0, fmt.Errorf("posting the callback: no answer within %s", d.cfg.Timeout)

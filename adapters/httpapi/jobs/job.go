@@ -70,6 +70,9 @@ type Job struct {
 	// Omitted names what was left out of the job because it was larger
 	// than the job store takes: "subtasks.output", "plan", "answer".
 	Omitted []string `json:"omitted,omitempty"`
+	// Traceparent is the W3C trace context of the request that created
+	// the job, so that its run joins that request's trace.
+	Traceparent string `json:"traceparent,omitempty"`
 
 	// rev is the store revision this copy was read or last written at;
 	// the owner's writes are conditional on it.
@@ -103,6 +106,8 @@ type Spec struct {
 	Owner       string
 	CallbackURL string
 	Metadata    map[string]string
+	// Traceparent is the creating request's trace context, if traced.
+	Traceparent string
 }
 
 // Update is one message of a job's feed: its new state, or a progress

@@ -86,7 +86,7 @@ func (m *Manager) renew(ctx context.Context, id string) {
 		err = m.store.swap(ctx, &j)
 	}
 	if err != nil && ctx.Err() == nil {
-		m.cfg.Logger.Debug("renewing a job lease", "job", id, "err", err)
+		m.cfg.Logger.Debug("renewing a job lease", "job_id", id, "err", err)
 	}
 }
 

@@ -260,7 +260,7 @@ func (m *Manager) checkCallback(raw string) error {
 func (m *Manager) accept(ctx context.Context, spec Spec) (*local, error) {
 	j := Job{ID: newJobID(), Object: "job", Status: StatusQueued, Model: spec.Model, Source: spec.Source,
 		Owner: spec.Owner, CreatedAt: time.Now().UTC(), Request: spec.Request, Subtasks: []task.SubtaskState{},
-		Metadata: spec.Metadata}
+		Metadata: spec.Metadata, Traceparent: spec.Traceparent}
 	m.own(&j)
 	j.Request.ID = j.ID
 	if spec.CallbackURL != "" {
@@ -425,6 +425,24 @@ func (m *Manager) Close(ctx context.Context) error {
 	return nil
 }
 
+// Counts returns how many jobs this router holds now: queued for a
+// worker, and running.
+func (m *Manager) Counts() (queued, running int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range m.local {
+		l.mu.Lock()
+		switch l.phase {
+		case phaseQueued:
+			queued++
+		case phaseRunning:
+			running++
+		}
+		l.mu.Unlock()
+	}
+	return queued, running
+}
+
 // Pending returns how many accepted jobs have not finished.
 func (m *Manager) Pending() int { return int(m.pending.Load()) }
 
@@ -449,11 +467,11 @@ func (m *Manager) save(j *Job) bool {
 		if l != nil {
 			l.cancel(errLeaseLost)
 		}
-		m.cfg.Logger.Warn("another router took the job over; stopping it here", "job", j.ID)
+		m.cfg.Logger.Warn("another router took the job over; stopping it here", "job_id", j.ID, "request_id", j.Request.ID)
 		return false
 	}
 	if err != nil {
-		m.cfg.Logger.Warn("storing job state", "job", j.ID, "status", j.Status, "err", err)
+		m.cfg.Logger.Warn("storing job state", "job_id", j.ID, "request_id", j.Request.ID, "status", j.Status, "err", err)
 	}
 	return true
 }

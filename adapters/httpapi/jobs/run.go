@@ -3,10 +3,12 @@ package jobs
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi/internal/pipe"
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 // work runs queued jobs until the queue is closed and empty.
@@ -34,7 +36,10 @@ func (m *Manager) run(l *local) {
 	}
 	j.Status, j.StartedAt, j.Instance = StatusRunning, time.Now().UTC(), m.cfg.Instance
 	m.publish(j)
-	req, err := pipe.PlanFirst(l.ctx, m.cfg.Planner, j.Request)
+	ctx := telemetry.ContextWithTraceparent(l.ctx, j.Traceparent)
+	req := j.Request
+	req.Ingress = ingressOf(j.Source)
+	req, err := pipe.PlanFirst(ctx, m.cfg.Planner, req)
 	if err != nil {
 		m.finish(l, task.Response{Error: task.AsError(err)})
 		return
@@ -44,7 +49,7 @@ func (m *Manager) run(l *local) {
 		j.Subtasks = pendingStates(*req.Plan)
 		m.publish(j)
 	}
-	events, done := pipe.Start(l.ctx, m.cfg.Runner, req)
+	events, done := pipe.Start(ctx, m.cfg.Runner, req)
 	var buf []task.Event
 	for {
 		select {
@@ -56,6 +61,14 @@ func (m *Manager) run(l *local) {
 			return
 		}
 	}
+}
+
+// ingressOf is the ingress of a job's request, by the job's source.
+func ingressOf(source string) string {
+	if strings.HasPrefix(source, "webhook:") {
+		return task.IngressWebhook
+	}
+	return task.IngressJob
 }
 
 // apply follows the events of a running job: each goes to the feed, and

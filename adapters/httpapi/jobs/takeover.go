@@ -108,9 +108,9 @@ func (m *Manager) takeOver(ctx context.Context, j Job) {
 	}
 	switch {
 	case err == nil:
-		m.cfg.Logger.Info("took over a job of a lost router", "job", j.ID, "from", from, "status", j.Status)
+		m.cfg.Logger.Info("took over a job of a lost router", "job_id", j.ID, "from", from, "status", j.Status)
 	case !errors.Is(err, kv.ErrConflict) && !errors.Is(err, ErrQueueFull):
-		m.cfg.Logger.Warn("taking over a job of a lost router", "job", j.ID, "from", from, "err", err)
+		m.cfg.Logger.Warn("taking over a job of a lost router", "job_id", j.ID, "from", from, "err", err)
 	}
 }
 

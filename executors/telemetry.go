@@ -1,0 +1,74 @@
+package executors
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
+)
+
+// Metrics is what an executor measures. Implementations must be safe for
+// concurrent use and cheap.
+type Metrics interface {
+	// WorkEnded counts one subtask the executor ran, by model and
+	// outcome (task.StatusDone, StatusFailed or StatusCancelled), and how
+	// long its model took.
+	WorkEnded(model string, status task.Status, took time.Duration)
+}
+
+// observation is one subtask being measured and traced.
+type observation struct {
+	e       *Executor
+	w       *task.Work
+	span    trace.Span
+	started time.Time
+}
+
+// observe starts measuring and tracing a subtask: a span that is a child
+// of the router's attempt span (from the work's traceparent), and the
+// context the model runs in. Without metrics and tracer it costs nothing.
+func (e *Executor) observe(ctx context.Context, w *task.Work) (context.Context, *observation) {
+	if e.cfg.Metrics == nil && e.cfg.Tracer == nil {
+		return ctx, nil
+	}
+	o := &observation{e: e, w: w, started: time.Now()}
+	if t := e.cfg.Tracer; t != nil {
+		ctx = telemetry.ContextWithTraceparent(ctx, w.Traceparent)
+		ctx, o.span = t.Start(ctx, "work "+w.Capability, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+			telemetry.AttrRequestID.String(w.RequestID), telemetry.AttrSubtaskID.String(w.SubtaskID),
+			telemetry.AttrGenAIRequestModel.String(w.Model), telemetry.AttrAttempt.Int(w.Attempt)))
+	}
+	return ctx, o
+}
+
+// end records the subtask's outcome; o may be nil.
+func (o *observation) end(out task.Output, err error) {
+	if o == nil {
+		return
+	}
+	te := task.AsError(err)
+	if m := o.e.cfg.Metrics; m != nil {
+		status := task.StatusDone
+		switch {
+		case te != nil && te.Code == task.CodeCancelled:
+			status = task.StatusCancelled
+		case te != nil:
+			status = task.StatusFailed
+		}
+		m.WorkEnded(o.w.Model, status, time.Since(o.started))
+	}
+	if o.span == nil {
+		return
+	}
+	if te != nil {
+		o.span.SetStatus(codes.Error, te.Message)
+		o.span.SetAttributes(telemetry.AttrErrorCode.String(string(te.Code)), telemetry.AttrErrorType.String(string(te.Code)))
+	} else if u := out.Usage; u.PromptTokens > 0 || u.CompletionTokens > 0 {
+		o.span.SetAttributes(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+	}
+	o.span.End()
+}

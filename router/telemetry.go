@@ -1,0 +1,129 @@
+package router
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
+)
+
+// RequestMetrics counts requests and their plans.
+type RequestMetrics interface {
+	// RequestEnded counts a request that ended, by the way it came in
+	// (task.IngressOf) and its status (done, failed or cancelled), and
+	// how long it took.
+	RequestEnded(ingress string, status task.Status, took time.Duration)
+	// Planned counts a plan that runs, by the planner that made it
+	// (task.Plan.MadeBy, or "given") and whether it fell back.
+	Planned(planner string, fallback bool)
+}
+
+// SubtaskMetrics counts subtasks and their attempts.
+type SubtaskMetrics interface {
+	// SubtaskEnded counts a subtask that ended, with its final state.
+	SubtaskEnded(st *task.SubtaskState)
+	// Accepted observes how long an attempt waited between its dispatch
+	// and an executor's accepting it.
+	Accepted(model string, queued time.Duration)
+	// Retried counts an attempt that failed and is followed by another,
+	// by the model that failed and why.
+	Retried(model string, reason task.Code)
+}
+
+// Metrics is what the router measures. Implementations must be safe for
+// concurrent use and cheap: they are called on the dispatch path.
+type Metrics interface {
+	RequestMetrics
+	SubtaskMetrics
+}
+
+// PlannerGiven is the planner label of a plan a request carried, or the
+// one-step plan of a request naming its model.
+const PlannerGiven = "given"
+
+// statusOf is a response's status for metrics and traces: an answer,
+// even a partial one, is done; no answer is failed, or cancelled when
+// that is why.
+func statusOf(resp task.Response) task.Status {
+	switch {
+	case resp.Error == nil || resp.Answer != "" || len(resp.ToolCalls) > 0:
+		return task.StatusDone
+	case resp.Error.Code == task.CodeCancelled:
+		return task.StatusCancelled
+	}
+	return task.StatusFailed
+}
+
+// ended records a request's end in the metrics.
+func (r *Router) ended(req task.Request, resp task.Response, started time.Time) {
+	if m := r.cfg.Metrics; m != nil {
+		m.RequestEnded(task.IngressOf(req), statusOf(resp), time.Since(started))
+	}
+}
+
+// startPlanSpan starts the span of planning a request; nil when tracing is off.
+func (r *Router) startPlanSpan(ctx context.Context, req task.Request) (context.Context, trace.Span) {
+	if r.cfg.Tracer == nil {
+		return ctx, nil
+	}
+	return r.cfg.Tracer.Start(ctx, "plan", trace.WithAttributes(telemetry.AttrRequestID.String(req.ID)))
+}
+
+func endPlanSpan(span trace.Span, plan task.Plan, err error) {
+	if span == nil {
+		return
+	}
+	if err == nil {
+		span.SetAttributes(telemetry.AttrPlanner.String(plannerOf(plan)), telemetry.AttrSubtasks.Int(len(plan.Tasks)))
+	}
+	endSpan(span, task.AsError(err))
+}
+
+func plannerOf(plan task.Plan) string {
+	if plan.MadeBy == "" {
+		return PlannerGiven
+	}
+	return plan.MadeBy
+}
+
+// startAttemptSpan starts the span of one attempt of a subtask and puts
+// its trace context in the work, for the executor's spans; nil when
+// tracing is off.
+func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) trace.Span {
+	t := ru.r.cfg.Tracer
+	if t == nil {
+		return nil
+	}
+	ctx, span := t.Start(ctx, "subtask "+w.Capability, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		telemetry.AttrSubtaskID.String(w.SubtaskID), telemetry.AttrCapability.String(w.Capability),
+		telemetry.AttrModel.String(w.Model), telemetry.AttrAttempt.Int(w.Attempt)))
+	w.Traceparent = telemetry.Traceparent(ctx)
+	return span
+}
+
+func endAttemptSpan(span trace.Span, a attempt) {
+	if span == nil {
+		return
+	}
+	if a.executor != "" {
+		span.SetAttributes(telemetry.AttrExecutor.String(a.executor))
+	}
+	if u := a.out.Usage; a.err == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
+		span.SetAttributes(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+	}
+	endSpan(span, a.err)
+}
+
+// endSpan ends a span with an error status and the error's code when err
+// is set.
+func endSpan(span trace.Span, err *task.Error) {
+	if err != nil {
+		span.SetStatus(codes.Error, err.Message)
+		span.SetAttributes(telemetry.AttrErrorCode.String(string(err.Code)), telemetry.AttrErrorType.String(string(err.Code)))
+	}
+	span.End()
+}
