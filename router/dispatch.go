@@ -21,6 +21,8 @@ type attempt struct {
 	// unserved means nobody took the work (no responders, or no accepted in
 	// time): the next attempt should go to another model at once.
 	unserved bool
+	// span is when the attempt was dispatched, accepted and ended.
+	span task.Attempt
 }
 
 // dispatch publishes one attempt of a subtask on its model's subject and

@@ -63,7 +63,14 @@ type Config struct {
 	// tr.v1.events.<id>; otherwise only requests that set Events are
 	// published, which saves five NATS messages per subtask.
 	AllEvents bool
-	Logger    *slog.Logger
+	// Observe, when set, gets the progress events of every request the
+	// router handles or runs (not Generate's), asked for or not, ending
+	// with its finished event, with texts cut to task.MaxEventText. It is
+	// called on the goroutines that make the events, one at a time per
+	// request, before they are published, and must return quickly.
+	// Unlike publishing, it does not make executors stream their text.
+	Observe func(task.Event)
+	Logger  *slog.Logger
 }
 
 // Router runs plans over NATS. It is safe for concurrent use.
@@ -118,6 +125,7 @@ func (c Config) withDefaults() Config {
 // the request's progress events one at a time, possibly from several
 // goroutines in turn; it must not block for long.
 func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task.Event)) task.Response {
+	started := time.Now()
 	if req.ID == "" {
 		req.ID = task.NewID("req_")
 	}
@@ -125,15 +133,23 @@ func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task
 		req.Model = "" // plan it, as the HTTP API does
 	}
 	if err := req.Check(r.cfg.Limits); err != nil {
-		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+		return r.refuse(req, started, err, onEvent)
 	}
 	ctx, cancel := r.requestContext(ctx, req)
 	defer cancel()
 	plan, err := r.plan(ctx, req)
 	if err != nil {
-		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+		return r.refuse(req, started, err, onEvent)
 	}
-	return r.Run(ctx, req, plan, onEvent)
+	return r.run(ctx, req, plan, started, onEvent)
+}
+
+// refuse answers a request that fails before it has a plan to run; its
+// only event is the finished one.
+func (r *Router) refuse(req task.Request, started time.Time, err error, onEvent func(task.Event)) task.Response {
+	resp := task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+	r.newRun(req, task.Plan{}, started, onEvent, true).finish(resp)
+	return resp
 }
 
 // plan is the request's own plan; for a request that names a model, the

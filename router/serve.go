@@ -56,6 +56,7 @@ func (r *Router) serveOne(ctx context.Context, msg *nats.Msg) {
 		if id := msg.Header.Get(task.HeaderRequestID); req.ID == "" && id != "" {
 			req.ID = id
 		}
+		req.Ingress = task.IngressNATS
 		resp = r.Handle(ctx, req, nil)
 	}
 	if msg.Reply == "" {

@@ -56,6 +56,8 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 		}
 		st.Attempts++
 		st.Model, st.Executor = model.Name, a.executor
+		a.span.Attempt, a.span.Model, a.span.Executor, a.span.Error = st.Attempts, model.Name, a.executor, a.err
+		st.Timeline = append(st.Timeline, a.span)
 		if a.err == nil {
 			return ru.succeed(st, a.out), nil
 		}
@@ -149,20 +151,24 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 		return attempt{err: task.AsError(err)}, false
 	}
 	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
-		Input: s.Input, Args: s.Args, Context: ru.context, Deadline: deadline, Stream: ru.emit != nil}
+		Input: s.Input, Args: s.Args, Context: ru.context, Deadline: deadline, Stream: ru.stream}
 	if ru.answers(s.ID) {
 		w.Sampling, w.Tools, w.After = ru.req.Sampling, ru.req.Tools, ru.req.After()
 	}
-	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n})
+	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n, Input: s.Input})
 	started := time.Now()
+	var accepted time.Time
 	a = ru.r.dispatch(ctx, w,
 		func(executor string) {
+			accepted = time.Now()
 			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n})
 		},
 		func(delta string) {
 			ru.emitEvent(task.Event{Type: task.EventProgress, SubtaskID: s.ID, Model: model.Name, Attempt: n, Text: delta})
 		})
-	o := registry.Outcome{OK: a.err == nil, Latency: time.Since(started), Replica: a.executor}
+	ended := time.Now()
+	a.span = task.Attempt{DispatchedAt: started, AcceptedAt: accepted, EndedAt: ended}
+	o := registry.Outcome{OK: a.err == nil, Latency: ended.Sub(started), Replica: a.executor}
 	if a.err != nil {
 		o.Code, o.Message, o.RetryAfter = a.err.Code, a.err.Message, a.err.RetryAfter()
 	}
@@ -183,8 +189,11 @@ func (ru *run) answers(id string) bool {
 func (ru *run) succeed(st task.SubtaskState, out task.Output) task.SubtaskState {
 	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, time.Now(), out.Text, out.Format, out.Usage
 	st.ToolCalls, st.FinishReason = out.ToolCalls, out.FinishReason
-	ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
-		Attempt: st.Attempts, Text: elapsed(st)})
+	if ru.observed() {
+		o := out // only an observed run pays for the copy on the heap
+		ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
+			Attempt: st.Attempts, Text: elapsed(st), Output: &o})
+	}
 	return st
 }
 

@@ -30,6 +30,10 @@ type Request struct {
 	// Tools are functions the model may call instead of answering; they
 	// need Model set. See Tools.
 	Tools *Tools `json:"tools,omitempty"`
+	// Ingress is where the request came in (IngressHTTP, IngressNATS, ...),
+	// set by the ingress that built it, for live views. It is not part of
+	// the wire format: a producer cannot claim another ingress.
+	Ingress string `json:"-"`
 }
 
 // Hints steer model selection for one request.
@@ -214,6 +218,22 @@ type SubtaskState struct {
 	FinishReason string          `json:"finish_reason,omitempty"`
 	Usage        Usage           `json:"usage,omitzero"`
 	Error        *Error          `json:"error,omitempty"`
+	// Timeline is every attempt of the subtask, in order, with its times.
+	Timeline []Attempt `json:"timeline,omitempty"`
+}
+
+// Attempt is one dispatch of a subtask to a model: when it was published,
+// when an executor accepted it (zero when none did), and when it ended,
+// for timelines. Error is nil for the attempt whose output the subtask
+// has.
+type Attempt struct {
+	Attempt      int       `json:"attempt"`
+	Model        string    `json:"model"`
+	Executor     string    `json:"executor,omitempty"`
+	DispatchedAt time.Time `json:"dispatched_at"`
+	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
+	EndedAt      time.Time `json:"ended_at"`
+	Error        *Error    `json:"error,omitempty"`
 }
 
 // EventType is the kind of a progress event.
@@ -230,6 +250,7 @@ const (
 	EventFailed     EventType = "failed"     // a subtask failed for good
 	EventCancelled  EventType = "cancelled"  // a subtask was cancelled
 	EventMerged     EventType = "merged"     // the answer is composed
+	EventFinished   EventType = "finished"   // the request is over, answered or failed
 )
 
 // Event is one progress event of a request, published on EventsSubject.
@@ -243,10 +264,25 @@ type Event struct {
 	Executor   string    `json:"executor,omitempty"`
 	Attempt    int       `json:"attempt,omitempty"`
 	Time       time.Time `json:"time"`
-	// Elapsed is milliseconds since the subtask (or request) started.
+	// Elapsed is milliseconds since the request started.
 	ElapsedMs int64 `json:"elapsed_ms"`
 	// Subtasks is the plan's size, on the planned event.
 	Subtasks int    `json:"subtasks,omitempty"`
 	Text     string `json:"text,omitempty"`
 	Error    *Error `json:"error,omitempty"`
+	// Ingress is where the request came in, on the planned and finished
+	// events.
+	Ingress string `json:"ingress,omitempty"`
+	// Plan is the plan, on the planned event.
+	Plan *Plan `json:"plan,omitempty"`
+	// Input is the request's text on the planned event, and the input a
+	// subtask's attempt was given (its references substituted) on the
+	// dispatched event.
+	Input string `json:"input,omitempty"`
+	// Output is the subtask's output on the done event, and on the
+	// finished event the answer, with the usage of the whole request.
+	Output *Output `json:"output,omitempty"`
+	// Clipped says that texts of the event (Input, Output's text, the
+	// plan's inputs) were cut to MaxEventText bytes.
+	Clipped bool `json:"clipped,omitempty"`
 }
