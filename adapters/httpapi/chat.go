@@ -26,7 +26,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	id := task.NewID("")
-	req := task.Request{ID: "req_" + id, Messages: c.messages, Planner: c.planner, Hints: c.hints, Sampling: c.sampling.s, Tools: c.tools}
+	req := task.Request{ID: "req_" + id, Messages: c.messages, Planner: c.planner, Hints: c.hints, Sampling: c.sampling.s, Tools: c.tools,
+		Ingress: task.IngressHTTP}
 	if req, e = s.route(r.Context(), c.model, req); e != nil {
 		writeError(w, e)
 		return

@@ -49,7 +49,7 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := task.Request{ID: task.NewID("req_"), Input: text, Planner: c.planner, TimeoutMs: timeout.Milliseconds()}
+	req := task.Request{ID: task.NewID("req_"), Input: text, Planner: c.planner, TimeoutMs: timeout.Milliseconds(), Ingress: task.IngressCLI}
 	progress := newProgress(env.stderr, *quiet)
 	if !*jsonOut {
 		progress.stream = env.stdout

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi/internal/pipe"
@@ -44,6 +45,7 @@ func (m *Manager) run(l *local) {
 		j.Subtasks = pendingStates(*req.Plan)
 		m.publish(j)
 	}
+	req.Ingress = ingress(j.Source)
 	events, done := pipe.Start(l.ctx, m.cfg.Runner, req)
 	var buf []task.Event
 	for {
@@ -101,6 +103,14 @@ func applyEvent(j *Job, ev task.Event) bool {
 		return true
 	}
 	return false
+}
+
+// ingress is where a job's request came in: a webhook, or the jobs API.
+func ingress(source string) string {
+	if strings.HasPrefix(source, "webhook:") {
+		return task.IngressWebhook
+	}
+	return task.IngressJob
 }
 
 func pendingStates(p task.Plan) []task.SubtaskState {
