@@ -71,6 +71,12 @@ func TestObserverSeesEveryRequestWithItsInputsAndOutputs(t *testing.T) {
 	if last := o.events[len(o.events)-1]; last.Type != task.EventFinished {
 		t.Fatalf("last event = %s, want finished", last.Type)
 	}
+	// The events carry the times of the response's timeline, so a live
+	// view draws what the response says.
+	tl := resp.Subtasks[1].Timeline[0]
+	if d, a, done := o.of(task.EventDispatched, "t2")[0], o.of(task.EventAccepted, "t2")[0], o.of(task.EventDone, "t2")[0]; !d.Time.Equal(tl.DispatchedAt) || !a.Time.Equal(tl.AcceptedAt) || !done.Time.Equal(tl.EndedAt) {
+		t.Fatalf("event times %s, %s, %s; timeline %+v", d.Time, a.Time, done.Time, tl)
+	}
 	if streamed.Load() {
 		t.Fatal("an observed request that nobody follows made the executor stream")
 	}

@@ -247,7 +247,9 @@ func (ru *run) emitEvent(ev task.Event) {
 	if i, ok := ru.index[ev.SubtaskID]; ok {
 		ev.Capability = ru.plan.Tasks[i].Capability
 	}
-	ev.Time = time.Now()
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
 	ev.ElapsedMs = ev.Time.Sub(ru.started).Milliseconds()
 	ru.emitMu.Lock()
 	defer ru.emitMu.Unlock()

@@ -59,7 +59,7 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 		a.span.Attempt, a.span.Model, a.span.Executor, a.span.Error = st.Attempts, model.Name, a.executor, a.err
 		st.Timeline = append(st.Timeline, a.span)
 		if a.err == nil {
-			return ru.succeed(st, a.out), nil
+			return ru.succeed(st, a.out, a.span.EndedAt), nil
 		}
 		last = a.err
 		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts {
@@ -69,7 +69,7 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 			break
 		}
 		ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
-			Attempt: st.Attempts, Error: a.err})
+			Attempt: st.Attempts, Error: a.err, Time: a.span.EndedAt})
 		if !ru.pause(ctx, a.err, st.Attempts, model.Name, candidates[next%len(candidates)].Name, deadline) {
 			break
 		}
@@ -155,13 +155,17 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	if ru.answers(s.ID) {
 		w.Sampling, w.Tools, w.After = ru.req.Sampling, ru.req.Tools, ru.req.After()
 	}
-	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n, Input: s.Input})
+	// The events carry the times the timeline records, so that a live
+	// view draws the same attempts as the response.
 	started := time.Now()
+	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Capability: s.Capability, Model: model.Name, Attempt: n,
+		Input: s.Input, Time: started})
 	var accepted time.Time
 	a = ru.r.dispatch(ctx, w,
 		func(executor string) {
 			accepted = time.Now()
-			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n})
+			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n,
+				Time: accepted})
 		},
 		func(delta string) {
 			ru.emitEvent(task.Event{Type: task.EventProgress, SubtaskID: s.ID, Model: model.Name, Attempt: n, Text: delta})
@@ -186,13 +190,14 @@ func (ru *run) answers(id string) bool {
 	return id == MergeSubtaskID || len(ru.plan.Tasks) == 1
 }
 
-func (ru *run) succeed(st task.SubtaskState, out task.Output) task.SubtaskState {
-	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, time.Now(), out.Text, out.Format, out.Usage
+// succeed ends a subtask with the output of its attempt that ended at ended.
+func (ru *run) succeed(st task.SubtaskState, out task.Output, ended time.Time) task.SubtaskState {
+	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, ended, out.Text, out.Format, out.Usage
 	st.ToolCalls, st.FinishReason = out.ToolCalls, out.FinishReason
 	if ru.observed() {
 		o := out // only an observed run pays for the copy on the heap
 		ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
-			Attempt: st.Attempts, Text: elapsed(st), Output: &o})
+			Attempt: st.Attempts, Text: elapsed(st), Output: &o, Time: ended})
 	}
 	return st
 }
