@@ -3,11 +3,13 @@ GO ?= go
 .PHONY: test test-distributed bench fuzz build
 
 # Every test, with the services it needs (Redis at 127.0.0.1:6379; NATS is
-# embedded by the tests themselves).
+# embedded by the tests themselves; Chromium for the console's browser
+# test, whose screenshot goes to bin/console.png).
 test:
 	./scripts/ensure-redis
+	./scripts/ensure-chromium
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 15m ./...
+	TASKROUTER_CONSOLE_SCREENSHOT=$(CURDIR)/bin/console.png $(GO) test -race -count=1 -timeout 15m ./...
 
 # Only the multi-process tests (also part of `make test`): routers and
 # executor processes over real NATS and Redis, with SIGKILL, SIGTERM, a

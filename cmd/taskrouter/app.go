@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/taskrouter/taskrouter/adapters/httpapi/console"
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/executors"
 	"github.com/taskrouter/taskrouter/planner"
@@ -34,6 +35,9 @@ type app struct {
 	router  *router.Router
 	gen     *lateGenerator
 	execs   []*executors.Executor
+	// console records the recent requests for the web console; nil when
+	// the command serves none.
+	console *console.Recorder
 	// httpAddr is where the HTTP API listens, once started.
 	httpAddr string
 }
@@ -44,6 +48,9 @@ type appParts struct {
 	executors bool
 	// models, when set, overrides cfg.Executors.
 	models []string
+	// console records requests for the web console, when the config
+	// turns it on and the HTTP API.
+	console bool
 }
 
 // loadConfig reads, overrides and validates the config; every problem is a
@@ -92,6 +99,12 @@ func loadPlanning(env *cliEnv, c commonFlags) (planning, error) {
 // start starts the app with a router and this process's executors.
 func (p planning) start(ctx context.Context, env *cliEnv) (*app, error) {
 	return startApp(ctx, env, p.cfg, p.cat, p.pl, p.gen, appParts{router: true, executors: true})
+}
+
+// serve starts the app as serve runs it: start's, recording requests for
+// the web console.
+func (p planning) serve(ctx context.Context, env *cliEnv) (*app, error) {
+	return startApp(ctx, env, p.cfg, p.cat, p.pl, p.gen, appParts{router: true, executors: true, console: true})
 }
 
 // writeJSON prints v as indented JSON without HTML escaping.
@@ -202,6 +215,9 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 			return nil, err
 		}
 	}
+	if c := cfg.HTTP.Console; parts.console && c.Enabled && cfg.HTTP.Addr != "" {
+		a.console = console.New(console.Config{MaxRequests: c.Requests, Window: c.Window})
+	}
 	if parts.router {
 		if err := a.startRouter(); err != nil {
 			a.close()
@@ -257,11 +273,15 @@ func (a *app) startRouter() error {
 		return unavailableError{err}
 	}
 	rc := a.cfg.Router
+	var observe func(task.Event)
+	if a.console != nil {
+		observe = a.console.Observe
+	}
 	a.router, err = router.New(nc, a.reg, a.planner, router.Config{
 		Limits: a.cfg.TaskLimits(), Catalog: a.catalog, Attempts: rc.Attempts,
 		SubtaskTimeout: rc.SubtaskTimeout, RequestTimeout: rc.RequestTimeout,
 		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, Logger: a.log,
-		AllEvents: rc.Events == "all",
+		AllEvents: rc.Events == "all", Observe: observe,
 	})
 	if err == nil && a.gen != nil {
 		a.gen.r = a.router

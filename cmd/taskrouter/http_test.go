@@ -31,7 +31,7 @@ func startServing(t *testing.T, cfg Config, vars map[string]string) (*app, strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := startApp(context.Background(), env, cfg, cat, pl, gen, appParts{router: true, executors: true})
+	a, err := startApp(context.Background(), env, cfg, cat, pl, gen, appParts{router: true, executors: true, console: true})
 	if err != nil {
 		t.Fatal(err)
 	}

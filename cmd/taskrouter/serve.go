@@ -27,7 +27,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if p.cfg.NATS.StoreDir, err = serveDataDir(p.cfg, *dataDir, env.getenv); err != nil {
 		return err
 	}
-	a, err := p.start(ctx, env)
+	a, err := p.serve(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -44,6 +44,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	httpDesc := "off"
 	if a.httpAddr != "" {
 		httpDesc = "http://" + a.httpAddr + "/v1"
+		if a.console != nil {
+			httpDesc += ", console http://" + a.httpAddr + "/console"
+		}
 	}
 	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req; HTTP API %s\n",
 		a.natsDescription(), a.registryDescription(), strings.Join(a.servedNames(), ", "), httpDesc)
