@@ -278,8 +278,16 @@ func checkSubtaskOutput(t *testing.T, ctx context.Context, subtasks []task.Subta
 		t.Fatalf("no summarize subtask in %+v", subtasks)
 	}
 	st := subtasks[i]
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#dag .node[data-step=%q]`, st.ID)))); err != nil {
-		t.Fatalf("clicking node %s: %v", st.ID, err)
+	// The page redraws the plan as updates come: a node found may be
+	// replaced before the click lands, so try again.
+	for try := 1; ; try++ {
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#dag .node[data-step=%q]`, st.ID))))
+		if err == nil {
+			break
+		}
+		if try == 5 {
+			t.Fatalf("clicking node %s: %v", st.ID, err)
+		}
 	}
 	waitInPage(t, ctx, fmt.Sprintf(`document.getElementById('detailtitle').textContent.startsWith(%q)`, st.ID+" · summarize"), "the subtask's pane")
 	out, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("#detailbody pre.output")))
@@ -311,4 +319,57 @@ func saveScreenshot(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	t.Logf("console screenshot: %s", path)
+}
+
+// TestConsoleInABrowserWithoutKeys opens the console of a router with no
+// API keys: /console shows the most recent request, and a shared link,
+// /console?request=<id>, the one it names; no key is asked for.
+func TestConsoleInABrowserWithoutKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives headless Chromium")
+	}
+	_, base := startServing(t, DefaultConfig(), nil)
+	first := chatRequest(t, base, threeSubtasks)
+	latest := chatRequest(t, base, "What is 17 * 23 + 4?")
+	ctx := browserTab(t)
+	console := watchConsole(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console")); err != nil {
+		t.Fatal(err)
+	}
+	waitInPage(t, ctx, fmt.Sprintf(`document.getElementById('rid').textContent === %q &&
+		document.querySelectorAll('#dag .node[data-status="done"]').length === 1`, latest), "the most recent request")
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console?request="+first)); err != nil {
+		t.Fatal(err)
+	}
+	waitInPage(t, ctx, fmt.Sprintf(`document.getElementById('rid').textContent === %q &&
+		document.querySelectorAll('#dag .node[data-status="done"]').length === 3 &&
+		document.querySelectorAll('#timeline g.tl-row[data-attempt]').length === 3 &&
+		document.getElementById('ringress').textContent === 'http' &&
+		document.querySelectorAll('#requests li').length === 2 &&
+		document.querySelectorAll('#models tr[data-model="local/summarize"]').length === 1 &&
+		document.getElementById('live').dataset.state === 'live'`, first), "the shared request")
+	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('banner').hidden`)); err != nil || !hidden {
+		t.Fatalf("the page asks for a key on a router without keys (%v)", err)
+	}
+	if errs := console.errors(); len(errs) > 0 {
+		t.Fatalf("JavaScript errors in the page's console:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// chatRequest sends a chat completion with model taskrouter and returns
+// its request id.
+func chatRequest(t *testing.T, base, text string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"model": "taskrouter", "messages": []map[string]string{{"role": "user", "content": text}}})
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Request-Id") == "" {
+		t.Fatalf("chat: %d", resp.StatusCode)
+	}
+	return resp.Header.Get("X-Request-Id")
 }

@@ -310,13 +310,16 @@
     try {
       const res = await api('/v1/console/requests/' + encodeURIComponent(id));
       if (id === state.selected) {
+        const prev = state.detail;
         if (res.ok) {
           state.detail = await res.json();
           state.detailRecv = performance.now();
         } else {
           state.detail = null;
         }
-        renderDetail();
+        // Redraw only what changed: a click on a node must find it there.
+        const d = state.detail;
+        if (!d || !prev || prev.id !== d.id || prev.seq !== d.seq || d.status === 'running') renderDetail();
       }
     } catch (e) {
       // the banner or the live indicator says what is wrong
@@ -367,7 +370,8 @@
     $('rcost').textContent = fmtCost(d.cost_usd);
     $('rtokens').textContent = fmtTokens(d.usage);
     const n = (d.steps || []).length;
-    $('rplanner').textContent = d.plan_ms === null ? '—' : n + (n === 1 ? ' step' : ' steps') + (d.planner ? ' by ' + d.planner : '') + ', ready at ' + fmtMs(d.plan_ms);
+    $('rplanner').textContent = d.plan_ms === null ? '—' : n + (n === 1 ? ' step' : ' steps') + (d.planner ? ' by ' + d.planner : '') +
+      (d.plan_ms >= 0.05 ? ', ready at ' + fmtMs(d.plan_ms) : '');
     $('rmerge').textContent = d.merge ? d.merge + (d.model ? ' · ' + d.model : '') : d.status === 'running' ? '…' : '—';
     $('rstarted').textContent = 'started ' + new Date(d.started_at).toLocaleTimeString() + ' · ' + fmtAge(d.started_at);
   }
@@ -592,7 +596,7 @@
     for (let t = 0; t <= span + step * 1e-9; t += step) {
       const tx = x(t);
       g.appendChild(s('line', { x1: tx, x2: tx, y1: TOP - 4, y2: H - 4, class: 'gridline' }));
-      g.appendChild(s('text', { x: tx, y: 12, 'text-anchor': t === 0 ? 'start' : 'middle', text: fmtTick(t, step) }));
+      g.appendChild(s('text', { x: tx, y: 12, 'text-anchor': t === 0 ? 'start' : 'middle', text: t === 0 ? '0' : fmtTick(t, step) }));
     }
     return g;
   }
@@ -614,7 +618,9 @@
     const label = st.id + (r.a && st.attempts.length > 1 ? ' #' + r.a.attempt : '');
     g.appendChild(s('text', { class: 'tl-label', x: 8, y: mid + 4 }, cut(label, 10) + ' ', s('tspan', { class: 'cap', text: cut(st.capability, 22 - Math.min(label.length, 10)) })));
     if (r.kind === 'idle') {
-      g.appendChild(s('text', { class: 'tl-note', x: LABEL_W + 4, y: mid + 4, text: st.status === 'cancelled' ? 'not run: ' + (st.error ? st.error.message : 'cancelled') : 'waiting for its dependencies' }));
+      const why = st.error ? st.error.code + ': ' + st.error.message : st.status;
+      const text = { failed: 'not dispatched · ' + why, cancelled: 'not run · ' + why, running: 'choosing a model' }[st.status] || 'waiting for its dependencies';
+      g.appendChild(s('text', { class: 'tl-note' + (st.status === 'failed' ? ' bad' : ''), x: LABEL_W + 4, y: mid + 4, text: cut(text, 110) }));
       return g;
     }
     const a = r.a;
