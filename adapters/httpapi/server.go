@@ -84,7 +84,7 @@ type Config struct {
 	// Console, when set, is what the web console at /console shows: the
 	// recent requests it recorded. nil turns the console off.
 	Console *console.Recorder
-	Logger *slog.Logger
+	Logger  *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
