@@ -163,6 +163,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err != nil || !strings.HasPrefix(id, "job_") {
 		t.Fatalf("the page shows request %q (%v), want the job it sent", id, err)
 	}
+	// The models table counts what the request did, without a reload.
+	waitInPage(t, ctx, `(document.querySelector('#models tr[data-model="local/summarize"] td:nth-child(7)') || {}).textContent === '1' &&
+		document.querySelector('#models tr[data-model="local/summarize"] .pill').dataset.circuit === 'closed'`, "the models' counts")
 	subtasks := jobSubtasks(t, base, id)
 	checkTimeline(t, ctx, subtasks)
 	checkSubtaskOutput(t, ctx, subtasks)

@@ -208,6 +208,8 @@
       else if (state.selected) refreshDetail();
     } else if (name === 'request') {
       const isNew = !state.list.has(v.id);
+      const before = state.list.get(v.id);
+      if (v.status !== 'running' && (!before || before.status === 'running')) modelsSoon();
       state.list.set(v.id, Object.assign(v, { recv: now }));
       if (isNew && state.follow) selectNewest();
       else if (v.id === state.selected) refreshDetail();
@@ -718,6 +720,14 @@
     } catch (e) {
       // shown by the banner or the live indicator
     }
+  }
+
+  // modelsSoon reloads the models shortly after a request ends, so its
+  // cost and counts show without waiting for the next poll.
+  let modelsTimer = 0;
+  function modelsSoon() {
+    clearTimeout(modelsTimer);
+    modelsTimer = setTimeout(loadModels, 200);
   }
 
   function circuitOf(m) {
