@@ -1,8 +1,6 @@
 package bus
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -11,11 +9,12 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Auth is who may use the embedded server and how. The process's own
-// connections always log in, as a per-process internal user whose random
-// password never leaves the process (or with Token); other clients need
+// connections always log in, with an nkey made for the run whose seed
+// never leaves the process (or with Token); other clients need
 // one of Users, or Token, unless anonymous clients are let in.
 type Auth struct {
 	// Users are the clients allowed in, each with its role's permissions.
@@ -33,13 +32,9 @@ type Auth struct {
 	Windows Windows
 }
 
-// internalUser and anonymousUser are the names of the process's own user
-// and of the user anonymous clients become; configured names cannot
-// start with '_'.
-const (
-	internalUser  = "_taskrouter_internal"
-	anonymousUser = "_anonymous"
-)
+// anonymousUser is the name of the user anonymous clients become;
+// configured names cannot start with '_'.
+const anonymousUser = "_anonymous"
 
 // ErrOpenListen is returned when the embedded server would accept anyone
 // from other machines without nats.allow_anonymous.
@@ -118,12 +113,20 @@ func applyAuth(opts *server.Options, a Auth, open bool) ([]nats.Option, error) {
 	acc, sys := server.NewAccount(Account), server.NewAccount(SystemAccount)
 	opts.Accounts = []*server.Account{acc, sys}
 	opts.SystemAccount = SystemAccount
-	secret, err := randomSecret()
+	// The process's own login is an nkey made for this run: nothing to
+	// leak, and no plaintext password for nats-server to warn about.
+	own, err := nkeys.CreateUser()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("creating the internal NATS login: %w", err)
 	}
-	opts.Users = []*server.User{{Username: internalUser, Password: secret, Account: acc}}
+	ownKey, err := own.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("creating the internal NATS login: %w", err)
+	}
+	opts.Nkeys = []*server.NkeyUser{{Nkey: ownKey, Account: acc}}
 	if open {
+		// nats-server hands its no-auth user's password to the client as
+		// given, so it cannot be a hash; no one logs in with it.
 		opts.Users = append(opts.Users, &server.User{Username: anonymousUser, Password: "-", Account: acc})
 		opts.NoAuthUser = anonymousUser
 	}
@@ -137,9 +140,16 @@ func applyAuth(opts *server.Options, a Auth, open bool) ([]nats.Option, error) {
 			opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: u.Nkey, Permissions: perms, Account: acc})
 			continue
 		}
-		opts.Users = append(opts.Users, &server.User{Username: u.Name, Password: u.Password, Permissions: perms, Account: acc})
+		// The hash lives in the same process as the password it came
+		// from (its variable), so a slow hash would protect nothing and
+		// slow every login; it spares the server's plaintext warning.
+		hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), bcrypt.MinCost)
+		if err != nil {
+			return nil, fmt.Errorf("bus: users[%s]: hashing the password: %w", u.Name, err)
+		}
+		opts.Users = append(opts.Users, &server.User{Username: u.Name, Password: string(hash), Permissions: perms, Account: acc})
 	}
-	return []nats.Option{nats.UserInfo(internalUser, secret)}, nil
+	return []nats.Option{nats.Nkey(ownKey, own.Sign)}, nil
 }
 
 // enableJetStream turns JetStream on in the users' account once the
@@ -172,13 +182,6 @@ func toServerPermissions(p *Permissions) *server.Permissions {
 	return out
 }
 
-func randomSecret() (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("creating the internal NATS password: %w", err)
-	}
-	return hex.EncodeToString(b[:]), nil
-}
 
 func validUserNkey(key string) bool {
 	return strings.HasPrefix(key, "U") && nkeys.IsValidPublicUserKey(key)

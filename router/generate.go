@@ -28,7 +28,7 @@ func (r *Router) Generate(ctx context.Context, w task.Work, progress func(string
 			}
 		}
 	}
-	ru := r.newRun(req, task.Plan{Tasks: []task.Subtask{s}}, onEvent)
+	ru := r.newRun(req, task.Plan{Tasks: []task.Subtask{s}}, time.Now(), onEvent, false)
 	st := ru.runSubtask(ctx, s, task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps,
 		Status: task.StatusRunning, StartedAt: time.Now()})
 	if st.Status != task.StatusDone {

@@ -3,6 +3,9 @@ package router_test
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/registry"
@@ -43,6 +46,11 @@ func TestDispatchWhileNATSIsAwayFailsAtOnceAsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = server.Close() // the router's connection starts reconnecting
+	for deadline := time.Now().Add(30 * time.Second); nc.Status() == nats.CONNECTED; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the router's connection never noticed the server was gone")
+		}
+	}
 	resp := r.Run(ctx, task.Request{Input: "1+1"}, plan(sub("t1", "calc", "1+1")), nil)
 	e := resp.Error
 	if e == nil || e.Code != task.CodeUnavailable || e.RetryAfterMs <= 0 {

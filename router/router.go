@@ -76,6 +76,13 @@ type Config struct {
 	// work, as children of the span in the request's context (the
 	// ingress's); nil traces nothing.
 	Tracer trace.Tracer
+	// Observe, when set, gets the progress events of every request the
+	// router handles or runs (not Generate's), asked for or not, ending
+	// with its finished event, with texts cut to task.MaxEventText. It is
+	// called on the goroutines that make the events, one at a time per
+	// request, before they are published, and must return quickly.
+	// Unlike publishing, it does not make executors stream their text.
+	Observe func(task.Event)
 }
 
 // Router runs plans over NATS. It is safe for concurrent use.
@@ -139,22 +146,22 @@ func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task
 	if req.Model == task.ModelTaskrouter {
 		req.Model = "" // plan it, as the HTTP API does
 	}
-	resp := r.handle(ctx, req, onEvent)
+	resp := r.handle(ctx, req, started, onEvent)
 	r.ended(req, resp, started)
 	return resp
 }
 
-func (r *Router) handle(ctx context.Context, req task.Request, onEvent func(task.Event)) task.Response {
+func (r *Router) handle(ctx context.Context, req task.Request, started time.Time, onEvent func(task.Event)) task.Response {
 	if err := req.Check(r.cfg.Limits); err != nil {
-		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+		return r.refuse(req, started, err, onEvent)
 	}
 	ctx, cancel := r.requestContext(ctx, req)
 	defer cancel()
 	plan, err := r.tracedPlan(ctx, req)
 	if err != nil {
-		return task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+		return r.refuse(req, started, err, onEvent)
 	}
-	return r.run(ctx, req, plan, onEvent)
+	return r.run(ctx, req, plan, started, onEvent)
 }
 
 // Plan plans a request as Handle would, for an ingress that needs the
@@ -181,6 +188,14 @@ func (r *Router) tracedPlan(ctx context.Context, req task.Request) (task.Plan, e
 	plan, err := r.plan(ctx, req)
 	endPlanSpan(span, plan, err)
 	return plan, err
+}
+
+// refuse answers a request that fails before it has a plan to run; its
+// only event is the finished one.
+func (r *Router) refuse(req task.Request, started time.Time, err error, onEvent func(task.Event)) task.Response {
+	resp := task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
+	r.newRun(req, task.Plan{}, started, onEvent, true).finish(resp)
+	return resp
 }
 
 // plan is the request's own plan; for a request that names a model, the

@@ -24,6 +24,9 @@ type run struct {
 	// body is the OpenAI request body the answering step relays when the
 	// run is a passthrough (see passthrough); nil otherwise.
 	body json.RawMessage
+	// stream says someone follows the request's progress: executors
+	// then send their text as they write it.
+	stream bool
 
 	index   map[string]int // read-only once built
 	states  []task.SubtaskState
@@ -46,53 +49,53 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 	if req.ID == "" {
 		req.ID = task.NewID("req_")
 	}
-	resp := r.run(ctx, req, plan, onEvent)
+	resp := r.run(ctx, req, plan, started, onEvent)
 	r.ended(req, resp, started)
 	return resp
 }
 
-func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, onEvent func(task.Event)) task.Response {
+// run is Run for a request that started (arrived) at started.
+func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, started time.Time, onEvent func(task.Event)) task.Response {
 	plan = plan.Normalised() // a given plan may spell arguments as models do
 	resp := task.Response{ID: req.ID, Plan: &plan, Subtasks: []task.SubtaskState{}}
 	var known func(string) bool
 	if r.cfg.Catalog != nil {
 		known = r.cfg.Catalog.Has
 	}
+	ru := r.newRun(req, plan, started, onEvent, true)
 	if err := plan.Validate(r.cfg.Limits, known); err != nil {
 		resp.Error = task.AsError(err)
+		ru.finish(resp)
 		return resp
 	}
 	if m := r.cfg.Metrics; m != nil {
 		m.Planned(plannerOf(plan), plan.FallbackReason != "")
 	}
-	ru := r.newRun(req, plan, onEvent)
 	if err := ru.passthrough(); err != nil {
 		resp.Error = task.AsError(err)
+		ru.finish(resp)
 		return resp
 	}
-	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks))})
+	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks)),
+		Plan: &plan, Input: ru.input, Ingress: req.Ingress})
 	ru.schedule(ctx)
-	return ru.respond(ctx, resp)
+	resp = ru.respond(ctx, resp)
+	ru.finish(resp)
+	return resp
 }
 
-func (r *Router) newRun(req task.Request, plan task.Plan, onEvent func(task.Event)) *run {
+// newRun prepares the run of a plan. Its events go to the router's
+// observer (when observe is set and the router has one), to the
+// request's events subject (when it asked, or the router publishes all)
+// and to onEvent, in this order.
+func (r *Router) newRun(req task.Request, plan task.Plan, started time.Time, onEvent func(task.Event), observe bool) *run {
 	input, history := req.Text()
 	n := len(plan.Tasks)
-	ru := &run{r: r, req: req, plan: plan, input: input, context: history, started: time.Now(),
+	ru := &run{r: r, req: req, plan: plan, input: input, context: history, started: started,
 		index: make(map[string]int, n), states: make([]task.SubtaskState, n), waiting: make([]int, n)}
-	switch to := r.eventSubjects(req); {
-	case len(to) > 0:
-		ru.emit = func(ev task.Event) {
-			if ev.Type != task.EventProgress || ev.Text != "" {
-				r.publishEvent(ev, to) // a chunk without text says nothing to a live view
-			}
-			if onEvent != nil {
-				onEvent(ev)
-			}
-		}
-	case onEvent != nil:
-		ru.emit = onEvent
-	}
+	to := r.eventSubjects(req)
+	ru.stream = len(to) > 0 || onEvent != nil
+	ru.emit = r.emitter(to, onEvent, observe)
 	for i, s := range plan.Tasks {
 		ru.index[s.ID] = i
 		ru.states[i] = task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps, Status: task.StatusPending}
@@ -120,7 +123,7 @@ func (ru *run) passthrough() error {
 	if ru.req.Plan != nil && ru.plan.Tasks[0].Input != ru.input {
 		return nil
 	}
-	body, err := ru.req.ChatBody(ru.emit != nil)
+	body, err := ru.req.ChatBody(ru.stream)
 	if err != nil {
 		return task.Errorf(task.CodeInvalidRequest, "writing the request for model %s: %v", ru.req.Model, err)
 	}
@@ -241,17 +244,73 @@ func (ru *run) prepare(i int) (task.Subtask, task.SubtaskState) {
 	return in, st
 }
 
+// emitter returns where a run's events go: the router's observer, the
+// subjects to publish them on, onEvent; nil when nowhere.
+func (r *Router) emitter(to []string, onEvent func(task.Event), observe bool) func(task.Event) {
+	var observer func(task.Event)
+	if observe {
+		observer = r.cfg.Observe
+	}
+	if observer == nil && len(to) == 0 {
+		return onEvent
+	}
+	return func(ev task.Event) {
+		if observer != nil {
+			observer(ev)
+		}
+		if len(to) > 0 && (ev.Type != task.EventProgress || ev.Text != "") {
+			r.publishEvent(ev, to) // a chunk without text says nothing to a live view
+		}
+		if onEvent != nil {
+			onEvent(ev)
+		}
+	}
+}
+
+// observed reports whether anyone gets the run's events; callers check
+// it before building an event that costs an allocation.
+func (ru *run) observed() bool { return ru.emit != nil }
+
+// finish emits the finished event: the answer, the usage of the whole
+// request, and its error, if any.
+func (ru *run) finish(resp task.Response) {
+	if !ru.observed() {
+		return
+	}
+	ru.emitEvent(task.Event{Type: task.EventFinished, Ingress: ru.req.Ingress, Model: resp.Model, Text: resp.Merge,
+		Output: &task.Output{Text: resp.Answer, Usage: resp.Usage, FinishReason: resp.FinishReason}, Error: resp.Error})
+}
+
 func (ru *run) emitEvent(ev task.Event) {
 	if ru.emit == nil {
 		return // nobody listens: skip building the event
 	}
+	clipEvent(&ev)
 	ev.RequestID = ru.req.ID
 	if i, ok := ru.index[ev.SubtaskID]; ok {
 		ev.Capability = ru.plan.Tasks[i].Capability
 	}
-	ev.Time = time.Now()
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
 	ev.ElapsedMs = ev.Time.Sub(ru.started).Milliseconds()
 	ru.emitMu.Lock()
 	defer ru.emitMu.Unlock()
 	ru.emit(ev)
+}
+
+// clipEvent cuts the texts an event carries to task.MaxEventText each.
+func clipEvent(ev *task.Event) {
+	var cut bool
+	ev.Input, cut = task.ClipText(ev.Input, task.MaxEventText)
+	ev.Clipped = ev.Clipped || cut
+	if ev.Output != nil && len(ev.Output.Text) > task.MaxEventText {
+		out := *ev.Output
+		out.Text, _ = task.ClipText(out.Text, task.MaxEventText)
+		ev.Output, ev.Clipped = &out, true
+	}
+	if ev.Plan != nil {
+		p, cut := ev.Plan.Clipped(task.MaxEventText)
+		ev.Plan, ev.Clipped = &p, ev.Clipped || cut
+	}
 }

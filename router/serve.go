@@ -160,8 +160,12 @@ func (r *Router) answer(ctx context.Context, msg *nats.Msg) task.Response {
 	}
 	req.Ingress = task.IngressNATS
 	if err != nil {
-		resp := task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
-		r.ended(req, resp, time.Now())
+		if req.ID == "" {
+			req.ID = task.NewID("req_")
+		}
+		started := time.Now()
+		resp := r.refuse(req, started, err, nil) // live views see it refused
+		r.ended(req, resp, started)
 		return resp
 	}
 	return r.Handle(ctx, req, nil)

@@ -71,7 +71,7 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 		st.Attempts++
 		st.Model, st.Executor = model.Name, a.executor
 		if a.err == nil {
-			return ru.succeed(st, a.out), nil
+			return ru.succeed(st, a.out, a.record.EndedAt), nil
 		}
 		last, tried = a.err, a.err
 		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts || !ru.r.natsUp() {
@@ -81,7 +81,7 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 			break
 		}
 		ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
-			Attempt: st.Attempts, Error: a.err})
+			Attempt: st.Attempts, Error: a.err, Time: a.record.EndedAt})
 		if m := ru.r.cfg.Metrics; m != nil {
 			m.Retried(model.Name, a.err.Code)
 		}
@@ -175,8 +175,11 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	}
 	w := ru.work(s, model, n, deadline)
 	span := ru.startAttemptSpan(ctx, &w)
-	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Model: model.Name, Attempt: n})
+	// The events carry the times the timeline records, so that a live
+	// view draws the same attempts as the response.
 	rec := task.Attempt{Attempt: n, Model: model.Name, DispatchedAt: time.Now()}
+	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Capability: s.Capability, Model: model.Name, Attempt: n,
+		Input: s.Input, Time: rec.DispatchedAt})
 	a = ru.r.dispatch(ctx, w,
 		func(executor string) {
 			if rec.AcceptedAt.IsZero() {
@@ -185,7 +188,8 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 					m.Accepted(model.Name, rec.AcceptedAt.Sub(rec.DispatchedAt))
 				}
 			}
-			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n})
+			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n,
+				Time: rec.AcceptedAt})
 		},
 		func(rep task.Reply) {
 			ev := task.Event{Type: task.EventProgress, SubtaskID: s.ID, Model: model.Name, Attempt: n, Text: rep.Delta}
@@ -215,7 +219,7 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 // before it.
 func (ru *run) work(s task.Subtask, model task.ModelSpec, n int, deadline time.Time) task.Work {
 	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
-		Input: s.Input, Args: s.Args, Deadline: deadline, Stream: ru.emit != nil}
+		Input: s.Input, Args: s.Args, Deadline: deadline, Stream: ru.stream}
 	switch {
 	case ru.body != nil && ru.answers(s.ID):
 		w.Body, w.API = ru.body, ru.req.API
@@ -236,11 +240,16 @@ func (ru *run) answers(id string) bool {
 	return id == MergeSubtaskID || len(ru.plan.Tasks) == 1
 }
 
-func (ru *run) succeed(st task.SubtaskState, out task.Output) task.SubtaskState {
-	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, time.Now(), out.Text, out.Format, out.Usage
+// succeed ends a subtask with the output of its attempt that ended at ended.
+func (ru *run) succeed(st task.SubtaskState, out task.Output, ended time.Time) task.SubtaskState {
+	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, ended, out.Text, out.Format, out.Usage
 	st.ToolCalls, st.FinishReason, st.Body = out.ToolCalls, out.FinishReason, out.Body
-	ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
-		Attempt: st.Attempts, Text: elapsed(st)})
+	if ru.observed() {
+		o := out // only an observed run pays for the copy on the heap
+		o.Body = nil
+		ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
+			Attempt: st.Attempts, Text: elapsed(st), Output: &o, Time: ended})
+	}
 	return st
 }
 

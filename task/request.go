@@ -268,6 +268,7 @@ const (
 	EventFailed     EventType = "failed"     // a subtask failed for good
 	EventCancelled  EventType = "cancelled"  // a subtask was cancelled
 	EventMerged     EventType = "merged"     // the answer is composed
+	EventFinished   EventType = "finished"   // the request is over, answered or failed
 )
 
 // Event is one progress event of a request, published on EventsSubject.
@@ -281,7 +282,7 @@ type Event struct {
 	Executor   string    `json:"executor,omitempty"`
 	Attempt    int       `json:"attempt,omitempty"`
 	Time       time.Time `json:"time"`
-	// Elapsed is milliseconds since the subtask (or request) started.
+	// Elapsed is milliseconds since the request started.
 	ElapsedMs int64 `json:"elapsed_ms"`
 	// Subtasks is the plan's size, on the planned event.
 	Subtasks int    `json:"subtasks,omitempty"`
@@ -290,4 +291,19 @@ type Event struct {
 	// for the ingress relaying the stream; it is not published.
 	Chunk json.RawMessage `json:"-"`
 	Error *Error          `json:"error,omitempty"`
+	// Ingress is where the request came in, on the planned and finished
+	// events.
+	Ingress string `json:"ingress,omitempty"`
+	// Plan is the plan, on the planned event.
+	Plan *Plan `json:"plan,omitempty"`
+	// Input is the request's text on the planned event, and the input a
+	// subtask's attempt was given (its references substituted) on the
+	// dispatched event.
+	Input string `json:"input,omitempty"`
+	// Output is the subtask's output on the done event, and on the
+	// finished event the answer, with the usage of the whole request.
+	Output *Output `json:"output,omitempty"`
+	// Clipped says that texts of the event (Input, Output's text, the
+	// plan's inputs) were cut to MaxEventText bytes.
+	Clipped bool `json:"clipped,omitempty"`
 }

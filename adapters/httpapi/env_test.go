@@ -115,7 +115,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(ex.Stop)
-	e.router, err = router.New(e.connect("router"), e.reg, splitPlanner{}, router.Config{AcceptTimeout: 2 * time.Second})
+	rc := router.Config{AcceptTimeout: 2 * time.Second}
+	if o.cfg.Console != nil {
+		rc.Observe = o.cfg.Console.Observe
+	}
+	e.router, err = router.New(e.connect("router"), e.reg, splitPlanner{}, rc)
 	if err != nil {
 		t.Fatal(err)
 	}

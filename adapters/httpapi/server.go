@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/taskrouter/taskrouter/adapters/httpapi/console"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/jobs"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/kv"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/ratelimit"
@@ -82,6 +84,9 @@ type Config struct {
 	CORS CORS
 	// Health reports whether the router can serve; nil is always healthy.
 	Health func(ctx context.Context) error
+	// Console, when set, is what the web console at /console shows: the
+	// recent requests it recorded. nil turns the console off.
+	Console *console.Recorder
 	// Logger gets, besides warnings, an access log line per request at
 	// info.
 	Logger *slog.Logger
@@ -137,6 +142,10 @@ type Server struct {
 	models *modelCache
 	hooks  map[string]Hook
 	http   *http.Server
+	// closing is closed when Shutdown starts, to end the streams that
+	// would otherwise never go idle (the console's).
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -152,7 +161,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), keys: newKeyring(cfg.APIKeys),
-		models: newModelCache(cfg.Models, cfg.ModelsTTL), hooks: hooks}
+		models: newModelCache(cfg.Models, cfg.ModelsTTL), hooks: hooks, closing: make(chan struct{})}
 	s.routes()
 	if s.api, err = withCORS(cfg.CORS, s.mux); err != nil {
 		return nil, err
@@ -174,9 +183,10 @@ func (s *Server) routes() {
 	if s.cfg.MetricsHandler != nil {
 		s.mux.Handle("GET /metrics", s.authOnly(s.cfg.MetricsHandler))
 	}
+	s.consoleRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, typeInvalidRequest, "unknown_url",
-			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/webhooks/{name}."))
+			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/webhooks/{name}; the console is at /console."))
 	})
 }
 
@@ -281,6 +291,7 @@ func (s *Server) Start(addr string) (net.Addr, error) {
 // Shutdown stops listening and waits for requests in progress until ctx
 // ends, then closes the connections that are left.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closing) })
 	if s.http == nil {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/taskrouter/taskrouter/adapters/httpapi/console"
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/executors"
 	"github.com/taskrouter/taskrouter/planner"
@@ -35,6 +36,9 @@ type app struct {
 	router  *router.Router
 	gen     *lateGenerator
 	execs   []*executors.Executor
+	// console records the recent requests for the web console; nil when
+	// the command serves none.
+	console *console.Recorder
 	// httpAddr is where the HTTP API listens, once started.
 	httpAddr string
 	// metrics and tracing are what the process exports; nil when off.
@@ -52,6 +56,9 @@ type appParts struct {
 	// service.name traces are exported as (when OTEL_* asks for them).
 	metrics bool
 	service string
+	// console records requests for the web console, when the config
+	// turns it on and the HTTP API.
+	console bool
 }
 
 // loadConfig reads, overrides and validates the config; every problem is a
@@ -219,6 +226,9 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 			return nil, err
 		}
 	}
+	if c := cfg.HTTP.Console; parts.console && c.Enabled && cfg.HTTP.Addr != "" {
+		a.console = console.New(console.Config{MaxRequests: c.Requests, Window: c.Window})
+	}
 	if parts.router {
 		if err := a.startRouter(); err != nil {
 			a.close()
@@ -274,11 +284,15 @@ func (a *app) startRouter() error {
 		return unavailableError{err}
 	}
 	rc := a.cfg.Router
+	var observe func(task.Event)
+	if a.console != nil {
+		observe = a.console.Observe
+	}
 	a.router, err = router.New(nc, a.reg, a.planner, router.Config{
 		Limits: a.cfg.TaskLimits(), Catalog: a.catalog, Attempts: rc.Attempts,
 		SubtaskTimeout: rc.SubtaskTimeout, RequestTimeout: rc.RequestTimeout,
 		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, Logger: a.log,
-		AllEvents: rc.Events == "all", Version: serviceVersion(), Metrics: a.routerMetrics(), Tracer: a.tracer(),
+		AllEvents: rc.Events == "all", Version: serviceVersion(), Metrics: a.routerMetrics(), Tracer: a.tracer(), Observe: observe,
 	})
 	if err == nil && a.metrics != nil {
 		a.metrics.WatchModels(a.reg)

@@ -42,6 +42,8 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	jsonOut := fs.Bool("json", false, "print the whole Response as JSON")
 	natsURL := fs.String("nats", "", "send the request to a running router at this NATS URL instead")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	showTimeline := fs.Bool("timeline", false, "print the timeline of the subtasks' attempts on stderr at the end:\n"+
+		"one line each, queued and running on an axis they share, with model and duration")
 	timeout := fs.Duration("timeout", 0, "give up after this long (default: the config's router.request_timeout)")
 	c.register(fs)
 	args, err := parseFlags(fs, args)
@@ -52,7 +54,7 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := task.Request{ID: task.NewID("req_"), Input: text, Planner: c.planner, TimeoutMs: timeout.Milliseconds()}
+	req := task.Request{ID: task.NewID("req_"), Input: text, Planner: c.planner, TimeoutMs: timeout.Milliseconds(), Ingress: task.IngressCLI}
 	progress := newProgress(env.stderr, *quiet)
 	if !*jsonOut {
 		progress.stream = env.stdout
@@ -69,7 +71,11 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	if !*jsonOut && progress.finish(resp.Answer) {
 		resp.Answer = "" // already on stdout
 	}
-	return printResponse(env, resp, *jsonOut)
+	err = printResponse(env, resp, *jsonOut)
+	if *showTimeline {
+		printTimeline(env.stderr, resp, timelineWidth(env))
+	}
+	return err
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {

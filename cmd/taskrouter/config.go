@@ -57,6 +57,15 @@ type HTTPConfig struct {
 	Jobs         JobsConfig      `yaml:"jobs"`
 	Callbacks    CallbackConfig  `yaml:"callbacks"`
 	CORS         CORSConfig      `yaml:"cors"`
+	Console      ConsoleConfig   `yaml:"console"`
+}
+
+// ConsoleConfig is the web console at /console: on or off, and how many
+// recent requests, over how long, it keeps to show.
+type ConsoleConfig struct {
+	Enabled  bool          `yaml:"enabled"`
+	Requests int           `yaml:"requests"`
+	Window   time.Duration `yaml:"window"`
 }
 
 // CORSConfig lets browser pages on other origins call the /v1 API; no

@@ -39,7 +39,8 @@ func defaultHTTPConfig() HTTPConfig {
 		Jobs: JobsConfig{Store: "auto", TTL: 24 * time.Hour, Workers: 16, Queue: 1024},
 		Callbacks: CallbackConfig{SecretEnv: envCallbackSecret, MaxAttempts: 8, InitialBackoff: time.Second,
 			MaxBackoff: 5 * time.Minute, Timeout: 15 * time.Second},
-		CORS: CORSConfig{MaxAge: 10 * time.Minute},
+		CORS:    CORSConfig{MaxAge: 10 * time.Minute},
+		Console: ConsoleConfig{Enabled: true, Requests: 200, Window: 15 * time.Minute},
 	}
 }
 
@@ -87,6 +88,9 @@ func (c *Config) validateHTTP(bad func(string, ...any)) {
 		bad("http.callbacks: allow_private already allows every address; drop allow_cidrs or set allow_private to false")
 	}
 	validateCORS(h.CORS, bad)
+	if co := h.Console; co.Requests < 1 || co.Requests > 100000 || co.Window <= 0 {
+		bad("http.console: requests must be between 1 and 100000, and window a positive duration such as 15m")
+	}
 	c.validateWebhooks(bad)
 }
 
@@ -236,8 +240,16 @@ func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(cont
 		APIKeys: a.apiKeys(), Limiter: limiter, MaxBodyBytes: h.MaxBodyBytes, ReadTimeout: h.ReadTimeout,
 		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, KeepAlive: h.KeepAlive, Limits: a.cfg.TaskLimits(),
 		CORS:   httpapi.CORS{AllowedOrigins: h.CORS.AllowedOrigins, MaxAge: h.CORS.MaxAge},
-		Health: natsHealth(nc), Logger: a.log, Tracer: a.tracer()}
+		Health: natsHealth(nc), Console: a.console, Logger: a.log, Tracer: a.tracer()}
 	cfg.Metrics, cfg.MetricsHandler = a.httpMetrics()
+	if a.console != nil && a.cfg.Router.Events == "all" {
+		// Every router publishes every request: show the others' too.
+		stop, err := a.console.Follow(nc)
+		if err != nil {
+			return nil, unavailableError{err}
+		}
+		*closers = append(*closers, func(context.Context) error { stop(); return nil })
+	}
 	return httpapi.New(cfg)
 }
 

@@ -40,7 +40,7 @@ func startServingLogged(t *testing.T, cfg Config, vars map[string]string, stderr
 		t.Fatal(err)
 	}
 	a, err := startApp(context.Background(), env, cfg, cat, pl, gen, appParts{router: true, executors: true,
-		metrics: cfg.Metrics.Enabled, service: telemetry.ServiceRouter})
+		metrics: cfg.Metrics.Enabled, service: telemetry.ServiceRouter, console: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,10 +9,11 @@ import (
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "serve", "", "Runs until SIGINT or SIGTERM: NATS (embedded unless nats.url is set), the executors this process\n"+
-		"serves (config 'executors'; default every built-in and configured model), and the router answering\n"+
-		"requests on tr.v1.req with Response JSON. On a signal it stops taking requests, finishes those in\n"+
-		"flight and drains its executors. The embedded server keeps jobs and webhook ids in a data directory,\n"+
-		"locked while serve runs, so they outlive a restart.")
+		"serves (config 'executors'; default every built-in and configured model), the router answering\n"+
+		"requests on tr.v1.req with Response JSON, and the HTTP API on http.addr with the web console at\n"+
+		"/console (http.console). On a signal it stops taking requests, finishes those in flight and drains\n"+
+		"its executors. The embedded server keeps jobs and webhook ids in a data directory, locked while\n"+
+		"serve runs, so they outlive a restart.")
 	var c commonFlags
 	c.register(fs)
 	dataDir := fs.String("data-dir", "", "`directory` of the embedded NATS server's state (default: nats.store_dir, else\n"+
@@ -27,7 +28,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if p.cfg.NATS.StoreDir, err = serveDataDir(p.cfg, *dataDir, env.getenv); err != nil {
 		return err
 	}
-	a, err := p.startWith(ctx, env, appParts{metrics: p.cfg.Metrics.Enabled})
+	a, err := p.startWith(ctx, env, appParts{metrics: p.cfg.Metrics.Enabled, console: true})
 	if err != nil {
 		return err
 	}
@@ -44,6 +45,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	httpDesc := "off"
 	if a.httpAddr != "" {
 		httpDesc = "http://" + a.httpAddr + "/v1"
+		if a.console != nil {
+			httpDesc += ", console http://" + a.httpAddr + "/console"
+		}
 	}
 	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req; HTTP API %s\n",
 		a.natsDescription(), a.registryDescription(), strings.Join(a.servedNames(), ", "), httpDesc)

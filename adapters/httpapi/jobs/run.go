@@ -77,6 +77,9 @@ func (m *Manager) apply(j *Job, evs []task.Event) []task.Event {
 	changed := false
 	for i := range evs {
 		ev := evs[i]
+		if ev.Type == task.EventFinished {
+			continue // the job's final state, published next, says it
+		}
 		m.cfg.Feed.Publish(j.ID, Update{Event: &ev})
 		changed = applyEvent(j, ev) || changed
 	}

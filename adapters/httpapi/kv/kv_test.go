@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -214,6 +216,11 @@ func TestJetStreamWhileNATSIsAwayIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = server.Close()
+	for deadline := time.Now().Add(30 * time.Second); nc.Status() == nats.CONNECTED; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection never noticed the server was gone")
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute) // only so a hang fails the test
 	defer cancel()
 	_, err = js.Put(ctx, "k", []byte("v"))

@@ -1,0 +1,212 @@
+package console
+
+import (
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Config bounds what a Recorder keeps. Zero values take the defaults in
+// brackets.
+type Config struct {
+	// MaxRequests is how many requests are kept, the oldest dropped first (200).
+	MaxRequests int
+	// Window is how long a request is kept after it started (15m).
+	Window time.Duration
+	// MaxBytes bounds the texts kept over all requests, roughly (32 MiB);
+	// each text is also cut to task.MaxEventText.
+	MaxBytes int
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxRequests <= 0 {
+		c.MaxRequests = 200
+	}
+	if c.Window <= 0 {
+		c.Window = 15 * time.Minute
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 32 << 20
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Recorder keeps the recent requests a router has run, and those other
+// routers publish, from their progress events: each one's plan, steps,
+// attempts with their times, inputs and outputs, status and cost. It is
+// safe for concurrent use; Observe is cheap enough for every event of
+// every request.
+type Recorder struct {
+	cfg Config
+
+	mu      sync.Mutex
+	byID    map[string]*record
+	order   []*record // oldest first
+	bytes   int
+	models  map[string]*ModelTotals
+	watches map[*Watch]struct{}
+}
+
+// ModelTotals is what a model has done in the requests the recorder saw
+// since it started.
+type ModelTotals struct {
+	Subtasks         int     `json:"subtasks"`
+	Failed           int     `json:"failed"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+}
+
+// New returns an empty recorder.
+func New(cfg Config) *Recorder {
+	return &Recorder{cfg: cfg.withDefaults(), byID: map[string]*record{}, models: map[string]*ModelTotals{},
+		watches: map[*Watch]struct{}{}}
+}
+
+// Observe records an event of a request this router runs; it is the
+// router's observer (router.Config.Observe).
+func (rec *Recorder) Observe(ev task.Event) { rec.record(ev, false) }
+
+// ObserveRemote records an event seen on tr.v1.events; events of this
+// router's own requests, which it observed already, are ignored.
+func (rec *Recorder) ObserveRemote(ev task.Event) { rec.record(ev, true) }
+
+func (rec *Recorder) record(ev task.Event, remote bool) {
+	if ev.RequestID == "" {
+		return
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	r := rec.byID[ev.RequestID]
+	switch {
+	case r == nil && remote && ev.Type != task.EventPlanned && ev.Type != task.EventFinished:
+		return // the start of a request published before we listened
+	case r == nil:
+		r = rec.add(ev, remote)
+	case remote && !r.remote:
+		return // our own request, back from NATS
+	}
+	if ev.Time.IsZero() {
+		ev.Time = rec.cfg.Now()
+	}
+	before := r.bytes
+	r.apply(ev)
+	rec.count(ev)
+	rec.bytes += r.bytes - before
+	rec.evict()
+	rec.changed(r.id)
+}
+
+// add starts the record of a request, cut to the bounds.
+func (rec *Recorder) add(ev task.Event, remote bool) *record {
+	at := ev.Time
+	if at.IsZero() {
+		at = rec.cfg.Now()
+	}
+	r := newRecord("", remote, at)
+	r.id = r.clip(ev.RequestID)
+	rec.byID[r.id] = r
+	rec.order = append(rec.order, r)
+	rec.bytes += r.bytes
+	return r
+}
+
+// count adds a finished step to its model's totals.
+func (rec *Recorder) count(ev task.Event) {
+	if ev.Model == "" || (ev.Type != task.EventDone && ev.Type != task.EventFailed) {
+		return
+	}
+	m := rec.models[ev.Model]
+	if m == nil {
+		if len(rec.models) >= 4*rec.cfg.MaxRequests {
+			return // remote events naming ever new models
+		}
+		m = &ModelTotals{}
+		rec.models[ev.Model] = m
+	}
+	m.Subtasks++
+	if ev.Type == task.EventFailed {
+		m.Failed++
+		return
+	}
+	if ev.Output != nil {
+		m.PromptTokens += ev.Output.Usage.PromptTokens
+		m.CompletionTokens += ev.Output.Usage.CompletionTokens
+		m.CostUSD += ev.Output.Usage.CostUSD
+	}
+}
+
+// evict drops the oldest requests while there are too many, they hold
+// too much, or they started before the window.
+func (rec *Recorder) evict() {
+	horizon := rec.cfg.Now().Add(-rec.cfg.Window)
+	n := 0
+	for n < len(rec.order) {
+		r := rec.order[n]
+		if len(rec.order)-n <= rec.cfg.MaxRequests && rec.bytes <= rec.cfg.MaxBytes && !r.started.Before(horizon) {
+			break
+		}
+		delete(rec.byID, r.id)
+		rec.bytes -= r.bytes
+		rec.changed(r.id)
+		n++
+	}
+	if n > 0 {
+		rec.order = slices.Delete(rec.order, 0, n)
+	}
+}
+
+// List returns the requests kept, the most recent first.
+func (rec *Recorder) List() []Summary {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.evict()
+	now := rec.cfg.Now()
+	out := make([]Summary, 0, len(rec.order))
+	for i := len(rec.order) - 1; i >= 0; i-- {
+		out = append(out, rec.order[i].summary(now))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
+	return out
+}
+
+// Get returns one request, and whether it is kept.
+func (rec *Recorder) Get(id string) (Request, bool) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	r, ok := rec.byID[id]
+	if !ok {
+		return Request{}, false
+	}
+	return r.view(rec.cfg.Now()), true
+}
+
+// Summary returns the list entry of one request, and whether it is kept.
+func (rec *Recorder) Summary(id string) (Summary, bool) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	r, ok := rec.byID[id]
+	if !ok {
+		return Summary{}, false
+	}
+	return r.summary(rec.cfg.Now()), true
+}
+
+// Models returns each model's totals, by name.
+func (rec *Recorder) Models() map[string]ModelTotals {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	out := make(map[string]ModelTotals, len(rec.models))
+	for name, m := range rec.models {
+		out[name] = *m
+	}
+	return out
+}
