@@ -196,7 +196,7 @@ func (t *Tool) check(args map[string]any) error {
 	err = t.schema.Validate(inst)
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
-		return t.argsError("%s", strings.Join(validationLeaves(ve), "; "))
+		return t.argsError("%s", strings.Join(validationLeaves(ve, "parameter"), "; "))
 	}
 	if err != nil {
 		return t.argsError("%v", err)
@@ -231,12 +231,13 @@ func (t *Tool) Signature() string {
 var printer = message.NewPrinter(language.English)
 
 // validationLeaves says what failed, one phrase per innermost error,
-// naming the parameter each is about.
-func validationLeaves(ve *jsonschema.ValidationError) []string {
+// naming where each is: the parameter of arguments, the location in a
+// schema checked against its meta-schema.
+func validationLeaves(ve *jsonschema.ValidationError, where string) []string {
 	if len(ve.Causes) > 0 {
 		var out []string
 		for _, c := range ve.Causes {
-			for _, leaf := range validationLeaves(c) {
+			for _, leaf := range validationLeaves(c, where) {
 				if !slices.Contains(out, leaf) {
 					out = append(out, leaf)
 				}
@@ -257,7 +258,7 @@ func validationLeaves(ve *jsonschema.ValidationError) []string {
 		}
 		return out
 	case *kind.Type:
-		return []string{fmt.Sprintf("parameter %q: got %s, want %s", at, k.Got, strings.Join(k.Want, " or "))}
+		return []string{fmt.Sprintf("%s %q: got %s, want %s", where, at, k.Got, strings.Join(k.Want, " or "))}
 	case *kind.AdditionalProperties:
 		return []string{fmt.Sprintf("unknown parameter %s", quoteAll(k.Properties, at))}
 	}
@@ -265,7 +266,7 @@ func validationLeaves(ve *jsonschema.ValidationError) []string {
 	if at == "" {
 		return []string{msg}
 	}
-	return []string{fmt.Sprintf("parameter %q: %s", at, msg)}
+	return []string{fmt.Sprintf("%s %q: %s", where, at, msg)}
 }
 
 func quoteAll(names []string, at string) string {

@@ -122,6 +122,7 @@ type httpServer struct {
 	addr  string
 	mu    sync.Mutex
 	srv   *http.Server
+	mcp   *mcp.Server
 	downs chan struct{}
 }
 
@@ -148,7 +149,7 @@ func (h *httpServer) serve(ln net.Listener) {
 	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil)
 	srv := &http.Server{Handler: handler}
 	h.mu.Lock()
-	h.srv = srv
+	h.srv, h.mcp = srv, s
 	h.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
 }

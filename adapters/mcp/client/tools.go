@@ -165,7 +165,7 @@ func schemaError(err error) error {
 	if errors.As(err, &se) {
 		var ve *jsonschema.ValidationError
 		if errors.As(se.Err, &ve) {
-			return errors.New(strings.Join(validationLeaves(ve), "; "))
+			return errors.New(strings.Join(validationLeaves(ve, "at"), "; "))
 		}
 	}
 	return err
