@@ -142,3 +142,31 @@ func TestToolsConfigErrors(t *testing.T) {
 		t.Errorf("an unset variable: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// A router with no tools of its own plans and runs a tool that an
+// executor process on another machine serves: the executor announces the
+// tools in the registry, the router's catalog merges them.
+func TestDistributedToolExecutor(t *testing.T) {
+	c := newCluster(t, redisDB(t))
+	cfg := everythingConfig(t, "")
+	c.router("router-1", "")
+	p := startProc(t, "tools-1", c.bin, "executor", "--config", cfg, "--nats", c.natsURL, "--redis", c.redisURL, "--tools", "everything")
+	p.waitOutput(t, "serving [mcp/everything]", 30*time.Second)
+	c.waitReplicas(map[string]int{"mcp/everything": 1}, 10*time.Second)
+	var resp task.Response
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		resp, err = c.ask(task.Request{Input: "Echo back this string: hello"})
+		if err == nil && resp.Answer == "Echo: hello" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the router never answered through the tool executor: %+v, %v", resp, err)
+		}
+		time.Sleep(200 * time.Millisecond) // the router's snapshot lags the registry
+	}
+	if st := resp.Subtasks[0]; st.Model != "mcp/everything" || !strings.Contains(st.Executor, p.idMark()) {
+		t.Fatalf("subtask %+v was not served by the tool executor", st)
+	}
+}
