@@ -96,9 +96,13 @@ type Executor struct {
 	kaDone    chan struct{}
 	// accepted and keepAlive are the two constant replies, encoded once.
 	accepted, keepAlive []byte
-	stopOnce            sync.Once
-	drainOnce           sync.Once
-	drainErr            error
+	// stopWatch ends the Watch of every Watcher model; watchers waits
+	// for them.
+	stopWatch context.CancelFunc
+	watchers  sync.WaitGroup
+	stopOnce  sync.Once
+	drainOnce sync.Once
+	drainErr  error
 }
 
 // ErrNoModels is returned by Start when the config serves no model.
@@ -137,6 +141,7 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 	}
 	go e.heartbeats()
 	go e.keepAlives()
+	e.watch()
 	return e, nil
 }
 
@@ -240,6 +245,8 @@ func (e *Executor) Drain(ctx context.Context) error {
 func (e *Executor) Stop() {
 	e.stopOnce.Do(func() {
 		e.unsubscribe()
+		e.stopWatch()
+		e.watchers.Wait()
 		close(e.hbStop)
 		<-e.hbDone
 		<-e.kaDone

@@ -277,6 +277,13 @@ func (e *Executor) generate(ctx context.Context, m *served, j *job) (task.Output
 	if err != nil {
 		return task.Output{}, err
 	}
+	if r, ok := m.Model.(Reporter); ok {
+		var report func(task.Progress)
+		if w.Stream {
+			report = func(p task.Progress) { e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Progress: &p}) }
+		}
+		return r.GenerateReporting(ctx, w, report)
+	}
 	var progress func(string)
 	if w.Stream {
 		progress = func(delta string) {

@@ -177,13 +177,18 @@ func minTime(a, b time.Time) time.Time {
 // trying the next candidate and the load in heartbeats already weighs, so
 // a burst of load must not make a healthy model unselectable. An
 // upstream's 429 (rate_limited) is different: the provider asked for a
-// pause, so it still counts.
+// pause, so it still counts. Of a tool server's failures, arguments that
+// do not fit (invalid_args) and a tool's own error result (tool_error)
+// are about the call, and a timeout (tool_timeout) about one tool that
+// hangs, not the server's other tools; a server that dies mid-call
+// (tool_failed) counts.
 func countsTowardCooldown(code task.Code) bool {
 	switch code {
 	case task.CodeBadInput, task.CodeInvalidRequest, task.CodeInvalidPlan,
 		task.CodeCancelled, task.CodeContextLength,
 		task.CodeLost, task.CodeUnavailable, task.CodeOverloaded,
-		task.CodeModelUnavailable, task.CodeModelNotFound, task.CodeModelLacksCapability:
+		task.CodeModelUnavailable, task.CodeModelNotFound, task.CodeModelLacksCapability,
+		task.CodeInvalidArgs, task.CodeToolError, task.CodeToolTimeout:
 		return false
 	}
 	return true

@@ -86,7 +86,7 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccept
 			case task.ReplyAccepted:
 				onAccepted(executor)
 			case task.ReplyProgress:
-				if rep.Delta != "" || len(rep.Chunk) > 0 {
+				if rep.Delta != "" || len(rep.Chunk) > 0 || rep.Progress != nil {
 					onProgress(rep)
 				}
 			case task.ReplyResult:
@@ -173,6 +173,8 @@ func decodeReply(data []byte) (task.Reply, error) {
 			rep.Delta = v.Str
 		case "chunk":
 			rep.Chunk = json.RawMessage(v.Raw)
+		case "progress":
+			rep.Progress = decodeProgress(v)
 		case "output":
 			rep.Output = decodeOutput(v)
 		case "error":
@@ -181,6 +183,14 @@ func decodeReply(data []byte) (task.Reply, error) {
 		return true
 	})
 	return rep, nil
+}
+
+// decodeProgress reads a tool's progress report; nil when it is no object.
+func decodeProgress(v gjson.Result) *task.Progress {
+	if !v.IsObject() {
+		return nil
+	}
+	return &task.Progress{Done: v.Get("done").Float(), Total: v.Get("total").Float(), Message: v.Get("message").Str}
 }
 
 func decodeOutput(v gjson.Result) *task.Output {

@@ -173,7 +173,7 @@ func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 // merge writes the answer: the one result of a plan with a single sink, a
 // configured Merger's answer, a model-written one, or the template's.
 func (ru *run) merge(ctx context.Context, in MergeInput, resp *task.Response) (answer, how string) {
-	template := TemplateMerger{Catalog: ru.r.cfg.Catalog}
+	template := TemplateMerger{Catalog: ru.r.catalog()}
 	if len(in.Plan.Sinks()) == 1 {
 		answer, how, _ = template.Merge(ctx, in)
 		return answer, how

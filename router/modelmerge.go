@@ -24,8 +24,9 @@ var mergeCapabilities = []string{"merge", "chat"}
 func (ru *run) modelMerge(ctx context.Context, in MergeInput) (answer string, st task.SubtaskState, ok bool) {
 	prompt := mergePrompt(in)
 	tokens := task.EstimateTokens(prompt)
+	cat := ru.r.catalog()
 	for _, capability := range mergeCapabilities {
-		if ru.r.cfg.Catalog != nil && !ru.r.cfg.Catalog.Has(capability) {
+		if cat != nil && !cat.Has(capability) {
 			continue
 		}
 		if _, err := ru.r.sel.Select(ctx, registry.Query{Capability: capability, Tokens: tokens, Hints: ru.req.Hints}); err != nil {

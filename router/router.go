@@ -43,6 +43,10 @@ type Config struct {
 	// Catalog names the capabilities a plan may use and titles merged
 	// sections; nil accepts any capability.
 	Catalog *task.Catalog
+	// Catalogs, when set, gives the catalog as of now instead of Catalog:
+	// one that changes while the router runs, as executors serving tools
+	// come and go (registry.LiveCatalog's Current).
+	Catalogs func() *task.Catalog
 	// Attempts is how many times a subtask is tried in all (3).
 	Attempts int
 	// SubtaskTimeout bounds one subtask over all its attempts (2m).
@@ -234,4 +238,13 @@ func (r *Router) Close() error {
 		err = r.inbox.close()
 	})
 	return err
+}
+
+// catalog is the catalog as of now: Config.Catalogs' when set, else
+// Config.Catalog.
+func (r *Router) catalog() *task.Catalog {
+	if r.cfg.Catalogs != nil {
+		return r.cfg.Catalogs()
+	}
+	return r.cfg.Catalog
 }

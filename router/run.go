@@ -59,8 +59,8 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 	plan = plan.Normalised() // a given plan may spell arguments as models do
 	resp := task.Response{ID: req.ID, Plan: &plan, Subtasks: []task.SubtaskState{}}
 	var known func(string) bool
-	if r.cfg.Catalog != nil {
-		known = r.cfg.Catalog.Has
+	if cat := r.catalog(); cat != nil {
+		known = cat.Has
 	}
 	ru := r.newRun(req, plan, started, onEvent, true)
 	if err := plan.Validate(r.cfg.Limits, known); err != nil {
@@ -258,7 +258,7 @@ func (r *Router) emitter(to []string, onEvent func(task.Event), observe bool) fu
 		if observer != nil {
 			observer(ev)
 		}
-		if len(to) > 0 && (ev.Type != task.EventProgress || ev.Text != "") {
+		if len(to) > 0 && (ev.Type != task.EventProgress || ev.Text != "" || ev.Progress != nil) {
 			r.publishEvent(ev, to) // a chunk without text says nothing to a live view
 		}
 		if onEvent != nil {

@@ -192,11 +192,11 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 				Time: rec.AcceptedAt})
 		},
 		func(rep task.Reply) {
-			ev := task.Event{Type: task.EventProgress, SubtaskID: s.ID, Model: model.Name, Attempt: n, Text: rep.Delta}
+			ev := task.Event{Type: task.EventProgress, SubtaskID: s.ID, Capability: s.Capability, Model: model.Name, Attempt: n, Text: rep.Delta, Progress: rep.Progress}
 			if ru.req.Body != nil {
 				ev.Chunk = rep.Chunk // the ingress relays the caller's own stream
 			}
-			if ev.Text != "" || len(ev.Chunk) > 0 {
+			if ev.Text != "" || len(ev.Chunk) > 0 || ev.Progress != nil {
 				ru.emitEvent(ev)
 			}
 		})

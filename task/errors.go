@@ -36,6 +36,22 @@ const (
 	CodeUnavailable      Code = "unavailable"    // a service (NATS, Redis) is unreachable
 	CodeTooLarge         Code = "too_large"      // a value is larger than a store or link of the deployment takes
 	CodeInternal         Code = "internal"       // a bug; please report it
+
+	// CodeInvalidArgs: a subtask's arguments do not fit the input schema
+	// of the tool it calls (a missing required parameter, a wrong type);
+	// the message names the parameter. Nothing was called.
+	CodeInvalidArgs Code = "invalid_args"
+	// CodeToolTimeout: a tool server did not answer a call within its
+	// per-call timeout; the call was cancelled. Retryable: another
+	// attempt may find the server responsive.
+	CodeToolTimeout Code = "tool_timeout"
+	// CodeToolFailed: a tool server died or broke the protocol during a
+	// call; the executor restarts it. Not retried, as the same call may
+	// crash it again and a tool may have acted before it died.
+	CodeToolFailed Code = "tool_failed"
+	// CodeToolError: the tool ran and answered with an error result
+	// (MCP's isError); the message is the tool's own text.
+	CodeToolError Code = "tool_error"
 )
 
 // Error is the error type that crosses process boundaries: it is what
@@ -69,15 +85,15 @@ func (e *Error) Is(target error) bool {
 func (e *Error) RetryAfter() time.Duration { return time.Duration(e.RetryAfterMs) * time.Millisecond }
 
 // Errorf returns an *Error with the given code. Codes that are transient by
-// nature (overloaded, rate_limited, upstream, lost, unavailable) are marked
-// retryable.
+// nature (overloaded, rate_limited, upstream, lost, unavailable,
+// model_unavailable, tool_timeout) are marked retryable.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Retryable: code.retryable()}
 }
 
 func (c Code) retryable() bool {
 	switch c {
-	case CodeOverloaded, CodeRateLimited, CodeUpstream, CodeLost, CodeUnavailable, CodeModelUnavailable:
+	case CodeOverloaded, CodeRateLimited, CodeUpstream, CodeLost, CodeUnavailable, CodeModelUnavailable, CodeToolTimeout:
 		return true
 	}
 	return false

@@ -1,11 +1,17 @@
 package task
 
-import "slices"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // Backends a model spec may name.
 const (
 	BackendLocal  = "local"
 	BackendOpenAI = "openai"
+	// BackendMCP is an MCP server whose tools are the model's
+	// capabilities, one capability per tool.
+	BackendMCP = "mcp"
 )
 
 // ModelSpec describes one model: where it runs, what it can do and what it
@@ -31,6 +37,12 @@ type ModelSpec struct {
 	// Fallbacks are the models, in order, that may answer a request naming
 	// this model when it cannot: the operator's choice, never the router's.
 	Fallbacks []string `json:"fallbacks,omitempty" yaml:"fallbacks"`
+	// Defines are capabilities the model brings with it, which no
+	// catalog file holds: the tools of an MCP server, each with its
+	// description and input schema. Routers add them to their catalog
+	// while the model has a live replica, so a tool an executor serves
+	// on any machine can be planned. Configs do not set it.
+	Defines []Capability `json:"defines,omitempty" yaml:"-"`
 }
 
 // Price is a model's price in US dollars per million tokens.
@@ -76,6 +88,10 @@ type Capability struct {
 	// for, at an endpoint of its own (embed at /v1/embeddings, complete at
 	// /v1/completions): planners never plan it.
 	Direct bool `json:"direct,omitempty" yaml:"direct"`
+	// InputSchema is the JSON Schema of a tool's arguments: a subtask's
+	// args are converted to it and checked against it before the call,
+	// and the LLM planner shows it to the model that writes plans.
+	InputSchema json.RawMessage `json:"input_schema,omitempty" yaml:"-"`
 }
 
 // Title returns the heading for this capability in a language, falling back

@@ -290,7 +290,9 @@ type Event struct {
 	// Chunk is a progress event's upstream stream chunk (Reply.Chunk),
 	// for the ingress relaying the stream; it is not published.
 	Chunk json.RawMessage `json:"-"`
-	Error *Error          `json:"error,omitempty"`
+	// Progress is a progress event's report from a tool (Reply.Progress).
+	Progress *Progress `json:"progress,omitempty"`
+	Error    *Error    `json:"error,omitempty"`
 	// Ingress is where the request came in, on the planned and finished
 	// events.
 	Ingress string `json:"ingress,omitempty"`

@@ -9,6 +9,7 @@ var statusOf = map[Code]int{
 	CodeBadInput:             400,
 	CodeContextLength:        400,
 	CodeModelLacksCapability: 400,
+	CodeInvalidArgs:          400,
 	CodeModelNotFound:        404,
 	CodeNotFound:             404,
 	CodeTooLarge:             413,
@@ -18,11 +19,14 @@ var statusOf = map[Code]int{
 	CodeUpstream:             502,
 	CodeAuth:                 502,
 	CodeLost:                 502,
+	CodeToolFailed:           502,
+	CodeToolError:            502,
 	CodeNoModel:              503,
 	CodeModelUnavailable:     503,
 	CodeOverloaded:           503,
 	CodeUnavailable:          503,
 	CodeTimeout:              504,
+	CodeToolTimeout:          504,
 }
 
 // Status is the code's HTTP-like status (500 for a code it does not know).

@@ -149,9 +149,21 @@ type Reply struct {
 	Delta string `json:"delta,omitempty"`
 	// Chunk is one chunk of a streamed Work.Body's answer as the upstream
 	// sent it (the JSON of one server-sent event), with its Delta.
-	Chunk  json.RawMessage `json:"chunk,omitempty"`
-	Output *Output         `json:"output,omitempty"`
-	Error  *Error          `json:"error,omitempty"`
+	Chunk json.RawMessage `json:"chunk,omitempty"`
+	// Progress is how far a tool's call has come, from the tool's own
+	// progress notifications; it is not text of the answer.
+	Progress *Progress `json:"progress,omitempty"`
+	Output   *Output   `json:"output,omitempty"`
+	Error    *Error    `json:"error,omitempty"`
+}
+
+// Progress is how far a long call has come, as an MCP tool reports it:
+// Done of Total units (Total is zero when unknown), with an optional
+// message.
+type Progress struct {
+	Done    float64 `json:"done"`
+	Total   float64 `json:"total,omitempty"`
+	Message string  `json:"message,omitempty"`
 }
 
 // CancelNotice is the optional body of a message on CancelSubject: the

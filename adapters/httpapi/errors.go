@@ -68,6 +68,10 @@ var statusOf = map[task.Code]struct {
 	task.CodeCancelled:      {499, typeInvalidRequest}, // the client went away
 	task.CodeTooLarge:       {http.StatusRequestEntityTooLarge, typeInvalidRequest},
 	task.CodeInternal:       {http.StatusInternalServerError, typeServer},
+	task.CodeInvalidArgs:    {http.StatusBadRequest, typeInvalidRequest},
+	task.CodeToolError:      {http.StatusBadGateway, typeServer},
+	task.CodeToolFailed:     {http.StatusBadGateway, typeServer},
+	task.CodeToolTimeout:    {http.StatusGatewayTimeout, typeServer},
 
 	// A named model: unknown is OpenAI's 404 model_not_found; one that
 	// cannot do the work is the caller's to fix; one cooling down or

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi/console"
+	"github.com/taskrouter/taskrouter/adapters/mcp/client"
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/executors"
 	"github.com/taskrouter/taskrouter/planner"
@@ -30,12 +31,17 @@ type app struct {
 	getenv  func(string) string
 	log     *slog.Logger
 	catalog *task.Catalog
-	bus     *bus.Bus
-	reg     registry.Registry
-	planner planner.Planner
-	router  *router.Router
-	gen     *lateGenerator
-	execs   []*executors.Executor
+	// catalogs gives the catalog as of now: catalog plus the tools live
+	// executors serve; nil when the process runs no router.
+	catalogs func() *task.Catalog
+	bus      *bus.Bus
+	reg      registry.Registry
+	planner  planner.Planner
+	router   *router.Router
+	gen      *lateGenerator
+	execs    []*executors.Executor
+	// tools are the clients of the MCP servers this process serves.
+	tools []*client.Client
 	// console records the recent requests for the web console; nil when
 	// the command serves none.
 	console *console.Recorder
@@ -59,6 +65,13 @@ type appParts struct {
 	// console records requests for the web console, when the config
 	// turns it on and the HTTP API.
 	console bool
+	// tools, when set, names the tool servers to serve instead of the
+	// config's (see toolNames).
+	tools []string
+	// plannerFor builds the planner over a catalog; with a router, the
+	// planner is rebuilt over the live catalog whenever the tools that
+	// live executors serve change.
+	plannerFor func(*task.Catalog) (planner.Planner, error)
 }
 
 // loadConfig reads, overrides and validates the config; every problem is a
@@ -78,10 +91,11 @@ func loadConfig(env *cliEnv, path string) (Config, error) {
 // planning is what ask, plan and serve share: the config, the catalog and
 // the planner (with the generator its LLM planner asks, once a router runs).
 type planning struct {
-	cfg Config
-	cat *task.Catalog
-	pl  planner.Planner
-	gen *lateGenerator
+	cfg  Config
+	cat  *task.Catalog
+	pl   planner.Planner
+	gen  *lateGenerator
+	mode string
 }
 
 func loadPlanning(env *cliEnv, c commonFlags) (planning, error) {
@@ -93,7 +107,7 @@ func loadPlanning(env *cliEnv, c commonFlags) (planning, error) {
 	if p.cat, err = buildCatalog(p.cfg, c.catalogs); err != nil {
 		return p, err
 	}
-	p.gen = &lateGenerator{}
+	p.gen, p.mode = &lateGenerator{}, c.planner
 	p.pl, err = buildPlanner(p.cfg, p.cat, c.planner, p.gen)
 	return p, err
 }
@@ -106,6 +120,7 @@ func (p planning) start(ctx context.Context, env *cliEnv) (*app, error) {
 // startWith is start with more parts: metrics, for serve.
 func (p planning) startWith(ctx context.Context, env *cliEnv, parts appParts) (*app, error) {
 	parts.router, parts.executors, parts.service = true, true, telemetry.ServiceRouter
+	parts.plannerFor = func(cat *task.Catalog) (planner.Planner, error) { return buildPlanner(p.cfg, cat, p.mode, p.gen) }
 	return startApp(ctx, env, p.cfg, p.cat, p.pl, p.gen, parts)
 }
 
@@ -220,6 +235,14 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 		}
 		return nil, unavailableError{err}
 	}
+	if parts.executors {
+		tools, err := a.serveTools(ctx, parts)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		served = append(served, tools...)
+	}
 	if len(served) > 0 {
 		if err := a.startExecutors(ctx, served); err != nil {
 			a.close()
@@ -230,6 +253,10 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 		a.console = console.New(console.Config{MaxRequests: c.Requests, Window: c.Window})
 	}
 	if parts.router {
+		if err := a.liveCatalog(parts); err != nil {
+			a.close()
+			return nil, err
+		}
 		if err := a.startRouter(); err != nil {
 			a.close()
 			return nil, err
@@ -289,7 +316,7 @@ func (a *app) startRouter() error {
 		observe = a.console.Observe
 	}
 	a.router, err = router.New(nc, a.reg, a.planner, router.Config{
-		Limits: a.cfg.TaskLimits(), Catalog: a.catalog, Attempts: rc.Attempts,
+		Limits: a.cfg.TaskLimits(), Catalog: a.catalog, Catalogs: a.catalogs, Attempts: rc.Attempts,
 		SubtaskTimeout: rc.SubtaskTimeout, RequestTimeout: rc.RequestTimeout,
 		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, Logger: a.log,
 		AllEvents: rc.Events == "all", Version: serviceVersion(), Metrics: a.routerMetrics(), Tracer: a.tracer(), Observe: observe,
@@ -313,6 +340,7 @@ func (a *app) close() {
 			a.log.Warn("draining executor", "err", err)
 		}
 	}
+	a.closeTools()
 	if a.router != nil {
 		_ = a.router.Close()
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,16 +47,26 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	showTimeline := fs.Bool("timeline", false, "print the timeline of the subtasks' attempts on stderr at the end:\n"+
 		"one line each, queued and running on an axis they share, with model and duration")
 	timeout := fs.Duration("timeout", 0, "give up after this long (default: the config's router.request_timeout)")
+	planFile := fs.String("plan", "", "run the plan in this JSON `file` (what plan --json prints) instead of planning;\n"+
+		"TEXT is then optional, the request's text")
 	c.register(fs)
 	args, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	text, err := readText(env, args)
-	if err != nil {
-		return err
+	var given *task.Plan
+	if *planFile != "" {
+		if given, err = readPlanFile(*planFile); err != nil {
+			return err
+		}
 	}
-	req := task.Request{ID: task.NewID("req_"), Input: text, Planner: c.planner, TimeoutMs: timeout.Milliseconds(), Ingress: task.IngressCLI}
+	text := ""
+	if given == nil || len(args) > 0 {
+		if text, err = readText(env, args); err != nil {
+			return err
+		}
+	}
+	req := task.Request{ID: task.NewID("req_"), Input: text, Plan: given, Planner: c.planner, TimeoutMs: timeout.Milliseconds(), Ingress: task.IngressCLI}
 	progress := newProgress(env.stderr, *quiet)
 	if !*jsonOut {
 		progress.stream = env.stdout
@@ -278,10 +290,41 @@ func (p *progress) event(ev task.Event) {
 		line = fmt.Sprintf("%-4s %-11s %-22s %s: %s", ev.SubtaskID, ev.Capability, ev.Model, ev.Type, ev.Error.Message)
 	case task.EventMerged:
 		line = "merged (" + ev.Text + ")"
+	case task.EventProgress:
+		if ev.Progress == nil {
+			return
+		}
+		line = fmt.Sprintf("%-4s %-11s %-22s %s", ev.SubtaskID, ev.Capability, ev.Model, describeProgress(*ev.Progress))
 	default:
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, "[%6.3fs] %s\n", float64(ev.ElapsedMs)/1000, line)
+}
+
+// readPlanFile reads a plan in the JSON form plan --json prints, strictly;
+// it is validated against the catalog when it runs.
+func readPlanFile(path string) (*task.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--plan: %v", err)}
+	}
+	plan, err := task.DecodePlan(data)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--plan %s: %s; a plan is {\"tasks\": [{\"id\": \"t1\", \"capability\": \"...\", \"input\": \"...\", \"args\": {...}, \"deps\": []}]}, as plan --json prints", path, task.AsError(err).Message)}
+	}
+	return &plan, nil
+}
+
+// describeProgress says how far a tool's call has come: 2/5 (40%) copying.
+func describeProgress(p task.Progress) string {
+	s := "progress " + strconv.FormatFloat(p.Done, 'f', -1, 64)
+	if p.Total > 0 {
+		s += fmt.Sprintf("/%s (%.0f%%)", strconv.FormatFloat(p.Total, 'f', -1, 64), 100*p.Done/p.Total)
+	}
+	if p.Message != "" {
+		s += " " + p.Message
+	}
+	return s
 }

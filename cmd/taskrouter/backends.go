@@ -111,6 +111,9 @@ func (a *app) servedModels(parts appParts) ([]executors.Served, error) {
 	}
 	var out []executors.Served
 	for _, name := range names {
+		if a.isTool(name) {
+			continue // served by serveTools
+		}
 		spec, ok := byName[name]
 		if !ok {
 			sort.Strings(all)

@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-func runCapabilities(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "capabilities", "", "Lists the capability catalog: the built-in entries plus the config's and --catalog files.")
+func runCapabilities(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "capabilities", "", "Lists the capability catalog: the built-in entries plus the config's and --catalog files,\n"+
+		"and the tools of the config's MCP servers (each started to list them).")
 	var c commonFlags
 	jsonOut := fs.Bool("json", false, "print the catalog as JSON")
 	c.register(fs)
@@ -20,6 +21,9 @@ func runCapabilities(_ context.Context, env *cliEnv, args []string) error {
 	}
 	cat, err := buildCatalog(cfg, c.catalogs)
 	if err != nil {
+		return err
+	}
+	if cat, err = withTools(ctx, env, cfg, cat); err != nil {
 		return err
 	}
 	if *jsonOut {

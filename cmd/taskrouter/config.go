@@ -32,6 +32,9 @@ type Config struct {
 	// built-in local model and every configured model, [] means none.
 	Executors []string         `yaml:"executors"`
 	Models    []task.ModelSpec `yaml:"models"`
+	// Tools are the MCP servers whose tools this process serves, each as
+	// the model mcp/<name>.
+	Tools []ToolConfig `yaml:"tools"`
 	// Webhooks are the signed webhook endpoints besides "default".
 	Webhooks []WebhookConfig `yaml:"webhooks"`
 	Log      LogConfig       `yaml:"log"`
@@ -258,6 +261,7 @@ func (c *Config) Validate() error {
 	c.validateNumbers(bad)
 	c.Executor.validate(bad)
 	c.validateModels(bad)
+	c.validateTools(bad)
 	c.validateFallbacks(bad)
 	return errors.Join(errs...)
 }

@@ -16,6 +16,8 @@ func runExecutor(ctx context.Context, env *cliEnv, args []string) error {
 	natsURL := fs.String("nats", "", "NATS `URL`(s), comma-separated (overrides nats.url)")
 	redisURL := fs.String("redis", "", "Redis `URL` of the shared registry (overrides redis.url)")
 	models := fs.String("models", "", "comma-separated model `names` to serve (default: the config's executors, else all)")
+	tools := fs.String("tools", "", "comma-separated tool server `names` of the config's tools to serve, each as model mcp/<name>\n"+
+		"(default: none when --models is given; else those the config's executors list, else all)")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at GET /metrics on this `host:port` (default: none)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -51,7 +53,13 @@ func runExecutor(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	parts := appParts{executors: true, metrics: *metricsAddr != "", service: telemetry.ServiceExecutor}
 	if *models != "" {
-		parts.models = strings.Split(*models, ",")
+		parts.models, parts.tools = strings.Split(*models, ","), []string{}
+	}
+	if *tools != "" {
+		parts.tools = strings.Split(*tools, ",")
+		if *models == "" {
+			parts.models = []string{}
+		}
 	}
 	a, err := startApp(ctx, env, cfg, nil, nil, nil, parts)
 	if err != nil {

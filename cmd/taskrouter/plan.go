@@ -27,15 +27,27 @@ func runPlan(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if hasPlanModel(p.cfg) {
-		// The LLM planner asks a model over NATS: start what it needs.
+	pl := p.pl
+	switch {
+	case hasPlanModel(p.cfg):
+		// The LLM planner asks a model over NATS: start what it needs,
+		// and plan over the tools it serves too.
 		a, err := p.start(ctx, env)
 		if err != nil {
 			return err
 		}
 		defer a.close()
+		pl = a.planner
+	case len(p.cfg.Tools) > 0:
+		cat, err := withTools(ctx, env, p.cfg, p.cat)
+		if err != nil {
+			return err
+		}
+		if pl, err = buildPlanner(p.cfg, cat, c.planner, p.gen); err != nil {
+			return err
+		}
 	}
-	plan, err := p.pl.Plan(ctx, task.Request{Input: text, Planner: c.planner})
+	plan, err := pl.Plan(ctx, task.Request{Input: text, Planner: c.planner})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "taskrouter plan: %v\n", err)
 		return failedError{err}

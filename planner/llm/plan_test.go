@@ -163,3 +163,28 @@ func TestPlanPromptLeavesOutDirectCapabilities(t *testing.T) {
 		t.Error("the prompt lost the plannable capabilities")
 	}
 }
+
+// A tool's input schema is in the prompt, so the model writes its
+// arguments; the arguments it writes reach the plan.
+func TestPlanPromptShowsToolSchemas(t *testing.T) {
+	cat, _ := task.BuiltinCatalog().With(task.Capability{Name: "everything-get-sum", Description: "Returns the sum of two numbers",
+		InputSchema: []byte(`{"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}`)})
+	gen := &scripted{answers: []string{`{"tasks":[{"id":"t1","capability":"everything-get-sum","input":"","args":{"a":17,"b":"25"}}]}`}}
+	p, err := New(gen, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := p.Plan(context.Background(), task.Request{Input: "Add 17 and 25 with the sum tool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := gen.seen[0].Input
+	for _, want := range []string{`- everything-get-sum: Returns the sum of two numbers`, `args schema: {"type":"object","properties":{"a":{"type":"number"}`, "is a tool: write its arguments in args"} {
+		if !strings.Contains(prompt, want) {
+			t.Errorf("prompt lacks %q:\n%s", want, prompt)
+		}
+	}
+	if args := plan.Tasks[0].Args; args["a"] != "17" || args["b"] != "25" {
+		t.Errorf("args %v", args)
+	}
+}

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -25,6 +26,7 @@ func (p *Planner) prompt(text string) string {
 // instructions describe the catalog, the plan form and the examples.
 func (p *Planner) instructions() string {
 	var b strings.Builder
+	tools := false
 	b.WriteString("You are the planner of a task router. Split the user's request into subtasks; " +
 		"each subtask is done by one capability from this catalog.\n\nCapabilities (name: description [inputs -> outputs]):\n")
 	for _, c := range p.cat.Plannable() {
@@ -33,6 +35,10 @@ func (p *Planner) instructions() string {
 		}
 		fmt.Fprintf(&b, "- %s: %s [%s -> %s]\n", c.Name, oneLine(c.Description),
 			strings.Join(c.Inputs, ","), strings.Join(c.Outputs, ","))
+		if schema := compactSchema(c.InputSchema); schema != "" {
+			tools = true
+			fmt.Fprintf(&b, "  args schema: %s\n", schema)
+		}
 	}
 	fmt.Fprintf(&b, `
 Reply with one JSON object and nothing else:
@@ -44,6 +50,10 @@ Rules:
 - Copy the text to work on into input; do not do the work yourself.
 - A request that is one task gets one subtask. Use at most %d subtasks.
 `, p.maxSubtasks())
+	if tools {
+		b.WriteString("- A capability with an args schema is a tool: write its arguments in args, named and typed as the schema says, " +
+			"every value as a string (numbers as digits, arrays and objects as JSON); fill every required one.\n")
+	}
 	for _, ex := range p.examples {
 		js, _ := json.Marshal(ex.Plan)
 		fmt.Fprintf(&b, "\nRequest: %s\nPlan: %s\n", ex.Request, js)
@@ -108,4 +118,21 @@ func defaultExamples(cat *task.Catalog) []Example {
 		}
 	}
 	return []Example{}
+}
+
+// maxPromptSchema bounds a tool's schema in the prompt; a larger one is
+// left out, and the model writes the arguments from the description.
+const maxPromptSchema = 4 << 10
+
+// compactSchema is a tool's input schema on one line, or "" when it has
+// none or it is too large for the prompt.
+func compactSchema(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil || buf.Len() > maxPromptSchema {
+		return ""
+	}
+	return buf.String()
 }
