@@ -44,13 +44,19 @@ func newManager(t *testing.T, workers, queue int) (*Manager, blockRunner) {
 
 func waitStatus(t *testing.T, m *Manager, id, owner string, want Status) Job {
 	t.Helper()
+	return waitJob(t, m, id, owner, string(want), func(j Job) bool { return j.Status == want })
+}
+
+// waitJob waits until the job satisfies ok, which what says in words.
+func waitJob(t *testing.T, m *Manager, id, owner, what string, ok func(Job) bool) Job {
+	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if j, err := m.Get(context.Background(), id, owner); err == nil && j.Status == want {
+		if j, err := m.Get(context.Background(), id, owner); err == nil && ok(j) {
 			return j
 		}
 	}
 	j, _ := m.Get(context.Background(), id, owner)
-	t.Fatalf("job %s is %s, want %s", id, j.Status, want)
+	t.Fatalf("job %s is %s, with subtasks %+v; want %s", id, j.Status, j.Subtasks, what)
 	return j
 }
 
@@ -88,8 +94,11 @@ func TestCancelQueuedAndRunning(t *testing.T) {
 	ctx := context.Background()
 	running, _ := m.Submit(ctx, Spec{Request: task.Request{Input: "a"}, Owner: "o"})
 	queued, _ := m.Submit(ctx, Spec{Request: task.Request{Input: "b"}, Owner: "o"})
-	j := waitStatus(t, m, running.ID, "o", StatusRunning)
-	if j.Plan == nil || len(j.Subtasks) != 1 || j.Subtasks[0].Status != task.StatusRunning || j.Subtasks[0].Model != "m" {
+	// The job runs first, then its subtask's dispatch reaches the store.
+	j := waitJob(t, m, running.ID, "o", "running with its subtask dispatched to m", func(j Job) bool {
+		return j.Status == StatusRunning && len(j.Subtasks) == 1 && j.Subtasks[0].Status == task.StatusRunning
+	})
+	if j.Plan == nil || j.Subtasks[0].Model != "m" {
 		t.Fatalf("a running job shows plan %+v subtasks %+v", j.Plan, j.Subtasks)
 	}
 	if _, err := m.Cancel(ctx, queued.ID, "someone else"); !errors.Is(err, ErrNotFound) {
