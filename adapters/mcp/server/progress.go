@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -21,6 +22,10 @@ type progress struct {
 	ctx   context.Context
 	send  func(context.Context, *mcp.ProgressNotificationParams) error
 	token any
+	// settle is the least time between the last notification and the
+	// result; lastSent is when run sent the last one.
+	settle   time.Duration
+	lastSent time.Time
 
 	mu     sync.Mutex
 	tally  tally
@@ -40,8 +45,17 @@ func startProgress(ctx context.Context, session *mcp.ServerSession, token any) *
 	return newProgress(ctx, token, session.NotifyProgress)
 }
 
+// settleTime separates a call's last progress notification from its
+// result. The TypeScript SDK's client (Claude Desktop's, Claude Code's,
+// most IDEs') handles a notification a step later than a result that
+// arrives in the same read; by then the call is over, the token unknown,
+// and it reports a protocol error, on which some hosts drop the stdio
+// connection (typescript-sdk issue 2580). The pause costs a call with a
+// progress token this long at most, once.
+const settleTime = 100 * time.Millisecond
+
 func newProgress(ctx context.Context, token any, send func(context.Context, *mcp.ProgressNotificationParams) error) *progress {
-	p := &progress{ctx: ctx, send: send, token: token, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p := &progress{ctx: ctx, send: send, token: token, settle: settleTime, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go p.run()
 	return p
 }
@@ -81,6 +95,7 @@ func (p *progress) run() {
 			if p.send(p.ctx, n) != nil {
 				return
 			}
+			p.lastSent = time.Now()
 		}
 		if closed {
 			return
@@ -93,8 +108,8 @@ func (p *progress) run() {
 	}
 }
 
-// stop sends what is queued and returns once it is sent, so that every
-// notification precedes the call's result.
+// stop sends what is queued and returns once it is sent, and settled,
+// so that every notification precedes the call's result.
 func (p *progress) stop() {
 	if p == nil {
 		return
@@ -107,6 +122,15 @@ func (p *progress) stop() {
 	default:
 	}
 	<-p.done
+	if p.lastSent.IsZero() {
+		return
+	}
+	if wait := time.Until(p.lastSent.Add(p.settle)); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-p.ctx.Done():
+		}
+	}
 }
 
 // tally counts a request's progress in steps: the plan, then each

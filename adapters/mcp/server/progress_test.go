@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -72,17 +73,20 @@ func TestTally(t *testing.T) {
 }
 
 // TestProgressOrderAndStop: notifications go out in the order the events
-// came, from many goroutines, all before stop returns; events after stop
-// and a failing client are dropped without blocking.
+// came, from many goroutines, all before stop returns, which leaves the
+// client time to handle the last one before the result; events after
+// stop and a failing client are dropped without blocking.
 func TestProgressOrderAndStop(t *testing.T) {
 	var mu sync.Mutex
 	var sent []float64
+	var last time.Time
 	p := newProgress(context.Background(), "tok", func(_ context.Context, n *mcp.ProgressNotificationParams) error {
 		if n.ProgressToken != "tok" {
 			t.Errorf("token %v", n.ProgressToken)
 		}
 		mu.Lock()
 		sent = append(sent, n.Progress)
+		last = time.Now()
 		mu.Unlock()
 		return nil
 	})
@@ -101,6 +105,9 @@ func TestProgressOrderAndStop(t *testing.T) {
 	p.event(ev(task.EventAccepted, "late", 1))
 	mu.Lock()
 	defer mu.Unlock()
+	if settled := time.Since(last); settled < settleTime {
+		t.Errorf("stop returned %s after the last notification; the result must wait %s", settled, settleTime)
+	}
 	if len(sent) != 102 {
 		t.Fatalf("sent %d notifications, want 102", len(sent))
 	}

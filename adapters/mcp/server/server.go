@@ -120,7 +120,7 @@ const instructions = "taskrouter routes work to models. Call ask with a request 
 // JSON-RPC as the stdio transport has it, until the client closes in or
 // ctx ends. Nothing else may write to out.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
-	err := s.mcp.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(in), Writer: nopWriteCloser{out}})
+	err := s.mcp.Run(ctx, quietOnCancel{&mcp.IOTransport{Reader: io.NopCloser(in), Writer: nopWriteCloser{out}}})
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // stopped by the caller
 	}
