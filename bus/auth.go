@@ -182,7 +182,6 @@ func toServerPermissions(p *Permissions) *server.Permissions {
 	return out
 }
 
-
 func validUserNkey(key string) bool {
 	return strings.HasPrefix(key, "U") && nkeys.IsValidPublicUserKey(key)
 }

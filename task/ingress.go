@@ -6,6 +6,7 @@ const (
 	IngressNATS    = "nats"    // tr.v1.req
 	IngressJob     = "job"     // POST /v1/jobs
 	IngressWebhook = "webhook" // POST /v1/webhooks/{name}
+	IngressMCP     = "mcp"     // the MCP server's ask tool (taskrouter mcp, /mcp)
 	IngressCLI     = "cli"     // taskrouter ask, and any in-process caller
 )
 
@@ -13,7 +14,7 @@ const (
 // came from an in-process caller, such as taskrouter ask.
 func IngressOf(r Request) string {
 	switch r.Ingress {
-	case IngressHTTP, IngressNATS, IngressJob, IngressWebhook:
+	case IngressHTTP, IngressNATS, IngressJob, IngressWebhook, IngressMCP:
 		return r.Ingress
 	}
 	return IngressCLI

@@ -31,13 +31,14 @@ type CORS struct {
 // the safelisted ones: Retry-After (rate limits, a full job queue, a
 // model cooling down) lets clients back off, Location names a created
 // job, X-Request-Id is what OpenAI's clients report as the request id,
-// X-Taskrouter-Model names the model that answered.
-var corsExposed = []string{"Retry-After", "Location", "X-Request-Id", HeaderModel}
+// X-Taskrouter-Model names the model that answered, Mcp-Session-Id is
+// the session a browser-based MCP client sends back on its next message.
+var corsExposed = []string{"Retry-After", "Location", "X-Request-Id", HeaderModel, "Mcp-Session-Id"}
 
 // withCORS puts CORS in front of h for the /v1 routes but the webhooks,
-// or returns h when no origin is allowed. A preflight is answered here,
-// before the API key check and the rate limit: browsers send no
-// Authorization on it, and it must not spend a caller's tokens.
+// and for /mcp, or returns h when no origin is allowed. A preflight is
+// answered here, before the API key check and the rate limit: browsers
+// send no Authorization on it, and it must not spend a caller's tokens.
 //
 // Any request header is allowed (the preflight's list is reflected):
 // OpenAI's SDKs add x-stainless-* and openai-* headers that change between
@@ -63,7 +64,7 @@ func withCORS(c CORS, h http.Handler) (http.Handler, error) {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The wrapper adds headers and hands on w itself, so flushes and
 		// deadlines still reach the connection.
-		if strings.HasPrefix(r.URL.Path, "/v1/") && !strings.HasPrefix(r.URL.Path, "/v1/webhooks/") {
+		if strings.HasPrefix(r.URL.Path, "/v1/") && !strings.HasPrefix(r.URL.Path, "/v1/webhooks/") || r.URL.Path == "/mcp" {
 			api.ServeHTTP(w, r)
 			return
 		}

@@ -155,7 +155,7 @@ func TestCORSActualRequests(t *testing.T) {
 		t.Helper()
 		h := resp.Header
 		if h.Get("Access-Control-Allow-Origin") != chatOrigin || h.Get("Access-Control-Allow-Credentials") != "" ||
-			h.Get("Access-Control-Expose-Headers") != "Retry-After, Location, X-Request-Id, X-Taskrouter-Model" {
+			h.Get("Access-Control-Expose-Headers") != "Retry-After, Location, X-Request-Id, X-Taskrouter-Model, Mcp-Session-Id" {
 			t.Fatalf("CORS headers: %v", h)
 		}
 	}

@@ -87,6 +87,10 @@ type Config struct {
 	// Console, when set, is what the web console at /console shows: the
 	// recent requests it recorded. nil turns the console off.
 	Console *console.Recorder
+	// MCP, when set, is served at /mcp behind the API keys and the rate
+	// limit: an MCP server's streamable HTTP transport, whose clients send
+	// their key as "Authorization: Bearer". nil leaves /mcp unserved.
+	MCP http.Handler
 	// Logger gets, besides warnings, an access log line per request at
 	// info.
 	Logger *slog.Logger
@@ -184,6 +188,9 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.authOnly(s.cfg.MetricsHandler))
 	}
 	s.consoleRoutes()
+	if s.cfg.MCP != nil {
+		s.mux.Handle("/mcp", s.guard(s.mcp))
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, typeInvalidRequest, "unknown_url",
 			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/webhooks/{name}; the console is at /console."))

@@ -2,22 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/router"
 	"github.com/taskrouter/taskrouter/task"
 	"github.com/taskrouter/taskrouter/telemetry"
@@ -137,64 +132,15 @@ func askRemote(ctx context.Context, env *cliEnv, config, url string, req task.Re
 	if err != nil {
 		return task.Response{}, usageError{err.Error()}
 	}
-	cfg.ApplyEnv(env.getenv)
-	cfg.NATS.URL, cfg.NATS.Listen = url, ""
-	if err := cfg.Validate(); err != nil {
-		return task.Response{}, usageError{fmt.Sprintf("invalid config: %v", err)}
-	}
-	bc, err := busConfig(cfg, env.getenv, producerInbox(cfg.NATS), slog.New(slog.DiscardHandler))
+	r, closeRemote, err := dialRouter(ctx, env, cfg, url)
 	if err != nil {
 		return task.Response{}, err
 	}
-	b, err := bus.Start(ctx, bc)
-	if err != nil {
-		return task.Response{}, unavailableError{err}
+	defer closeRemote()
+	if timeout > 0 {
+		r.timeout = timeout
 	}
-	defer b.Close()
-	nc, err := b.Connect("ask")
-	if err != nil {
-		return task.Response{}, unavailableError{err}
-	}
-	req.EventsSubject = nc.NewInbox()
-	events, err := nc.Subscribe(req.EventsSubject, func(m *nats.Msg) {
-		var ev task.Event
-		if json.Unmarshal(m.Data, &ev) == nil {
-			progress.event(ev)
-		}
-	})
-	if err != nil {
-		return task.Response{}, unavailableError{err}
-	}
-	eventsDone := events.StatusChanged(nats.SubscriptionClosed)
-	defer func() {
-		// Events arrive before the response on this connection; drain
-		// so every one of them is printed before the answer.
-		if events.Drain() == nil {
-			select {
-			case <-eventsDone:
-			case <-time.After(time.Second):
-			}
-		}
-	}()
-	data, _ := json.Marshal(req)
-	if timeout <= 0 {
-		timeout = 10 * time.Minute
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	msg, err := nc.RequestWithContext(ctx, task.SubjectRequest, data)
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-		return task.Response{}, unavailableError{fmt.Errorf("no router answers %s on %s; start one with 'taskrouter serve'", task.SubjectRequest, url)}
-	case err != nil:
-		_ = nc.Publish(task.CancelSubject(req.ID), nil)
-		return task.Response{}, fmt.Errorf("waiting for the router: %w", err)
-	}
-	var resp task.Response
-	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return task.Response{}, fmt.Errorf("decoding the router's response: %w", err)
-	}
-	return resp, nil
+	return r.run(ctx, req, progress.event)
 }
 
 func printResponse(env *cliEnv, resp task.Response, asJSON bool) error {

@@ -61,6 +61,14 @@ type HTTPConfig struct {
 	Callbacks    CallbackConfig  `yaml:"callbacks"`
 	CORS         CORSConfig      `yaml:"cors"`
 	Console      ConsoleConfig   `yaml:"console"`
+	MCP          MCPConfig       `yaml:"mcp"`
+}
+
+// MCPConfig is taskrouter's MCP server at /mcp (streamable HTTP): on or
+// off, and how long a session that sends nothing is kept.
+type MCPConfig struct {
+	Enabled        bool          `yaml:"enabled"`
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 }
 
 // ConsoleConfig is the web console at /console: on or off, and how many

@@ -20,6 +20,7 @@ import (
 	"github.com/taskrouter/taskrouter/adapters/httpapi/kv"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/ratelimit"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/webhook"
+	mcpserver "github.com/taskrouter/taskrouter/adapters/mcp/server"
 )
 
 // Environment variables of the HTTP ingress.
@@ -41,6 +42,7 @@ func defaultHTTPConfig() HTTPConfig {
 			MaxBackoff: 5 * time.Minute, Timeout: 15 * time.Second},
 		CORS:    CORSConfig{MaxAge: 10 * time.Minute},
 		Console: ConsoleConfig{Enabled: true, Requests: 200, Window: 15 * time.Minute},
+		MCP:     MCPConfig{Enabled: true, SessionTimeout: 30 * time.Minute},
 	}
 }
 
@@ -59,7 +61,7 @@ func (c *Config) validateHTTP(bad func(string, ...any)) {
 	}
 	for name, d := range map[string]time.Duration{"read_timeout": h.ReadTimeout, "write_timeout": h.WriteTimeout,
 		"idle_timeout": h.IdleTimeout, "keep_alive": h.KeepAlive, "callbacks.initial_backoff": h.Callbacks.InitialBackoff,
-		"callbacks.max_backoff": h.Callbacks.MaxBackoff, "callbacks.timeout": h.Callbacks.Timeout} {
+		"callbacks.max_backoff": h.Callbacks.MaxBackoff, "callbacks.timeout": h.Callbacks.Timeout, "mcp.session_timeout": h.MCP.SessionTimeout} {
 		if d <= 0 {
 			bad("http.%s: must be a positive duration such as 30s", name)
 		}
@@ -242,6 +244,15 @@ func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(cont
 		CORS:   httpapi.CORS{AllowedOrigins: h.CORS.AllowedOrigins, MaxAge: h.CORS.MaxAge},
 		Health: natsHealth(nc), Console: a.console, Logger: a.log, Tracer: a.tracer()}
 	cfg.Metrics, cfg.MetricsHandler = a.httpMetrics()
+	if h.MCP.Enabled {
+		srv, err := mcpserver.New(a.mcpConfig(a.router, a.planner, a.reg))
+		if err != nil {
+			return nil, err
+		}
+		// Run after the HTTP server's shutdown, which lets calls finish.
+		*closers = append(*closers, func(context.Context) error { srv.Close(); return nil })
+		cfg.MCP = srv.Handler()
+	}
 	if a.console != nil && a.cfg.Router.Events == "all" {
 		// Every router publishes every request: show the others' too.
 		stop, err := a.console.Follow(nc)

@@ -39,6 +39,7 @@ var commands = map[string]command{
 	"plan":         {"print the plan of a request without running it", runPlan},
 	"serve":        {"run a router (and executors) until stopped", runServe},
 	"executor":     {"serve models for routers elsewhere on the same NATS", runExecutor},
+	"mcp":          {"serve taskrouter as an MCP server on stdio, for agent hosts", runMCP},
 	"models":       {"list models, capabilities, replicas, load and state", runModels},
 	"capabilities": {"list the capability catalog", runCapabilities},
 	"bench":        {"measure dispatch against raw NATS in one run", runBench},

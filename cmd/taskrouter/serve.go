@@ -11,9 +11,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "serve", "", "Runs until SIGINT or SIGTERM: NATS (embedded unless nats.url is set), the executors this process\n"+
 		"serves (config 'executors'; default every built-in and configured model), the router answering\n"+
 		"requests on tr.v1.req with Response JSON, and the HTTP API on http.addr with the web console at\n"+
-		"/console (http.console). On a signal it stops taking requests, finishes those in flight and drains\n"+
-		"its executors. The embedded server keeps jobs and webhook ids in a data directory, locked while\n"+
-		"serve runs, so they outlive a restart.")
+		"/console (http.console) and the MCP server at /mcp (http.mcp). On a signal it stops taking\n"+
+		"requests, finishes those in flight and drains its executors. The embedded server keeps jobs and\n"+
+		"webhook ids in a data directory, locked while serve runs, so they outlive a restart.")
 	var c commonFlags
 	c.register(fs)
 	dataDir := fs.String("data-dir", "", "`directory` of the embedded NATS server's state (default: nats.store_dir, else\n"+
@@ -47,6 +47,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		httpDesc = "http://" + a.httpAddr + "/v1"
 		if a.console != nil {
 			httpDesc += ", console http://" + a.httpAddr + "/console"
+		}
+		if a.cfg.HTTP.MCP.Enabled {
+			httpDesc += ", MCP http://" + a.httpAddr + "/mcp"
 		}
 	}
 	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req; HTTP API %s\n",

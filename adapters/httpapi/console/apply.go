@@ -155,7 +155,7 @@ func (r *record) clipError(e *task.Error) *task.Error {
 // made up, so that the console never shows unbounded labels.
 func ingress(name string) string {
 	switch name {
-	case task.IngressHTTP, task.IngressNATS, task.IngressJob, task.IngressWebhook, task.IngressCLI, "":
+	case task.IngressHTTP, task.IngressNATS, task.IngressJob, task.IngressWebhook, task.IngressCLI, task.IngressMCP, "":
 		return name
 	}
 	return "other"
