@@ -31,6 +31,10 @@ type ModelSpec struct {
 	// Fallbacks are the models, in order, that may answer a request naming
 	// this model when it cannot: the operator's choice, never the router's.
 	Fallbacks []string `json:"fallbacks,omitempty" yaml:"fallbacks"`
+	// Provider names the provider whose model list this model was
+	// discovered in; empty for a configured or built-in model. A config
+	// cannot set it.
+	Provider string `json:"provider,omitempty" yaml:"-"`
 }
 
 // Price is a model's price in US dollars per million tokens.
