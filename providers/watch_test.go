@@ -21,6 +21,8 @@ type listFunc struct {
 	calls    int
 	probeErr error
 	probes   int
+	// probeDeadline is the last probe's context's.
+	probeDeadline time.Time
 }
 
 func (l *listFunc) set(err error, listings ...Listing) {
@@ -40,6 +42,7 @@ func (l *listFunc) Probe(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.probes++
+	l.probeDeadline, _ = ctx.Deadline()
 	return l.probeErr
 }
 
@@ -196,6 +199,9 @@ func TestOptionalProviderIsProbedAndQuiet(t *testing.T) {
 	}
 	if lister.calls != 0 || lister.probes != 1 || len(sink.names()) != 0 || strings.Contains(logs.String(), "WARN") {
 		t.Fatalf("listed %d times after %d probes, served %v, logs:\n%s", lister.calls, lister.probes, sink.names(), logs.String())
+	}
+	if left := time.Until(lister.probeDeadline); lister.probeDeadline.IsZero() || left > DefaultProbeTimeout {
+		t.Fatalf("the probe's deadline is %v away (set: %v); want at most %v", left, !lister.probeDeadline.IsZero(), DefaultProbeTimeout)
 	}
 	lister.probeErr = nil
 	if err := w.Sync(context.Background()); err != nil || len(sink.names()) != 1 {

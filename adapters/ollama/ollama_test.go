@@ -130,13 +130,9 @@ func TestListFailuresAreClear(t *testing.T) {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	c, _ = New("http://"+addr, WithTimeout(time.Second))
-	start := time.Now()
 	err = c.Probe(context.Background())
 	if te := task.AsError(err); te == nil || te.Code != task.CodeUpstream || !strings.Contains(te.Message, "is Ollama running there?") {
 		t.Fatalf("no server: %v", err)
-	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("a refused connection took %v", d)
 	}
 	if _, err := New("127.0.0.1:11434"); err == nil {
 		t.Error("New accepted a base URL without a scheme")
