@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/taskrouter/taskrouter/providers"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -32,6 +33,9 @@ type Config struct {
 	// built-in local model and every configured model, [] means none.
 	Executors []string         `yaml:"executors"`
 	Models    []task.ModelSpec `yaml:"models"`
+	// Providers are servers whose models are discovered: every model they
+	// list is served as <provider>/<model id>.
+	Providers []providers.Config `yaml:"providers"`
 	// Webhooks are the signed webhook endpoints besides "default".
 	Webhooks []WebhookConfig `yaml:"webhooks"`
 	Log      LogConfig       `yaml:"log"`
@@ -258,6 +262,7 @@ func (c *Config) Validate() error {
 	c.validateNumbers(bad)
 	c.Executor.validate(bad)
 	c.validateModels(bad)
+	c.validateProviders(bad)
 	c.validateFallbacks(bad)
 	return errors.Join(errs...)
 }

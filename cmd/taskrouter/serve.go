@@ -16,6 +16,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		"serve runs, so they outlive a restart.")
 	var c commonFlags
 	c.register(fs)
+	c.registerDiscover(fs)
 	dataDir := fs.String("data-dir", "", "`directory` of the embedded NATS server's state (default: nats.store_dir, else\n"+
 		"$XDG_STATE_HOME/taskrouter, else ~/.local/state/taskrouter); not with nats.url")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -51,6 +52,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req; HTTP API %s\n",
 		a.natsDescription(), a.registryDescription(), strings.Join(a.servedNames(), ", "), httpDesc)
+	if note := a.discoveryNote(); note != "" {
+		fmt.Fprintln(env.stderr, "taskrouter: "+note)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(env.stderr, "taskrouter: stopping; finishing requests in flight")
 	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -83,6 +87,9 @@ func (a *app) servedNames() []string {
 	var names []string
 	for _, ex := range a.execs {
 		names = append(names, ex.Models()...)
+	}
+	if a.fleet != nil {
+		names = append(names, a.fleet.Models()...)
 	}
 	return names
 }
