@@ -219,7 +219,8 @@ func describeError(e *task.Error) string {
 	msg := e.Error()
 	switch e.Code {
 	case task.CodeNoModel, task.CodeModelNotFound, task.CodeModelLacksCapability:
-		msg += "\n  (run 'taskrouter models' to see what is served; add a model for it in the config's models)"
+		msg += "\n  (run 'taskrouter models' to see what is served; add a model for it in the config's models or providers,\n" +
+			"  or, without a config, run an Ollama with a model pulled: taskrouter uses it on its own)"
 	case task.CodeModelUnavailable:
 		msg += fmt.Sprintf("\n  (retry in %s; 'taskrouter models' shows each model's state)", (e.RetryAfter() + time.Second - 1).Truncate(time.Second))
 	case task.CodeTimeout:

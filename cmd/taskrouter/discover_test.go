@@ -51,7 +51,7 @@ func TestAskWithoutConfigUsesTheOllamaAtOllamaHost(t *testing.T) {
 		t.Fatalf("the Ollama's /v1/chat/completions got no question: %+v", rec)
 	}
 	code, _, errOut := runCLIEnv(t, context.Background(), map[string]string{"OLLAMA_HOST": ol.Addr()}, "ask", "--no-discover", "What is the capital of France?")
-	if code != exitFailed || !strings.Contains(errOut, "no_model") || strings.Contains(errOut, "Ollama") {
+	if code != exitFailed || !strings.Contains(errOut, "no_model") || strings.Contains(errOut, "using the models") {
 		t.Fatalf("with --no-discover: exit %d, stderr:\n%s", code, errOut)
 	}
 }

@@ -160,6 +160,7 @@ func (a *app) stopDiscovery(ctx context.Context) {
 // configured models' and the discovered ones'.
 type processLoad struct{ a *app }
 
+// Models returns the names of the models the process serves.
 func (l processLoad) Models() []string {
 	var names []string
 	for _, ex := range l.a.execs {
@@ -171,6 +172,7 @@ func (l processLoad) Models() []string {
 	return names
 }
 
+// InFlight returns how many subtasks of a model run or wait here.
 func (l processLoad) InFlight(model string) int {
 	n := 0
 	for _, ex := range l.a.execs {
