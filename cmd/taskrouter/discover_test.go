@@ -70,7 +70,7 @@ func TestDiscoveredModelsLeaveTheBuiltinsTheirWork(t *testing.T) {
 			llama = line
 		}
 	}
-	if llama == "" || !strings.Contains(llama, "discovered (ollama)") || !strings.Contains(out, "local/summarize") ||
+	if llama == "" || !strings.HasSuffix(strings.TrimSpace(llama), " discovered:ollama") || !strings.Contains(out, "local/summarize") ||
 		!strings.Contains(out, "ollama/nomic-embed-text:latest") {
 		t.Fatalf("models output:\n%s", out)
 	}
