@@ -10,8 +10,8 @@ import (
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "serve", "", "Runs until SIGINT or SIGTERM: NATS (embedded unless nats.url is set), the executors this process\n"+
 		"serves (config 'executors'; default every built-in and configured model, the models the config's\n"+
-		"providers list, and, without --config, those of an Ollama at OLLAMA_HOST; see --no-discover), the router answering\n"+
-		"requests on tr.v1.req with Response JSON, and the HTTP API on http.addr with the web console at\n"+
+		"providers list, and, without --config, those of an Ollama at OLLAMA_HOST; see --no-discover), the\n"+
+		"router answering requests on tr.v1.req with Response JSON, and the HTTP API on http.addr with the web console at\n"+
 		"/console (http.console). On a signal it stops taking requests, finishes those in flight and drains\n"+
 		"its executors. The embedded server keeps jobs and webhook ids in a data directory, locked while\n"+
 		"serve runs, so they outlive a restart.")
