@@ -34,6 +34,7 @@ func runConformance(t *testing.T, newReg newRegistryFunc) {
 		{"NoLiveReplica", testNoLiveReplica},
 		{"TTLExpiry", testTTLExpiry},
 		{"Deregister", testDeregister},
+		{"Withdraw", testWithdraw},
 		{"Policies", testPolicies},
 		{"Hints", testHints},
 		{"PinnedFallbacks", testPinnedFallbacks},
@@ -237,6 +238,38 @@ func testDeregister(t *testing.T, newReg newRegistryFunc) {
 	list, err := r.Models(ctx)
 	if err != nil || len(list) != 1 || list[0].State != StateDown || len(list[0].Replicas) != 0 {
 		t.Fatalf("Models() = %+v, %v; want m down without replicas", list, err)
+	}
+}
+
+// A withdrawn model is selected no more and leaves the list, even while a
+// replica of it still heartbeats (an executor draining its last work);
+// announced again, it is back with the counters it had.
+func testWithdraw(t *testing.T, newReg newRegistryFunc) {
+	r := newReg(t)
+	ctx := context.Background()
+	serve(t, r, model("gone", "summarize"), model("kept", "summarize"))
+	fail(r, "gone", task.CodeUpstream, 0, 1)
+	if err := r.Withdraw(ctx, "gone"); err != nil {
+		t.Fatalf("Withdraw: %v", err)
+	}
+	if err := r.Withdraw(ctx, "never-announced"); err != nil {
+		t.Fatalf("Withdraw of an unknown model: %v", err)
+	}
+	if err := r.Heartbeat(ctx, Replica{Model: "gone", ID: "r1", Capacity: 4}, ctLongTTL); err != nil {
+		t.Fatal(err)
+	}
+	wantOrder(t, r, Query{Capability: "summarize"}, "kept")
+	if _, ok := r.Spec("gone"); ok {
+		t.Fatal("Spec still finds the withdrawn model")
+	}
+	wantSelectError(t, r, Query{Capability: "summarize", Hints: task.Hints{Model: "gone"}}, task.CodeModelNotFound)
+	list, err := r.Models(ctx)
+	if err != nil || len(list) != 1 || list[0].Spec.Name != "kept" {
+		t.Fatalf("Models() = %+v, %v; want kept alone", list, err)
+	}
+	serve(t, r, model("gone", "summarize"))
+	if st := modelState(t, r, "gone"); st.Errors != 1 {
+		t.Fatalf("announced again, the model has %d errors; want the 1 it had", st.Errors)
 	}
 }
 

@@ -39,6 +39,12 @@ func (m *Memory) Announce(ctx context.Context, spec task.ModelSpec) error {
 	return nil
 }
 
+// Withdraw removes a model's spec; an unknown model is no error.
+func (m *Memory) Withdraw(ctx context.Context, model string) error {
+	m.t.withdraw(model)
+	return nil
+}
+
 // Heartbeat registers or refreshes a replica until now+ttl; ttl <= 0 means
 // Options.HeartbeatTTL. It sets the replica's SeenAt.
 func (m *Memory) Heartbeat(ctx context.Context, r Replica, ttl time.Duration) error {

@@ -176,6 +176,21 @@ func (r *Redis) Announce(ctx context.Context, spec task.ModelSpec) error {
 	return nil
 }
 
+// Withdraw removes a model's spec here and in Redis, and stops this
+// registry's heartbeats from storing it again. It returns CodeUnavailable
+// when Redis cannot be reached; the spec is gone locally all the same.
+func (r *Redis) Withdraw(ctx context.Context, model string) error {
+	r.mu.Lock()
+	delete(r.announced, model)
+	r.mu.Unlock()
+	defer r.beginWrite()()
+	r.t.withdraw(model)
+	if err := r.rdb.HDel(ctx, r.keys.specs, model).Err(); err != nil {
+		return fmt.Errorf("withdrawing %s: %w", model, unavailable(err))
+	}
+	return nil
+}
+
 // Heartbeat registers or refreshes a replica until ttl after now on the
 // Redis server's clock (ttl <= 0 means Options.HeartbeatTTL), re-storing
 // the model's spec when it was announced here. It returns CodeUnavailable

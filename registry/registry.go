@@ -35,6 +35,17 @@ type Announcer interface {
 	Deregister(ctx context.Context, model, replicaID string) error
 }
 
+// Withdrawer removes models that come and go with whatever lists them,
+// such as a provider's discovered models.
+type Withdrawer interface {
+	// Withdraw removes a model's spec, so that it is selected no more and
+	// leaves the list; its counters stay, should it come back. Replicas are
+	// not touched: the executors serving it deregister as they drain. A
+	// heartbeat through a registry that announced the spec after the
+	// withdrawal stores it again. An unknown model is no error.
+	Withdraw(ctx context.Context, model string) error
+}
+
 // Query asks for a model for one subtask.
 type Query struct {
 	Capability string
@@ -149,6 +160,7 @@ type Lister interface {
 // Registry is the whole contract a backend implements.
 type Registry interface {
 	Announcer
+	Withdrawer
 	Selector
 	SpecLookup
 	Observer

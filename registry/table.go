@@ -89,6 +89,16 @@ func (t *table) announce(spec task.ModelSpec) {
 	t.reindexLocked()
 }
 
+// withdraw forgets a model's spec; the entry, with its counters, stays.
+func (t *table) withdraw(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.models[name]; e != nil && e.hasSpec {
+		e.spec, e.hasSpec = task.ModelSpec{}, false
+		t.reindexLocked()
+	}
+}
+
 func (t *table) setSpecLocked(e *entry, spec task.ModelSpec) {
 	e.spec, e.hasSpec = spec, true
 	e.local = spec.Backend == task.BackendLocal

@@ -43,6 +43,10 @@ type ModelSpec struct {
 	// while the model has a live replica, so a tool an executor serves
 	// on any machine can be planned. Configs do not set it.
 	Defines []Capability `json:"defines,omitempty" yaml:"-"`
+	// Provider names the provider whose model list this model was
+	// discovered in; empty for a configured or built-in model. A config
+	// cannot set it.
+	Provider string `json:"provider,omitempty" yaml:"-"`
 }
 
 // Price is a model's price in US dollars per million tokens.

@@ -1,7 +1,8 @@
 // Package openaitest is an OpenAI-compatible HTTP server on loopback for
 // tests and benchmarks. It speaks the real wire format of chat completions
 // (JSON and server-sent events, with logprobs when asked), embeddings and
-// the legacy text completions (streamed too), lists models, answers each
+// the legacy text completions (streamed too), lists models (the scripted
+// ones, or a list a test sets, with the fields servers add), answers each
 // model as scripted, with latency and failure injection, and records the
 // exact body every request arrived with.
 package openaitest
@@ -31,6 +32,8 @@ type Server struct {
 
 	mu     sync.RWMutex
 	models map[string]*model
+	// listed, when set, is what GET /v1/models lists (SetModelList).
+	listed []ListedModel
 
 	seq   atomic.Int64 // completion ids
 	total atomic.Int64 // chat completion requests, scripted or not
@@ -176,7 +179,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, apiError{status: http.StatusMethodNotAllowed, message: "Use GET for /v1/models.", typ: "invalid_request_error", code: "method_not_allowed"})
 			return
 		}
-		writeModels(w, s.modelNames())
+		s.listModels(w, r)
 	default:
 		writeAPIError(w, apiError{status: http.StatusNotFound, message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")", typ: "invalid_request_error", code: "unknown_url"})
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/taskrouter/taskrouter/executors"
 	"github.com/taskrouter/taskrouter/planner"
 	"github.com/taskrouter/taskrouter/planner/llm"
+	"github.com/taskrouter/taskrouter/providers"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/router"
 	"github.com/taskrouter/taskrouter/task"
@@ -50,6 +51,12 @@ type app struct {
 	// metrics and tracing are what the process exports; nil when off.
 	metrics *metrics.Metrics
 	tracing *tracing.Provider
+	// watcher keeps the providers' models served by fleet; both nil when
+	// the process discovers none. implicit says whether it looks for the
+	// Ollama at OLLAMA_HOST, for want of a config.
+	watcher  *providers.Watcher
+	fleet    *fleet
+	implicit bool
 }
 
 // appParts says which parts a command needs.
@@ -72,6 +79,10 @@ type appParts struct {
 	// planner is rebuilt over the live catalog whenever the tools that
 	// live executors serve change.
 	plannerFor func(*task.Catalog) (planner.Planner, error)
+	// discover looks for an Ollama at OLLAMA_HOST and serves its models
+	// for the capabilities no built-in model has: for ask, serve and
+	// models without a config, unless --no-discover.
+	discover bool
 }
 
 // loadConfig reads, overrides and validates the config; every problem is a
@@ -96,6 +107,8 @@ type planning struct {
 	pl   planner.Planner
 	gen  *lateGenerator
 	mode string
+	// discover looks for an Ollama: no config file, no --no-discover.
+	discover bool
 }
 
 func loadPlanning(env *cliEnv, c commonFlags) (planning, error) {
@@ -109,6 +122,7 @@ func loadPlanning(env *cliEnv, c commonFlags) (planning, error) {
 	}
 	p.gen, p.mode = &lateGenerator{}, c.planner
 	p.pl, err = buildPlanner(p.cfg, p.cat, c.planner, p.gen)
+	p.discover = c.config == "" && !c.noDiscover
 	return p, err
 }
 
@@ -121,6 +135,7 @@ func (p planning) start(ctx context.Context, env *cliEnv) (*app, error) {
 func (p planning) startWith(ctx context.Context, env *cliEnv, parts appParts) (*app, error) {
 	parts.router, parts.executors, parts.service = true, true, telemetry.ServiceRouter
 	parts.plannerFor = func(cat *task.Catalog) (planner.Planner, error) { return buildPlanner(p.cfg, cat, p.mode, p.gen) }
+	parts.discover = p.discover
 	return startApp(ctx, env, p.cfg, p.cat, p.pl, p.gen, parts)
 }
 
@@ -159,12 +174,20 @@ func checkModelCapabilities(cfg Config, cat *task.Catalog) error {
 		names = append(names, c.Name)
 	}
 	var errs []error
-	for i, m := range cfg.Models {
-		for _, c := range m.Capabilities {
+	check := func(where string, caps []string) {
+		for _, c := range caps {
 			if !cat.Has(c) {
-				errs = append(errs, fmt.Errorf("models[%d] (%s): capability %q is in no catalog%s The catalog has %s; a catalog file (catalog: in the config) may define more",
-					i, m.Name, c, didYouMean(c, names), strings.Join(names, ", ")))
+				errs = append(errs, fmt.Errorf("%s: capability %q is in no catalog%s The catalog has %s; a catalog file (catalog: in the config) may define more",
+					where, c, didYouMean(c, names), strings.Join(names, ", ")))
 			}
+		}
+	}
+	for i, m := range cfg.Models {
+		check(fmt.Sprintf("models[%d] (%s)", i, m.Name), m.Capabilities)
+	}
+	for i, p := range cfg.Providers {
+		for j, r := range p.CapabilitiesByPattern {
+			check(fmt.Sprintf("providers[%d] (%s): capabilities_by_pattern[%d] (%s)", i, p.Name, j, r.Pattern), r.Capabilities)
 		}
 	}
 	return errors.Join(errs...)
@@ -192,10 +215,19 @@ func buildPlanner(cfg Config, cat *task.Catalog, mode string, gen *lateGenerator
 	return p, nil
 }
 
+// hasPlanModel: a configured model, or a provider's rule, gives some
+// model capability plan.
 func hasPlanModel(cfg Config) bool {
 	for _, m := range cfg.Models {
 		if m.Has(llm.Capability) {
 			return true
+		}
+	}
+	for _, p := range cfg.Providers {
+		for _, r := range p.CapabilitiesByPattern {
+			if slices.Contains(r.Capabilities, llm.Capability) {
+				return true
+			}
 		}
 	}
 	return false
@@ -249,6 +281,13 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 			return nil, err
 		}
 	}
+	if err := a.startDiscovery(ctx, parts); err != nil {
+		a.close()
+		return nil, err
+	}
+	if a.metrics != nil && (len(a.execs) > 0 || a.fleet != nil) {
+		a.metrics.WatchExecutor(processLoad{a})
+	}
 	if c := cfg.HTTP.Console; parts.console && c.Enabled && cfg.HTTP.Addr != "" {
 		a.console = console.New(console.Config{MaxRequests: c.Requests, Window: c.Window})
 	}
@@ -299,9 +338,6 @@ func (a *app) startExecutors(ctx context.Context, served []executors.Served) err
 		return unavailableError{fmt.Errorf("starting executors: %w", err)}
 	}
 	a.execs = append(a.execs, ex)
-	if a.metrics != nil {
-		a.metrics.WatchExecutor(ex)
-	}
 	return nil
 }
 
@@ -335,6 +371,7 @@ func (a *app) startRouter() error {
 func (a *app) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	a.stopDiscovery(ctx)
 	for _, ex := range a.execs {
 		if err := ex.Drain(ctx); err != nil {
 			a.log.Warn("draining executor", "err", err)

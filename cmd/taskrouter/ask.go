@@ -23,6 +23,9 @@ type commonFlags struct {
 	config   string
 	catalogs multiFlag
 	planner  string
+	// noDiscover keeps a process without a config from looking for an
+	// Ollama (ask and serve).
+	noDiscover bool
 }
 
 // multiFlag is a flag that may be given several times.
@@ -33,7 +36,8 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "ask", "TEXT", "Plans TEXT into subtasks, dispatches them over NATS to executors, and prints the merged answer.\n"+
-		"Without --nats everything runs in this process: embedded NATS, in-memory registry, built-in local models.\n"+
+		"Without --nats everything runs in this process: embedded NATS, in-memory registry, built-in local models,\n"+
+		"and, without --config, the models of an Ollama at OLLAMA_HOST for what they do not (see --no-discover).\n"+
 		"Progress per subtask goes to stderr, the answer to stdout. TEXT '-' reads standard input.")
 	var c commonFlags
 	jsonOut := fs.Bool("json", false, "print the whole Response as JSON")
@@ -45,6 +49,7 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	planFile := fs.String("plan", "", "run the plan in this JSON `file` (what plan --json prints) instead of planning;\n"+
 		"TEXT is then optional, the request's text")
 	c.register(fs)
+	c.registerDiscover(fs)
 	args, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -91,6 +96,12 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.planner, "planner", "", "planner `mode`: auto, rules, llm or single (default: the config's planner.mode)")
 }
 
+// registerDiscover adds --no-discover, for the commands that serve models.
+func (c *commonFlags) registerDiscover(fs *flag.FlagSet) {
+	fs.BoolVar(&c.noDiscover, "no-discover", false, "without --config, do not look for an Ollama at OLLAMA_HOST (default 127.0.0.1:11434)\n"+
+		"whose models would serve what no built-in model does")
+}
+
 func readText(env *cliEnv, args []string) (string, error) {
 	if len(args) == 1 && args[0] == "-" {
 		data, err := io.ReadAll(io.LimitReader(env.stdin, 8<<20))
@@ -112,6 +123,9 @@ func askLocal(ctx context.Context, env *cliEnv, c commonFlags, req task.Request,
 		return task.Response{}, err
 	}
 	defer a.close()
+	if note := a.discoveryNote(); note != "" && !progress.quiet {
+		fmt.Fprintln(env.stderr, "taskrouter: "+note)
+	}
 	if t := a.tracer(); t != nil {
 		// The CLI is the request's ingress: its span is the trace's root.
 		if req.ID == "" {
@@ -163,7 +177,8 @@ func describeError(e *task.Error) string {
 	msg := e.Error()
 	switch e.Code {
 	case task.CodeNoModel, task.CodeModelNotFound, task.CodeModelLacksCapability:
-		msg += "\n  (run 'taskrouter models' to see what is served; add a model for it in the config's models)"
+		msg += "\n  (run 'taskrouter models' to see what is served; add a model for it in the config's models or providers,\n" +
+			"  or, without a config, run an Ollama with a model pulled: taskrouter uses it on its own)"
 	case task.CodeModelUnavailable:
 		msg += fmt.Sprintf("\n  (retry in %s; 'taskrouter models' shows each model's state)", (e.RetryAfter() + time.Second - 1).Truncate(time.Second))
 	case task.CodeTimeout:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -79,6 +80,14 @@ func modelSpecs(cfg Config) ([]task.ModelSpec, error) {
 	return specs, nil
 }
 
+// providersHint names the providers an executors list may name too.
+func providersHint(cfg Config) string {
+	if len(cfg.Providers) == 0 {
+		return ""
+	}
+	return "; providers are " + strings.Join(cfg.providerNames(), ", ")
+}
+
 func builtinNames() []string {
 	var names []string
 	for _, b := range localmodel.Builtins() {
@@ -115,9 +124,12 @@ func (a *app) servedModels(parts appParts) ([]executors.Served, error) {
 			continue // served by serveTools
 		}
 		spec, ok := byName[name]
+		if !ok && slices.Contains(a.cfg.providerNames(), name) {
+			continue // a provider: its models are discovered
+		}
 		if !ok {
 			sort.Strings(all)
-			return nil, fmt.Errorf("executors: unknown model %q; known models are %s", name, strings.Join(all, ", "))
+			return nil, fmt.Errorf("executors: unknown model %q; known models are %s%s", name, strings.Join(all, ", "), providersHint(a.cfg))
 		}
 		m, err := a.buildModel(spec)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/taskrouter/taskrouter/providers"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	// Tools are the MCP servers whose tools this process serves, each as
 	// the model mcp/<name>.
 	Tools []ToolConfig `yaml:"tools"`
+	// Providers are servers whose models are discovered: every model they
+	// list is served as <provider>/<model id>.
+	Providers []providers.Config `yaml:"providers"`
 	// Webhooks are the signed webhook endpoints besides "default".
 	Webhooks []WebhookConfig `yaml:"webhooks"`
 	Log      LogConfig       `yaml:"log"`
@@ -270,6 +274,7 @@ func (c *Config) Validate() error {
 	c.Executor.validate(bad)
 	c.validateModels(bad)
 	c.validateTools(bad)
+	c.validateProviders(bad)
 	c.validateFallbacks(bad)
 	return errors.Join(errs...)
 }

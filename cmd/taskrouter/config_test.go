@@ -66,6 +66,13 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{fallbackModels("[gpt-big]"), []string{"fallbacks[0]", "the model itself"}},
 		{fallbackModels("[gpt-mini, gpt-mini]"), []string{"fallbacks[1]", "listed twice"}},
 		{fallbackModels("[local/calc]"), []string{`"local/calc" offers none of gpt-big's capabilities (chat, summarize)`}},
+		{"providers:\n  - {name: ollama, kind: olama, base_url: \"http://127.0.0.1:11434\"}\n", []string{`providers[0] (ollama): kind "olama" must be ollama or openai`}},
+		{"providers:\n  - {name: ollama, kind: ollama, base_url: \"http://127.0.0.1:11434/v1\"}\n", []string{"providers[0] (ollama): base_url", "without /v1"}},
+		{"providers:\n  - {kind: openai, base_url: \"https://x/v1\"}\n", []string{"providers[0]: name is required"}},
+		{"providers:\n  - {name: a, kind: openai, base_url: \"https://x/v1\"}\n  - {name: a, kind: openai, base_url: \"https://y/v1\"}\n", []string{"providers[1] (a): the name is used twice"}},
+		{"providers:\n  - {name: gpt-mini, kind: openai, base_url: \"https://x/v1\"}\n" + fallbackModels("[]"), []string{"providers[0] (gpt-mini): a model has the same name"}},
+		{"providers:\n  - name: a\n    kind: openai\n    base_url: https://x/v1\n    capabilities_by_patern: []\n", []string{"providers[0].capabilities_by_patern (line 5)", "did you mean providers[0].capabilities_by_pattern?"}},
+		{"providers:\n  - {name: a, kind: openai, base_url: \"https://x/v1\", refresh: often}\n", []string{"providers[0].refresh (line 2)", "not a duration"}},
 	}
 	for _, c := range cases {
 		path := filepath.Join(t.TempDir(), "c.yaml")
@@ -147,6 +154,7 @@ func FuzzDecodeConfig(f *testing.F) {
 	f.Add([]byte("nats: {url: x}\nmodels: [{name: a}]"))
 	f.Add([]byte("http:\n  adress: x\n  rate_limit: &r {burts: 1}\nmodels:\n  - {capabilites: [a], quality: {x: y}, name: my model}\n  - *r\nrouter: {lost_after: soon}\n"))
 	f.Add([]byte("models: [{name: a, backend: openai, base_url: 'http://x/v1', capabilities: [chat], fallbacks: [a, b, a, local/calc, ''-]}]\nrouter: {cooldown: 1s, max_cooldown: 0s}"))
+	f.Add([]byte("providers: [{name: a, kind: ollama, base_url: 'http://h:1/v1', refresh: -1s, capabilities_by_pattern: [{pattern: '', capabilities: [], quality: {x: 2}}]}, {name: a}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := DefaultConfig()
 		if err := decodeConfig(data, &cfg); err != nil {
@@ -199,5 +207,41 @@ func TestUnsetKeyVariableIsReportedAtStart(t *testing.T) {
 	}
 	if strings.Contains(log, "QWEN_KEY") || strings.Contains(log, "sk-qwen") {
 		t.Errorf("the log mentions the model whose key is set, or its key:\n%s", log)
+	}
+}
+
+// A provider's rule must name capabilities of the catalog; executors:
+// may name a provider, which serves its discovered models, but an
+// unknown name lists the providers too.
+func TestProviderRulesAndExecutorsNames(t *testing.T) {
+	cfg := DefaultConfig()
+	if err := decodeConfig([]byte("providers:\n  - name: lab\n    kind: openai\n    base_url: https://x/v1\n"+
+		"    capabilities_by_pattern: [{pattern: \"*\", capabilities: [chatt]}]\n"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := buildCatalog(cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), `providers[0] (lab): capabilities_by_pattern[0] (*): capability "chatt" is in no catalog; did you mean "chat"?`) {
+		t.Fatalf("rule capability chatt: %v", err)
+	}
+	cfg.Providers[0].CapabilitiesByPattern[0].Capabilities = []string{"chat", "plan"}
+	if _, err := buildCatalog(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !hasPlanModel(cfg) {
+		t.Error("a rule giving plan does not turn the LLM planner on")
+	}
+	a := &app{cfg: cfg}
+	cfg.Executors = []string{"local/calc", "lab"}
+	a.cfg = cfg
+	served, err := a.servedModels(appParts{executors: true})
+	if err != nil || len(served) != 1 || served[0].Spec.Name != "local/calc" {
+		t.Fatalf("executors [local/calc, lab]: %v %v", served, err)
+	}
+	a.cfg.Executors = []string{"labb"}
+	if _, err := a.servedModels(appParts{executors: true}); err == nil || !strings.Contains(err.Error(), "providers are lab") {
+		t.Fatalf("executors [labb]: %v", err)
 	}
 }

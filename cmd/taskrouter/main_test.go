@@ -14,10 +14,21 @@ import (
 	"github.com/taskrouter/taskrouter/task"
 )
 
+// runCLI runs a command with an empty environment, but for OLLAMA_HOST,
+// which points where no Ollama answers, whatever runs on this machine.
 func runCLI(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runCLIEnv(t, ctx, map[string]string{"OLLAMA_HOST": noOllama}, args...)
+}
+
+// noOllama is an address where nothing listens: port 1 of loopback.
+const noOllama = "127.0.0.1:1"
+
+// runCLIEnv runs a command with the given environment.
+func runCLIEnv(t *testing.T, ctx context.Context, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	env := &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }}
 	code = run(ctx, args, env)
 	return code, out.String(), errb.String()
 }

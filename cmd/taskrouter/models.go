@@ -9,15 +9,18 @@ import (
 	"time"
 
 	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/task"
 )
 
 func runModels(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "models", "", "Lists models with their capabilities, live replicas, in-flight subtasks, latency and state.\n"+
 		"With a Redis registry (redis.url or --redis) it shows what every executor announced; on the\n"+
-		"embedded default it shows the models this process would serve.")
+		"embedded default it shows the models this process would serve, the providers' discovered ones\n"+
+		"included. SOURCE says where each comes from: built-in, config, or discovered:<provider>.")
 	config := fs.String("config", "", "configuration `file` (YAML)")
 	redisURL := fs.String("redis", "", "Redis `URL` of a shared registry to read")
 	jsonOut := fs.Bool("json", false, "print the models as JSON")
+	noDiscover := fs.Bool("no-discover", false, "without --config, do not look for an Ollama at OLLAMA_HOST (default 127.0.0.1:11434)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,7 +31,7 @@ func runModels(ctx context.Context, env *cliEnv, args []string) error {
 	if *redisURL != "" {
 		cfg.Redis.URL = *redisURL
 	}
-	parts := appParts{executors: cfg.Redis.URL == ""}
+	parts := appParts{executors: cfg.Redis.URL == "", discover: *config == "" && !*noDiscover}
 	a, err := startApp(ctx, env, cfg, nil, nil, nil, parts)
 	if err != nil {
 		return err
@@ -46,14 +49,27 @@ func runModels(ctx context.Context, env *cliEnv, args []string) error {
 		return writeJSON(env.stdout, states)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tBACKEND\tCAPABILITIES\tREPLICAS\tIN-FLIGHT\tLATENCY\tSTATE")
+	fmt.Fprintln(tw, "MODEL\tBACKEND\tCAPABILITIES\tREPLICAS\tIN-FLIGHT\tLATENCY\tSTATE\tSOURCE")
 	for _, s := range states {
 		state := s.State
 		if !s.CooldownUntil.IsZero() && s.CooldownUntil.After(time.Now()) {
 			state += fmt.Sprintf(" (%s left)", time.Until(s.CooldownUntil).Round(time.Second))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.0fms\t%s\n", s.Spec.Name, s.Spec.Backend, strings.Join(s.Spec.Capabilities, ","),
-			len(s.Replicas), s.InFlight, s.LatencyEWMAms, state)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.0fms\t%s\t%s\n", s.Spec.Name, s.Spec.Backend, strings.Join(s.Spec.Capabilities, ","),
+			len(s.Replicas), s.InFlight, s.LatencyEWMAms, state, modelSource(s.Spec))
 	}
 	return tw.Flush()
+}
+
+// modelSource says where a model comes from: built in, the config, or a
+// provider's list. It is the last column and holds no space, so that
+// scripts splitting the table on whitespace keep their column numbers.
+func modelSource(spec task.ModelSpec) string {
+	switch {
+	case spec.Provider != "":
+		return "discovered:" + spec.Provider
+	case spec.Backend == task.BackendLocal:
+		return "built-in"
+	}
+	return "config"
 }

@@ -9,13 +9,15 @@ import (
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "serve", "", "Runs until SIGINT or SIGTERM: NATS (embedded unless nats.url is set), the executors this process\n"+
-		"serves (config 'executors'; default every built-in and configured model), the router answering\n"+
-		"requests on tr.v1.req with Response JSON, and the HTTP API on http.addr with the web console at\n"+
-		"/console (http.console) and the MCP server at /mcp (http.mcp). On a signal it stops taking\n"+
+		"serves (config 'executors'; default every built-in and configured model, the models the config's\n"+
+		"providers list, and, without --config, those of an Ollama at OLLAMA_HOST; see --no-discover), the\n"+
+		"router answering requests on tr.v1.req with Response JSON, and the HTTP API on http.addr with the web\n"+
+		"console at /console (http.console) and the MCP server at /mcp (http.mcp). On a signal it stops taking\n"+
 		"requests, finishes those in flight and drains its executors. The embedded server keeps jobs and\n"+
 		"webhook ids in a data directory, locked while serve runs, so they outlive a restart.")
 	var c commonFlags
 	c.register(fs)
+	c.registerDiscover(fs)
 	dataDir := fs.String("data-dir", "", "`directory` of the embedded NATS server's state (default: nats.store_dir, else\n"+
 		"$XDG_STATE_HOME/taskrouter, else ~/.local/state/taskrouter); not with nats.url")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -54,6 +56,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req; HTTP API %s\n",
 		a.natsDescription(), a.registryDescription(), strings.Join(a.servedNames(), ", "), httpDesc)
+	if note := a.discoveryNote(); note != "" {
+		fmt.Fprintln(env.stderr, "taskrouter: "+note)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(env.stderr, "taskrouter: stopping; finishing requests in flight")
 	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -86,6 +91,9 @@ func (a *app) servedNames() []string {
 	var names []string
 	for _, ex := range a.execs {
 		names = append(names, ex.Models()...)
+	}
+	if a.fleet != nil {
+		names = append(names, a.fleet.Models()...)
 	}
 	return names
 }
