@@ -23,6 +23,16 @@ type cancels struct {
 	mu      sync.Mutex
 	running map[string]map[*runningWork]struct{}
 	gone    map[string]time.Time
+	// goneAttempts remembers attempts cancelled by name, so that one still
+	// waiting in the subscription's buffer (the router gave up waiting for
+	// it to be accepted) is refused when it arrives instead of run.
+	goneAttempts map[attemptKey]time.Time
+}
+
+// attemptKey names one attempt of one subtask of a request.
+type attemptKey struct {
+	request, subtask string
+	attempt          int
 }
 
 type runningWork struct {
@@ -33,7 +43,7 @@ type runningWork struct {
 }
 
 func newCancels() *cancels {
-	return &cancels{running: map[string]map[*runningWork]struct{}{}, gone: map[string]time.Time{}}
+	return &cancels{running: map[string]map[*runningWork]struct{}{}, gone: map[string]time.Time{}, goneAttempts: map[attemptKey]time.Time{}}
 }
 
 // track registers running work so cancellations reach it. It refuses (ok
@@ -42,7 +52,12 @@ func newCancels() *cancels {
 func (c *cancels) track(requestID, subtaskID string, attempt int, inbox string, cancel context.CancelFunc) (untrack func(), ok bool) {
 	w := &runningWork{subtask: subtaskID, attempt: attempt, inbox: inbox, cancel: cancel}
 	c.mu.Lock()
-	if until, gone := c.gone[requestID]; gone && time.Now().Before(until) {
+	now := time.Now()
+	if until, gone := c.gone[requestID]; gone && now.Before(until) {
+		c.mu.Unlock()
+		return nil, false
+	}
+	if until, gone := c.goneAttempts[attemptKey{requestID, subtaskID, attempt}]; gone && now.Before(until) {
 		c.mu.Unlock()
 		return nil, false
 	}
@@ -68,6 +83,10 @@ func (c *cancels) cancelRequest(requestID string, subtasks []string, attempt int
 	defer c.mu.Unlock()
 	if len(subtasks) == 0 {
 		c.gone[requestID] = time.Now().Add(cancelledTTL)
+	} else if attempt != 0 {
+		for _, s := range subtasks {
+			c.goneAttempts[attemptKey{requestID, s, attempt}] = time.Now().Add(cancelledTTL)
+		}
 	}
 	n := 0
 	for w := range c.running[requestID] {
@@ -86,6 +105,11 @@ func (c *cancels) expire(now time.Time) {
 	for id, until := range c.gone {
 		if now.After(until) {
 			delete(c.gone, id)
+		}
+	}
+	for k, until := range c.goneAttempts {
+		if now.After(until) {
+			delete(c.goneAttempts, k)
 		}
 	}
 }

@@ -52,7 +52,7 @@ type Config struct {
 	// Announcer receives specs and heartbeats; nil announces nothing.
 	Announcer registry.Announcer
 	// Heartbeat is the interval between heartbeats (default 1s); a replica
-	// lives for two intervals after its last one.
+	// lives for three intervals after its last one.
 	Heartbeat time.Duration
 	// KeepAlive is the interval of empty progress messages while a subtask
 	// runs, so the router can tell a slow model from a dead executor

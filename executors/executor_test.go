@@ -167,3 +167,51 @@ func TestCancelStopsWorkAndRefusesLateSubtasks(t *testing.T) {
 		t.Fatalf("late subtask of a cancelled request = %+v, want refused", late)
 	}
 }
+
+// An attempt cancelled by name before it arrives (the router gave up
+// waiting for it to be accepted) is refused when it does arrive, so it
+// never runs beside its retry; the retry, another attempt, runs.
+func TestAttemptCancelledBeforeItArrivesIsRefused(t *testing.T) {
+	m := blockingModel{release: make(chan struct{}), started: make(chan string, 8)}
+	h := start(t, m, 2, 0)
+	notice, _ := json.Marshal(task.CancelNotice{Subtasks: []string{"t1"}, Attempt: 2})
+	if err := h.nc.Publish(task.CancelSubject("req1"), notice); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	send := func(attempt int) <-chan task.Reply {
+		out := make(chan task.Reply, 16)
+		inbox := nats.NewInbox()
+		if _, err := h.nc.Subscribe(inbox, func(msg *nats.Msg) {
+			var r task.Reply
+			_ = json.Unmarshal(msg.Data, &r)
+			out <- r
+		}); err != nil {
+			t.Fatal(err)
+		}
+		w, _ := json.Marshal(task.Work{RequestID: "req1", SubtaskID: "t1", Attempt: attempt, Model: "m", Capability: "x", Input: "in"})
+		if err := h.nc.PublishRequest(task.ModelSubject("m"), inbox, w); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// The notice travels on its own subscription: wait until it is in.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := next(t, send(2))
+		if r.Type == task.ReplyError && r.Error.Code == task.CodeCancelled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attempt 2 after its cancellation = %+v, want refused", r)
+		}
+		<-m.started // it ran: the notice was not in yet
+		m.release <- struct{}{}
+	}
+	if r := next(t, send(3)); r.Type != task.ReplyAccepted {
+		t.Fatalf("attempt 3 = %+v, want accepted", r)
+	}
+	close(m.release)
+}

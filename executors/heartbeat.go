@@ -44,6 +44,12 @@ func (e *Executor) heartbeats() {
 	}
 }
 
+// heartbeatsPerTTL is how many heartbeats a replica's registration
+// outlives: three, so that one late beat on a starved machine (a burst)
+// does not make a live model look dead. A dead executor is found sooner by
+// its dispatches (no responders, no accepted) than by its expiry.
+const heartbeatsPerTTL = 3
+
 func (e *Executor) beat(ctx context.Context) {
 	if e.cfg.Announcer == nil {
 		return
@@ -52,7 +58,7 @@ func (e *Executor) beat(ctx context.Context) {
 	for name, m := range e.models {
 		r := registry.Replica{Model: name, ID: e.cfg.ID, Host: host, InFlight: m.inFlight(),
 			Capacity: m.workers, SeenAt: time.Now()}
-		if err := e.cfg.Announcer.Heartbeat(ctx, r, 2*e.cfg.Heartbeat); err != nil {
+		if err := e.cfg.Announcer.Heartbeat(ctx, r, heartbeatsPerTTL*e.cfg.Heartbeat); err != nil {
 			e.cfg.Logger.Warn("heartbeat failed", "model", name, "err", err)
 		}
 	}

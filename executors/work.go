@@ -104,7 +104,7 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	untrack, ok := e.cancel.track(w.RequestID, w.SubtaskID, w.Attempt, msg.Reply, j.cancel)
 	if !ok {
 		j.cancel()
-		e.refuse(m, msg.Reply, task.Errorf(task.CodeCancelled, "request %s was cancelled", w.RequestID))
+		e.refuse(m, msg.Reply, task.Errorf(task.CodeCancelled, "request %s, or this attempt of subtask %s, was cancelled", w.RequestID, w.SubtaskID))
 		return
 	}
 	j.untrack = untrack

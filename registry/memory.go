@@ -80,6 +80,9 @@ func (m *Memory) Select(ctx context.Context, q Query) (Selection, error) {
 // Spec returns an announced model's spec.
 func (m *Memory) Spec(name string) (task.ModelSpec, bool) { return m.t.spec(name) }
 
+// LiveReplicas counts the model's live replicas, without I/O.
+func (m *Memory) LiveReplicas(model string) int { return m.t.liveReplicas(model, m.opt.Now()) }
+
 // Started admits a dispatch to model and counts it in flight; see
 // Observer.Started.
 func (m *Memory) Started(model string) error { return m.t.started(model, m.opt.Now()) }

@@ -270,6 +270,9 @@ func (r *Redis) Select(ctx context.Context, q Query) (Selection, error) {
 // Spec returns an announced model's spec from the snapshot.
 func (r *Redis) Spec(name string) (task.ModelSpec, bool) { return r.t.spec(name) }
 
+// LiveReplicas counts the model's live replicas, without I/O.
+func (r *Redis) LiveReplicas(model string) int { return r.t.liveReplicas(model, r.opt.Now()) }
+
 // Started admits a dispatch to model (see Observer.Started) and counts it
 // in flight; the count reaches Redis with the next push.
 func (r *Redis) Started(model string) error { return r.t.started(model, r.opt.Now()) }

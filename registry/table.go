@@ -178,6 +178,22 @@ func (t *table) spec(name string) (task.ModelSpec, bool) {
 	return task.ModelSpec{}, false
 }
 
+// liveReplicas counts a model's replicas that are live at now.
+func (t *table) liveReplicas(model string, now time.Time) int {
+	live := t.liveAt(now)
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := 0
+	if e := t.models[model]; e != nil {
+		for _, r := range e.replicas {
+			if r.expires > live {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // started admits a dispatch to model and counts it in flight, or returns
 // the breaker's refusal; see Observer.Started.
 func (t *table) started(model string, now time.Time) error {

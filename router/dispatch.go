@@ -29,7 +29,10 @@ type attempt struct {
 // dispatch publishes one attempt of a subtask on its model's subject and
 // follows the executor's replies until a result, an error, silence, or the
 // end of ctx. onProgress receives streamed text and upstream chunks.
-func (r *Router) dispatch(ctx context.Context, w task.Work, onAccepted func(executor string), onProgress func(task.Reply)) attempt {
+// patience is how much longer than the accept timeout to wait for an
+// executor to take the work, when sending it again could only reach the
+// same one (see run.patience).
+func (r *Router) dispatch(ctx context.Context, w task.Work, patience time.Duration, onAccepted func(executor string), onProgress func(task.Reply)) attempt {
 	if st := r.nc.Status(); st != nats.CONNECTED {
 		// A publish now would wait in the client's buffer and reach the
 		// executors, if ever, after the accept timeout ran out: say at
@@ -49,22 +52,31 @@ func (r *Router) dispatch(ctx context.Context, w task.Work, onAccepted func(exec
 		}
 		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}
 	}
-	return r.follow(ctx, w, box, onAccepted, onProgress)
+	return r.follow(ctx, w, box, patience, onAccepted, onProgress)
 }
 
-func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, onAccepted func(string), onProgress func(task.Reply)) attempt {
+func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply)) attempt {
 	timer := getTimer(r.cfg.AcceptTimeout)
 	defer putTimer(timer)
 	executor := ""
+	waited := r.cfg.AcceptTimeout
 	for {
 		select {
 		case <-ctx.Done():
 			r.cancelAt(w)
 			return attempt{executor: executor, err: task.AsError(context.Cause(ctx))}
 		case <-timer.C:
+			if executor == "" && patience > 0 {
+				// The work sits in a busy executor's queue; a copy sent
+				// again would queue behind it.
+				resetTimer(timer, patience)
+				waited, patience = waited+patience, 0
+				continue
+			}
 			if executor == "" {
+				r.cancelAt(w) // so that the executor, if it gets to it, does not run it too
 				return attempt{unserved: true, err: task.Errorf(task.CodeLost,
-					"no executor of model %s accepted the subtask within %s", w.Model, r.cfg.AcceptTimeout)}
+					"no executor of model %s accepted the subtask within %s", w.Model, waited)}
 			}
 			r.cancelAt(w)
 			return attempt{executor: executor, err: task.Errorf(task.CodeLost,

@@ -56,7 +56,7 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 	for st.Attempts < ru.r.cfg.Attempts && len(candidates) > 0 {
 		i := next % len(candidates)
 		model := candidates[i]
-		a, admitted := ru.attempt(ctx, s, model, st.Attempts+1, deadline)
+		a, admitted := ru.attempt(ctx, s, model, st.Attempts+1, deadline, ru.patience(candidates))
 		if !admitted {
 			refused.add(a.err)
 			candidates, next, last = slices.Delete(candidates, i, i+1), i, refused.err
@@ -143,6 +143,28 @@ func (r *refusals) add(e *task.Error) {
 	r.err.RetryAfterMs = min(r.err.RetryAfterMs, e.RetryAfterMs)
 }
 
+// replicaCounter is what a registry may tell about a model's replicas.
+type replicaCounter interface {
+	LiveReplicas(model string) int
+}
+
+// patience is how much longer than the accept timeout a dispatch waits for
+// an executor to take the work when sending it again could reach no one
+// else: the subtask's only candidate, with one live replica. The work then
+// sits in that executor's queue (a burst, a starved machine), and a copy
+// sent again would queue behind it and run twice. With a choice, the
+// retry goes elsewhere after the accept timeout.
+func (ru *run) patience(candidates []task.ModelSpec) time.Duration {
+	if len(candidates) != 1 {
+		return 0
+	}
+	rc, ok := ru.r.sel.(replicaCounter)
+	if !ok || rc.LiveReplicas(candidates[0].Name) > 1 {
+		return 0
+	}
+	return ru.r.cfg.LostAfter
+}
+
 // waitingAtLeast returns a copy of e that asks for a wait of at least ms
 // milliseconds before a retry.
 func waitingAtLeast(e *task.Error, ms int64) *task.Error {
@@ -169,7 +191,7 @@ func retryable(e *task.Error) bool {
 // attempt dispatches one attempt of s to model, after the model's breaker
 // admits it; admitted is false, with the refusal in the attempt's error,
 // when it does not.
-func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec, n int, deadline time.Time) (a attempt, admitted bool) {
+func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec, n int, deadline time.Time, patience time.Duration) (a attempt, admitted bool) {
 	if err := ru.r.sel.Started(model.Name); err != nil {
 		return attempt{err: task.AsError(err)}, false
 	}
@@ -180,7 +202,7 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	rec := task.Attempt{Attempt: n, Model: model.Name, DispatchedAt: time.Now()}
 	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Capability: s.Capability, Model: model.Name, Attempt: n,
 		Input: s.Input, Time: rec.DispatchedAt})
-	a = ru.r.dispatch(ctx, w,
+	a = ru.r.dispatch(ctx, w, patience,
 		func(executor string) {
 			if rec.AcceptedAt.IsZero() {
 				rec.AcceptedAt = time.Now()
