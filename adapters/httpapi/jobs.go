@@ -159,4 +159,3 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, c caller) {
 		}
 	}
 }
-
