@@ -181,4 +181,3 @@ func printMemoryBench(w io.Writer, m memoryBench) {
 	fmt.Fprintf(w, "memory lookup            +%.3f ms p50 in a conversation of %d turns (%.3f ms against %.3f ms without; target < 2)\n",
 		m.MemoryLookupAddedP50ms, m.MemoryTurns, m.MemoryRequestP50ms, m.BaselineRequestP50ms)
 }
-
