@@ -26,11 +26,16 @@ func (m *Memory) Record(ctx context.Context, s *Session, turns []Turn) error {
 		turns[i].Content = cut(turns[i].Content, MaxTurnBytes)
 		docs[i] = newDoc(s.ck, s.key.Conversation, turns[i])
 	}
-	if err := writeTurns(ctx, m.b, s.ck, turns, s.chunks); err != nil {
-		return fmt.Errorf("recording turns of conversation %q: %w", s.key.Conversation, err)
+	// The turns and their index entries are different records: written
+	// at once, they cost one round trip of the store, not two.
+	indexed := make(chan error, 1)
+	go func() { indexed <- indexDocs(ctx, m.b, s.sk, s.scope.meta, s.scope.rev, s.scope.open, docs) }()
+	err = writeTurns(ctx, m.b, s.ck, turns, s.chunks)
+	if ierr := <-indexed; ierr != nil && err == nil {
+		return fmt.Errorf("indexing turns of conversation %q: %w", s.key.Conversation, ierr)
 	}
-	if err := indexDocs(ctx, m.b, s.sk, s.scope.meta, s.scope.rev, s.scope.open, docs); err != nil {
-		return fmt.Errorf("indexing turns of conversation %q: %w", s.key.Conversation, err)
+	if err != nil {
+		return fmt.Errorf("recording turns of conversation %q: %w", s.key.Conversation, err)
 	}
 	return m.trim(ctx, s)
 }

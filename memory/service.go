@@ -119,13 +119,22 @@ func (m *Memory) Open(ctx context.Context, k Key, input string) (*Session, error
 		s.exists, s.meta, s.metaRev, s.Summary = true, mt, rev, mt.Summary
 	}
 	s.sk = scopeKey(k.Owner, k.Conversation, s.meta.Scope)
+	// The recent turns and the scope's index are read at once.
+	scoped := make(chan error, 1)
+	go func() {
+		var err error
+		s.scope, err = m.scopes.read(ctx, m.b, s.sk)
+		scoped <- err
+	}()
+	err = nil
 	if s.exists {
-		if s.Recent, s.chunks, err = readTurns(ctx, m.b, s.ck, s.from(), s.meta.Next); err != nil {
-			return nil, fmt.Errorf("reading conversation %q: %w", k.Conversation, err)
-		}
+		s.Recent, s.chunks, err = readTurns(ctx, m.b, s.ck, s.from(), s.meta.Next)
 	}
-	if s.scope, err = m.scopes.read(ctx, m.b, s.sk); err != nil {
-		return nil, fmt.Errorf("reading the memory of conversation %q: %w", k.Conversation, err)
+	if serr := <-scoped; serr != nil && err == nil {
+		return nil, fmt.Errorf("reading the memory of conversation %q: %w", k.Conversation, serr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading conversation %q: %w", k.Conversation, err)
 	}
 	s.Recalled = m.recall(s, input)
 	return s, nil
