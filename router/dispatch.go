@@ -24,6 +24,8 @@ type attempt struct {
 	unserved bool
 	// record is the attempt's place in the subtask's timeline.
 	record task.Attempt
+	// memTokens is what the conversation's memory added to its prompt.
+	memTokens int
 }
 
 // dispatch publishes one attempt of a subtask on its model's subject and

@@ -12,6 +12,15 @@ import (
 // pinned). It lets a planner or another component use models as a
 // function; progress receives streamed text.
 func (r *Router) Generate(ctx context.Context, w task.Work, progress func(string)) (task.Output, error) {
+	st := r.generate(ctx, w, progress)
+	if st.Status != task.StatusDone {
+		return task.Output{}, st.Error
+	}
+	return task.Output{Text: st.Output, Format: st.Format, Usage: st.Usage}, nil
+}
+
+// generate is Generate, returning the subtask's whole state.
+func (r *Router) generate(ctx context.Context, w task.Work, progress func(string)) task.SubtaskState {
 	if w.RequestID == "" {
 		w.RequestID = task.NewID("req_")
 	}
@@ -29,10 +38,6 @@ func (r *Router) Generate(ctx context.Context, w task.Work, progress func(string
 		}
 	}
 	ru := r.newRun(req, task.Plan{Tasks: []task.Subtask{s}}, time.Now(), onEvent, false)
-	st := ru.runSubtask(ctx, s, task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps,
+	return ru.runSubtask(ctx, s, task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps,
 		Status: task.StatusRunning, StartedAt: time.Now()})
-	if st.Status != task.StatusDone {
-		return task.Output{}, st.Error
-	}
-	return task.Output{Text: st.Output, Format: st.Format, Usage: st.Usage}, nil
 }

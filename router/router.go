@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/memory"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -73,8 +74,17 @@ type Config struct {
 	Version string
 	Logger  *slog.Logger
 	// Metrics, when set, receives what the router measures; nil measures
-	// nothing.
+	// nothing. One that implements MemoryMetrics counts memory and the
+	// answer cache too.
 	Metrics Metrics
+	// Memory, when set, keeps the conversations requests name: their
+	// turns, summaries and recalled turns become the requests' context.
+	// Without it a request naming a conversation is refused.
+	Memory Memory
+	// Cache, when set, keeps the answers of deterministic steps (built-in
+	// models; remote models at temperature 0 or with a seed), so that the
+	// same step is answered without a dispatch.
+	Cache memory.Cache
 	// Tracer, when set, records a span for planning and one for every
 	// attempt of a subtask, whose trace context travels in the dispatched
 	// work, as children of the span in the request's context (the
@@ -98,6 +108,9 @@ type Router struct {
 	inbox   *inbox
 	// stats counts the requests served on tr.v1.req, for $SRV.STATS.
 	stats *bus.Endpoint
+
+	// cacheUp pauses the answer cache after it fails.
+	cacheUp cacheHealth
 
 	closeOnce sync.Once
 	serving   sync.WaitGroup

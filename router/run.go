@@ -27,6 +27,8 @@ type run struct {
 	// stream says someone follows the request's progress: executors
 	// then send their text as they write it.
 	stream bool
+	// mem is the request's conversation, when it names one.
+	mem *runMemory
 
 	index   map[string]int // read-only once built
 	states  []task.SubtaskState
@@ -71,7 +73,11 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 	if m := r.cfg.Metrics; m != nil {
 		m.Planned(plannerOf(plan), plan.FallbackReason != "")
 	}
-	if err := ru.passthrough(); err != nil {
+	err := ru.passthrough()
+	if err == nil {
+		err = ru.openMemory(ctx)
+	}
+	if err != nil {
 		resp.Error = task.AsError(err)
 		ru.finish(resp)
 		return resp
@@ -80,6 +86,10 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 		Plan: &plan, Input: ru.input, Ingress: req.Ingress})
 	ru.schedule(ctx)
 	resp = ru.respond(ctx, resp)
+	if ru.mem != nil {
+		resp.Usage = resp.Usage.Add(ru.mem.usage)
+		ru.recordMemory(ctx, resp)
+	}
 	ru.finish(resp)
 	return resp
 }

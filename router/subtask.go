@@ -27,8 +27,7 @@ func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 func (ru *run) trySubtask(ctx context.Context, s task.Subtask, st task.SubtaskState) task.SubtaskState {
 	ctx, cancel := context.WithTimeout(ctx, ru.r.cfg.SubtaskTimeout)
 	defer cancel()
-	tokens := task.EstimateTokens(s.Input)
-	sel, err := ru.r.sel.Select(ctx, registry.Query{Capability: s.Capability, Tokens: tokens, Hints: ru.req.Hints})
+	sel, err := ru.selectFor(ctx, s)
 	if err != nil {
 		return ru.fail(st, task.AsError(err))
 	}
@@ -56,6 +55,11 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 	for st.Attempts < ru.r.cfg.Attempts && len(candidates) > 0 {
 		i := next % len(candidates)
 		model := candidates[i]
+		if st.Attempts == 0 && i == 0 {
+			if out, ok := ru.cached(ctx, s, model); ok {
+				return ru.succeedCached(st, model, out), nil
+			}
+		}
 		a, admitted := ru.attempt(ctx, s, model, st.Attempts+1, deadline, ru.patience(candidates))
 		if !admitted {
 			refused.add(a.err)
@@ -71,6 +75,8 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 		st.Attempts++
 		st.Model, st.Executor = model.Name, a.executor
 		if a.err == nil {
+			ru.remember(ctx, s, model, a.out)
+			a.out.Usage.MemoryTokens = a.memTokens
 			return ru.succeed(st, a.out, a.record.EndedAt), nil
 		}
 		last, tried = a.err, a.err
@@ -195,7 +201,8 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 	if err := ru.r.sel.Started(model.Name); err != nil {
 		return attempt{err: task.AsError(err)}, false
 	}
-	w := ru.work(s, model, n, deadline)
+	mem, memTokens := ru.fit(ctx, s, model, n)
+	w := ru.work(s, model, n, deadline, mem)
 	span := ru.startAttemptSpan(ctx, &w)
 	// The events carry the times the timeline records, so that a live
 	// view draws the same attempts as the response.
@@ -223,7 +230,7 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 			}
 		})
 	rec.EndedAt, rec.Executor, rec.Error = time.Now(), a.executor, a.err
-	a.record = rec
+	a.record, a.memTokens = rec, memTokens
 	endAttemptSpan(span, a)
 	o := registry.Outcome{OK: a.err == nil, Latency: rec.EndedAt.Sub(rec.DispatchedAt), Replica: a.executor, Usage: a.out.Usage}
 	if a.err != nil {
@@ -235,22 +242,40 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 }
 
 // work is one attempt of a subtask. The step that answers a passthrough
-// gets the caller's own body, which holds the whole conversation; the
-// step that writes a planned answer gets the caller's sampling, tools and
-// the conversation after the input; every other step the conversation
-// before it.
-func (ru *run) work(s task.Subtask, model task.ModelSpec, n int, deadline time.Time) task.Work {
+// gets the caller's own body, which holds the whole conversation, with
+// the conversation's memory (mem) before the caller's messages when the
+// request names a conversation; the step that writes a planned answer
+// gets the caller's sampling, tools and the conversation after the
+// input; every other step the conversation before it. Memory comes
+// before the caller's messages. A model with a temperature of its own
+// gets it unless the caller's sampling sets one.
+func (ru *run) work(s task.Subtask, model task.ModelSpec, n int, deadline time.Time, mem []task.Message) task.Work {
 	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
 		Input: s.Input, Args: s.Args, Deadline: deadline, Stream: ru.stream}
 	switch {
 	case ru.body != nil && ru.answers(s.ID):
-		w.Body, w.API = ru.body, ru.req.API
+		w.Body, w.API = ru.bodyWith(mem), ru.req.API
+		return w
 	case ru.answers(s.ID):
-		w.Context, w.Sampling, w.Tools, w.After = ru.context, ru.req.Sampling, ru.req.Tools, ru.req.After()
+		w.Context, w.Sampling, w.Tools, w.After = withMemory(mem, ru.context), ru.req.Sampling, ru.req.Tools, ru.req.After()
 	default:
-		w.Context = ru.context
+		w.Context = withMemory(mem, ru.context)
 	}
+	w.Sampling = withTemperature(w.Sampling, model.Temperature)
 	return w
+}
+
+// withTemperature returns s with temperature t when s sets none.
+func withTemperature(s *task.Sampling, t *float64) *task.Sampling {
+	switch {
+	case t == nil || s != nil && s.Temperature != nil:
+		return s
+	case s == nil:
+		return &task.Sampling{Temperature: t}
+	}
+	c := *s
+	c.Temperature = t
+	return &c
 }
 
 // answers reports whether step id writes the answer: the one subtask of a

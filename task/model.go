@@ -32,6 +32,11 @@ type ModelSpec struct {
 	Price           Price             `json:"price,omitzero" yaml:"price"`
 	// Quality is a score in [0,1] per capability; missing means 0.5.
 	Quality map[string]float64 `json:"quality,omitempty" yaml:"quality"`
+	// Temperature, when set, is the temperature the router asks of the
+	// model for its own steps and for answers whose request sets none
+	// (never in a caller's own body): 0 makes them deterministic, so that
+	// their answers may be cached.
+	Temperature *float64 `json:"temperature,omitempty" yaml:"temperature"`
 	// Concurrency is how many subtasks one replica runs at once.
 	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency"`
 	// Fallbacks are the models, in order, that may answer a request naming

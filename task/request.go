@@ -34,6 +34,24 @@ type Request struct {
 	// Tools are functions the model may call instead of answering; they
 	// need Model set. See Tools.
 	Tools *Tools `json:"tools,omitempty"`
+	// Conversation names a conversation that outlives the request (see
+	// CheckConversationID): its turns, rolling summary and recalled
+	// memory are the request's context, and its input and answer are
+	// kept as new turns.
+	Conversation string `json:"conversation,omitempty"`
+	// MemoryScope, with Conversation, shares long-term memory across the
+	// conversations of one scope, such as a user id: earlier turns of any
+	// of them may be recalled. A conversation keeps the scope it was
+	// created with.
+	MemoryScope string `json:"memory_scope,omitempty"`
+	// Cache, when false, bypasses the cache of deterministic answers: no
+	// step reads or writes it. Nil means true.
+	Cache *bool `json:"cache,omitempty"`
+	// Owner is who the request is on behalf of, for conversations: the
+	// hash of the API key, "webhook:<name>", or empty for open access and
+	// NATS producers. Conversations, memory scopes and cached answers are
+	// kept apart by it. The ingress sets it; it is not on the wire.
+	Owner string `json:"-"`
 	// Body is the caller's own OpenAI request body, when an ingress
 	// received one for the model named in Model (HTTP): the model gets it
 	// as sent, with only "model" replaced. It stays in the process.
@@ -153,6 +171,9 @@ func (r Request) Check(lim Limits) error {
 	if err := r.checkMedia(); err != nil {
 		return err
 	}
+	if err := r.checkMemory(); err != nil {
+		return err
+	}
 	if r.Tools != nil && r.Model == "" {
 		return Errorf(CodeInvalidRequest, "tools need a model: name the model that may call them (a planned request is answered by taskrouter, which returns no tool calls)")
 	}
@@ -234,6 +255,9 @@ type SubtaskState struct {
 	Body  json.RawMessage `json:"-"`
 	Usage Usage           `json:"usage,omitzero"`
 	Error *Error          `json:"error,omitempty"`
+	// Cached says the output came from the cache of deterministic
+	// answers: no model was asked, and Timeline is empty.
+	Cached bool `json:"cached,omitempty"`
 	// Timeline is every attempt the subtask was dispatched in, oldest
 	// first: where it went and when it was published, accepted and ended.
 	Timeline []Attempt `json:"timeline,omitempty"`
@@ -269,6 +293,9 @@ const (
 	EventCancelled  EventType = "cancelled"  // a subtask was cancelled
 	EventMerged     EventType = "merged"     // the answer is composed
 	EventFinished   EventType = "finished"   // the request is over, answered or failed
+	// EventContext says what a conversation's memory added to a step, and
+	// what was summarized or left out to fit the model's window.
+	EventContext EventType = "context"
 )
 
 // Event is one progress event of a request, published on EventsSubject.
@@ -284,6 +311,9 @@ type Event struct {
 	Time       time.Time `json:"time"`
 	// Elapsed is milliseconds since the request started.
 	ElapsedMs int64 `json:"elapsed_ms"`
+	// Cached says that a done event's output came from the cache of
+	// deterministic answers, with no dispatch.
+	Cached bool `json:"cached,omitempty"`
 	// Subtasks is the plan's size, on the planned event.
 	Subtasks int    `json:"subtasks,omitempty"`
 	Text     string `json:"text,omitempty"`

@@ -35,3 +35,19 @@ func TestCheckBoundsTheWholeConversation(t *testing.T) {
 		}
 	}
 }
+
+// A conversation id from any caller never panics the check, and an
+// accepted one is printable, trimmed and bounded.
+func FuzzCheckConversationID(f *testing.F) {
+	for _, s := range []string{"t-1", "", " x", "x ", "a\nb", "中文", "\xff", strings.Repeat("a", 257)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		if CheckConversationID("conversation", id) != nil {
+			return
+		}
+		if id == "" || len(id) > MaxConversationID || strings.TrimSpace(id) != id || strings.ContainsAny(id, "\x00\n\r\t") {
+			t.Fatalf("accepted %q", id)
+		}
+	})
+}

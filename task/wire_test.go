@@ -30,11 +30,11 @@ func TestModelSubject(t *testing.T) {
 }
 
 func TestEstimateTokens(t *testing.T) {
-	if got := EstimateTokens(strings.Repeat("word ", 100)); got != 125 {
-		t.Fatalf("English estimate = %d, want 125", got)
+	if got := EstimateTokens(strings.Repeat("word ", 100)); got != 100 {
+		t.Fatalf("English estimate = %d, want 100", got)
 	}
-	if got := EstimateTokens("请总结这段文字"); got != 7 {
-		t.Fatalf("Chinese estimate = %d, want 7", got)
+	if got := EstimateTokens("请总结这段文字"); got != 8 {
+		t.Fatalf("Chinese estimate = %d, want 8", got)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 // chat answers POST /v1/chat/completions.
-func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
+func (s *Server) chat(w http.ResponseWriter, r *http.Request, cl caller) {
 	if !allow(w, r, http.MethodPost) {
 		return
 	}
@@ -21,6 +21,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	c, e := decodeChat(body)
+	if e == nil {
+		e = c.memory.fromHeaders(r.Header)
+	}
 	if e != nil {
 		writeError(w, e)
 		return
@@ -28,6 +31,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, _ caller) {
 	id := task.NewID("")
 	req := task.Request{ID: "req_" + id, Messages: c.messages, Planner: c.planner, Hints: c.hints, Sampling: c.sampling.s, Tools: c.tools,
 		Ingress: task.IngressHTTP}
+	c.memory.apply(&req, cl.owner)
 	if req, e = s.route(r.Context(), c.model, req); e != nil {
 		writeError(w, e)
 		return

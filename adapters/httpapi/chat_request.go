@@ -46,6 +46,8 @@ type chat struct {
 	// mediaAt where it is: only a remote model named by the request takes
 	// such parts (see checkMedia).
 	media, mediaAt string
+	// memory is the conversation, memory scope and cache setting.
+	memory memoryFields
 }
 
 var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
@@ -102,6 +104,14 @@ func (c *chat) field(name string, v gjson.Result) *apiError {
 		c.choices = int(v.Num)
 	case "planner":
 		c.planner, ok = str(v)
+	case "conversation":
+		c.memory.conversation, ok = str(v)
+	case "memory_scope":
+		c.memory.scope, ok = str(v)
+	case "cache":
+		var on bool
+		on, ok = boolean(v)
+		c.memory.cache = &on
 	case "policy":
 		c.hints.Policy, ok = str(v)
 	case "prefer_local":

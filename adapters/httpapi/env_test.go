@@ -21,6 +21,7 @@ import (
 	"github.com/taskrouter/taskrouter/adapters/openaitest"
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/executors"
+	"github.com/taskrouter/taskrouter/memory"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/router"
 	"github.com/taskrouter/taskrouter/task"
@@ -83,6 +84,8 @@ type envOptions struct {
 	models  []executors.Served
 	bus     *bus.Bus // share another env's NATS
 	jobsKV  kv.Store
+	// memory, when set, keeps conversations for the router and the API.
+	memory *memory.Memory
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -116,6 +119,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	t.Cleanup(ex.Stop)
 	rc := router.Config{AcceptTimeout: 2 * time.Second}
+	if o.memory != nil {
+		rc.Memory, o.cfg.Conversations = o.memory, o.memory
+	}
 	if o.cfg.Console != nil {
 		rc.Observe = o.cfg.Console.Observe
 	}

@@ -29,6 +29,12 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request, c caller) {
 	if jr.Model == "" {
 		jr.Model = ModelTaskrouter
 	}
+	mf := memoryFields{conversation: req.Conversation, scope: req.MemoryScope, cache: req.Cache}
+	if e = mf.fromHeaders(r.Header); e != nil {
+		writeError(w, e)
+		return
+	}
+	mf.apply(&req, c.owner)
 	if req, e = s.route(r.Context(), jr.Model, req); e != nil {
 		writeError(w, e)
 		return

@@ -28,6 +28,11 @@ type jobRequest struct {
 	TimeoutMs   int64             `json:"timeout_ms"`
 	CallbackURL string            `json:"callback_url"`
 	Metadata    map[string]string `json:"metadata"`
+	// Conversation, MemoryScope and Cache are the request's memory, as
+	// a chat completion's.
+	Conversation string `json:"conversation"`
+	MemoryScope  string `json:"memory_scope"`
+	Cache        *bool  `json:"cache"`
 	jobSampling
 }
 
@@ -99,7 +104,8 @@ func decodeJobRequest(body []byte, lim task.Limits) (jobRequest, task.Request, *
 		return jr, task.Request{}, e
 	}
 	req := task.Request{Input: jr.Input, Messages: jr.Messages, Planner: jr.Planner, TimeoutMs: jr.TimeoutMs,
-		Hints: task.Hints{Policy: jr.Policy, PreferLocal: jr.PreferLocal, MaxCostUSD: jr.MaxCostUSD}, Sampling: sampling}
+		Hints: task.Hints{Policy: jr.Policy, PreferLocal: jr.PreferLocal, MaxCostUSD: jr.MaxCostUSD}, Sampling: sampling,
+		Conversation: jr.Conversation, MemoryScope: jr.MemoryScope, Cache: jr.Cache}
 	if err := req.Check(lim); err != nil {
 		return jr, req, fromTaskError(task.AsError(err))
 	}

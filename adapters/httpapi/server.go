@@ -103,6 +103,9 @@ type Config struct {
 	// Tracer, when set, records a span per request (a child of the
 	// caller's traceparent header), the parent of the router's spans.
 	Tracer trace.Tracer
+	// Conversations, when set, serves GET and DELETE
+	// /v1/conversations/{id}; nil answers them with 503.
+	Conversations Conversations
 }
 
 func (c Config) withDefaults() Config {
@@ -183,6 +186,7 @@ func (s *Server) routes() {
 	s.mux.Handle("/v1/jobs", s.guard(s.postJob))
 	s.mux.Handle("/v1/jobs/{id}", s.guard(s.job))
 	s.mux.Handle("/v1/jobs/{id}/events", s.guard(s.jobEvents))
+	s.mux.Handle("/v1/conversations/{id}", s.guard(s.conversation))
 	s.mux.HandleFunc("/v1/webhooks/{name}", s.webhook)
 	if s.cfg.MetricsHandler != nil {
 		s.mux.Handle("GET /metrics", s.authOnly(s.cfg.MetricsHandler))
@@ -193,7 +197,7 @@ func (s *Server) routes() {
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, typeInvalidRequest, "unknown_url",
-			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/webhooks/{name}; the console is at /console."))
+			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/conversations/{id}, /v1/webhooks/{name}; the console is at /console."))
 	})
 }
 

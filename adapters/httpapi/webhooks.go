@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/taskrouter/taskrouter/adapters/httpapi/jobs"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/kv"
 	"github.com/taskrouter/taskrouter/adapters/httpapi/webhook"
@@ -31,6 +33,11 @@ type Hook struct {
 	// CallbackURL, when set, receives the result of every job the hook
 	// creates.
 	CallbackURL string
+	// ConversationFrom, when set, is a gjson path to the conversation id
+	// in the payload (such as "thread.id"): the hook's jobs with one are
+	// turns of that conversation, kept apart from other hooks' and API
+	// keys' conversations. A payload without it starts none.
+	ConversationFrom string
 }
 
 var hookName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
@@ -190,7 +197,42 @@ func (s *Server) hookSpec(ctx context.Context, h Hook, body []byte) (jobs.Spec, 
 			spec.CallbackURL = jr.CallbackURL
 		}
 	}
+	id, e := hookConversation(h, body)
+	if e != nil {
+		return spec, e
+	}
+	if id != "" {
+		req.Conversation = id
+	}
 	req, e = s.route(ctx, spec.Model, req)
 	spec.Request = req
 	return spec, e
+}
+
+// hookConversation picks the conversation id out of a payload at the
+// hook's conversation_from path: a string, or a number as written. A
+// payload without it, or a hook without the path, has none.
+func hookConversation(h Hook, body []byte) (string, *apiError) {
+	if h.ConversationFrom == "" {
+		return "", nil
+	}
+	v := gjson.GetBytes(body, h.ConversationFrom)
+	switch v.Type {
+	case gjson.String, gjson.Number:
+	case gjson.Null:
+		return "", nil
+	default:
+		if !v.Exists() {
+			return "", nil
+		}
+		return "", badRequest("invalid_payload", "The payload's "+h.ConversationFrom+" must be a string or a number: it names the conversation.")
+	}
+	id := v.String()
+	if v.Type == gjson.Number {
+		id = v.Raw
+	}
+	if err := task.CheckConversationID(h.ConversationFrom, id); err != nil {
+		return "", badRequest("invalid_payload", task.AsError(err).Message+".")
+	}
+	return id, nil
 }

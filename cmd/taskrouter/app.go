@@ -15,6 +15,7 @@ import (
 	"github.com/taskrouter/taskrouter/adapters/mcp/client"
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/executors"
+	"github.com/taskrouter/taskrouter/memory"
 	"github.com/taskrouter/taskrouter/planner"
 	"github.com/taskrouter/taskrouter/planner/llm"
 	"github.com/taskrouter/taskrouter/providers"
@@ -57,6 +58,11 @@ type app struct {
 	watcher  *providers.Watcher
 	fleet    *fleet
 	implicit bool
+	// memory keeps conversations, cache deterministic answers; nil when off.
+	memory *memory.Memory
+	cache  memory.Cache
+	// closers close what the app opened besides its parts, last first.
+	closers []func() error
 }
 
 // appParts says which parts a command needs.
@@ -296,6 +302,10 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 			a.close()
 			return nil, err
 		}
+		if a.memory, a.cache, err = a.openMemory(ctx); err != nil {
+			a.close()
+			return nil, err
+		}
 		if err := a.startRouter(); err != nil {
 			a.close()
 			return nil, err
@@ -356,6 +366,7 @@ func (a *app) startRouter() error {
 		SubtaskTimeout: rc.SubtaskTimeout, RequestTimeout: rc.RequestTimeout,
 		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, Logger: a.log,
 		AllEvents: rc.Events == "all", Version: serviceVersion(), Metrics: a.routerMetrics(), Tracer: a.tracer(), Observe: observe,
+		Memory: a.routerMemory(), Cache: a.cache,
 	})
 	if err == nil && a.metrics != nil {
 		a.metrics.WatchModels(a.reg)
@@ -383,6 +394,9 @@ func (a *app) close() {
 	}
 	if a.reg != nil {
 		_ = a.reg.Close()
+	}
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		_ = a.closers[i]()
 	}
 	if a.bus != nil {
 		if err := a.bus.Close(); err != nil && !errors.Is(err, bus.ErrClosed) {

@@ -50,6 +50,8 @@ type benchReport struct {
 
 	// The HTTP path against a direct upstream call, when measured.
 	*httpBench
+	// Memory and the answer cache, when measured.
+	*memoryBench
 }
 
 func runBench(ctx context.Context, env *cliEnv, args []string) error {
@@ -60,13 +62,16 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		"scripted OpenAI-compatible upstream called directly, through a bare Go reverse proxy and through a\n"+
 		"'serve' process, each in a process of its own: p50 at concurrency 1, throughput at 64, 1,000\n"+
 		"concurrent streams, and each process's peak RSS; and a burst of 1,000 requests at once to the\n"+
-		"built-in model local/summarize through 'serve' (errors, p50, p99).")
+		"built-in model local/summarize through 'serve' (errors, p50, p99). And memory: a three-step plan over a\n"+
+		"scripted remote model with 100 ms latency run twice (the second from the answer cache), and a request\n"+
+		"in a conversation of 1,000 turns against the same request without one.")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	n := fs.Int("n", 5000, "requests per measurement")
 	conc := fs.Int("concurrency", 64, "concurrent requests for the throughput measurements")
 	noRSS := fs.Bool("no-rss", false, "skip the idle RSS measurement of a serve process")
 	noHTTP := fs.Bool("no-http", false, "skip the HTTP path measurements")
 	noSecure := fs.Bool("no-secure", false, "skip measuring dispatch with TLS and logins against plain TCP")
+	noMemory := fs.Bool("no-memory", false, "skip measuring the answer cache and a conversation's memory")
 	upstreamOnly := fs.Bool("upstream-only", false, "internal: serve only the scripted OpenAI-compatible upstream of the HTTP bench, print its URL, run until stopped")
 	bareProxy := fs.String("bare-proxy", "", "internal: serve only the HTTP bench's bare reverse proxy to this upstream URL, print its URL, run until stopped")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -91,6 +96,13 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 			return fmt.Errorf("measuring dispatch with TLS and logins: %w", err)
 		}
 		rep.secureBench = &sb
+	}
+	if !*noMemory {
+		mb, err := benchMemory(ctx, rep.Requests)
+		if err != nil {
+			return fmt.Errorf("measuring memory and the cache: %w", err)
+		}
+		rep.memoryBench = &mb
 	}
 	if !*noRSS {
 		rss, err := idleRSS(ctx)
@@ -128,6 +140,9 @@ func printBench(env *cliEnv, r benchReport) {
 		fmt.Fprintf(env.stdout, "over TCP, plain            NATS p50 %8.1f us   dispatch p50 %8.1f us   overhead ratio %.2f\n", s.TCPNATSRRP50us, s.TCPDispatchP50us, s.TCPDispatchOverheadRatio)
 		fmt.Fprintf(env.stdout, "over TCP, TLS and logins   NATS p50 %8.1f us   dispatch p50 %8.1f us   overhead ratio %.2f\n", s.SecureNATSRRP50us, s.SecureDispatchP50us, s.SecureDispatchOverheadRatio)
 		fmt.Fprintf(env.stdout, "auth+TLS overhead ratio  %.2f (secure overhead ratio / plain; target <= 1.3); dispatch p50 ratio %.2f\n", s.AuthTLSOverheadRatio, s.AuthTLSDispatchRatio)
+	}
+	if r.memoryBench != nil {
+		printMemoryBench(env.stdout, *r.memoryBench)
 	}
 	if r.RSSMBIdle > 0 {
 		fmt.Fprintf(env.stdout, "serve idle RSS           %.1f MB (target <= 80)\n", r.RSSMBIdle)

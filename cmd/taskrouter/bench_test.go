@@ -29,6 +29,7 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 		"http_peak_rss_mb", "http_streams_peak_rss_mb", "http_bare_proxy_streams_peak_rss_mb", "http_streams_peak_concurrent",
 		"http_burst_p50_ms", "http_burst_p99_ms",
 
+		"cache_first_run_ms", "cache_second_run_ms", "cache_repeat_ratio", "memory_request_p50_ms", "memory_baseline_request_p50_ms",
 		"secure_dispatch_overhead_ratio", "tcp_dispatch_overhead_ratio", "auth_tls_overhead_ratio", "auth_tls_dispatch_ratio"} {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive figure", k, got[k])

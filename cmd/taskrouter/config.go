@@ -45,6 +45,7 @@ type Config struct {
 	// Executor sizes the admission queue of every model this process serves.
 	Executor ExecutorConfig `yaml:"executor"`
 	Metrics  MetricsConfig  `yaml:"metrics"`
+	Memory   MemoryConfig   `yaml:"memory"`
 }
 
 // HTTPConfig is the HTTP ingress: the OpenAI-compatible API, jobs and
@@ -131,6 +132,9 @@ type WebhookConfig struct {
 	Instruction string `yaml:"instruction"`
 	Model       string `yaml:"model"`
 	CallbackURL string `yaml:"callback_url"`
+	// ConversationFrom is a gjson path to the conversation id in the
+	// payload, such as thread.id.
+	ConversationFrom string `yaml:"conversation_from"`
 }
 
 // PlannerConfig chooses the planner.
@@ -190,6 +194,7 @@ func DefaultConfig() Config {
 		Metrics: MetricsConfig{Enabled: true},
 
 		Executor: defaultExecutorConfig(),
+		Memory:   defaultMemoryConfig(),
 	}
 }
 
@@ -272,6 +277,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateNumbers(bad)
 	c.Executor.validate(bad)
+	c.Memory.validate(bad)
 	c.validateModels(bad)
 	c.validateTools(bad)
 	c.validateProviders(bad)
@@ -335,6 +341,9 @@ func (c *Config) validateModels(bad func(string, ...any)) {
 		}
 		if m.ContextWindow > 0 && m.MaxOutputTokens >= m.ContextWindow {
 			bad("%s: max_output_tokens %d leaves no room in context_window %d", where, m.MaxOutputTokens, m.ContextWindow)
+		}
+		if t := m.Temperature; t != nil && (*t < 0 || *t > 2) {
+			bad("%s: temperature %v must be between 0 and 2", where, *t)
 		}
 		for capName, q := range m.Quality {
 			if q < 0 || q > 1 {

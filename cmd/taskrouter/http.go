@@ -242,7 +242,7 @@ func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(cont
 		APIKeys: a.apiKeys(), Limiter: limiter, MaxBodyBytes: h.MaxBodyBytes, ReadTimeout: h.ReadTimeout,
 		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, KeepAlive: h.KeepAlive, Limits: a.cfg.TaskLimits(),
 		CORS:   httpapi.CORS{AllowedOrigins: h.CORS.AllowedOrigins, MaxAge: h.CORS.MaxAge},
-		Health: natsHealth(nc), Console: a.console, Logger: a.log, Tracer: a.tracer()}
+		Health: natsHealth(nc), Console: a.console, Logger: a.log, Tracer: a.tracer(), Conversations: a.conversations()}
 	cfg.Metrics, cfg.MetricsHandler = a.httpMetrics()
 	if h.MCP.Enabled {
 		srv, err := mcpserver.New(a.mcpConfig(a.router, a.planner, a.reg))
@@ -327,7 +327,7 @@ func (a *app) webhookHooks() ([]httpapi.Hook, error) {
 			return nil, fmt.Errorf("webhook %s: the secret in %s: %w", w.Name, env, err)
 		}
 		hooks = append(hooks, httpapi.Hook{Name: w.Name, Verifier: webhook.Verifier{Secrets: []webhook.Secret{secret}},
-			Instruction: w.Instruction, Model: w.Model, CallbackURL: w.CallbackURL})
+			Instruction: w.Instruction, Model: w.Model, CallbackURL: w.CallbackURL, ConversationFrom: w.ConversationFrom})
 	}
 	return hooks, nil
 }

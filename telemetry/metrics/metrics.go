@@ -45,6 +45,7 @@ type Metrics struct {
 	webhookRejections *prometheus.CounterVec
 	executorWork      *prometheus.CounterVec
 	executorDuration  *prometheus.HistogramVec
+	mem               memoryFamilies
 
 	mu        sync.RWMutex
 	requestS  map[requestKey]requestSeries
@@ -65,6 +66,7 @@ func New() *Metrics {
 	m.registerRouter()
 	m.registerHTTP()
 	m.registerExecutor()
+	m.registerMemory()
 	return m
 }
 

@@ -38,7 +38,7 @@ func (m *Manager) run(l *local) {
 	m.publish(j)
 	ctx := telemetry.ContextWithTraceparent(l.ctx, j.Traceparent)
 	req := j.Request
-	req.Ingress = ingressOf(j.Source)
+	req.Ingress, req.Owner = ingressOf(j.Source), requester(j)
 	req, err := pipe.PlanFirst(ctx, m.cfg.Planner, req)
 	if err != nil {
 		m.finish(l, task.Response{Error: task.AsError(err)})
@@ -69,6 +69,15 @@ func ingressOf(source string) string {
 		return task.IngressWebhook
 	}
 	return task.IngressJob
+}
+
+// requester is who a job's request is on behalf of, for its
+// conversation: the API key that created it, or the webhook.
+func requester(j *Job) string {
+	if strings.HasPrefix(j.Source, "webhook:") {
+		return j.Source
+	}
+	return j.Owner
 }
 
 // apply follows the events of a running job: each goes to the feed, and
