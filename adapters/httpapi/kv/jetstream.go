@@ -27,18 +27,35 @@ const kvHeaderRoom = 1024
 
 var _ Store = (*JetStream)(nil)
 
+// Option tunes a JetStream bucket.
+type Option func(*jetstream.KeyValueConfig)
+
+// Replicas keeps the bucket on n servers of a NATS cluster (default 1),
+// so that it outlives the loss of a server when n is 3 or more.
+func Replicas(n int) Option {
+	return func(c *jetstream.KeyValueConfig) {
+		if n > 0 {
+			c.Replicas = n
+		}
+	}
+}
+
 // OpenJetStream creates the bucket, or updates its settings when it
 // exists, and returns a store over it. Entries expire ttl after their last
 // write; the bucket keeps one revision per key.
-func OpenJetStream(ctx context.Context, nc *nats.Conn, bucket string, ttl time.Duration) (*JetStream, error) {
+func OpenJetStream(ctx context.Context, nc *nats.Conn, bucket string, ttl time.Duration, opts ...Option) (*JetStream, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("opening JetStream: %w", err)
 	}
-	b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	cfg := jetstream.KeyValueConfig{
 		Bucket: bucket, TTL: ttl, History: 1, Storage: jetstream.FileStorage,
 		Description: "taskrouter HTTP ingress state",
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening key-value bucket %s: %w", bucket, err)
 	}
