@@ -34,10 +34,15 @@ func (m *Manager) run(l *local) {
 	}
 	j.Status, j.StartedAt, j.Instance = StatusRunning, time.Now().UTC(), m.cfg.Instance
 	m.publish(j)
-	req, err := pipe.PlanFirst(l.ctx, m.cfg.Planner, j.Request)
-	if err != nil {
-		m.finish(l, task.Response{Error: task.AsError(err)})
-		return
+	req := j.Request
+	if req.Model == "" || req.Model == task.ModelTaskrouter {
+		// A request naming a model is planned by the runner, which pins it
+		// to the model; the planner would plan it as if it named none.
+		var err error
+		if req, err = pipe.PlanFirst(l.ctx, m.cfg.Planner, j.Request); err != nil {
+			m.finish(l, task.Response{Error: task.AsError(err)})
+			return
+		}
 	}
 	if req.Plan != nil {
 		j.Plan = req.Plan
@@ -111,9 +116,16 @@ func pendingStates(p task.Plan) []task.SubtaskState {
 	return out
 }
 
-// finish records the outcome of a job and starts its callback.
+// finish records the outcome of a job and starts its callback and result.
+// A durable request's job that shutdown interrupted is not ended: its
+// lease runs out, and another router (or this one, restarted) runs it
+// again, as its producer was promised.
 func (m *Manager) finish(l *local, resp task.Response) {
 	j := &l.job
+	if j.Result != nil && errors.Is(context.Cause(l.ctx), errShutdown) {
+		m.cfg.Logger.Info("leaving a durable request's job to another router", "job", j.ID)
+		return
+	}
 	j.EndedAt = time.Now().UTC()
 	if resp.Plan != nil {
 		j.Plan = resp.Plan
@@ -129,8 +141,8 @@ func (m *Manager) finish(l *local, resp task.Response) {
 	if j.Callback != nil {
 		j.Callback.NextAttemptAt = j.EndedAt
 	}
-	if m.publish(j) && j.Callback != nil {
-		m.deliver.start(j.clone())
+	if m.publish(j) {
+		m.startDeliveries(*j)
 	}
 }
 
