@@ -32,6 +32,8 @@ type app struct {
 	router  *router.Router
 	gen     *lateGenerator
 	execs   []*executors.Executor
+	// jobs runs jobs for the HTTP API and durable requests, once started.
+	jobs *jobsPart
 	// httpAddr is where the HTTP API listens, once started.
 	httpAddr string
 }

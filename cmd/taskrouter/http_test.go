@@ -36,6 +36,10 @@ func startServing(t *testing.T, cfg Config, vars map[string]string) (*app, strin
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
+	stopJobs, err := a.startJobs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	stop, err := a.startHTTP(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +49,9 @@ func startServing(t *testing.T, cfg Config, vars map[string]string) (*app, strin
 		defer cancel()
 		if err := stop(ctx); err != nil {
 			t.Errorf("stopping HTTP: %v", err)
+		}
+		if err := stopJobs(ctx); err != nil {
+			t.Errorf("stopping jobs: %v", err)
 		}
 	})
 	return a, "http://" + cfg.HTTP.Addr
