@@ -195,3 +195,24 @@ func TestNamedModelIsNotPlannedByThePlanner(t *testing.T) {
 		t.Fatalf("job %+v", j)
 	}
 }
+
+// A job that ends while its router cannot reach the store (NATS electing
+// a new leader for the bucket) is stored as ended once it can: it used to
+// stay running in the store for ever, its lease renewed by its router.
+func TestEndedJobIsStoredAfterAStoreOutage(t *testing.T) {
+	c := newCluster(t)
+	a := c.node("a", newCountRunner("done", true), func(cfg *Config) { cfg.LeaseRenew = 20 * time.Millisecond })
+	sub, err := a.m.Submit(context.Background(), Spec{Request: task.Request{Input: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitStarted(t, a.runner)
+	a.store.off.Store(true)
+	close(a.runner.release)
+	time.Sleep(300 * time.Millisecond) // the job ends; its final write fails
+	a.store.off.Store(false)
+	j := await(t, a, sub.ID, "was stored as done", func(j Job) bool { return j.Status == StatusDone })
+	if j.Answer != "done" || j.Takeovers != 0 {
+		t.Fatalf("job %+v", j)
+	}
+}

@@ -507,26 +507,40 @@ func (m *Manager) forget(id string) {
 
 // save stores a job this router runs. It reports false when another
 // router has taken the job over: the local run is then cancelled, and
-// nothing more of it is stored, announced or delivered.
+// nothing more of it is stored, announced or delivered. An ended job's
+// state is retried until it is stored (or shutdown): lost, it would leave
+// the job running in the store for ever, its lease renewed by this
+// router; a NATS cluster electing a new leader for the bucket answers
+// again within seconds.
 func (m *Manager) save(j *Job) bool {
-	// The job's own context may be cancelled; the store write must not be.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := m.store.update(ctx, j)
-	if errors.Is(err, errLeaseLost) {
-		m.mu.Lock()
-		l := m.local[j.ID]
-		m.mu.Unlock()
-		if l != nil {
-			l.cancel(errLeaseLost)
+	for n := 1; ; n++ {
+		// The job's own context may be cancelled; the store write must not be.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := m.store.update(ctx, j)
+		cancel()
+		if err == nil {
+			return true
 		}
-		m.cfg.Logger.Warn("another router took the job over; stopping it here", "job", j.ID)
-		return false
+		if errors.Is(err, errLeaseLost) {
+			m.leaseLost(j.ID)
+			return false
+		}
+		m.cfg.Logger.Warn("storing job state", "job", j.ID, "status", j.Status, "attempt", n, "err", err)
+		if !j.Status.Final() || !sleepUntil(m.base, time.Now().Add(resultBackoff(n))) {
+			return true
+		}
 	}
-	if err != nil {
-		m.cfg.Logger.Warn("storing job state", "job", j.ID, "status", j.Status, "err", err)
+}
+
+// leaseLost stops a job another router has taken over.
+func (m *Manager) leaseLost(id string) {
+	m.mu.Lock()
+	l := m.local[id]
+	m.mu.Unlock()
+	if l != nil {
+		l.cancel(errLeaseLost)
 	}
-	return true
+	m.cfg.Logger.Warn("another router took the job over; stopping it here", "job", id)
 }
 
 // String names the manager for logs.

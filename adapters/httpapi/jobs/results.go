@@ -33,8 +33,10 @@ type Result struct {
 // ResultPublished is the state of a published result.
 const ResultPublished = "published"
 
-// resultAttemptTimeout bounds one publication of a result.
-const resultAttemptTimeout = 10 * time.Second
+// resultAttemptTimeout bounds one publication of a result: a stream
+// whose leader was lost answers nothing until its servers elect another,
+// which takes seconds, so a short bound retries soon after.
+const resultAttemptTimeout = 3 * time.Second
 
 // resultSender publishes the results of ended durable jobs, retrying
 // until they are published (NATS may be failing over) or the router shuts
