@@ -143,12 +143,17 @@ func (s *JetStream) Keys(ctx context.Context) ([]string, error) {
 // come; nats.go reconnects on its own.
 func (s *JetStream) reachable() error {
 	if st := s.nc.Status(); st != nats.CONNECTED {
-		e := task.Errorf(task.CodeUnavailable, "the key-value store on NATS cannot be reached (connection %s); retry in a moment",
-			strings.ToLower(st.String()))
-		e.RetryAfterMs = time.Second.Milliseconds()
-		return fmt.Errorf("%w: %w", ErrUnavailable, e)
+		return unavailable(fmt.Sprintf("cannot be reached (connection %s)", strings.ToLower(st.String())))
 	}
 	return nil
+}
+
+// unavailable is ErrUnavailable, with the unavailable error a client
+// reads, retryable after a second.
+func unavailable(why string) error {
+	e := task.Errorf(task.CodeUnavailable, "the key-value store on NATS %s; retry in a moment", why)
+	e.RetryAfterMs = time.Second.Milliseconds()
+	return fmt.Errorf("%w: %w", ErrUnavailable, e)
 }
 
 // fits checks a value against the server's max_payload before sending it,
@@ -172,6 +177,11 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrExists, err)
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders),
+		errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		// The bucket's stream has no leader: its servers are electing one
+		// (a NATS cluster that lost a server), which takes seconds.
+		return unavailable(fmt.Sprintf("did not answer (%v)", err))
 	}
 	return fmt.Errorf("key-value store: %w", err)
 }
