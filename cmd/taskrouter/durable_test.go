@@ -125,10 +125,20 @@ func (s *durableSite) scriptUpstream(latency time.Duration) {
 	}})
 }
 
-// resultTally counts the results a producer receives live, per subject.
+// resultTally counts the results a producer receives live, per subject,
+// with when the first of each arrived.
 type resultTally struct {
-	mu  sync.Mutex
-	got map[string]int
+	mu    sync.Mutex
+	got   map[string]int
+	first map[string]time.Time
+}
+
+// arrived is when the first result on subject arrived.
+func (r *resultTally) arrived(subject string) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.first[subject]
+	return at, ok
 }
 
 func (r *resultTally) count() (subjects, messages int) {
@@ -143,10 +153,13 @@ func (r *resultTally) count() (subjects, messages int) {
 // follow subscribes the producer to its results.
 func follow(t *testing.T, nc *nats.Conn, producer string) *resultTally {
 	t.Helper()
-	r := &resultTally{got: map[string]int{}}
+	r := &resultTally{got: map[string]int{}, first: map[string]time.Time{}}
 	if _, err := nc.Subscribe(task.ResultSubject(producer, ">"), func(m *nats.Msg) {
 		r.mu.Lock()
 		r.got[m.Subject]++
+		if _, ok := r.first[m.Subject]; !ok {
+			r.first[m.Subject] = time.Now()
+		}
 		r.mu.Unlock()
 	}); err != nil {
 		t.Fatal(err)
