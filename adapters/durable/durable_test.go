@@ -376,3 +376,21 @@ func TestLastDeliveryIsAckedOnceStored(t *testing.T) {
 		t.Fatalf("result %+v", resp)
 	}
 }
+
+// An operator who deletes the consumer (to have dead letters delivered
+// again) loses nothing: routers set it up again and take requests on.
+func TestDeletedConsumerIsSetUpAgain(t *testing.T) {
+	w := newWorld(t, bus.Durable{})
+	a := w.router("a", newRunner(false))
+	prod := w.tg.As(t, "prod-1")
+	w.publish(prod, "prod-1", "before", `{"input": "before"}`)
+	await(t, prod, "prod-1", "before")
+	js, _ := jetstream.New(a.nc)
+	if err := js.DeleteConsumer(context.Background(), bus.JobsStream, bus.JobsConsumer); err != nil {
+		t.Fatal(err)
+	}
+	w.publish(prod, "prod-1", "after", `{"input": "after"}`)
+	if resp := await(t, prod, "prod-1", "after"); resp.Answer != "answer to after" {
+		t.Fatalf("result after the consumer was deleted: %+v", resp)
+	}
+}
