@@ -96,5 +96,5 @@ func (a *app) durableDescription() string {
 	if a.jobs == nil || a.jobs.durable == nil {
 		return ""
 	}
-	return ", durable requests on tr.v1.jobs.<producer>"
+	return ", durable requests on tr.v1.jobs[.<producer>]"
 }
