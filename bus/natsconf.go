@@ -23,6 +23,21 @@ type ServerFile struct {
 	Auth Auth
 	// TokenEnv names the variable of a shared token, instead of users.
 	TokenEnv string
+	// ServerName names the server; a server of a JetStream cluster needs one.
+	ServerName string
+	// Cluster, when set, makes the server one of a cluster.
+	Cluster *ClusterFile
+}
+
+// ClusterFile is a server's place in a NATS cluster.
+type ClusterFile struct {
+	// Name is the cluster's name, the same on every server.
+	Name string
+	// Listen is where this server takes routes from the others (host:port).
+	Listen string
+	// Routes are the route addresses (host:port) of every server of the
+	// cluster; a server ignores its own.
+	Routes []string
 }
 
 // WriteServerFile writes c in nats-server's configuration syntax.
@@ -39,6 +54,9 @@ func WriteServerFile(w io.Writer, c ServerFile) error {
 	cw.line(0, "# nats-server configuration printed by `taskrouter nats-config`: the users and")
 	cw.line(0, "# permissions of taskrouter's roles. Passwords and tokens are read from the")
 	cw.line(0, "# environment variables named below ($NAME) when nats-server starts.")
+	if c.ServerName != "" {
+		cw.line(0, "server_name: %s", quote(c.ServerName))
+	}
 	cw.line(0, "listen: %s", quote(cmpOr(c.Listen, "0.0.0.0:4222")))
 	cw.line(0, "max_payload: 8MB")
 	if c.MonitorAddr != "" {
@@ -50,12 +68,33 @@ func WriteServerFile(w io.Writer, c ServerFile) error {
 		cw.line(0, "jetstream: enabled")
 	}
 	cw.tls(c.TLS)
+	cw.cluster(c.Cluster)
 	if c.TokenEnv != "" {
 		cw.line(0, "authorization { token: $%s }", c.TokenEnv)
 		return cw.err
 	}
 	cw.accounts(c.Auth)
 	return cw.err
+}
+
+// cluster writes the routes between the servers. Routes carry every
+// message of every account, unauthenticated: the cluster's addresses
+// belong on a private network.
+func (cw *confWriter) cluster(c *ClusterFile) {
+	if c == nil {
+		return
+	}
+	routes := make([]string, len(c.Routes))
+	for i, r := range c.Routes {
+		routes[i] = "nats-route://" + r
+	}
+	cw.line(0, "# The routes between the servers carry every message, without logins: keep")
+	cw.line(0, "# the cluster addresses on a private network, or firewalled to the servers.")
+	cw.line(0, "cluster {")
+	cw.line(1, "name: %s", quote(c.Name))
+	cw.line(1, "listen: %s", quote(c.Listen))
+	cw.line(1, "routes: %s", quoteList(routes))
+	cw.line(0, "}")
 }
 
 type confWriter struct {

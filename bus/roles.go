@@ -22,7 +22,9 @@ const (
 	// answers only the dispatches it received.
 	RoleExecutor Role = "executor"
 	// RoleProducer sends requests and reads only its own answers and
-	// events, under its own inbox prefix.
+	// events, under its own inbox prefix; it publishes durable requests on
+	// tr.v1.jobs.<its name> and reads their results under
+	// tr.v1.results.<its name>, live or with a direct get.
 	RoleProducer Role = "producer"
 	// RoleObserver reads progress events and asks services to describe
 	// themselves ($SRV).
@@ -44,6 +46,15 @@ const RouterInboxPrefix = task.RouterInboxPrefix
 // use (nats.go CustomInboxPrefix, natscli --inbox-prefix, the nats npm
 // client's inboxPrefix): its permissions let it receive only there.
 func InboxPrefix(user string) string { return "_INBOX." + user }
+
+// ResultGetSubject is what a producer named user may publish to read its
+// durable requests' results: JetStream's direct get of the last message
+// on one subject of the results stream, named in the request's subject
+// (a body asking for another message is refused by the server), so a
+// producer reads its own results and no one else's.
+func ResultGetSubject(user string) string {
+	return "$JS.API.DIRECT.GET." + ResultsStream + "." + task.ResultSubject(user, ">")
+}
 
 // Account is the NATS account of taskrouter's users and streams.
 const Account = "TASKROUTER"
@@ -105,7 +116,7 @@ func PermissionsFor(role Role, user string, models []string, w Windows) *Permiss
 		return &Permissions{
 			Publish: []string{"tr.v1.>", RouterInboxPrefix + ".>", "_INBOX.>", "$JS.>", "$KV.>", "$O.>"},
 			Subscribe: []string{task.SubjectRequest, task.SubjectModelPrefix + ">", task.SubjectCancelAll,
-				RouterInboxPrefix + ".>", "$SRV.>"},
+				task.SubjectJobEventsPrefix + "*", task.SubjectJobCancelPrefix + "*", RouterInboxPrefix + ".>", "$SRV.>"},
 			Responses: &Responses{MaxMsgs: maxRepliesPerMessage, Expires: w.Request},
 		}
 	case RoleExecutor:
@@ -120,8 +131,8 @@ func PermissionsFor(role Role, user string, models []string, w Windows) *Permiss
 		}
 	case RoleProducer:
 		return &Permissions{
-			Publish:   []string{task.SubjectRequest, task.SubjectJobs},
-			Subscribe: []string{InboxPrefix(user) + ".>"},
+			Publish:   []string{task.SubjectRequest, task.JobsSubject(user), ResultGetSubject(user)},
+			Subscribe: []string{InboxPrefix(user) + ".>", task.ResultSubject(user, ">")},
 		}
 	case RoleObserver:
 		return &Permissions{

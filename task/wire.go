@@ -17,8 +17,20 @@ const (
 	// SubjectCancelAll is what executors subscribe to for cancellations.
 	SubjectCancelAll = "tr.v1.cancel.*"
 	// SubjectJobs is where producers publish requests that must not be
-	// lost (durable requests, on JetStream).
+	// lost (durable requests, on JetStream): a producer with a NATS user
+	// publishes on JobsSubject(its name), which its permissions allow it
+	// alone; on a server without users, on SubjectJobs itself.
 	SubjectJobs = "tr.v1.jobs"
+	// SubjectResultsPrefix starts the subjects of durable requests'
+	// Responses (ResultSubject), kept in a JetStream stream for a while.
+	SubjectResultsPrefix = "tr.v1.results."
+	// SubjectJobEventsPrefix + a job id carries the job's updates between
+	// routers (its state, its request's events); SubjectJobCancelPrefix +
+	// a job id asks whichever router runs the job to cancel it. Both have
+	// one token more than JobsSubject, so that the durable requests'
+	// stream, on tr.v1.jobs.*, never captures them.
+	SubjectJobEventsPrefix = "tr.v1.jobs.events."
+	SubjectJobCancelPrefix = "tr.v1.jobs.cancel."
 
 	// RouterInboxPrefix is the inbox prefix of routers' connections, where
 	// executors' replies arrive; only routers may use it.
@@ -33,6 +45,38 @@ const (
 // ModelSubject is the subject a model's executors serve; the model name is
 // escaped into a single subject token.
 func ModelSubject(model string) string { return SubjectModelPrefix + EscapeToken(model) }
+
+// JobsSubject is where the producer named producer publishes durable
+// requests; an empty name gives SubjectJobs.
+func JobsSubject(producer string) string {
+	if producer == "" {
+		return SubjectJobs
+	}
+	return SubjectJobs + "." + producer
+}
+
+// ProducerOf returns the producer named by a durable request's subject
+// ("" for SubjectJobs itself), and false for a subject that is not one.
+func ProducerOf(subject string) (string, bool) {
+	if subject == SubjectJobs {
+		return "", true
+	}
+	rest, ok := strings.CutPrefix(subject, SubjectJobs+".")
+	if !ok || rest == "" || strings.Contains(rest, ".") {
+		return "", false
+	}
+	return rest, true
+}
+
+// ResultSubject is where the Response of the producer's durable request
+// jobID goes: under the producer's name, so that its permissions can let
+// it read its own results and no one else's.
+func ResultSubject(producer, jobID string) string {
+	if producer == "" {
+		return SubjectResultsPrefix + jobID
+	}
+	return SubjectResultsPrefix + producer + "." + jobID
+}
 
 // EventsSubject is the subject that carries the progress events of one request.
 func EventsSubject(requestID string) string { return SubjectEventsPrefix + EscapeToken(requestID) }

@@ -88,3 +88,47 @@ func FuzzCheckReplySubject(f *testing.F) {
 		}
 	})
 }
+
+func TestDurableSubjects(t *testing.T) {
+	cases := []struct {
+		subject  string
+		producer string
+		ok       bool
+	}{
+		{"tr.v1.jobs", "", true},
+		{"tr.v1.jobs.billing-app", "billing-app", true},
+		{"tr.v1.jobs.", "", false},
+		{"tr.v1.jobs.a.b", "", false},
+		{"tr.v1.jobsx", "", false},
+		{"tr.v1.req", "", false},
+	}
+	for _, c := range cases {
+		p, ok := ProducerOf(c.subject)
+		if p != c.producer || ok != c.ok {
+			t.Errorf("ProducerOf(%q) = %q, %v; want %q, %v", c.subject, p, ok, c.producer, c.ok)
+		}
+	}
+	if got := ResultSubject("billing-app", "order-1"); got != "tr.v1.results.billing-app.order-1" {
+		t.Errorf("ResultSubject = %q", got)
+	}
+	if got := ResultSubject("", "job_1"); got != "tr.v1.results.job_1" {
+		t.Errorf("ResultSubject without a producer = %q", got)
+	}
+}
+
+// A durable request's subject names the producer that JobsSubject was
+// given, and nothing else is taken for one.
+func FuzzProducerOf(f *testing.F) {
+	for _, s := range []string{"tr.v1.jobs", "tr.v1.jobs.billing-app", "tr.v1.jobs.a.b", "tr.v1.jobs.", "tr.v1.req", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, subject string) {
+		p, ok := ProducerOf(subject)
+		if !ok {
+			return
+		}
+		if JobsSubject(p) != subject || strings.Contains(p, ".") {
+			t.Fatalf("ProducerOf(%q) = %q, which JobsSubject maps to %q", subject, p, JobsSubject(p))
+		}
+	})
+}

@@ -139,7 +139,9 @@ func Run(t *testing.T, tg Target) {
 	t.Run("anonymous and wrong password are refused", func(t *testing.T) { anonymous(t, tg) })
 	t.Run("executor", func(t *testing.T) { executor(t, tg) })
 	t.Run("executor answers only what it received", func(t *testing.T) { responses(t, tg) })
+	t.Run("router", func(t *testing.T) { router(t, tg) })
 	t.Run("producer", func(t *testing.T) { producer(t, tg) })
+	t.Run("producer's durable requests", func(t *testing.T) { durableProducer(t, tg) })
 	t.Run("observer", func(t *testing.T) { observer(t, tg) })
 	t.Run("admin", func(t *testing.T) { admin(t, tg) })
 }
@@ -279,7 +281,6 @@ func producer(t *testing.T, tg Target) {
 	if _, err := nk.Request(task.SubjectRequest, []byte(`{"input":"x"}`), 5*time.Second); err != nil {
 		t.Errorf("an nkey producer's request: %v", err)
 	}
-	tg.Allowed(t, "prod-1", "publish durable requests", pub(task.SubjectJobs))
 	tg.Refused(t, "prod-1", "subscribe to the models", sub(task.SubjectModelPrefix+">"))
 	tg.Refused(t, "prod-1", "read the jobs bucket", sub("$KV.taskrouter_jobs.>"))
 	tg.Refused(t, "prod-1", "write the jobs bucket", pub("$KV.taskrouter_jobs.job_1"))
@@ -290,6 +291,35 @@ func producer(t *testing.T, tg Target) {
 	tg.Refused(t, "prod-1", "forge a result", pub(bus.RouterInboxPrefix+".x.1"))
 	tg.Refused(t, "prod-1", "dispatch subtasks", pub(task.ModelSubject(ModelA)))
 	tg.Refused(t, "prod-1", "cancel requests", pub(task.CancelSubject("req_1")))
+}
+
+// router: routers follow the jobs of other routers and ask them to cancel
+// theirs (the jobs feed), besides dispatching.
+func router(t *testing.T, tg Target) {
+	tg.Allowed(t, "router-1", "follow a job's updates", sub(task.SubjectJobEventsPrefix+"job_1"))
+	tg.Allowed(t, "router-1", "hear job cancellations", sub(task.SubjectJobCancelPrefix+"*"))
+	tg.Allowed(t, "router-1", "ask for a job's cancellation", pub(task.SubjectJobCancelPrefix+"job_1"))
+	tg.Allowed(t, "router-1", "publish a result", pub(task.ResultSubject("prod-1", "job_1")))
+}
+
+// durableProducer: a producer publishes durable requests under its own
+// name only, and reads only its own results, live or by a direct get of
+// their subject (never by sequence, which would reach anyone's).
+func durableProducer(t *testing.T, tg Target) {
+	tg.Allowed(t, "prod-1", "publish durable requests", pub(task.JobsSubject("prod-1")))
+	tg.Allowed(t, "prod-1", "follow its results", sub(task.ResultSubject("prod-1", ">")))
+	tg.Allowed(t, "prod-1", "get its result", pub("$JS.API.DIRECT.GET."+bus.ResultsStream+"."+task.ResultSubject("prod-1", "job_1")))
+	tg.Allowed(t, "prod-2", "publish durable requests", pub(task.JobsSubject("prod-2")))
+	tg.Refused(t, "prod-1", "publish as another producer", pub(task.JobsSubject("prod-2")))
+	tg.Refused(t, "prod-1", "publish nameless durable requests", pub(task.SubjectJobs))
+	tg.Refused(t, "prod-1", "follow another's results", sub(task.ResultSubject("prod-2", ">")))
+	tg.Refused(t, "prod-1", "follow every result", sub(task.SubjectResultsPrefix+">"))
+	tg.Refused(t, "prod-1", "get another's result", pub("$JS.API.DIRECT.GET."+bus.ResultsStream+"."+task.ResultSubject("prod-2", "job_1")))
+	tg.Refused(t, "prod-1", "get a result by sequence", pub("$JS.API.DIRECT.GET."+bus.ResultsStream))
+	tg.Refused(t, "prod-1", "read the durable requests", pub("$JS.API.CONSUMER.MSG.NEXT."+bus.JobsStream+"."+bus.JobsConsumer))
+	tg.Refused(t, "prod-1", "publish results", pub(task.ResultSubject("prod-1", "job_1")))
+	tg.Refused(t, "exec-a", "publish durable requests", pub(task.JobsSubject("exec-a")))
+	tg.Refused(t, "obs", "follow results", sub(task.SubjectResultsPrefix+">"))
 }
 
 func observer(t *testing.T, tg Target) {

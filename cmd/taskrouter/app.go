@@ -47,6 +47,8 @@ type app struct {
 	// console records the recent requests for the web console; nil when
 	// the command serves none.
 	console *console.Recorder
+	// jobs runs jobs for the HTTP API and durable requests, once started.
+	jobs *jobsPart
 	// httpAddr is where the HTTP API listens, once started.
 	httpAddr string
 	// metrics and tracing are what the process exports; nil when off.

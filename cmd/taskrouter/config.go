@@ -184,7 +184,7 @@ type MetricsConfig struct {
 // the built-in local models.
 func DefaultConfig() Config {
 	return Config{
-		NATS:    NATSConfig{TLS: TLSConfig{Verify: true}},
+		NATS:    NATSConfig{TLS: TLSConfig{Verify: true}, Replicas: 1, Durable: defaultDurableConfig()},
 		Redis:   RedisConfig{TLS: TLSConfig{Verify: true}},
 		HTTP:    defaultHTTPConfig(),
 		Planner: PlannerConfig{Mode: "auto"},

@@ -36,6 +36,11 @@ type NATSConfig struct {
 	AllowAnonymous bool `yaml:"allow_anonymous"`
 	// MonitorAddr serves the embedded server's monitoring endpoints.
 	MonitorAddr string `yaml:"monitor_addr"`
+	// Replicas is how many servers of a NATS cluster keep each of
+	// taskrouter's streams and buckets (jobs, webhook ids, durable
+	// requests and results, artifacts).
+	Replicas int           `yaml:"replicas"`
+	Durable  DurableConfig `yaml:"durable"`
 }
 
 // NATSUser is one user of the embedded server: a name, a role, a password
@@ -77,6 +82,7 @@ func (n *NATSConfig) validate(bad func(string, ...any)) {
 	}
 	n.validateLogin(bad)
 	n.validateUsers(bad)
+	n.validateJetStream(bad)
 	if n.InboxPrefix != "" && (strings.ContainsAny(n.InboxPrefix, "*> \t") || strings.HasSuffix(n.InboxPrefix, ".") || strings.HasPrefix(n.InboxPrefix, ".")) {
 		bad("nats.inbox_prefix: %q must be subject tokens without wildcards, such as _INBOX.billing-app", n.InboxPrefix)
 	}

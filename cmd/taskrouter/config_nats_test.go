@@ -34,6 +34,12 @@ func TestNATSConfigErrors(t *testing.T) {
 		{"nats:\n  tls:\n    cert_file: c.pem\n    key_file: k.pem\n", "set nats.listen"},
 		{"nats:\n  listen: 127.0.0.1:4222\n  tls:\n    ca_file: ca.pem\n", "set cert_file and key_file"},
 		{"nats:\n  url: nats://127.0.0.1:4222\n  inbox_prefix: \"_INBOX.>\"\n", "nats.inbox_prefix"},
+		{"nats:\n  url: nats://127.0.0.1:4222\n  replicas: 7\n", "nats.replicas: 7 must be 1 to 5"},
+		{"nats:\n  replicas: 3\n", "needs a NATS cluster (nats.url)"},
+		{"nats:\n  durable:\n    ack_wait: 100ms\n", "nats.durable.ack_wait: 100ms must be at least 1s"},
+		{"nats:\n  durable:\n    max_deliver: 0\n", "nats.durable.max_deliver"},
+		{"nats:\n  durable:\n    results_ttl: 10s\n", "nats.durable.results_ttl"},
+		{"nats:\n  durable:\n    dedupe_window: 0s\n", "nats.durable.dedupe_window"},
 		{"redis:\n  url: redis://127.0.0.1:6379/0\n  tls:\n    ca_file: ca.pem\n", "use rediss://"},
 		{"redis:\n  password_env: P\n", "redis.url, which is empty"},
 	}

@@ -170,19 +170,16 @@ func (c *Config) validateWebhooks(bad func(string, ...any)) {
 }
 
 // startHTTP starts the HTTP ingress on http.addr: the API, its jobs and
-// webhooks. stop stops listening, lets requests and jobs finish until its
-// context ends, and fails the jobs still unfinished then.
+// webhooks (run by the jobs part, startJobs). stop stops listening and
+// lets requests finish until its context ends.
 func (a *app) startHTTP(ctx context.Context) (stop func(context.Context) error, err error) {
 	if a.cfg.HTTP.Addr == "" {
 		return func(context.Context) error { return nil }, nil // http.addr "" turns the API off
 	}
-	if a.router == nil {
-		return nil, errors.New("the HTTP API needs the router")
+	if a.router == nil || a.jobs == nil {
+		return nil, errors.New("the HTTP API needs the router and the jobs")
 	}
-	nc, err := a.bus.Connect("http")
-	if err != nil {
-		return nil, unavailableError{err}
-	}
+	nc := a.jobs.nc
 	var closers []func(context.Context) error
 	cleanup := func(ctx context.Context) error {
 		var errs []error
@@ -206,31 +203,13 @@ func (a *app) startHTTP(ctx context.Context) (stop func(context.Context) error, 
 	return nil, err
 }
 
-// buildHTTP wires the stores, the jobs manager, the limiter and the
-// webhooks into a server; closers collects what must be closed.
+// buildHTTP wires the jobs, the limiter and the webhooks into a server;
+// closers collects what must be closed.
 func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(context.Context) error) (*httpapi.Server, error) {
 	h := a.cfg.HTTP
-	jobStore, dedupe, err := a.httpStores(ctx, nc)
-	if err != nil {
-		return nil, err
-	}
 	hooks, err := a.webhookHooks()
 	if err != nil {
 		return nil, usageError{err.Error()}
-	}
-	callbacks, err := a.callbackConfig()
-	if err != nil {
-		return nil, usageError{err.Error()}
-	}
-	feed := jobs.NewNATSFeed(nc)
-	mgr, err := jobs.New(jobs.Config{Runner: a.router, Planner: a.router, Store: jobStore, Feed: feed, Broadcast: feed,
-		Workers: h.Jobs.Workers, Queue: h.Jobs.Queue, Callbacks: callbacks, Logger: a.log})
-	if err != nil {
-		return nil, err
-	}
-	*closers = append(*closers, mgr.Close)
-	if a.metrics != nil {
-		a.metrics.WatchJobs(mgr)
 	}
 	limiter, err := a.rateLimiter(ctx, closers)
 	if err != nil {
@@ -238,7 +217,7 @@ func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(cont
 	}
 	// The router plans for the API too, so that planning is traced, and a
 	// request whose planning fails is counted.
-	cfg := httpapi.Config{Runner: a.router, Models: a.reg, Planner: a.router, Jobs: mgr, Hooks: hooks, Dedupe: dedupe,
+	cfg := httpapi.Config{Runner: a.router, Models: a.reg, Planner: a.router, Jobs: a.jobs.mgr, Hooks: hooks, Dedupe: a.jobs.dedupe,
 		APIKeys: a.apiKeys(), Limiter: limiter, MaxBodyBytes: h.MaxBodyBytes, ReadTimeout: h.ReadTimeout,
 		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, KeepAlive: h.KeepAlive, Limits: a.cfg.TaskLimits(),
 		CORS:   httpapi.CORS{AllowedOrigins: h.CORS.AllowedOrigins, MaxAge: h.CORS.MaxAge},
@@ -273,10 +252,11 @@ func (a *app) httpStores(ctx context.Context, nc *nats.Conn) (kv.Store, kv.Store
 	if j.Store != "memory" {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		jobStore, err := kv.OpenJetStream(ctx, nc, jobsBucket, j.TTL)
+		replicas := kv.Replicas(a.cfg.NATS.Replicas)
+		jobStore, err := kv.OpenJetStream(ctx, nc, jobsBucket, j.TTL, replicas)
 		var dedupe kv.Store
 		if err == nil {
-			dedupe, err = kv.OpenJetStream(ctx, nc, webhooksBucket, j.TTL)
+			dedupe, err = kv.OpenJetStream(ctx, nc, webhooksBucket, j.TTL, replicas)
 		}
 		if err == nil {
 			return jobStore, dedupe, nil

@@ -45,6 +45,10 @@ func startServingLogged(t *testing.T, cfg Config, vars map[string]string, stderr
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
+	stopJobs, err := a.startJobs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	stop, err := a.startHTTP(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +58,9 @@ func startServingLogged(t *testing.T, cfg Config, vars map[string]string, stderr
 		defer cancel()
 		if err := stop(ctx); err != nil {
 			t.Errorf("stopping HTTP: %v", err)
+		}
+		if err := stopJobs(ctx); err != nil {
+			t.Errorf("stopping jobs: %v", err)
 		}
 	})
 	return a, "http://" + cfg.HTTP.Addr

@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"capabilities": {"list the capability catalog", runCapabilities},
 	"bench":        {"measure dispatch against raw NATS in one run", runBench},
 	"nats-config":  {"print a nats-server configuration with the users and permissions of nats.users", runNATSConfig},
+	"nats-setup":   {"create taskrouter's streams, consumer and buckets on a NATS of your own", runNATSSetup},
 	"version":      {"print the version and the VCS revision it was built from", runVersion},
 }
 

@@ -14,9 +14,15 @@ func runNATSConfig(_ context.Context, env *cliEnv, args []string) error {
 		"nats.tls, nats.monitor_addr, nats.store_dir), for running taskrouter on a NATS of your own:\n"+
 		"  taskrouter nats-config --config taskrouter.yaml > nats.conf && nats-server -c nats.conf\n"+
 		"Passwords are not printed: the configuration names each user's password_env, which\n"+
-		"nats-server reads from its environment. Routers then set nats.url and log in as a router user.")
+		"nats-server reads from its environment. Routers then set nats.url and log in as a router user.\n"+
+		"With --cluster N it prints the configurations of N servers of one cluster, with JetStream, routes\n"+
+		"to each other, and a server name and store directory each (set nats.replicas: 3 for the routers):\n"+
+		"  taskrouter nats-config --config taskrouter.yaml --cluster 3 --routes a:6222,b:6222,c:6222 --out conf/")
 	config := fs.String("config", "", "configuration `file` (YAML) whose nats.users to print")
-	listen := fs.String("listen", "", "the server's client `address` (default: nats.listen, else 0.0.0.0:4222)")
+	listen := fs.String("listen", "", "the server's client `address` (default: nats.listen, else 0.0.0.0:4222); with --cluster, one\n"+
+		"for every server or a comma-separated list of N")
+	var cf clusterFlags
+	cf.register(fs)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -39,6 +45,12 @@ func runNATSConfig(_ context.Context, env *cliEnv, args []string) error {
 	}
 	for _, u := range n.Users {
 		f.Auth.Users = append(f.Auth.Users, u.busUser(""))
+	}
+	if cf.size > 0 {
+		return writeCluster(env, f, cf, *listen)
+	}
+	if cf.routes != "" || cf.out != "" {
+		return usageError{"--routes and --out go with --cluster N"}
 	}
 	if err := bus.WriteServerFile(env.stdout, f); err != nil {
 		return usageError{strings.TrimPrefix(err.Error(), "bus: ")}

@@ -55,16 +55,30 @@ func passwordEnv(t *testing.T, name string) string {
 // `taskrouter nats-config` prints for authtest's users, and returns its URL.
 func natsServer(t *testing.T, bin string) string {
 	t.Helper()
+	return natsServerWith(t, bin, usersYAML(), authtest.Env())
+}
+
+// natsServerBinary is Debian's nats-server; the test fails without it.
+func natsServerBinary(t *testing.T) string {
+	t.Helper()
 	server, err := exec.LookPath("nats-server")
 	if err != nil {
 		if server, err = exec.LookPath("/usr/sbin/nats-server"); err != nil {
 			t.Fatal("nats-server is not installed; run scripts/ensure-nats-server (make test does)")
 		}
 	}
+	return server
+}
+
+// natsServerWith starts nats-server configured by `taskrouter nats-config`
+// for users (the nats.users YAML), their passwords in env.
+func natsServerWith(t *testing.T, bin, users string, env []string) string {
+	t.Helper()
+	server := natsServerBinary(t)
 	dir := t.TempDir()
 	port := freePort(t)
 	cfg := filepath.Join(dir, "taskrouter.yaml")
-	yaml := "nats:\n  store_dir: " + filepath.Join(dir, "js") + "\n" + usersYAML()
+	yaml := "nats:\n  store_dir: " + filepath.Join(dir, "js") + "\n" + users
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +90,7 @@ func natsServer(t *testing.T, bin string) string {
 	if err := os.WriteFile(conf, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startProcEnv(t, "nats-server", authtest.Env(), server, "-c", conf)
+	p := startProcEnv(t, "nats-server", env, server, "-c", conf)
 	p.waitOutput(t, "Server is ready", 20*time.Second)
 	return fmt.Sprintf("nats://127.0.0.1:%d", port)
 }

@@ -39,8 +39,14 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return unavailableError{err}
 	}
+	stopJobs, err := a.startJobs(context.WithoutCancel(ctx))
+	if err != nil {
+		stop()
+		return err
+	}
 	stopHTTP, err := a.startHTTP(context.WithoutCancel(ctx))
 	if err != nil {
+		_ = stopJobs(context.Background())
 		stop()
 		return err
 	}
@@ -54,8 +60,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 			httpDesc += ", MCP http://" + a.httpAddr + "/mcp"
 		}
 	}
-	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req; HTTP API %s\n",
-		a.natsDescription(), a.registryDescription(), strings.Join(a.servedNames(), ", "), httpDesc)
+	fmt.Fprintf(env.stderr, "taskrouter serving: NATS %s, registry %s, models [%s]; requests on tr.v1.req%s; HTTP API %s\n",
+		a.natsDescription(), a.registryDescription(), strings.Join(a.servedNames(), ", "), a.durableDescription(), httpDesc)
 	if note := a.discoveryNote(); note != "" {
 		fmt.Fprintln(env.stderr, "taskrouter: "+note)
 	}
@@ -65,6 +71,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	defer cancel()
 	if err := stopHTTP(shutdown); err != nil {
 		fmt.Fprintf(env.stderr, "taskrouter: stopping HTTP: %v\n", err)
+	}
+	if err := stopJobs(shutdown); err != nil {
+		fmt.Fprintf(env.stderr, "taskrouter: stopping jobs: %v\n", err)
 	}
 	stop()
 	return nil
@@ -96,4 +105,11 @@ func (a *app) servedNames() []string {
 		names = append(names, a.fleet.Models()...)
 	}
 	return names
+}
+
+func (a *app) durableDescription() string {
+	if a.jobs == nil || a.jobs.durable == nil {
+		return ""
+	}
+	return ", durable requests on tr.v1.jobs[.<producer>]"
 }

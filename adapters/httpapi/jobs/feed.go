@@ -13,10 +13,11 @@ import (
 // Subjects of the jobs feed on NATS.
 const (
 	// SubjectEventsPrefix + job id carries the job's Updates as JSON.
-	SubjectEventsPrefix = "tr.v1.jobs.events."
-	// SubjectCancel carries the id of a job to cancel, to whichever router
-	// runs it.
-	SubjectCancel = "tr.v1.jobs.cancel"
+	SubjectEventsPrefix = task.SubjectJobEventsPrefix
+	// SubjectCancelPrefix + job id asks whichever router runs the job to
+	// cancel it; the body is the job id too. (It was tr.v1.jobs.cancel,
+	// a subject the durable requests' stream on tr.v1.jobs.* would keep.)
+	SubjectCancelPrefix = task.SubjectJobCancelPrefix
 )
 
 // Feed carries a job's updates to whoever follows it.
@@ -124,7 +125,7 @@ func (f NATSFeed) Subscribe(id string, fn func(Update)) (func(), error) {
 
 // RequestCancel implements Broadcast.
 func (f NATSFeed) RequestCancel(id string) error {
-	if err := f.nc.Publish(SubjectCancel, []byte(id)); err != nil {
+	if err := f.nc.Publish(SubjectCancelPrefix+task.EscapeToken(id), []byte(id)); err != nil {
 		return fmt.Errorf("requesting the cancellation of job %s: %w", id, err)
 	}
 	return nil
@@ -132,13 +133,13 @@ func (f NATSFeed) RequestCancel(id string) error {
 
 // OnCancel implements Broadcast.
 func (f NATSFeed) OnCancel(fn func(id string)) (func(), error) {
-	sub, err := f.nc.Subscribe(SubjectCancel, func(m *nats.Msg) { fn(string(m.Data)) })
+	sub, err := f.nc.Subscribe(SubjectCancelPrefix+"*", func(m *nats.Msg) { fn(string(m.Data)) })
 	if err != nil {
-		return nil, fmt.Errorf("subscribing to %s: %w", SubjectCancel, err)
+		return nil, fmt.Errorf("subscribing to %s*: %w", SubjectCancelPrefix, err)
 	}
 	if err := f.nc.Flush(); err != nil {
 		_ = sub.Unsubscribe()
-		return nil, fmt.Errorf("subscribing to %s: %w", SubjectCancel, err)
+		return nil, fmt.Errorf("subscribing to %s*: %w", SubjectCancelPrefix, err)
 	}
 	return func() { _ = sub.Unsubscribe() }, nil
 }

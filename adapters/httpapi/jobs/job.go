@@ -65,7 +65,10 @@ type Job struct {
 	Usage    task.Usage          `json:"usage"`
 	Error    *task.Error         `json:"error,omitempty"`
 
-	Callback *Callback         `json:"callback,omitempty"`
+	Callback *Callback `json:"callback,omitempty"`
+	// Result, for a durable request's job, is where its Response goes on
+	// JetStream and whether it went.
+	Result   *Result           `json:"result,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
 	// Omitted names what was left out of the job because it was larger
 	// than the job store takes: "subtasks.output", "plan", "answer".
@@ -99,13 +102,23 @@ type Callback struct {
 
 // Spec is what a caller submits.
 type Spec struct {
+	// ID, when set, is the job's id (see ValidID); Submit returns
+	// ErrExists when it is taken. Empty makes a new one.
+	ID string
 	// Request is run as given; its ID is replaced by the job's.
 	Request     task.Request
 	Model       string
 	Source      string
 	Owner       string
 	CallbackURL string
-	Metadata    map[string]string
+	// ResultSubject, when set, is where the job's Response is published
+	// once it ends (Config.Results); a durable request's.
+	ResultSubject string
+	// Fail, when set, ends the job at once with this error, without
+	// running it: a durable request that could not be read is answered
+	// with its job failed.
+	Fail     *task.Error
+	Metadata map[string]string
 	// Traceparent is the creating request's trace context, if traced.
 	Traceparent string
 }
@@ -118,9 +131,31 @@ type Update struct {
 }
 
 // settled reports whether nothing is left to do for the job: it has
-// ended and its callback, if any, is no longer pending.
+// ended, its callback, if any, is no longer pending, and its result, if
+// any, is published.
 func (j *Job) settled() bool {
-	return j.Status.Final() && (j.Callback == nil || j.Callback.State != DeliveryPending)
+	return j.Status.Final() && (j.Callback == nil || j.Callback.State != DeliveryPending) &&
+		(j.Result == nil || j.Result.State != DeliveryPending)
+}
+
+// Settled reports whether nothing is left to do for the job: it has
+// ended, and its callback and its result are no longer pending.
+func (j Job) Settled() bool { return j.settled() }
+
+// Response is the job's outcome in the form of a tr.v1.req answer: the
+// job's id, answer, plan, subtasks, merge, usage and error, and, for a
+// one-step plan, the step's model, tool calls and finish reason. (A job
+// keeps no upstream response body.)
+func (j Job) Response() task.Response {
+	r := task.Response{ID: j.ID, Answer: j.Answer, Plan: j.Plan, Subtasks: j.Subtasks, Merge: j.Merge, Usage: j.Usage, Error: j.Error}
+	if r.Subtasks == nil {
+		r.Subtasks = []task.SubtaskState{}
+	}
+	if len(j.Subtasks) == 1 {
+		st := j.Subtasks[0]
+		r.Model, r.ToolCalls, r.FinishReason = st.Model, st.ToolCalls, st.FinishReason
+	}
+	return r
 }
 
 // shrink leaves out the next part of a job that is too large for the
@@ -163,6 +198,10 @@ func (j Job) clone() Job {
 	if j.Callback != nil {
 		c := *j.Callback
 		j.Callback = &c
+	}
+	if j.Result != nil {
+		r := *j.Result
+		j.Result = &r
 	}
 	return j
 }

@@ -157,7 +157,8 @@ func TestFinalStatus(t *testing.T) {
 }
 
 func TestValidID(t *testing.T) {
-	for id, ok := range map[string]bool{newJobID(): true, "job_": false, "job_ABC": false, "job_a.b": false, "req_abc": false, "job_" + string(make([]byte, 70)): false} {
+	for id, ok := range map[string]bool{newJobID(): true, "job_": true, "order-17_B": true, "": false, "_job": false, "-x": false,
+		"job_a.b": false, "a*": false, "a>": false, "a b": false, "job_" + strings.Repeat("a", 60): true, "job_" + strings.Repeat("a", 61): false} {
 		if validID(id) != ok {
 			t.Errorf("validID(%q) = %v", id, !ok)
 		}
@@ -248,4 +249,20 @@ func TestJobsTooLargeForTheStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Whatever ValidID accepts, from a URL path or a producer's message id,
+// is one NATS subject token and a key-value key, unescaped.
+func FuzzValidID(f *testing.F) {
+	for _, s := range []string{newJobID(), "order-17", "a.b", "a>", "", "-x", "模型", strings.Repeat("a", 65)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		if !ValidID(id) {
+			return
+		}
+		if len(id) > 64 || task.EscapeToken(id) != id || strings.ContainsAny(id, ".*> \t\r\n") {
+			t.Fatalf("ValidID accepted %q", id)
+		}
+	})
 }

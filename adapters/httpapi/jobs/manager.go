@@ -39,6 +39,11 @@ var (
 	ErrNoCallbackSecret = errors.New("jobs: callbacks need a signing secret")
 	// ErrBadCallbackURL: the callback URL is not an absolute http(s) URL.
 	ErrBadCallbackURL = errors.New("jobs: callback_url must be an absolute http or https URL")
+	// ErrBadID: Spec.ID is not a job id (see ValidID).
+	ErrBadID = errors.New("jobs: a job id is 1-64 letters, digits, '-' and '_', starting with a letter or digit")
+	// ErrNoResults: a job with a result subject was submitted to a
+	// manager that publishes no results.
+	ErrNoResults = errors.New("jobs: this manager publishes no results")
 )
 
 // Config configures a Manager. Runner and Store are required.
@@ -60,6 +65,9 @@ type Config struct {
 	Queue int
 	// Callbacks configures result delivery.
 	Callbacks CallbackConfig
+	// Results publishes the Responses of jobs submitted with a
+	// ResultSubject (durable requests); without it such jobs are refused.
+	Results ResultPublisher
 	// Instance names this router in the jobs it runs.
 	Instance string
 	// LeaseTTL is how long a router's lease may go unrenewed before the
@@ -84,6 +92,7 @@ type Manager struct {
 	cfg      Config
 	store    store
 	deliver  *deliverer
+	results  *resultSender
 	queue    chan *local
 	pending  atomic.Int64 // accepted, not yet finished
 	capacity int64
@@ -155,6 +164,7 @@ func New(cfg Config) (*Manager, error) {
 	m.store = store{kv: cfg.Store, held: m.held}
 	m.base, m.cancelBase = context.WithCancelCause(context.Background())
 	m.deliver = newDeliverer(cfg.Callbacks, m.store, cfg.Logger)
+	m.results = newResultSender(cfg.Results, m.store, cfg.Feed, cfg.Logger)
 	if cfg.Broadcast != nil {
 		stop, err := cfg.Broadcast.OnCancel(func(id string) { m.cancelLocal(id) })
 		if err != nil {
@@ -207,12 +217,17 @@ func (c Config) withDefaults() Config {
 
 // Submit accepts a job, stores it as queued and returns it at once. It
 // returns ErrQueueFull when the job cannot be queued, ErrClosed while
-// shutting down, and ErrNoCallbackSecret or ErrBadCallbackURL (also
-// ErrRefusedAddress for an address callbacks may not reach) for a bad
-// callback; nothing is stored then.
+// shutting down, ErrExists when Spec.ID is taken, ErrBadID or ErrNoResults
+// for a bad spec, ErrTooLarge for a request the store cannot take, and
+// ErrNoCallbackSecret or ErrBadCallbackURL (also ErrRefusedAddress for an
+// address callbacks may not reach) for a bad callback; nothing is stored
+// then. A spec with Fail is stored as failed at once, and never queued.
 func (m *Manager) Submit(ctx context.Context, spec Spec) (Job, error) {
-	if err := m.checkCallback(spec.CallbackURL); err != nil {
+	if err := m.checkSpec(spec); err != nil {
 		return Job{}, err
+	}
+	if spec.Fail != nil {
+		return m.refuse(ctx, spec)
 	}
 	if m.pending.Add(1) > m.capacity {
 		m.pending.Add(-1)
@@ -241,6 +256,46 @@ func (m *Manager) enqueue(l *local) Job {
 	return snapshot
 }
 
+func (m *Manager) checkSpec(spec Spec) error {
+	switch {
+	case spec.ID != "" && !ValidID(spec.ID):
+		return ErrBadID
+	case spec.ResultSubject != "" && m.cfg.Results == nil:
+		return ErrNoResults
+	}
+	return m.checkCallback(spec.CallbackURL)
+}
+
+// refuse stores a job that ends at once with spec.Fail, and publishes
+// its result.
+func (m *Manager) refuse(ctx context.Context, spec Spec) (Job, error) {
+	m.closing.RLock()
+	defer m.closing.RUnlock()
+	if m.closed {
+		return Job{}, ErrClosed
+	}
+	j := m.newJob(spec)
+	j.Status, j.Error, j.EndedAt = StatusFailed, spec.Fail, j.CreatedAt
+	if j.Callback != nil {
+		j.Callback.NextAttemptAt = j.EndedAt
+	}
+	if err := m.store.create(ctx, &j); err != nil {
+		return Job{}, err
+	}
+	snapshot := j.clone()
+	m.cfg.Feed.Publish(j.ID, Update{Job: &snapshot})
+	m.startDeliveries(j)
+	return snapshot, nil
+}
+
+// startDeliveries sends an ended job's callback and result, if pending.
+func (m *Manager) startDeliveries(j Job) {
+	if j.Callback != nil && j.Callback.State == DeliveryPending {
+		m.deliver.start(j.clone())
+	}
+	m.results.start(j.clone())
+}
+
 func (m *Manager) checkCallback(raw string) error {
 	if raw == "" {
 		return nil
@@ -258,18 +313,30 @@ func (m *Manager) checkCallback(raw string) error {
 // accept stores the job and registers it as local; the caller has
 // reserved its place in the queue.
 func (m *Manager) accept(ctx context.Context, spec Spec) (*local, error) {
-	j := Job{ID: newJobID(), Object: "job", Status: StatusQueued, Model: spec.Model, Source: spec.Source,
+	j := m.newJob(spec)
+	if err := m.store.create(ctx, &j); err != nil {
+		return nil, err
+	}
+	return m.register(j), nil
+}
+
+// newJob is a queued job of spec, owned by this router.
+func (m *Manager) newJob(spec Spec) Job {
+	j := Job{ID: spec.ID, Object: "job", Status: StatusQueued, Model: spec.Model, Source: spec.Source,
 		Owner: spec.Owner, CreatedAt: time.Now().UTC(), Request: spec.Request, Subtasks: []task.SubtaskState{},
 		Metadata: spec.Metadata, Traceparent: spec.Traceparent}
+	if j.ID == "" {
+		j.ID = newJobID()
+	}
 	m.own(&j)
 	j.Request.ID = j.ID
 	if spec.CallbackURL != "" {
 		j.Callback = &Callback{URL: spec.CallbackURL, State: DeliveryPending}
 	}
-	if err := m.store.create(ctx, &j); err != nil {
-		return nil, err
+	if spec.ResultSubject != "" {
+		j.Result = &Result{Subject: spec.ResultSubject, State: DeliveryPending}
 	}
-	return m.register(j), nil
+	return j
 }
 
 // register makes a stored job local, to be run here.
@@ -413,6 +480,7 @@ func (m *Manager) Close(ctx context.Context) error {
 			<-finished
 		}
 		m.deliver.close(ctx)
+		m.results.close(ctx)
 		m.cancelBase(errShutdown)
 		if m.stopCancels != nil {
 			m.stopCancels()
@@ -446,6 +514,9 @@ func (m *Manager) Counts() (queued, running int) {
 // Pending returns how many accepted jobs have not finished.
 func (m *Manager) Pending() int { return int(m.pending.Load()) }
 
+// Room returns how many more jobs Submit would accept now.
+func (m *Manager) Room() int { return max(0, int(m.capacity-m.pending.Load())) }
+
 func (m *Manager) forget(id string) {
 	m.mu.Lock()
 	delete(m.local, id)
@@ -454,26 +525,40 @@ func (m *Manager) forget(id string) {
 
 // save stores a job this router runs. It reports false when another
 // router has taken the job over: the local run is then cancelled, and
-// nothing more of it is stored, announced or delivered.
+// nothing more of it is stored, announced or delivered. An ended job's
+// state is retried until it is stored (or shutdown): lost, it would leave
+// the job running in the store for ever, its lease renewed by this
+// router; a NATS cluster electing a new leader for the bucket answers
+// again within seconds.
 func (m *Manager) save(j *Job) bool {
-	// The job's own context may be cancelled; the store write must not be.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := m.store.update(ctx, j)
-	if errors.Is(err, errLeaseLost) {
-		m.mu.Lock()
-		l := m.local[j.ID]
-		m.mu.Unlock()
-		if l != nil {
-			l.cancel(errLeaseLost)
+	for n := 1; ; n++ {
+		// The job's own context may be cancelled; the store write must not be.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := m.store.update(ctx, j)
+		cancel()
+		if err == nil {
+			return true
 		}
-		m.cfg.Logger.Warn("another router took the job over; stopping it here", "job_id", j.ID, "request_id", j.Request.ID)
-		return false
+		if errors.Is(err, errLeaseLost) {
+			m.leaseLost(j.ID)
+			return false
+		}
+		m.cfg.Logger.Warn("storing job state", "job_id", j.ID, "request_id", j.Request.ID, "status", j.Status, "attempt", n, "err", err)
+		if !j.Status.Final() || !sleepUntil(m.base, time.Now().Add(resultBackoff(n))) {
+			return true
+		}
 	}
-	if err != nil {
-		m.cfg.Logger.Warn("storing job state", "job_id", j.ID, "request_id", j.Request.ID, "status", j.Status, "err", err)
+}
+
+// leaseLost stops a job another router has taken over.
+func (m *Manager) leaseLost(id string) {
+	m.mu.Lock()
+	l := m.local[id]
+	m.mu.Unlock()
+	if l != nil {
+		l.cancel(errLeaseLost)
 	}
-	return true
+	m.cfg.Logger.Warn("another router took the job over; stopping it here", "job_id", id)
 }
 
 // String names the manager for logs.

@@ -39,10 +39,14 @@ func (m *Manager) run(l *local) {
 	ctx := telemetry.ContextWithTraceparent(l.ctx, j.Traceparent)
 	req := j.Request
 	req.Ingress, req.Owner = ingressOf(j.Source), requester(j)
-	req, err := pipe.PlanFirst(ctx, m.cfg.Planner, req)
-	if err != nil {
-		m.finish(l, task.Response{Error: task.AsError(err)})
-		return
+	if req.Model == "" || req.Model == task.ModelTaskrouter {
+		// A request naming a model is planned by the runner, which pins it
+		// to the model; the planner would plan it as if it named none.
+		var err error
+		if req, err = pipe.PlanFirst(ctx, m.cfg.Planner, req); err != nil {
+			m.finish(l, task.Response{Error: task.AsError(err)})
+			return
+		}
 	}
 	if req.Plan != nil {
 		j.Plan = req.Plan
@@ -65,8 +69,11 @@ func (m *Manager) run(l *local) {
 
 // ingressOf is the ingress of a job's request, by the job's source.
 func ingressOf(source string) string {
-	if strings.HasPrefix(source, "webhook:") {
+	switch {
+	case strings.HasPrefix(source, "webhook:"):
 		return task.IngressWebhook
+	case strings.HasPrefix(source, "nats:"):
+		return task.IngressNATS // a durable request, published on JetStream
 	}
 	return task.IngressJob
 }
@@ -136,9 +143,16 @@ func pendingStates(p task.Plan) []task.SubtaskState {
 	return out
 }
 
-// finish records the outcome of a job and starts its callback.
+// finish records the outcome of a job and starts its callback and result.
+// A durable request's job that shutdown interrupted is not ended: its
+// lease runs out, and another router (or this one, restarted) runs it
+// again, as its producer was promised.
 func (m *Manager) finish(l *local, resp task.Response) {
 	j := &l.job
+	if j.Result != nil && errors.Is(context.Cause(l.ctx), errShutdown) {
+		m.cfg.Logger.Info("leaving a durable request's job to another router", "job", j.ID)
+		return
+	}
 	j.EndedAt = time.Now().UTC()
 	if resp.Plan != nil {
 		j.Plan = resp.Plan
@@ -154,8 +168,8 @@ func (m *Manager) finish(l *local, resp task.Response) {
 	if j.Callback != nil {
 		j.Callback.NextAttemptAt = j.EndedAt
 	}
-	if m.publish(j) && j.Callback != nil {
-		m.deliver.start(j.clone())
+	if m.publish(j) {
+		m.startDeliveries(*j)
 	}
 }
 

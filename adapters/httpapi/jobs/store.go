@@ -19,6 +19,9 @@ var ErrNotFound = errors.New("jobs: no such job")
 // store takes.
 var ErrTooLarge = errors.New("jobs: the job is too large for the job store")
 
+// ErrExists is returned by Submit for a job id that is already taken.
+var ErrExists = errors.New("jobs: a job with this id exists")
+
 // store keeps jobs as JSON in a key-value store, under their ids.
 type store struct {
 	kv   kv.Store
@@ -58,6 +61,9 @@ func (s store) create(ctx context.Context, j *Job) error {
 	rev, err := s.kv.Create(ctx, j.ID, data)
 	if errors.Is(err, kv.ErrTooLarge) {
 		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	}
+	if errors.Is(err, kv.ErrExists) {
+		return fmt.Errorf("%w: %s", ErrExists, j.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("storing job %s: %w", j.ID, err)
@@ -123,19 +129,24 @@ func (s store) update(ctx context.Context, j *Job) error {
 	return s.swap(ctx, j)
 }
 
-// validID accepts the ids NewID makes, so that no caller-chosen string
-// reaches a store key or a NATS subject.
-func validID(id string) bool {
-	if len(id) < 5 || len(id) > 64 || id[:4] != "job_" {
+// ValidID reports whether id may name a job: 1-64 letters, digits, '-'
+// and '_', starting with a letter or digit. The ids routers make
+// (job_...) are such, and so must be the message ids producers give
+// durable requests, which become their jobs' ids. Nothing else reaches a
+// store key or a NATS subject.
+func ValidID(id string) bool {
+	if id == "" || len(id) > 64 || id[0] == '-' || id[0] == '_' {
 		return false
 	}
-	for i := 4; i < len(id); i++ {
+	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
 	}
 	return true
 }
+
+func validID(id string) bool { return ValidID(id) }
 
 func newJobID() string { return task.NewID("job_") }

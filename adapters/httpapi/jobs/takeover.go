@@ -100,7 +100,7 @@ func (m *Manager) takeOver(ctx context.Context, j Job) {
 	var err error
 	switch {
 	case j.Status.Final():
-		err = m.adoptCallback(ctx, j)
+		err = m.adoptDeliveries(ctx, j)
 	case j.Takeovers >= m.cfg.MaxTakeovers:
 		err = m.abandon(ctx, j)
 	default:
@@ -117,13 +117,14 @@ func (m *Manager) takeOver(ctx context.Context, j Job) {
 // own makes this router the job's owner.
 func (m *Manager) own(j *Job) { j.Lease, j.Instance = m.held.lease, m.cfg.Instance }
 
-// adoptCallback delivers the pending callback of an ended job.
-func (m *Manager) adoptCallback(ctx context.Context, j Job) error {
+// adoptDeliveries delivers the pending callback, and publishes the
+// pending result, of an ended job.
+func (m *Manager) adoptDeliveries(ctx context.Context, j Job) error {
 	m.own(&j)
 	if err := m.store.swap(ctx, &j); err != nil {
 		return err
 	}
-	m.deliver.start(j.clone())
+	m.startDeliveries(j)
 	return nil
 }
 
@@ -142,9 +143,7 @@ func (m *Manager) abandon(ctx context.Context, j Job) error {
 	}
 	snapshot := j.clone()
 	m.cfg.Feed.Publish(j.ID, Update{Job: &snapshot})
-	if j.Callback != nil {
-		m.deliver.start(j.clone())
-	}
+	m.startDeliveries(j)
 	return nil
 }
 

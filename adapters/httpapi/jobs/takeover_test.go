@@ -181,6 +181,7 @@ func (n *node) crash() {
 	n.m.stopLoops()
 	n.m.loops.Wait()
 	n.m.deliver.cancel()
+	n.m.results.cancel()
 	n.m.cancelBase(errors.New("test: crashed"))
 }
 

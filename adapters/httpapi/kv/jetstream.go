@@ -27,18 +27,35 @@ const kvHeaderRoom = 1024
 
 var _ Store = (*JetStream)(nil)
 
+// Option tunes a JetStream bucket.
+type Option func(*jetstream.KeyValueConfig)
+
+// Replicas keeps the bucket on n servers of a NATS cluster (default 1),
+// so that it outlives the loss of a server when n is 3 or more.
+func Replicas(n int) Option {
+	return func(c *jetstream.KeyValueConfig) {
+		if n > 0 {
+			c.Replicas = n
+		}
+	}
+}
+
 // OpenJetStream creates the bucket, or updates its settings when it
 // exists, and returns a store over it. Entries expire ttl after their last
 // write; the bucket keeps one revision per key.
-func OpenJetStream(ctx context.Context, nc *nats.Conn, bucket string, ttl time.Duration) (*JetStream, error) {
+func OpenJetStream(ctx context.Context, nc *nats.Conn, bucket string, ttl time.Duration, opts ...Option) (*JetStream, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("opening JetStream: %w", err)
 	}
-	b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	cfg := jetstream.KeyValueConfig{
 		Bucket: bucket, TTL: ttl, History: 1, Storage: jetstream.FileStorage,
 		Description: "taskrouter HTTP ingress state",
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening key-value bucket %s: %w", bucket, err)
 	}
@@ -126,12 +143,17 @@ func (s *JetStream) Keys(ctx context.Context) ([]string, error) {
 // come; nats.go reconnects on its own.
 func (s *JetStream) reachable() error {
 	if st := s.nc.Status(); st != nats.CONNECTED {
-		e := task.Errorf(task.CodeUnavailable, "the key-value store on NATS cannot be reached (connection %s); retry in a moment",
-			strings.ToLower(st.String()))
-		e.RetryAfterMs = time.Second.Milliseconds()
-		return fmt.Errorf("%w: %w", ErrUnavailable, e)
+		return unavailable(fmt.Sprintf("cannot be reached (connection %s)", strings.ToLower(st.String())))
 	}
 	return nil
+}
+
+// unavailable is ErrUnavailable, with the unavailable error a client
+// reads, retryable after a second.
+func unavailable(why string) error {
+	e := task.Errorf(task.CodeUnavailable, "the key-value store on NATS %s; retry in a moment", why)
+	e.RetryAfterMs = time.Second.Milliseconds()
+	return fmt.Errorf("%w: %w", ErrUnavailable, e)
 }
 
 // fits checks a value against the server's max_payload before sending it,
@@ -155,6 +177,11 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrExists, err)
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders),
+		errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		// The bucket's stream has no leader: its servers are electing one
+		// (a NATS cluster that lost a server), which takes seconds.
+		return unavailable(fmt.Sprintf("did not answer (%v)", err))
 	}
 	return fmt.Errorf("key-value store: %w", err)
 }

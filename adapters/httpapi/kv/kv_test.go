@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/task"
@@ -232,5 +233,33 @@ func TestJetStreamWhileNATSIsAwayIsUnavailable(t *testing.T) {
 	}
 	if _, _, err := js.Get(ctx, "k"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Get: %v", err)
+	}
+}
+
+// A bucket whose stream has no leader (its servers are electing one, as a
+// NATS cluster does after losing a server) is unavailable, retryable, not
+// an internal error: clients of the jobs API get a 503 with Retry-After.
+func TestJetStreamWithoutAStreamLeaderIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.Start(ctx, bus.Config{Name: t.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	nc, err := b.Connect("kv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := OpenJetStream(ctx, nc, "leaderless", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	if err := js.DeleteKeyValue(ctx, "leaderless"); err != nil { // nothing answers on its subjects now
+		t.Fatal(err)
+	}
+	_, err = store.Put(ctx, "k", []byte("v"))
+	if e := task.AsError(err); !errors.Is(err, ErrUnavailable) || e.Code != task.CodeUnavailable || e.RetryAfterMs <= 0 {
+		t.Fatalf("Put without a stream: %v (%+v), want unavailable with a wait", err, e)
 	}
 }
