@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -124,5 +125,9 @@ func (s *snapshot) addReplica(raw, expiry string) {
 	if err != nil || math.IsNaN(exp) || decodeEntry(raw, &r) != nil || r.Model == "" || r.ID == "" {
 		return
 	}
-	s.replicas[r.Model] = append(s.replicas[r.Model], replicaSlot{Replica: r, expires: int64(exp)})
+	slot := replicaSlot{Replica: r, expires: int64(exp)}
+	if ttl := time.Duration(slot.expires - r.SeenAt.UnixNano()); ttl > 0 {
+		slot.ttl = ttl // what its last heartbeat asked for, give or take clocks
+	}
+	s.replicas[r.Model] = append(s.replicas[r.Model], slot)
 }

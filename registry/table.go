@@ -54,6 +54,7 @@ type entry struct {
 type replicaSlot struct {
 	Replica
 	expires int64
+	ttl     time.Duration // of its last heartbeat
 }
 
 func newTable(opt *Options) *table {
@@ -125,7 +126,7 @@ func (t *table) reindexLocked() {
 
 func (t *table) heartbeat(r Replica, ttl time.Duration, now time.Time) {
 	r.SeenAt = now
-	slot := replicaSlot{Replica: r, expires: now.Add(ttl).UnixNano()}
+	slot := replicaSlot{Replica: r, expires: now.Add(ttl).UnixNano(), ttl: ttl}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.entryLocked(r.Model)
@@ -231,7 +232,36 @@ func (t *table) finished(model string, o Outcome, now time.Time) (changed bool, 
 	until, period, cause = e.cd.until, e.cd.period, e.cd.last
 	e.mu.Unlock()
 	t.logBreaker(ev)
+	t.sawReplica(model, o.Replica, now)
 	return changed, until, period, cause
+}
+
+// sawReplica extends the life of a replica that just answered a dispatch,
+// as a heartbeat would: it is alive, whatever its heartbeats say, which on
+// a starved machine (a burst) come late. A replica whose registration ran
+// out less than a TTL ago comes back; an unknown one does not.
+func (t *table) sawReplica(model, id string, now time.Time) {
+	if id == "" {
+		return
+	}
+	n := now.UnixNano()
+	stale := func(r *replicaSlot) bool {
+		return r.ID == id && r.ttl > 0 && r.expires > n-int64(r.ttl) && r.expires-n < int64(r.ttl)/2
+	}
+	t.mu.RLock()
+	e := t.models[model]
+	need := e != nil && slices.ContainsFunc(e.replicas, func(r replicaSlot) bool { return stale(&r) })
+	t.mu.RUnlock()
+	if !need {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range e.replicas {
+		if r := &e.replicas[i]; stale(r) {
+			r.expires = n + int64(r.ttl)
+		}
+	}
 }
 
 func ewma(old, sample float64) float64 {
