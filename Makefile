@@ -25,7 +25,7 @@ test-distributed:
 
 # Go benchmarks, then the end-to-end figures.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./task/... ./registry/... ./router/... ./planner/... ./localmodel/...
+	$(GO) test -run '^$$' -bench . -benchmem ./task/... ./registry/... ./router/... ./planner/... ./localmodel/... ./artifacts/...
 	$(GO) run ./cmd/taskrouter bench
 
 # A short fuzzing pass over every parser of outside input.

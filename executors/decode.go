@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -41,6 +42,11 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 			return errors.New("field " + key + " must be a string")
 		}
 		*dst = v.Str
+		if !utf8.ValidString(v.Str) {
+			// encoding/json, which the router's side speaks, makes each
+			// invalid byte U+FFFD; gjson keeps them.
+			return json.Unmarshal([]byte(v.Raw), dst)
+		}
 		return nil
 	}
 	switch key {
@@ -87,6 +93,8 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 		default:
 			return errors.New("field api must be chat, completions or embeddings")
 		}
+	case "artifacts":
+		return decodeArtifacts(w, v)
 	case "deadline":
 		var s string
 		if err := str(&s); err != nil {
@@ -202,4 +210,53 @@ func setContent(msg *task.Message, c gjson.Result) error {
 		return nil
 	}
 	return msg.SetContent(json.RawMessage(c.Raw))
+}
+
+// decodeArtifacts reads the artifacts a work reads: references by id,
+// each an object with a valid artifact id and a size.
+func decodeArtifacts(w *task.Work, v gjson.Result) error {
+	if v.Type == gjson.Null {
+		return nil
+	}
+	if !v.IsArray() {
+		return errors.New("field artifacts must be a list of artifact references")
+	}
+	var err error
+	v.ForEach(func(_, a gjson.Result) bool {
+		ref, ok := artifactRef(a)
+		if !ok {
+			err = errors.New("artifacts must be {\"id\": \"art_...\", \"mime\", \"size\", \"ref\"} objects")
+			return false
+		}
+		w.Artifacts = append(w.Artifacts, ref)
+		return true
+	})
+	return err
+}
+
+// artifactRef reads one artifact reference in a pass over its keys.
+func artifactRef(a gjson.Result) (task.ArtifactRef, bool) {
+	if !a.IsObject() {
+		return task.ArtifactRef{}, false
+	}
+	var ref task.ArtifactRef
+	sized := false
+	a.ForEach(func(k, f gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			ref.ID = f.Str
+		case "mime":
+			ref.MIME = f.Str
+		case "size":
+			ref.Size, sized = f.Int(), f.Type == gjson.Number && f.Num >= 0
+		case "sha256":
+			ref.SHA256 = f.Str
+		case "name":
+			ref.Name = f.Str
+		case "ref":
+			ref.Ref = f.Str
+		}
+		return true
+	})
+	return ref, sized && task.ValidArtifactID(ref.ID)
 }

@@ -30,6 +30,8 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 	}
 	w.Body = json.RawMessage(`{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"x_unknown":{"a":[1]}}`)
 	w.API = task.APICompletions
+	w.Artifacts = []task.ArtifactRef{{ID: "art_0123456789abcdef0123456789abcdef", MIME: "image/png", Size: 1234, SHA256: "0123", Name: "p.png", Ref: "a1"},
+		{ID: "art_fedcba9876543210fedcba9876543210", MIME: "audio/wav", Size: 9, Ref: "t1"}}
 	data, _ := json.Marshal(w)
 	got, err := decodeWork(data)
 	if err != nil {
@@ -42,6 +44,7 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 
 func TestDecodeWorkRefusesBadBodies(t *testing.T) {
 	for _, f := range []string{`"body":[1]`, `"body":"x"`, `"api":"images"`, `"api":1`,
+		`"artifacts":{"id":"art_0123456789abcdef0123456789abcdef"}`, `"artifacts":[{"id":"../etc/passwd","size":1}]`, `"artifacts":[{"id":"art_0123456789abcdef0123456789abcdef","size":"big"}]`, `"artifacts":["x"]`,
 		`"context":[{"role":"user","content":[{"text":"no type"}]}]`, `"context":[{"role":"user","content":7}]`} {
 		if w, err := decodeWork([]byte(`{"request_id":"r","input":"x",` + f + `}`)); err == nil {
 			t.Errorf("%s was accepted: %+v", f, w)
@@ -59,6 +62,8 @@ func FuzzDecodeWork(f *testing.F) {
 	f.Add([]byte(`{"context":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"u"}}]}]}`))
 	f.Add([]byte(`{"body":` + strings.Repeat("[", 300) + `}`))
 	f.Add([]byte(strings.Repeat("[", 200)))
+	f.Add([]byte(`{"input":"[image a1] make it grayscale","artifacts":[{"id":"art_0123456789abcdef0123456789abcdef","mime":"image/png","size":12,"ref":"a1"}]}`))
+	f.Add([]byte(`{"artifacts":[{"id":"art_x","size":-1}]}`))
 	f.Add([]byte(`{"input":"x","context":[{"role":"user","content":"x","tool_calls":` + strings.Repeat(`{"a":`, 150) + `1` + strings.Repeat("}", 150) + `}]}`))
 	f.Add([]byte(`{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","input":"x"}`))
 	f.Add([]byte(`{"traceparent":7}`))
@@ -71,25 +76,38 @@ func FuzzDecodeWork(f *testing.F) {
 		}
 		if err == nil && stdErr == nil && (got.Input != want.Input || got.RequestID != want.RequestID || got.Attempt != want.Attempt ||
 			!(len(got.Context) == 0 && len(want.Context) == 0 || reflect.DeepEqual(got.Context, want.Context)) || (len(got.Body) > 0) != (len(want.Body) > 0 && string(want.Body) != "null") ||
-			got.Traceparent != want.Traceparent) {
+			got.Traceparent != want.Traceparent ||
+			len(got.Artifacts) > 0 && !reflect.DeepEqual(got.Artifacts, want.Artifacts)) {
 			t.Fatalf("decodeWork = %+v, encoding/json = %+v", got, want)
 		}
 	})
 }
 
-// foldedKey reports whether a top-level key of data is one of Work's keys
-// written in another case ("Attempt"), which encoding/json accepts and the
-// executor's decoder, like the contract, does not.
+// foldedKey reports whether a key of data, at any level, is one of the
+// contract's keys written in another case ("Attempt", "Content"), which
+// encoding/json accepts and the executor's decoder, like the contract,
+// does not.
 func foldedKey(data []byte) bool {
+	names := []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline",
+		"sampling", "tools", "after", "body", "api", "artifacts", "role", "content", "type", "text", "tool_calls", "tool_call_id",
+		"name", "id", "mime", "size", "sha256", "ref", "traceparent"}
 	folded := false
-	gjson.ParseBytes(data).ForEach(func(k, _ gjson.Result) bool {
-		for _, name := range []string{"request_id", "subtask_id", "model", "capability", "input", "attempt", "stream", "args", "context", "deadline", "sampling", "tools", "after", "body", "api", "traceparent"} {
-			if k.Str != name && strings.EqualFold(k.Str, name) {
-				folded = true
-			}
+	var walk func(v gjson.Result, depth int)
+	walk = func(v gjson.Result, depth int) {
+		if depth > 8 || folded {
+			return
 		}
-		return !folded
-	})
+		v.ForEach(func(k, e gjson.Result) bool {
+			for _, name := range names {
+				if k.Type == gjson.String && k.Str != name && strings.EqualFold(k.Str, name) {
+					folded = true
+				}
+			}
+			walk(e, depth+1)
+			return !folded
+		})
+	}
+	walk(gjson.ParseBytes(data), 0)
 	return folded
 }
 
@@ -128,4 +146,36 @@ func TestDecodeWorkTakesWhatIngressTakes(t *testing.T) {
 	if _, err := decodeWork(data); err != nil {
 		t.Fatalf("decodeWork refused the work of a chat body at the bound: %v", err)
 	}
+}
+
+// BenchmarkDecodeWork decodes a typical dispatched subtask, one that reads
+// an artifact; BenchmarkDecodeWorkStdlib is encoding/json on the same
+// bytes, the baseline the hand-written decoder must stay well under.
+func BenchmarkDecodeWork(b *testing.B) {
+	data := benchWork()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := decodeWork(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeWorkStdlib(b *testing.B) {
+	data := benchWork()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var w task.Work
+		if err := json.Unmarshal(data, &w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchWork() []byte {
+	data, _ := json.Marshal(task.Work{RequestID: "req_abcdefghijklmnopqrstuvwx", SubtaskID: "t2", Attempt: 1, Model: "local/imageops",
+		Capability: "image-edit", Input: "make [image a1] grayscale and 128 px wide", Args: map[string]string{"items": "128"},
+		Deadline: time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC), Stream: true,
+		Artifacts: []task.ArtifactRef{{ID: "art_0123456789abcdef0123456789abcdef", MIME: "image/png", Size: 123456, SHA256: strings.Repeat("ab", 32), Name: "photo.png", Ref: "a1"}}})
+	return data
 }

@@ -76,6 +76,10 @@ type Config struct {
 	// router's span for its attempt when the work carries its trace
 	// context; the model's own spans are its children.
 	Tracer trace.Tracer
+	// Artifacts is the artifact store, which models that read or make
+	// binary data (ArtifactModel) get, scoped to their work; nil serves
+	// such work with an unavailable error.
+	Artifacts task.Artifacts
 }
 
 // Executor serves models on NATS.

@@ -292,6 +292,13 @@ func (e *Executor) generate(ctx context.Context, m *served, j *job) (task.Output
 			}
 		}
 	}
+	if am, ok := m.Model.(ArtifactModel); ok {
+		return e.generateArtifacts(ctx, am, w, progress)
+	}
+	if len(w.Artifacts) > 0 {
+		return task.Output{}, task.Errorf(task.CodeBadInput, "model %s reads text only and cannot take the subtask's %d artifacts; "+
+			"plan a step that turns them into text first", w.Model, len(w.Artifacts))
+	}
 	return m.Model.Generate(ctx, w, progress)
 }
 

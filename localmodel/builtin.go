@@ -18,6 +18,9 @@ func Builtins() []Builtin {
 		builtin("calc", 0.9, func() Model { return Calc{} }),
 		builtin("extract", 0.8, func() Model { return Extract{} }),
 		builtin("sentiment", 0.65, func() Model { return Sentiment{} }),
+		named("local/imageinfo", "imageinfo", 0.95, func() Model { return ImageInfo{} }),
+		named("local/imageops", "image-edit", 0.6, func() Model { return ImageOps{} }),
+		named("local/audioinfo", "audioinfo", 0.95, func() Model { return AudioInfo{} }),
 	}
 }
 
@@ -36,9 +39,14 @@ func Lookup(name string) (Builtin, bool) {
 // capability. The models are CPU-bound and quick, so a replica runs two
 // subtasks per core.
 func builtin(capability string, quality float64, newModel func() Model) Builtin {
+	return named("local/"+capability, capability, quality, newModel)
+}
+
+// named makes the spec of a built-in model with one capability.
+func named(name, capability string, quality float64, newModel func() Model) Builtin {
 	return Builtin{
 		Spec: task.ModelSpec{
-			Name:         "local/" + capability,
+			Name:         name,
 			Backend:      task.BackendLocal,
 			Capabilities: []string{capability},
 			Quality:      map[string]float64{capability: quality},

@@ -39,6 +39,10 @@ func TestBuiltinsConformance(t *testing.T) {
 				t.Errorf("Lookup(%q) = %v, %v", b.Spec.Name, got.Spec.Name, ok)
 			}
 			capability := b.Spec.Capabilities[0]
+			if _, media := b.New().(mediaModel); media {
+				checkNeedsArtifacts(t, b.New(), capability)
+				return // media_test.go runs them on real artifacts
+			}
 			inputs := plainInputs[capability]
 			if len(inputs) == 0 {
 				t.Fatalf("no plain input for %s", capability)
@@ -59,7 +63,7 @@ func TestBuiltinsConformance(t *testing.T) {
 func checkSpec(t *testing.T, s task.ModelSpec) {
 	t.Helper()
 	if !strings.HasPrefix(s.Name, "local/") || s.Backend != task.BackendLocal || len(s.Capabilities) != 1 ||
-		s.Name != "local/"+s.Capabilities[0] || s.Concurrency < 1 || s.ContextWindow != 0 || s.MaxOutputTokens != 0 {
+		s.Name != "local/"+s.Capabilities[0] && s.Name != "local/imageops" || s.Concurrency < 1 || s.ContextWindow != 0 || s.MaxOutputTokens != 0 {
 		t.Errorf("bad spec %+v", s)
 	}
 	if q := s.QualityFor(s.Capabilities[0]); q <= 0 || q > 1 {
@@ -134,4 +138,19 @@ func FuzzBuiltins(f *testing.F) {
 			}
 		}
 	})
+}
+
+// mediaModel is a built-in model that reads or makes artifacts.
+type mediaModel interface {
+	GenerateArtifacts(ctx context.Context, w task.Work, store task.Artifacts, progress func(string)) (task.Output, error)
+}
+
+// checkNeedsArtifacts: a media model asked for text alone says it needs
+// an artifact, as bad input.
+func checkNeedsArtifacts(t *testing.T, m Model, capability string) {
+	t.Helper()
+	_, err := m.Generate(context.Background(), task.Work{Capability: capability, Input: "photo.png"}, nil)
+	if e := task.AsError(err); e == nil || e.Code != task.CodeBadInput {
+		t.Errorf("Generate without artifacts = %v, want bad_input", err)
+	}
 }

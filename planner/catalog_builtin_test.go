@@ -14,7 +14,8 @@ import (
 // their own) are in the catalog but never offered to a planner.
 func TestBuiltinCatalog(t *testing.T) {
 	want := []string{"summarize", "translate", "keywords", "langid", "calc", "textstats", "extract", "sentiment",
-		"classify", "qa", "chat", "code", "reason", "continue", "roleplay", "plan", "merge"}
+		"classify", "qa", "chat", "code", "reason", "continue", "roleplay", "plan", "merge",
+		"caption", "vqa", "ocr", "image-generate", "image-edit", "imageinfo", "asr", "tts", "audioinfo"}
 	direct := []string{"embed", "complete"}
 	cat := task.BuiltinCatalog()
 	if got := len(cat.Plannable()); got != len(want) {

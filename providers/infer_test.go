@@ -86,6 +86,12 @@ func TestInferenceFromTheServerAndTheName(t *testing.T) {
 func TestInferenceKeepsToTheCatalogAndRulesOverride(t *testing.T) {
 	inf := builtinInference()
 	caps, _ := inf.Capabilities(Listing{ID: "llava:7b", Capabilities: []string{"completion", "vision"}}, nil)
+	if !slices.Contains(caps, "caption") || !slices.Contains(caps, "vqa") {
+		t.Errorf("a vision model with the built-in catalog (which has caption and vqa) got %v", caps)
+	}
+	noVision := func(name string) bool { return name != "caption" && name != "vqa" && inf.Known(name) }
+	textOnly := Inference{Text: inf.Text, Known: noVision}
+	caps, _ = textOnly.Capabilities(Listing{ID: "llava:7b", Capabilities: []string{"completion", "vision"}}, nil)
 	if slices.Contains(caps, "caption") || slices.Contains(caps, "vqa") {
 		t.Errorf("caption and vqa are in no catalog here, yet inferred: %v", caps)
 	}

@@ -218,6 +218,9 @@ func decodeOutput(v gjson.Result) *task.Output {
 	if b := v.Get("body"); b.Exists() {
 		out.Body = json.RawMessage(b.Raw)
 	}
+	if a := v.Get("artifacts"); a.IsArray() {
+		out.Artifacts = decodeArtifacts(a)
+	}
 	if u := v.Get("usage"); u.IsObject() {
 		out.Usage = task.Usage{PromptTokens: int(u.Get("prompt_tokens").Int()),
 			CompletionTokens: int(u.Get("completion_tokens").Int()), CostUSD: u.Get("cost_usd").Float()}
@@ -231,4 +234,15 @@ func decodeError(v gjson.Result) *task.Error {
 	}
 	return &task.Error{Code: task.Code(v.Get("code").Str), Message: v.Get("message").Str, Subtask: v.Get("subtask").Str,
 		Retryable: v.Get("retryable").Bool(), RetryAfterMs: v.Get("retry_after_ms").Int()}
+}
+
+// decodeArtifacts reads the artifacts an executor says a model stored.
+func decodeArtifacts(v gjson.Result) []task.ArtifactRef {
+	var out []task.ArtifactRef
+	v.ForEach(func(_, a gjson.Result) bool {
+		out = append(out, task.ArtifactRef{ID: a.Get("id").Str, MIME: a.Get("mime").Str, Size: a.Get("size").Int(),
+			SHA256: a.Get("sha256").Str, Name: a.Get("name").Str, Ref: a.Get("ref").Str})
+		return true
+	})
+	return out
 }

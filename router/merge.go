@@ -144,6 +144,7 @@ func Language(text string) string {
 // respond merges the results of a finished run into the response.
 func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 	resp.Subtasks = ru.states
+	resp.Artifacts = producedArtifacts(ru.states)
 	for _, st := range ru.states {
 		resp.Usage = resp.Usage.Add(st.Usage)
 		if resp.Error == nil && st.Error != nil && st.Status != task.StatusDone {

@@ -59,6 +59,10 @@ func mergePrompt(in MergeInput) string {
 		b.WriteString(")\n")
 		if st.Status == task.StatusDone {
 			b.WriteString(strings.TrimSpace(st.Output))
+			for _, a := range st.Artifacts {
+				// A description, never the bytes: the merge model reads text.
+				fmt.Fprintf(&b, "\n(produced %s %s)", a.Kind(), a)
+			}
 		} else if st.Error != nil {
 			fmt.Fprintf(&b, "(failed: %s)", st.Error.Message)
 		}

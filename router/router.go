@@ -97,6 +97,9 @@ type Config struct {
 	// request, before they are published, and must return quickly.
 	// Unlike publishing, it does not make executors stream their text.
 	Observe func(task.Event)
+	// Artifacts stores the requests' attachments and finds the artifacts
+	// they name; nil refuses requests with attachments.
+	Artifacts ArtifactStore
 }
 
 // Router runs plans over NATS. It is safe for concurrent use.
@@ -174,6 +177,9 @@ func (r *Router) handle(ctx context.Context, req task.Request, started time.Time
 	}
 	ctx, cancel := r.requestContext(ctx, req)
 	defer cancel()
+	if err := r.resolveAttachments(ctx, &req); err != nil {
+		return r.refuse(req, started, err, onEvent)
+	}
 	plan, err := r.tracedPlan(ctx, req)
 	if err != nil {
 		return r.refuse(req, started, err, onEvent)
@@ -189,7 +195,13 @@ func (r *Router) handle(ctx context.Context, req task.Request, started time.Time
 // here, and is counted as failed.
 func (r *Router) Plan(ctx context.Context, req task.Request) (task.Plan, error) {
 	started := time.Now()
-	plan, err := r.tracedPlan(ctx, req)
+	// Planners read the attachments' types; Handle resolves them again
+	// (a lookup: what an ingress attaches is stored already).
+	err := r.resolveAttachments(ctx, &req)
+	var plan task.Plan
+	if err == nil {
+		plan, err = r.tracedPlan(ctx, req)
+	}
 	if err != nil {
 		r.ended(req, task.Response{Error: task.AsError(err)}, started)
 	}

@@ -34,7 +34,14 @@ type run struct {
 	states  []task.SubtaskState
 	waiting []int             // unfinished dependencies per subtask
 	outputs map[string]string // outputs of finished subtasks, for {{id}}
-	done    chan finished
+	// attachments are the request's, as the plan refers to them ({{a1}});
+	// produced holds the artifacts of finished subtasks that made some;
+	// reads, by plan index, the artifacts each subtask reads, set before
+	// it starts.
+	attachments []task.ArtifactRef
+	produced    map[string][]task.ArtifactRef
+	reads       [][]task.ArtifactRef
+	done        chan finished
 }
 
 type finished struct {
@@ -64,8 +71,12 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 	if cat := r.catalog(); cat != nil {
 		known = cat.Has
 	}
+	err := plan.Validate(r.cfg.Limits, known)
+	if err == nil {
+		err = r.checkAttachments(ctx, &req, plan)
+	}
 	ru := r.newRun(req, plan, started, onEvent, true)
-	if err := plan.Validate(r.cfg.Limits, known); err != nil {
+	if err != nil {
 		resp.Error = task.AsError(err)
 		ru.finish(resp)
 		return resp
@@ -73,7 +84,7 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 	if m := r.cfg.Metrics; m != nil {
 		m.Planned(plannerOf(plan), plan.FallbackReason != "")
 	}
-	err := ru.passthrough()
+	err = ru.passthrough()
 	if err == nil {
 		err = ru.openMemory(ctx)
 	}
@@ -106,6 +117,9 @@ func (r *Router) newRun(req task.Request, plan task.Plan, started time.Time, onE
 	to := r.eventSubjects(req)
 	ru.stream = len(to) > 0 || onEvent != nil
 	ru.emit = r.emitter(to, onEvent, observe)
+	if len(req.Attachments) > 0 {
+		ru.attachments, ru.reads = attachmentRefs(req), make([][]task.ArtifactRef, n)
+	}
 	for i, s := range plan.Tasks {
 		ru.index[s.ID] = i
 		ru.states[i] = task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps, Status: task.StatusPending}
@@ -168,6 +182,10 @@ func (ru *run) scheduleDAG(ctx context.Context) {
 	}
 	ru.done = make(chan finished, len(ru.plan.Tasks))
 	ru.outputs = make(map[string]string, len(ru.plan.Tasks))
+	if ru.reads == nil {
+		// Set before any subtask starts: their goroutines read it.
+		ru.reads = make([][]task.ArtifactRef, len(ru.plan.Tasks))
+	}
 	running := 0
 	for i, s := range ru.plan.Tasks {
 		if len(s.Deps) == 0 {
@@ -181,6 +199,7 @@ func (ru *run) scheduleDAG(ctx context.Context) {
 		ru.states[f.i] = f.state
 		if f.state.Status == task.StatusDone {
 			ru.outputs[f.state.ID] = f.state.Output
+			ru.noteProduced(f.state)
 		}
 		for _, next := range dependents[f.i] {
 			if f.state.Status != task.StatusDone {
@@ -240,15 +259,19 @@ func (ru *run) prepare(i int) (task.Subtask, task.SubtaskState) {
 	st := ru.states[i]
 	st.Status = task.StatusRunning
 	st.StartedAt = time.Now()
-	if len(s.Deps) == 0 {
+	if len(s.Deps) == 0 && len(ru.attachments) == 0 {
 		return s, st // nothing to substitute
 	}
+	values, reads := ru.substitutions(s)
+	if reads != nil {
+		ru.reads[i] = reads
+	}
 	in := s
-	in.Input = task.Substitute(s.Input, ru.outputs)
+	in.Input = task.Substitute(s.Input, values)
 	if len(s.Args) > 0 {
 		in.Args = make(map[string]string, len(s.Args))
 		for k, v := range s.Args {
-			in.Args[k] = task.Substitute(v, ru.outputs)
+			in.Args[k] = task.Substitute(v, values)
 		}
 	}
 	return in, st
@@ -289,6 +312,26 @@ func (ru *run) finish(resp task.Response) {
 	}
 	ru.emitEvent(task.Event{Type: task.EventFinished, Ingress: ru.req.Ingress, Model: resp.Model, Text: resp.Merge,
 		Output: &task.Output{Text: resp.Answer, Usage: resp.Usage, FinishReason: resp.FinishReason}, Error: resp.Error})
+}
+
+// noteProduced records the artifacts a finished subtask made, for the
+// steps that read them.
+func (ru *run) noteProduced(st task.SubtaskState) {
+	if len(st.Artifacts) == 0 {
+		return
+	}
+	if ru.produced == nil {
+		ru.produced = map[string][]task.ArtifactRef{}
+	}
+	ru.produced[st.ID] = st.Artifacts
+}
+
+// readsOf returns the artifacts subtask id reads.
+func (ru *run) readsOf(id string) []task.ArtifactRef {
+	if i, ok := ru.index[id]; ok && ru.reads != nil {
+		return ru.reads[i]
+	}
+	return nil
 }
 
 func (ru *run) emitEvent(ev task.Event) {

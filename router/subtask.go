@@ -251,7 +251,7 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 // gets it unless the caller's sampling sets one.
 func (ru *run) work(s task.Subtask, model task.ModelSpec, n int, deadline time.Time, mem []task.Message) task.Work {
 	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
-		Input: s.Input, Args: s.Args, Deadline: deadline, Stream: ru.stream}
+		Input: s.Input, Args: s.Args, Deadline: deadline, Stream: ru.stream, Artifacts: ru.readsOf(s.ID)}
 	switch {
 	case ru.body != nil && ru.answers(s.ID):
 		w.Body, w.API = ru.bodyWith(mem), ru.req.API
@@ -291,6 +291,13 @@ func (ru *run) answers(id string) bool {
 func (ru *run) succeed(st task.SubtaskState, out task.Output, ended time.Time) task.SubtaskState {
 	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, ended, out.Text, out.Format, out.Usage
 	st.ToolCalls, st.FinishReason, st.Body = out.ToolCalls, out.FinishReason, out.Body
+	if len(out.Artifacts) > 0 {
+		st.Artifacts = make([]task.ArtifactRef, len(out.Artifacts))
+		for k, a := range out.Artifacts {
+			a.Ref = st.ID
+			st.Artifacts[k] = a
+		}
+	}
 	if ru.observed() {
 		o := out // only an observed run pays for the copy on the heap
 		o.Body = nil

@@ -3,8 +3,8 @@ package task
 // BuiltinCatalog returns the built-in capabilities. Each call returns a new
 // catalog that shares nothing with earlier ones.
 //
-// Input and output types are text, json, number, image, audio, video, url
-// and vector, plus prompt: a capability that takes a prompt reads the whole instruction
+// Input and output types are text, json, number, image, audio, video,
+// file, url and vector, plus prompt: a capability that takes a prompt reads the whole instruction
 // (the question, the labels, the persona) together with any text it is
 // about, where one that takes text reads only the text to work on.
 func BuiltinCatalog() *Catalog {
@@ -16,7 +16,7 @@ func BuiltinCatalog() *Catalog {
 }
 
 func builtinCapabilities() []Capability {
-	return []Capability{
+	return append([]Capability{
 		{
 			Name:        "summarize",
 			Description: "Summarize a text: condense an article, document, report or conversation into a short summary of its main points, the gist, a tl;dr or an abstract.",
@@ -399,5 +399,5 @@ func builtinCapabilities() []Capability {
 			Titles:      map[string]string{"en": "Completion", "zh": "续写"},
 			Direct:      true,
 		},
-	}
+	}, mediaCapabilities()...)
 }

@@ -54,7 +54,8 @@ func (r Request) checkMedia() error {
 	for i, m := range r.Messages {
 		if t := m.Media(); t != "" {
 			return Errorf(CodeInvalidRequest, "messages[%d] has a content part of type %q, which taskrouter's planned steps cannot read; "+
-				"name a model that takes it in \"model\", or send text parts only", i, t)
+				"send the data as \"attachments\" ([{\"name\", \"mime\", \"data\": base64}] or [{\"artifact\": id}]) with text parts only, "+
+				"or name a model that takes it in \"model\"", i, t)
 		}
 	}
 	return nil

@@ -44,6 +44,11 @@ type Limits struct {
 	MaxSubtasks   int // subtasks per plan
 	MaxDepth      int // longest dependency chain, counted in subtasks
 	MaxInputBytes int // bytes of one subtask's input plus args, and of a request
+	// MaxArtifactBytes bounds one artifact (artifacts.max_bytes); a
+	// request on tr.v1.req may be larger than its text by this much, in
+	// base64, for inline attachments. Zero allows no inline attachment
+	// beyond the text's limit.
+	MaxArtifactBytes int64
 }
 
 // DefaultLimits are the limits used when a config sets none.
@@ -213,6 +218,9 @@ func (s Subtask) validate(index map[string]int, lim Limits, known func(string) b
 		deps[d] = true
 	}
 	for _, r := range s.References() {
+		if _, isTask := index[r]; !isTask && attachmentIndex(r) >= 0 {
+			continue // an attachment: CheckTypes checks that it exists
+		}
 		if !deps[r] {
 			return planErr(s.ID, "subtask %q refers to {{%s}}, which is not one of its dependencies %v", s.ID, r, s.Deps)
 		}
@@ -329,6 +337,12 @@ func DecodePlan(data []byte) (Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// maxRequestBytes is the most a request document may take: twice the
+// input's limit (JSON escapes), plus the base64 of one artifact.
+func (l Limits) maxRequestBytes() int {
+	return l.MaxInputBytes*2 + int(l.MaxArtifactBytes/3*4)
 }
 
 func (l Limits) withDefaults() Limits {

@@ -62,6 +62,9 @@ type Request struct {
 	// constants), for metrics and logs. The ingress sets it; it is not on
 	// the wire, so a producer cannot claim another one.
 	Ingress string `json:"-"`
+	// Attachments are the binary data the request brings (images, audio,
+	// files): plans refer to the i-th as {{a<i>}}, from 1.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // Hints steer model selection for one request.
@@ -111,8 +114,8 @@ func (r Request) After() []Message {
 // before it is decoded.
 func DecodeRequest(data []byte, lim Limits) (Request, error) {
 	lim = lim.withDefaults()
-	if len(data) > lim.MaxInputBytes*2 {
-		return Request{}, Errorf(CodeInvalidRequest, "the request is %d bytes, more than the limit of %d", len(data), lim.MaxInputBytes*2)
+	if max := lim.maxRequestBytes(); len(data) > max {
+		return Request{}, Errorf(CodeInvalidRequest, "the request is %d bytes, more than the limit of %d", len(data), max)
 	}
 	if err := CheckJSONDepth(data, MaxJSONDepth); err != nil {
 		return Request{}, err
@@ -174,6 +177,9 @@ func (r Request) Check(lim Limits) error {
 	if err := r.checkMemory(); err != nil {
 		return err
 	}
+	if err := r.checkAttachments(); err != nil {
+		return err
+	}
 	if r.Tools != nil && r.Model == "" {
 		return Errorf(CodeInvalidRequest, "tools need a model: name the model that may call them (a planned request is answered by taskrouter, which returns no tool calls)")
 	}
@@ -230,9 +236,13 @@ type Response struct {
 	// Body is the upstream's response body as received, when the answer
 	// is one remote model's unstreamed answer to the caller's own
 	// conversation (a request naming the model); Answer is its text.
-	Body  json.RawMessage `json:"body,omitempty"`
-	Usage Usage           `json:"usage"`
-	Error *Error          `json:"error,omitempty"`
+	Body json.RawMessage `json:"body,omitempty"`
+	// Artifacts are the artifacts the request's subtasks produced, in
+	// plan order, each with Ref naming its subtask; fetch one's bytes at
+	// GET /v1/files/{id}/content.
+	Artifacts []ArtifactRef `json:"artifacts,omitempty"`
+	Usage     Usage         `json:"usage"`
+	Error     *Error        `json:"error,omitempty"`
 }
 
 // SubtaskState is what happened to one subtask.
@@ -255,6 +265,8 @@ type SubtaskState struct {
 	Body  json.RawMessage `json:"-"`
 	Usage Usage           `json:"usage,omitzero"`
 	Error *Error          `json:"error,omitempty"`
+	// Artifacts are the artifacts the subtask produced (Output.Artifacts).
+	Artifacts []ArtifactRef `json:"artifacts,omitempty"`
 	// Cached says the output came from the cache of deterministic
 	// answers: no model was asked, and Timeline is empty.
 	Cached bool `json:"cached,omitempty"`

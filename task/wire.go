@@ -146,6 +146,12 @@ type Work struct {
 	// attempt, when tracing is on, so that the executor's spans join the
 	// request's trace on any machine.
 	Traceparent string `json:"traceparent,omitempty"`
+	// Artifacts are the artifacts this step reads, in the order its input
+	// refers to them: each {{ref}} to an attachment or to a step that
+	// produced binary data stands in Input as the artifact's Placeholder
+	// ("[image a1]"), and here with that Ref. Only models that take
+	// artifacts get such work; they fetch the bytes from the store.
+	Artifacts []ArtifactRef `json:"artifacts,omitempty"`
 }
 
 // The OpenAI endpoints a Work's Body may be for.
@@ -172,6 +178,9 @@ type Output struct {
 	// a Body that did not stream; Text, ToolCalls, FinishReason and Usage
 	// are read from it.
 	Body json.RawMessage `json:"body,omitempty"`
+	// Artifacts are the artifacts the model produced, already stored;
+	// Text describes them for people.
+	Artifacts []ArtifactRef `json:"artifacts,omitempty"`
 }
 
 // ReplyType is the kind of a message an executor sends to a dispatch's inbox.

@@ -47,6 +47,9 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"u"}}]}]}`))
 	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`))
 	f.Add([]byte(strings.Repeat("[", 300)))
+	f.Add([]byte(`{"input":"What size is this image?","attachments":[{"name":"p.png","mime":"image/png","data":"iVBORw=="}]}`))
+	f.Add([]byte(`{"input":"x","attachments":[{"artifact":"art_0123456789abcdef0123456789abcdef"},{"data":"AA","artifact":""}]}`))
+	f.Add([]byte(`{"input":"x","attachments":[{"name":"a/b","data":"AA=="}]}`))
 	f.Add([]byte(`{"input":"x","messages":[{"role":"assistant","content":"","tool_calls":` + strings.Repeat(`{"a":`, 130) + `1` + strings.Repeat("}", 130) + `}]}`))
 	f.Add([]byte(`{"input":"x","events_subject":"_INBOX.billing.ev"}`))
 	f.Add([]byte(`{"input":"x","events_subject":"tr.v1.cancel.req_1"}`))
@@ -60,6 +63,12 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		if in, _ := r.Text(); strings.TrimSpace(in) == "" && r.Plan == nil {
 			t.Fatalf("a request with no input was accepted: %s", data)
+		}
+		// Each attachment is data or a valid artifact id, never both.
+		for i, a := range r.Attachments {
+			if (len(a.Data) > 0) == (a.Artifact != "") || a.Artifact != "" && !ValidArtifactID(a.Artifact) || strings.ContainsAny(a.Name, "/\\") {
+				t.Fatalf("attachments[%d] = %+v was accepted", i, a)
+			}
 		}
 		if r.EventsSubject != "" && CheckReplySubject(r.EventsSubject) != nil {
 			t.Fatalf("a request with events_subject %q was accepted", r.EventsSubject)

@@ -36,6 +36,12 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, cl caller) {
 		writeError(w, e)
 		return
 	}
+	if c.model == ModelTaskrouter && c.media != "" {
+		if req, e = s.attachParts(r, req, c); e != nil {
+			writeError(w, e)
+			return
+		}
+	}
 	if c.model != ModelTaskrouter {
 		// The model named gets the client's body as sent.
 		if e := s.checkNamed(r.Context(), &c); e != nil {
@@ -59,8 +65,39 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, cl caller) {
 	default:
 		out.model = answeredBy(resp, c.model)
 		w.Header().Set(HeaderModel, out.model)
+		resp.Answer = withLinks(resp.Answer, resp.Artifacts, baseURL(r))
 		writeBody(w, http.StatusOK, out.appendCompletion(nil, resp))
 	}
+}
+
+// attachParts makes the media parts of a request to model "taskrouter"
+// its attachments, stored in the artifact store, and leaves its messages
+// their text.
+func (s *Server) attachParts(r *http.Request, req task.Request, c chat) (task.Request, *apiError) {
+	if s.cfg.Files == nil {
+		return req, badRequest("unsupported_content", `Model "taskrouter" takes images, audio and files as attachments, but this router has no artifact store; `+
+			c.mediaAt+" has a part of type '"+c.media+"'. Send text parts only, or name a remote model that takes it.").withParam(c.mediaAt)
+	}
+	parts, e := readMediaParts(req.Messages, r.Host)
+	if e != nil {
+		return req, e
+	}
+	if req.Attachments, e = s.attach(r.Context(), parts); e != nil {
+		return req, e
+	}
+	req.Messages = textMessages(req.Messages)
+	return req, nil
+}
+
+// textMessages returns the messages with their text only: the data of
+// their content parts goes as the request's attachments.
+func textMessages(msgs []task.Message) []task.Message {
+	out := make([]task.Message, len(msgs))
+	for i, m := range msgs {
+		m.Parts = nil
+		out[i] = m
+	}
+	return out
 }
 
 // completion is what every object of one answer shares.

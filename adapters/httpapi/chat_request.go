@@ -304,18 +304,20 @@ func (c *chat) check() *apiError {
 
 // checkRemote refuses what only a remote model named by the request can
 // do, when the request is for taskrouter's planned steps or a built-in
-// local model: content parts other than text (they read text, and would
-// answer as if the image or audio were not there) and n > 1 (they answer
-// once).
+// local model: content parts other than text for a built-in model (it
+// reads text, and would answer as if the image or audio were not there;
+// taskrouter takes them as attachments) and n > 1 (they answer once).
 func (c *chat) checkRemote(remote bool) *apiError {
-	if remote || c.media == "" && c.choices <= 1 {
+	// Model "taskrouter" takes media parts as the request's attachments.
+	media := c.media != "" && c.model != ModelTaskrouter
+	if remote || !media && c.choices <= 1 {
 		return nil
 	}
-	who := `Model "taskrouter" plans the request over its text and answers once`
+	who := `Model "taskrouter" plans the request and answers once`
 	if c.model != ModelTaskrouter {
 		who = "Model '" + c.model + "' is a built-in local model: it reads text and answers once"
 	}
-	if c.media != "" {
+	if media {
 		return badRequest("unsupported_content", who+"; "+c.mediaAt+" has a part of type '"+c.media+
 			"'. Send it to a remote model that takes it, named in 'model', or send text parts only.").withParam(c.mediaAt)
 	}

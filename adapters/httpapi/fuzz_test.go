@@ -16,6 +16,7 @@ func FuzzDecodeChat(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"system","content":null},{"role":"user","content":[{"type":"text","text":"a"}]}],"n":1}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}]}`))
 	f.Add([]byte(`{"model":"taskrouter","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"input_audio","input_audio":{}}]}]}`))
+	f.Add([]byte(`{"model":"taskrouter","messages":[{"role":"user","content":[{"type":"text","text":"size?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},{"type":"file","file":{"file_id":"art_0123456789abcdef0123456789abcdef"}}]}]}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},7,{"type":"text"}]}],"logprobs":true,"x_unknown":[` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `]}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0,"top_p":0.9,"max_tokens":64,"max_completion_tokens":64,"stop":["\n\n","END"],"seed":-3,"presence_penalty":-2,"frequency_penalty":1.5,"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{}}}}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":null,"stop":"","max_tokens":1e3,"response_format":{"type":"json_object"}}`))
@@ -48,7 +49,9 @@ func FuzzDecodeChat(f *testing.F) {
 		// What decodeChat accepts, the router accepts as a request: for a
 		// named model, the one-step plan route pins to it.
 		req := task.Request{Messages: c.messages, Sampling: c.sampling.s, Tools: c.tools}
-		if c.model != ModelTaskrouter {
+		if c.model == ModelTaskrouter {
+			req.Messages = textMessages(req.Messages) // media parts become attachments
+		} else {
 			input, _ := req.Text()
 			req.Model, req.Plan = c.model, &task.Plan{Tasks: []task.Subtask{{ID: "t1", Capability: "chat", Input: input, Deps: []string{}}}}
 		}

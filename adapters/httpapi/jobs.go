@@ -35,6 +35,10 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	mf.apply(&req, c.owner)
+	if e := s.resolveFiles(r.Context(), &req); e != nil {
+		writeError(w, e)
+		return
+	}
 	if req, e = s.route(r.Context(), jr.Model, req); e != nil {
 		writeError(w, e)
 		return

@@ -33,6 +33,9 @@ type jobRequest struct {
 	Conversation string `json:"conversation"`
 	MemoryScope  string `json:"memory_scope"`
 	Cache        *bool  `json:"cache"`
+	// FileIDs name files uploaded with POST /v1/files (or produced by
+	// earlier requests): the request's attachments, {{a1}} onwards.
+	FileIDs []string `json:"file_ids"`
 	jobSampling
 }
 
@@ -106,6 +109,12 @@ func decodeJobRequest(body []byte, lim task.Limits) (jobRequest, task.Request, *
 	req := task.Request{Input: jr.Input, Messages: jr.Messages, Planner: jr.Planner, TimeoutMs: jr.TimeoutMs,
 		Hints: task.Hints{Policy: jr.Policy, PreferLocal: jr.PreferLocal, MaxCostUSD: jr.MaxCostUSD}, Sampling: sampling,
 		Conversation: jr.Conversation, MemoryScope: jr.MemoryScope, Cache: jr.Cache}
+	for i, id := range jr.FileIDs {
+		if !task.ValidArtifactID(id) {
+			return jr, task.Request{}, badRequest("file_not_found", fmt.Sprintf("file_ids[%d] %s is not a file id of this router; upload the file with POST /v1/files and send its id.", i, quote(id))).withParam(fmt.Sprintf("file_ids[%d]", i))
+		}
+		req.Attachments = append(req.Attachments, task.Attachment{Artifact: id})
+	}
 	if err := req.Check(lim); err != nil {
 		return jr, req, fromTaskError(task.AsError(err))
 	}

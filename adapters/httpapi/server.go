@@ -82,6 +82,15 @@ type Config struct {
 	// CORS lets pages on the origins it allows call the /v1 API; off when
 	// it allows none.
 	CORS CORS
+	// Files is the artifact store behind /v1/files and the attachments of
+	// chat completions with model "taskrouter"; nil answers those with 503.
+	Files FileStore
+	// FetchClient fetches the https image URLs of content parts: it must
+	// refuse addresses that are not public, as callbacks do (default:
+	// jobs.CallbackConfig{}.PublicClient()).
+	FetchClient *http.Client
+	// FetchTimeout bounds fetching one URL (10s).
+	FetchTimeout time.Duration
 	// Health reports whether the router can serve; nil is always healthy.
 	Health func(ctx context.Context) error
 	// Console, when set, is what the web console at /console shows: the
@@ -123,6 +132,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = 10 * time.Second
+	}
+	if c.FetchTimeout <= 0 {
+		c.FetchTimeout = 10 * time.Second
+	}
+	if c.FetchClient == nil {
+		c.FetchClient = jobs.CallbackConfig{}.PublicClient()
 	}
 	if c.ModelsTTL <= 0 {
 		c.ModelsTTL = 2 * time.Second
@@ -195,9 +210,12 @@ func (s *Server) routes() {
 	if s.cfg.MCP != nil {
 		s.mux.Handle("/mcp", s.guard(s.mcp))
 	}
+	s.mux.Handle("/v1/files", s.guard(s.postFile))
+	s.mux.Handle("/v1/files/{id}", s.guard(s.file))
+	s.mux.Handle("/v1/files/{id}/content", s.guard(s.fileContent))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, typeInvalidRequest, "unknown_url",
-			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/conversations/{id}, /v1/webhooks/{name}; the console is at /console."))
+			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/files, /v1/conversations/{id}, /v1/webhooks/{name}; the console is at /console."))
 	})
 }
 

@@ -65,6 +65,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req task.Request
 	defer st.mu.Unlock()
 	st.keepAlive.Stop()
 	st.done = true
+	resp.Answer = withLinks(resp.Answer, resp.Artifacts, baseURL(r))
 	st.sw.finish(resp, &f)
 }
 

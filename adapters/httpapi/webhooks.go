@@ -189,6 +189,9 @@ func (s *Server) hookSpec(ctx context.Context, h Hook, body []byte) (jobs.Spec, 
 			return spec, fromTaskError(task.AsError(err))
 		}
 	} else {
+		if e := s.resolveFiles(ctx, &req); e != nil {
+			return spec, e
+		}
 		spec.Metadata = jr.Metadata
 		if jr.Model != "" {
 			spec.Model = jr.Model

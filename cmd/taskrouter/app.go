@@ -13,6 +13,7 @@ import (
 
 	"github.com/taskrouter/taskrouter/adapters/httpapi/console"
 	"github.com/taskrouter/taskrouter/adapters/mcp/client"
+	"github.com/taskrouter/taskrouter/artifacts"
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/executors"
 	"github.com/taskrouter/taskrouter/memory"
@@ -49,6 +50,8 @@ type app struct {
 	console *console.Recorder
 	// jobs runs jobs for the HTTP API and durable requests, once started.
 	jobs *jobsPart
+	// artifacts is the store of binary data; nil when NATS has no JetStream.
+	artifacts *artifacts.Store
 	// httpAddr is where the HTTP API listens, once started.
 	httpAddr string
 	// metrics and tracing are what the process exports; nil when off.
@@ -267,6 +270,10 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 		a.close()
 		return nil, err
 	}
+	if err := a.openArtifacts(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
 	if a.reg, err = a.openRegistry(ctx); err != nil {
 		a.close()
 		var ue usageError
@@ -340,9 +347,13 @@ func (a *app) startExecutors(ctx context.Context, served []executors.Served) err
 	if err != nil {
 		return unavailableError{err}
 	}
-	ex, err := executors.Start(ctx, nc, executors.Config{Models: served, Announcer: a.reg, Logger: a.log, Version: serviceVersion(),
+	cfg := executors.Config{Models: served, Announcer: a.reg, Logger: a.log, Version: serviceVersion(),
 		MaxQueue: a.cfg.Executor.Queue, QueueWait: a.cfg.Executor.QueueWait,
-		Metrics: a.executorMetrics(), Tracer: a.tracer()})
+		Metrics: a.executorMetrics(), Tracer: a.tracer()}
+	if a.artifacts != nil {
+		cfg.Artifacts = a.artifacts
+	}
+	ex, err := executors.Start(ctx, nc, cfg)
 	if te := task.AsError(err); te != nil && te.Code == task.CodeInvalidRequest {
 		return usageError{fmt.Sprintf("starting executors: %v", te.Message)}
 	}
@@ -363,13 +374,17 @@ func (a *app) startRouter() error {
 	if a.console != nil {
 		observe = a.console.Observe
 	}
-	a.router, err = router.New(nc, a.reg, a.planner, router.Config{
+	cfg := router.Config{
 		Limits: a.cfg.TaskLimits(), Catalog: a.catalog, Catalogs: a.catalogs, Attempts: rc.Attempts,
 		SubtaskTimeout: rc.SubtaskTimeout, RequestTimeout: rc.RequestTimeout,
 		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, Logger: a.log,
 		AllEvents: rc.Events == "all", Version: serviceVersion(), Metrics: a.routerMetrics(), Tracer: a.tracer(), Observe: observe,
 		Memory: a.routerMemory(), Cache: a.cache,
-	})
+	}
+	if a.artifacts != nil {
+		cfg.Artifacts = a.artifacts // never a typed nil
+	}
+	a.router, err = router.New(nc, a.reg, a.planner, cfg)
 	if err == nil && a.metrics != nil {
 		a.metrics.WatchModels(a.reg)
 	}

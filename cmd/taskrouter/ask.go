@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,6 +49,10 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 	timeout := fs.Duration("timeout", 0, "give up after this long (default: the config's router.request_timeout)")
 	planFile := fs.String("plan", "", "run the plan in this JSON `file` (what plan --json prints) instead of planning;\n"+
 		"TEXT is then optional, the request's text")
+	var attach multiFlag
+	fs.Var(&attach, "file", "attach the `file` (an image, a recording, a document): the request refers to it as \"this image\",\n"+
+		"its name, or {{a1}} in a plan; may repeat")
+	out := fs.String("out", ".", "`directory` to write the images, audio and files the answer produced into")
 	c.register(fs)
 	c.registerDiscover(fs)
 	args, err := parseFlags(fs, args)
@@ -72,10 +77,12 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 		progress.stream = env.stdout
 	}
 	var resp task.Response
+	var saved []string
+	files := askFiles{attach: attach, out: *out}
 	if *natsURL != "" {
-		resp, err = askRemote(ctx, env, c.config, *natsURL, req, progress, *timeout)
+		resp, saved, err = askRemote(ctx, env, c.config, *natsURL, req, progress, *timeout, files)
 	} else {
-		resp, err = askLocal(ctx, env, c, req, progress)
+		resp, saved, err = askLocal(ctx, env, c, req, progress, files)
 	}
 	if err != nil {
 		return err
@@ -84,10 +91,45 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 		resp.Answer = "" // already on stdout
 	}
 	err = printResponse(env, resp, *jsonOut)
+	if len(saved) > 0 {
+		w := env.stdout
+		if *jsonOut {
+			w = env.stderr // stdout holds one JSON document
+		}
+		fmt.Fprint(w, describeSaved(saved, resp.Artifacts))
+	}
 	if *showTimeline {
 		printTimeline(env.stderr, resp, timelineWidth(env))
 	}
 	return err
+}
+
+// askFiles are the files ask attaches, and where it writes those the
+// answer produced.
+type askFiles struct {
+	attach []string
+	out    string
+}
+
+// run attaches the files to req, has it answered, and saves what the
+// answer produced; store may be nil when nothing is attached.
+func (f askFiles) run(ctx context.Context, store artifactStore, req task.Request, answer func(task.Request) task.Response) (task.Response, []string, error) {
+	if len(f.attach) > 0 {
+		if store == nil {
+			return task.Response{}, nil, unavailableError{errors.New("--file needs the artifact store, and this NATS has no JetStream")}
+		}
+		atts, err := attachFiles(ctx, store, f.attach)
+		if err != nil {
+			return task.Response{}, nil, err
+		}
+		req.Attachments = atts
+	}
+	resp := answer(req)
+	if len(resp.Artifacts) == 0 || store == nil {
+		return resp, nil, nil
+	}
+	saved, err := saveArtifacts(ctx, store, resp.Artifacts, f.out)
+	return resp, saved, err
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -113,14 +155,14 @@ func readText(env *cliEnv, args []string) (string, error) {
 	return textArg(args)
 }
 
-func askLocal(ctx context.Context, env *cliEnv, c commonFlags, req task.Request, progress *progress) (task.Response, error) {
+func askLocal(ctx context.Context, env *cliEnv, c commonFlags, req task.Request, progress *progress, files askFiles) (task.Response, []string, error) {
 	p, err := loadPlanning(env, c)
 	if err != nil {
-		return task.Response{}, err
+		return task.Response{}, nil, err
 	}
 	a, err := p.start(ctx, env)
 	if err != nil {
-		return task.Response{}, err
+		return task.Response{}, nil, err
 	}
 	defer a.close()
 	if note := a.discoveryNote(); note != "" && !progress.quiet {
@@ -135,26 +177,46 @@ func askLocal(ctx context.Context, env *cliEnv, c commonFlags, req task.Request,
 		ctx, span = t.Start(ctx, "ask", trace.WithAttributes(telemetry.AttrRequestID.String(req.ID)))
 		defer span.End()
 	}
-	return a.router.Handle(ctx, req, progress.event), nil
+	var store artifactStore
+	if a.artifacts != nil {
+		store = a.artifacts
+	}
+	return files.run(ctx, store, req, func(req task.Request) task.Response { return a.router.Handle(ctx, req, progress.event) })
 }
 
 // askRemote sends the request to a router over tr.v1.req, as a producer
 // logged in with the config's nats settings, and follows its progress on
-// an events subject in its own inbox.
-func askRemote(ctx context.Context, env *cliEnv, config, url string, req task.Request, progress *progress, timeout time.Duration) (task.Response, error) {
+// an events subject in its own inbox. Files go to the router's artifact
+// store first, and what the answer produced comes back from it.
+func askRemote(ctx context.Context, env *cliEnv, config, url string, req task.Request, progress *progress, timeout time.Duration, files askFiles) (task.Response, []string, error) {
 	cfg, err := LoadConfig(config)
 	if err != nil {
-		return task.Response{}, usageError{err.Error()}
+		return task.Response{}, nil, usageError{err.Error()}
 	}
 	r, closeRemote, err := dialRouter(ctx, env, cfg, url)
 	if err != nil {
-		return task.Response{}, err
+		return task.Response{}, nil, err
 	}
 	defer closeRemote()
 	if timeout > 0 {
 		r.timeout = timeout
 	}
-	return r.run(ctx, req, progress.event)
+	var store artifactStore
+	if s, err := openRemoteArtifacts(ctx, r.nc, cfg.Artifacts); err == nil {
+		store = s
+	} else if len(files.attach) > 0 {
+		return task.Response{}, nil, err
+	}
+	var failure error
+	resp, saved, err := files.run(ctx, store, req, func(req task.Request) task.Response {
+		resp, err := r.run(ctx, req, progress.event)
+		failure = err
+		return resp
+	})
+	if failure != nil {
+		return resp, nil, failure
+	}
+	return resp, saved, err
 }
 
 func printResponse(env *cliEnv, resp task.Response, asJSON bool) error {

@@ -52,6 +52,8 @@ type benchReport struct {
 	*httpBench
 	// Memory and the answer cache, when measured.
 	*memoryBench
+	// Binary data through the artifact store, when measured.
+	*artifactBench
 }
 
 func runBench(ctx context.Context, env *cliEnv, args []string) error {
@@ -64,7 +66,9 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		"concurrent streams, and each process's peak RSS; and a burst of 1,000 requests at once to the\n"+
 		"built-in model local/summarize through 'serve' (errors, p50, p99). And memory: a three-step plan over a\n"+
 		"scripted remote model with 100 ms latency run twice (the second from the answer cache), and a request\n"+
-		"in a conversation of 1,000 turns against the same request without one.")
+		"in a conversation of 1,000 turns against the same request without one. Then artifacts: 1 MiB and\n"+
+		"16 MiB stored, fetched by an executor and its copy stored, against raw JetStream object store\n"+
+		"put-plus-get, and the peak RSS of a 'serve' process while 8 uploads of 16 MiB to POST /v1/files run at once.")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	n := fs.Int("n", 5000, "requests per measurement")
 	conc := fs.Int("concurrency", 64, "concurrent requests for the throughput measurements")
@@ -72,6 +76,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	noHTTP := fs.Bool("no-http", false, "skip the HTTP path measurements")
 	noSecure := fs.Bool("no-secure", false, "skip measuring dispatch with TLS and logins against plain TCP")
 	noMemory := fs.Bool("no-memory", false, "skip measuring the answer cache and a conversation's memory")
+	noArtifacts := fs.Bool("no-artifacts", false, "skip the artifact measurements")
 	upstreamOnly := fs.Bool("upstream-only", false, "internal: serve only the scripted OpenAI-compatible upstream of the HTTP bench, print its URL, run until stopped")
 	bareProxy := fs.String("bare-proxy", "", "internal: serve only the HTTP bench's bare reverse proxy to this upstream URL, print its URL, run until stopped")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -118,6 +123,16 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		rep.httpBench = &hb
 	}
+	if !*noArtifacts {
+		ab, err := benchArtifacts(ctx)
+		if err != nil {
+			return fmt.Errorf("measuring artifacts: %w", err)
+		}
+		if ab.UploadPeakRSSMB, ab.UploadMBs, err = uploadRSS(ctx); err != nil {
+			return fmt.Errorf("measuring uploads: %w", err)
+		}
+		rep.artifactBench = &ab
+	}
 	if *jsonOut {
 		return writeJSON(env.stdout, rep)
 	}
@@ -149,6 +164,9 @@ func printBench(env *cliEnv, r benchReport) {
 	}
 	if r.httpBench != nil {
 		printHTTPBench(env.stdout, *r.httpBench)
+	}
+	if r.artifactBench != nil {
+		printArtifactBench(env.stdout, *r.artifactBench)
 	}
 }
 

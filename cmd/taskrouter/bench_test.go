@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -14,9 +15,12 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole bench (about 20 s)")
 	}
-	out, err := exec.Command(taskrouterBinary(t), "bench", "--json", "--n", "200").Output()
+	cmd := exec.Command(taskrouterBinary(t), "bench", "--json", "--n", "200")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("bench: %v\n%s", err, out)
+		t.Fatalf("bench: %v\n%s\nstderr:\n%s", err, out, stderr.String())
 	}
 	var got map[string]any
 	if err := json.Unmarshal(out, &got); err != nil {
@@ -30,7 +34,10 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 		"http_burst_p50_ms", "http_burst_p99_ms",
 
 		"cache_first_run_ms", "cache_second_run_ms", "cache_repeat_ratio", "memory_request_p50_ms", "memory_baseline_request_p50_ms",
-		"secure_dispatch_overhead_ratio", "tcp_dispatch_overhead_ratio", "auth_tls_overhead_ratio", "auth_tls_dispatch_ratio"} {
+		"secure_dispatch_overhead_ratio", "tcp_dispatch_overhead_ratio", "auth_tls_overhead_ratio", "auth_tls_dispatch_ratio",
+
+		"artifact_1mib_mb_s", "artifact_1mib_raw_mb_s", "artifact_1mib_ratio", "artifact_16mib_mb_s", "artifact_16mib_raw_mb_s",
+		"artifact_16mib_ratio", "http_upload_peak_rss_mb", "http_upload_mb_s"} {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive figure", k, got[k])
 		}

@@ -46,6 +46,8 @@ type Config struct {
 	Executor ExecutorConfig `yaml:"executor"`
 	Metrics  MetricsConfig  `yaml:"metrics"`
 	Memory   MemoryConfig   `yaml:"memory"`
+	// Artifacts bounds the binary data requests bring and models make.
+	Artifacts ArtifactsConfig `yaml:"artifacts"`
 }
 
 // HTTPConfig is the HTTP ingress: the OpenAI-compatible API, jobs and
@@ -193,8 +195,9 @@ func DefaultConfig() Config {
 		Log:     LogConfig{Level: "warn", Format: "text"},
 		Metrics: MetricsConfig{Enabled: true},
 
-		Executor: defaultExecutorConfig(),
-		Memory:   defaultMemoryConfig(),
+		Executor:  defaultExecutorConfig(),
+		Memory:    defaultMemoryConfig(),
+		Artifacts: defaultArtifactsConfig(),
 	}
 }
 
@@ -278,6 +281,7 @@ func (c *Config) Validate() error {
 	c.validateNumbers(bad)
 	c.Executor.validate(bad)
 	c.Memory.validate(bad)
+	c.Artifacts.validate(bad)
 	c.validateModels(bad)
 	c.validateTools(bad)
 	c.validateProviders(bad)
@@ -355,5 +359,6 @@ func (c *Config) validateModels(bad func(string, ...any)) {
 
 // TaskLimits returns the limits on requests and plans.
 func (c *Config) TaskLimits() task.Limits {
-	return task.Limits{MaxSubtasks: c.Limits.MaxSubtasks, MaxDepth: c.Limits.MaxDepth, MaxInputBytes: c.Limits.MaxInputBytes}
+	return task.Limits{MaxSubtasks: c.Limits.MaxSubtasks, MaxDepth: c.Limits.MaxDepth, MaxInputBytes: c.Limits.MaxInputBytes,
+		MaxArtifactBytes: c.Artifacts.MaxBytes}
 }

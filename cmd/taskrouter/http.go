@@ -221,7 +221,12 @@ func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(cont
 		APIKeys: a.apiKeys(), Limiter: limiter, MaxBodyBytes: h.MaxBodyBytes, ReadTimeout: h.ReadTimeout,
 		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, KeepAlive: h.KeepAlive, Limits: a.cfg.TaskLimits(),
 		CORS:   httpapi.CORS{AllowedOrigins: h.CORS.AllowedOrigins, MaxAge: h.CORS.MaxAge},
-		Health: natsHealth(nc), Console: a.console, Logger: a.log, Tracer: a.tracer(), Conversations: a.conversations()}
+		Health: natsHealth(nc), Console: a.console, Logger: a.log, Tracer: a.tracer(), Conversations: a.conversations(),
+		// Image URLs of content parts are fetched under the callbacks' rules.
+		FetchClient: h.Callbacks.callbackPolicy().PublicClient()}
+	if a.artifacts != nil {
+		cfg.Files = a.artifacts // never a typed nil
+	}
 	cfg.Metrics, cfg.MetricsHandler = a.httpMetrics()
 	if h.MCP.Enabled {
 		srv, err := mcpserver.New(a.mcpConfig(a.router, a.planner, a.reg))

@@ -121,7 +121,21 @@ func (p *Planner) Plan(ctx context.Context, req task.Request) (task.Plan, error)
 	if len(steps) > p.maxSteps() {
 		return task.Plan{}, task.Errorf(task.CodeInvalidRequest, "the request asks for more than %d steps, the most a plan may have; split it into several requests", p.maxSteps())
 	}
-	return p.finish(r, steps, false)
+	plan, err := p.finish(r, steps, false)
+	return p.attach(req, plan, err)
+}
+
+// attach turns a plan made for a request with attachments into one that
+// refers to them (see attachments.go).
+func (p *Planner) attach(req task.Request, plan task.Plan, err error) (task.Plan, error) {
+	if err != nil || len(req.Attachments) == 0 {
+		return plan, err
+	}
+	plan = p.withAttachments(plan, req.Attachments)
+	if err := plan.Validate(p.limits, p.known); err != nil {
+		return task.Plan{}, fmt.Errorf("planning by rules: %w", err)
+	}
+	return plan, nil
 }
 
 // PlanSingle plans the whole request as one subtask of the best-matching
@@ -138,7 +152,8 @@ func (p *Planner) PlanSingle(ctx context.Context, req task.Request) (task.Plan, 
 	if len(steps) != 1 {
 		steps = []step{p.wholeStep(r, r.toks)}
 	}
-	return p.finish(r, steps, true)
+	plan, err := p.finish(r, steps, true)
+	return p.attach(req, plan, err)
 }
 
 func (p *Planner) requestText(ctx context.Context, req task.Request) (string, error) {
@@ -158,6 +173,9 @@ func (p *Planner) requestText(ctx context.Context, req task.Request) (string, er
 	}
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
+	if len(req.Attachments) > 0 {
+		text = withStandIns(text, req.Attachments)
 	}
 	return text, nil
 }

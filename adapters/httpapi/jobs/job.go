@@ -61,9 +61,12 @@ type Job struct {
 	Plan     *task.Plan          `json:"plan,omitempty"`
 	Subtasks []task.SubtaskState `json:"subtasks"`
 	Answer   string              `json:"answer,omitempty"`
-	Merge    string              `json:"merge,omitempty"`
-	Usage    task.Usage          `json:"usage"`
-	Error    *task.Error         `json:"error,omitempty"`
+	// Artifacts are the images, audio and files the job produced; their
+	// bytes are at GET /v1/files/{id}/content.
+	Artifacts []task.ArtifactRef `json:"artifacts,omitempty"`
+	Merge     string             `json:"merge,omitempty"`
+	Usage     task.Usage         `json:"usage"`
+	Error     *task.Error        `json:"error,omitempty"`
 
 	Callback *Callback `json:"callback,omitempty"`
 	// Result, for a durable request's job, is where its Response goes on

@@ -161,6 +161,7 @@ func (m *Manager) finish(l *local, resp task.Response) {
 		j.Subtasks = resp.Subtasks
 	}
 	j.Answer, j.Merge, j.Usage, j.Error = resp.Answer, resp.Merge, resp.Usage, resp.Error
+	j.Artifacts = resp.Artifacts
 	j.Status = finalStatus(resp, context.Cause(l.ctx))
 	if j.Status == StatusCancelled || errors.Is(context.Cause(l.ctx), errShutdown) {
 		j.Error = task.AsError(context.Cause(l.ctx))

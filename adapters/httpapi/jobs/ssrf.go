@@ -213,6 +213,12 @@ func (c CallbackConfig) client() *http.Client {
 	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// PublicClient is an HTTP client under the same rules as deliveries: public
+// addresses only (unless allowed), checked as each connection is made,
+// no proxy, no redirects followed. The HTTP ingress fetches the image
+// URLs of content parts with it.
+func (c CallbackConfig) PublicClient() *http.Client { return c.client() }
+
 // control checks each address a delivery connects to, after resolution.
 func (c CallbackConfig) control(_ context.Context, _, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)

@@ -12,6 +12,8 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/taskrouter/taskrouter/localmodel"
 )
 
 // transports runs a test over both of the server's transports.
@@ -233,8 +235,8 @@ func listModels(t *testing.T, cs *mcp.ClientSession, tool *mcp.Tool) {
 			t.Errorf("test/slow = %+v, want its window and prices", m)
 		}
 	}
-	if len(all.Models) != 8 || !names["local/calc"] || !names["test/slow"] {
-		t.Errorf("models = %v, want the 7 built-in models and test/slow", names)
+	if len(all.Models) != len(localmodel.Builtins())+1 || !names["local/calc"] || !names["test/slow"] {
+		t.Errorf("models = %v, want the built-in models and test/slow", names)
 	}
 	structured(t, tool, call(t, cs, "models", map[string]any{"capability": "calc"}), &calc)
 	if len(calc.Models) != 1 || calc.Models[0].Name != "local/calc" {

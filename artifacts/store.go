@@ -1,0 +1,328 @@
+// Package artifacts is the store of binary data: images, audio and files
+// that requests bring and models make. An artifact lives in a JetStream
+// object store bucket on the same NATS as everything else, so an executor
+// on another machine fetches what its step needs where it runs. Artifacts
+// are content-addressed (the same bytes are stored once, under
+// art_<SHA-256 prefix>), bounded in size, kept for a configured time, and
+// streamed in and out: no call holds a whole artifact in memory.
+package artifacts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Defaults of Config.
+const (
+	DefaultBucket    = "taskrouter_artifacts"
+	DefaultTTL       = 24 * time.Hour
+	DefaultMaxBytes  = 32 << 20
+	DefaultChunkSize = 256 << 10
+)
+
+// Config says where artifacts live and how long and large they may be.
+type Config struct {
+	// Bucket is the object store bucket (DefaultBucket).
+	Bucket string
+	// TTL is how long an artifact is kept after it was stored (24h).
+	TTL time.Duration
+	// MaxBytes bounds one artifact (32 MiB); a larger one is refused with
+	// a CodeTooLarge error naming the limit.
+	MaxBytes int64
+	// ChunkSize is the size of the messages an artifact is stored in
+	// (256 KiB), cut to what the NATS server's max_payload takes.
+	ChunkSize int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Bucket == "" {
+		c.Bucket = DefaultBucket
+	}
+	if c.TTL <= 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.ChunkSize <= 0 {
+		c.ChunkSize = DefaultChunkSize
+	}
+	return c
+}
+
+// Store is the artifact store over one object store bucket. It is safe
+// for concurrent use, and implements task.Artifacts.
+type Store struct {
+	cfg    Config
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	obs    jetstream.ObjectStore
+	stream jetstream.Stream // the bucket's stream, for purges
+}
+
+var _ task.Artifacts = (*Store)(nil)
+
+// Errors of the store; the errors returned are *task.Error values that
+// match these with errors.Is.
+var (
+	// ErrNotFound: no artifact has the id, or it has expired.
+	ErrNotFound = &task.Error{Code: task.CodeNotFound}
+	// ErrTooLarge: the artifact is larger than Config.MaxBytes.
+	ErrTooLarge = &task.Error{Code: task.CodeTooLarge}
+)
+
+// chunkHeaderRoom is what a chunk's headers and subject take of the
+// server's max_payload.
+const chunkHeaderRoom = 4 << 10
+
+// Open creates the bucket, or updates its TTL when it exists, and returns
+// a store over it. Every process on the NATS opens the same bucket.
+func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+	cfg = cfg.withDefaults()
+	if mp := int(nc.MaxPayload()); mp > 0 && cfg.ChunkSize > mp-chunkHeaderRoom {
+		cfg.ChunkSize = max(mp-chunkHeaderRoom, 1<<10)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("opening JetStream: %w", err)
+	}
+	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: cfg.Bucket, TTL: cfg.TTL, Storage: jetstream.FileStorage,
+		Description: "taskrouter artifacts: images, audio and files of requests and models",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening object store %s: %w", cfg.Bucket, err)
+	}
+	return newStore(ctx, cfg, nc, js, obs)
+}
+
+func newStore(ctx context.Context, cfg Config, nc *nats.Conn, js jetstream.JetStream, obs jetstream.ObjectStore) (*Store, error) {
+	stream, err := js.Stream(ctx, "OBJ_"+cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("opening the stream of object store %s: %w", cfg.Bucket, err)
+	}
+	return &Store{cfg: cfg, nc: nc, js: js, obs: obs, stream: stream}, nil
+}
+
+// MaxBytes is the largest artifact the store takes.
+func (s *Store) MaxBytes() int64 { return s.cfg.MaxBytes }
+
+// TTL is how long an artifact is kept.
+func (s *Store) TTL() time.Duration { return s.cfg.TTL }
+
+// Put stores the bytes r yields, streaming, and returns the artifact's
+// reference. meta gives the MIME type (sniffed from the first bytes when
+// empty) and an optional name; the rest is computed. Bytes stored before
+// come back under the same id, with the MIME type and name they were
+// first stored with. A stream longer than MaxBytes is refused with an
+// error matching ErrTooLarge, and nothing of it is kept.
+//
+// The bytes go out as the chunks of a new object while they are hashed,
+// with at most putWindow chunks awaiting the server's acknowledgement, so
+// that a slow store holds back the reader instead of filling memory; the
+// object gets its name, the artifact id, once the hash is known.
+func (s *Store) Put(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, error) {
+	if err := s.reachable(); err != nil {
+		return task.ArtifactRef{}, err
+	}
+	p := &objectPut{s: s, lr: &limitReader{r: r, left: s.cfg.MaxBytes}, nuid: nuid.Next(), h: sha256.New()}
+	err := p.send(ctx, &meta)
+	if err != nil {
+		p.discard(ctx)
+		return task.ArtifactRef{}, s.putErr(p.lr, err)
+	}
+	if p.size == 0 {
+		return task.ArtifactRef{}, task.Errorf(task.CodeInvalidRequest, "the artifact is empty; send at least one byte")
+	}
+	meta.SHA256 = hex.EncodeToString(p.h.Sum(nil))
+	meta.ID, meta.Size, meta.Ref = task.ArtifactID(meta.SHA256), p.size, ""
+	return p.name(context.WithoutCancel(ctx), meta)
+}
+
+// putErr says why storing failed: the limit, the caller's reader, or the store.
+func (s *Store) putErr(lr *limitReader, err error) error {
+	switch {
+	case errors.Is(err, errOverLimit):
+		return task.Errorf(task.CodeTooLarge, "the artifact is larger than the limit of %d bytes (artifacts.max_bytes); send a smaller one", s.cfg.MaxBytes)
+	case lr.err != nil:
+		// The data failed, not the store: the caller's reader says why.
+		return fmt.Errorf("reading the artifact: %w", lr.err)
+	}
+	return s.storeErr("storing an artifact", err)
+}
+
+// Open streams an artifact: the reader yields its bytes as they come
+// from NATS and fails at the end when they do not match the artifact's
+// SHA-256. The caller closes it. An unknown or expired id is an error
+// matching ErrNotFound.
+func (s *Store) Open(ctx context.Context, id string) (io.ReadCloser, task.ArtifactRef, error) {
+	if err := s.known(id); err != nil {
+		return nil, task.ArtifactRef{}, err
+	}
+	res, err := s.obs.Get(ctx, id)
+	if err != nil {
+		return nil, task.ArtifactRef{}, s.lookupErr(id, err)
+	}
+	info, err := res.Info()
+	if err != nil {
+		res.Close()
+		return nil, task.ArtifactRef{}, s.lookupErr(id, err)
+	}
+	return res, s.refOf(info), nil
+}
+
+// WriteTo streams an artifact into w and returns its reference.
+func (s *Store) WriteTo(ctx context.Context, id string, w io.Writer) (task.ArtifactRef, error) {
+	rc, ref, err := s.Open(ctx, id)
+	if err != nil {
+		return ref, err
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return ref, fmt.Errorf("reading artifact %s: %w", id, err)
+	}
+	return ref, nil
+}
+
+// Stat returns an artifact's reference without its bytes.
+func (s *Store) Stat(ctx context.Context, id string) (task.ArtifactRef, error) {
+	if err := s.known(id); err != nil {
+		return task.ArtifactRef{}, err
+	}
+	info, err := s.obs.GetInfo(ctx, id)
+	if err != nil {
+		return task.ArtifactRef{}, s.lookupErr(id, err)
+	}
+	return s.refOf(info), nil
+}
+
+// Delete removes an artifact at once, before its TTL.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.known(id); err != nil {
+		return err
+	}
+	if err := s.obs.Delete(ctx, id); err != nil {
+		return s.lookupErr(id, err)
+	}
+	return nil
+}
+
+// known refuses what is not an artifact id, so that nothing else in the
+// bucket (objects being stored) can be read by name.
+func (s *Store) known(id string) error {
+	if !task.ValidArtifactID(id) {
+		return task.Errorf(task.CodeNotFound, "%q is not an artifact id; ids are art_ and 32 hex digits", id)
+	}
+	return s.reachable()
+}
+
+func (s *Store) reachable() error {
+	if st := s.nc.Status(); st != nats.CONNECTED {
+		e := task.Errorf(task.CodeUnavailable, "the artifact store cannot reach NATS (connection %s); retry in a moment", st)
+		e.RetryAfterMs = 1000
+		return e
+	}
+	return nil
+}
+
+func (s *Store) lookupErr(id string, err error) error {
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return task.Errorf(task.CodeNotFound, "artifact %s does not exist or has expired (artifacts are kept %s)", id, s.cfg.TTL)
+	}
+	return s.storeErr("reading artifact "+id, err)
+}
+
+func (s *Store) storeErr(doing string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	return task.Errorf(task.CodeUnavailable, "%s: the object store failed: %v", doing, err)
+}
+
+// metadata is what the object store keeps of a reference besides the
+// bytes, their size and digest.
+func metadata(r task.ArtifactRef) map[string]string {
+	md := map[string]string{"mime": r.MIME}
+	if r.Name != "" {
+		md["name"] = r.Name
+	}
+	return md
+}
+
+func (s *Store) refOf(info *jetstream.ObjectInfo) task.ArtifactRef {
+	ref := task.ArtifactRef{ID: info.Name, Size: int64(info.Size), MIME: info.Metadata["mime"], Name: info.Metadata["name"],
+		Stored: info.ModTime, Expires: info.ModTime.Add(s.cfg.TTL)}
+	if sum, err := jetstream.DecodeObjectDigest(info.Digest); err == nil {
+		ref.SHA256 = hex.EncodeToString(sum)
+	}
+	return ref
+}
+
+// errOverLimit is what limitReader fails with past its limit.
+var errOverLimit = errors.New("artifacts: over the size limit")
+
+// limitReader yields at most left bytes and fails past them, so that a
+// stream over the limit is refused rather than cut.
+type limitReader struct {
+	r    io.Reader
+	left int64
+	err  error // the first error of r other than io.EOF
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return 0, errOverLimit
+	}
+	if err != nil && err != io.EOF && l.err == nil {
+		l.err = err
+	}
+	return n, err
+}
+
+// Ingest stores data that arrives from outside: it checks the content
+// against the declared MIME type first (see Inspect), so that nothing is
+// stored when the type lies or an image cannot be decoded, then stores
+// it as Put does.
+func (s *Store) Ingest(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, error) {
+	checked, mt, err := Inspect(r, meta.MIME, meta.Name)
+	if err != nil {
+		return task.ArtifactRef{}, err
+	}
+	meta.MIME = mt
+	return s.Put(ctx, meta, checked)
+}
+
+// Join opens the store of a bucket that a router created on the NATS,
+// without changing its settings: for clients such as `taskrouter ask
+// --nats`. cfg.MaxBytes bounds what this client stores.
+func Join(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+	cfg = cfg.withDefaults()
+	if mp := int(nc.MaxPayload()); mp > 0 && cfg.ChunkSize > mp-chunkHeaderRoom {
+		cfg.ChunkSize = max(mp-chunkHeaderRoom, 1<<10)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("opening JetStream: %w", err)
+	}
+	obs, err := js.ObjectStore(ctx, cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("opening object store %s (does a router run on this NATS?): %w", cfg.Bucket, err)
+	}
+	return newStore(ctx, cfg, nc, js, obs)
+}
