@@ -19,6 +19,7 @@ func runMCP(ctx context.Context, env *cliEnv, args []string) error {
 		"over HTTP at /mcp.")
 	var c commonFlags
 	c.register(fs)
+	c.registerDiscover(fs)
 	natsURL := fs.String("nats", "", "send the requests to a running router at this NATS `URL` instead")
 	redisURL := fs.String("redis", "", "with --nats: the routers' shared registry (Redis `URL`), which the models tool lists")
 	rest, err := parseFlags(fs, args)

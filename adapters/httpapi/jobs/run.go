@@ -72,7 +72,7 @@ func ingressOf(source string) string {
 	switch {
 	case strings.HasPrefix(source, "webhook:"):
 		return task.IngressWebhook
-	case strings.HasPrefix(source, "nats:"):
+	case source == "nats" || strings.HasPrefix(source, "nats:"):
 		return task.IngressNATS // a durable request, published on JetStream
 	}
 	return task.IngressJob
