@@ -43,6 +43,8 @@ type Config struct {
 	// ChunkSize is the size of the messages an artifact is stored in
 	// (256 KiB), cut to what the NATS server's max_payload takes.
 	ChunkSize int
+	// Replicas is how many servers of a NATS cluster keep the bucket (1).
+	Replicas int
 }
 
 func (c Config) withDefaults() Config {
@@ -98,7 +100,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("opening JetStream: %w", err)
 	}
 	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: cfg.Bucket, TTL: cfg.TTL, Storage: jetstream.FileStorage,
+		Bucket: cfg.Bucket, TTL: cfg.TTL, Storage: jetstream.FileStorage, Replicas: max(cfg.Replicas, 1),
 		Description: "taskrouter artifacts: images, audio and files of requests and models",
 	})
 	if err != nil {

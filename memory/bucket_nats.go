@@ -22,14 +22,15 @@ type NATSBucket struct {
 var _ Bucket = (*NATSBucket)(nil)
 
 // OpenNATSBucket creates the key-value bucket, or updates its settings
-// when it exists, and returns a Bucket over it.
-func OpenNATSBucket(ctx context.Context, nc *nats.Conn, bucket string, ttl time.Duration) (*NATSBucket, error) {
+// when it exists, and returns a Bucket over it, kept by replicas servers
+// of a NATS cluster (at least 1).
+func OpenNATSBucket(ctx context.Context, nc *nats.Conn, bucket string, ttl time.Duration, replicas int) (*NATSBucket, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("opening JetStream: %w", err)
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucket, TTL: ttl, History: 1, Storage: jetstream.FileStorage,
+		Bucket: bucket, TTL: ttl, History: 1, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
 		Description: "taskrouter memory: conversations, summaries and their index",
 	})
 	if err != nil {

@@ -55,7 +55,7 @@ func buckets(t testing.TB, ttl time.Duration) map[string]Bucket {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nb, err := OpenNATSBucket(context.Background(), nc, "test_memory", ttl)
+	nb, err := OpenNATSBucket(context.Background(), nc, "test_memory", ttl, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

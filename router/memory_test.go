@@ -43,7 +43,7 @@ func newMemoryEnv(t *testing.T, window int) *memoryEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := memory.OpenNATSBucket(context.Background(), nc, "memory_test", time.Hour)
+	b, err := memory.OpenNATSBucket(context.Background(), nc, "memory_test", time.Hour, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func memoryEnvHTTP(t *testing.T) (*env, webhook.Secret) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bucket, err := memory.OpenNATSBucket(context.Background(), nc, "http_memory", time.Hour)
+	bucket, err := memory.OpenNATSBucket(context.Background(), nc, "http_memory", time.Hour, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func (a *app) openArtifacts(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	s, err := artifacts.Open(ctx, nc, artifacts.Config{TTL: a.cfg.Artifacts.TTL, MaxBytes: a.cfg.Artifacts.MaxBytes})
+	s, err := artifacts.Open(ctx, nc, artifacts.Config{TTL: a.cfg.Artifacts.TTL, MaxBytes: a.cfg.Artifacts.MaxBytes, Replicas: a.cfg.NATS.Replicas})
 	if err != nil {
 		a.log.Warn("no artifact store: attachments and models that read or make images and audio are unavailable", "err", err)
 		return nil

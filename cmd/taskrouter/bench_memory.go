@@ -102,7 +102,7 @@ func benchMemoryStore(ctx context.Context, b *bus.Bus) (*memory.Memory, error) {
 	if err != nil {
 		return nil, err
 	}
-	bucket, err := memory.OpenNATSBucket(ctx, nc, "bench_memory", time.Hour)
+	bucket, err := memory.OpenNATSBucket(ctx, nc, "bench_memory", time.Hour, 1)
 	if err != nil {
 		return nil, err
 	}

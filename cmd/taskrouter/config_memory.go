@@ -97,7 +97,7 @@ func (a *app) openMemory(ctx context.Context) (*memory.Memory, memory.Cache, err
 		}
 		octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		nb, err := memory.OpenNATSBucket(octx, nc, memoryBucket, mc.TTL)
+		nb, err := memory.OpenNATSBucket(octx, nc, memoryBucket, mc.TTL, a.cfg.NATS.Replicas)
 		if err != nil {
 			a.log.Warn("JetStream is unavailable and redis.url is not set; conversations are off", "err", err)
 			return nil, cache, nil
