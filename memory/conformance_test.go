@@ -299,3 +299,45 @@ func recalled(s *Session, text string) *Recalled {
 	}
 	return nil
 }
+
+// Dropping the oldest turns past MaxTurns keeps every router's cache of
+// the index (the scope's epoch holds), and a router whose cached segment
+// still holds a dropped turn does not recall it.
+func TestTrimKeepsCachesAndHidesDroppedTurns(t *testing.T) {
+	ctx := context.Background()
+	forEachBackend(t, Config{MaxTurns: 40, Window: 100}, func(t *testing.T, m *Memory, b Bucket) {
+		other, err := New(Config{Bucket: b, MaxTurns: 40, Window: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := Key{Owner: "k", Conversation: "trimmed", Scope: "user-1"}
+		reader := Key{Owner: "k", Conversation: "another", Scope: "user-1"}
+		exchange(t, m, k, "The first secret is walrus.", "ok")
+		for i := range 18 {
+			exchange(t, m, k, fmt.Sprintf("filler %d", i), "ok")
+		}
+		s, err := other.Open(ctx, reader, "what is the secret walrus") // caches the sealed segments
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Recalled) == 0 {
+			t.Fatal("the secret was not recalled before it was dropped")
+		}
+		epoch := s.scope.meta.Epoch
+		for i := range 12 {
+			exchange(t, m, k, fmt.Sprintf("more filler %d", i), "ok")
+		}
+		s, err = other.Open(ctx, reader, "what is the secret walrus")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.scope.meta.Epoch != epoch {
+			t.Errorf("dropping old turns gave the scope a new epoch: %s, was %s", s.scope.meta.Epoch, epoch)
+		}
+		for _, r := range s.Recalled {
+			if strings.Contains(r.Content, "walrus") {
+				t.Fatalf("a dropped turn was recalled from a cached segment: %+v", r)
+			}
+		}
+	})
+}

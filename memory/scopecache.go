@@ -22,7 +22,7 @@ type scopeCache struct {
 
 type scopeEntry struct {
 	epoch  string
-	sealed []*doc
+	sealed []*segIndex
 	loaded int // sealed segments read into it
 	used   time.Time
 }
@@ -35,12 +35,12 @@ func newScopeCache(maxDocs int) *scopeCache {
 }
 
 // scopeView is a scope as one lookup read it: its record, its open
-// segment (for writing the next docs) and every doc.
+// segment (for writing the next docs) and every segment, indexed.
 type scopeView struct {
 	meta scopeMeta
 	rev  uint64
 	open segment
-	docs []*doc
+	segs []*segIndex
 }
 
 // read returns a scope's docs, reading only what the cache lacks.
@@ -59,21 +59,13 @@ func (c *scopeCache) read(ctx context.Context, b Reader, sk string) (scopeView, 
 	if err != nil {
 		return scopeView{}, err
 	}
-	docs := e.sealed
-	for _, s := range segs[:len(segs)-1] {
-		for i := range s.docs {
-			docs = append(docs, &s.docs[i])
-		}
-	}
+	indexed := append(e.sealed[:len(e.sealed):len(e.sealed)], indexOf(segs[:len(segs)-1])...)
 	if len(ns) > 0 {
-		c.put(sk, &scopeEntry{epoch: sm.Epoch, sealed: docs, loaded: sealed})
+		c.put(sk, &scopeEntry{epoch: sm.Epoch, sealed: indexed, loaded: sealed})
 	}
 	open := segs[len(segs)-1]
-	all := docs[:len(docs):len(docs)]
-	for i := range open.docs {
-		all = append(all, &open.docs[i])
-	}
-	return scopeView{meta: sm, rev: rev, open: open, docs: all}, nil
+	all := append(indexed[:len(indexed):len(indexed)], newSegIndex(open.docs))
+	return scopeView{meta: sm, rev: rev, open: open, segs: all}, nil
 }
 
 // get returns the scope's entry for epoch, or an empty one.
@@ -97,11 +89,11 @@ func (c *scopeCache) put(sk string, e *scopeEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.entries[sk]; old != nil {
-		c.docs -= len(old.sealed)
+		c.docs -= countDocs(old.sealed)
 	}
 	e.used = time.Now()
 	c.entries[sk] = e
-	c.docs += len(e.sealed)
+	c.docs += countDocs(e.sealed)
 	for c.docs > c.max && len(c.entries) > 1 {
 		c.evictOldestLocked(sk)
 	}
@@ -112,7 +104,7 @@ func (c *scopeCache) drop(sk string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.entries[sk]; e != nil {
-		c.docs -= len(e.sealed)
+		c.docs -= countDocs(e.sealed)
 		delete(c.entries, sk)
 	}
 }
@@ -121,7 +113,7 @@ func (c *scopeCache) sweepLocked(now time.Time) {
 	c.swept = now
 	for sk, e := range c.entries {
 		if now.Sub(e.used) > scopeIdle {
-			c.docs -= len(e.sealed)
+			c.docs -= countDocs(e.sealed)
 			delete(c.entries, sk)
 		}
 	}
@@ -136,7 +128,7 @@ func (c *scopeCache) evictOldestLocked(keep string) {
 		}
 	}
 	if e := c.entries[oldest]; e != nil {
-		c.docs -= len(e.sealed)
+		c.docs -= countDocs(e.sealed)
 		delete(c.entries, oldest)
 	}
 }

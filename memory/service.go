@@ -154,8 +154,8 @@ func (s *Session) from() int64 {
 func (m *Memory) recall(s *Session, input string) []Recalled {
 	since := time.Now().Add(-m.cfg.TTL)
 	from := s.from()
-	hits := rank(localmodel.IndexTerms(input), s.scope.docs, m.cfg.Recall, func(d *doc) bool {
-		return d.Time.After(since) && !(d.Conv == s.ck && d.Seq >= from)
+	hits := rank(localmodel.IndexTerms(input), s.scope.segs, m.cfg.Recall, func(d *doc) bool {
+		return d.Time.After(since) && !(d.Conv == s.ck && d.Seq >= from) && !s.scope.meta.trimmed(d)
 	})
 	out := make([]Recalled, len(hits))
 	for i, d := range hits {
