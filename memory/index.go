@@ -25,6 +25,10 @@ type doc struct {
 	Text  string         `json:"text"`
 	Terms map[string]int `json:"terms"`
 	Len   int            `json:"len"`
+	// Vec is the turn's unit vector (encodeVector) by the embedding model
+	// VecModel, when one was configured as it was recorded.
+	Vec      string `json:"v,omitempty"`
+	VecModel string `json:"vm,omitempty"`
 }
 
 // scopeMeta is a memory scope's record. Its segments are numbered from 0;
@@ -288,7 +292,8 @@ const (
 type segIndex struct {
 	docs   []doc
 	post   map[string][]posting
-	length int // the terms of all its docs
+	length int         // the terms of all its docs
+	vecs   [][]float32 // the docs' vectors, decoded; nil when none has one
 }
 
 // posting is a doc that has a term, and how often.
@@ -300,6 +305,12 @@ func newSegIndex(docs []doc) *segIndex {
 		s.length += docs[i].Len
 		for t, tf := range docs[i].Terms {
 			s.post[t] = append(s.post[t], posting{int32(i), int32(tf)})
+		}
+		if docs[i].Vec != "" {
+			if s.vecs == nil {
+				s.vecs = make([][]float32, len(docs))
+			}
+			s.vecs[i] = decodeVector(docs[i].Vec)
 		}
 	}
 	return s

@@ -21,10 +21,17 @@ func (m *Memory) Record(ctx context.Context, s *Session, turns []Turn) error {
 	}
 	now := time.Now().UTC()
 	docs := make([]doc, len(turns))
+	texts := make([]string, len(turns))
 	for i := range turns {
 		turns[i].Seq, turns[i].Time = first+int64(i), now
 		turns[i].Content = cut(turns[i].Content, MaxTurnBytes)
 		docs[i] = newDoc(s.ck, s.key.Conversation, turns[i])
+		texts[i] = docs[i].Text
+	}
+	if vecs, model := m.embedTexts(ctx, texts); vecs != nil {
+		for i := range docs {
+			docs[i].Vec, docs[i].VecModel = encodeVector(vecs[i]), model
+		}
 	}
 	// The turns and their index entries are different records: written
 	// at once, they cost one round trip of the store, not two.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/taskrouter/taskrouter/localmodel"
@@ -26,6 +27,9 @@ type Config struct {
 	Window int
 	// Recall is how many earlier turns may be recalled for a request (3).
 	Recall int
+	// OnEmbedError, when set, hears of an embedding that failed (recall
+	// went by terms alone), for the log.
+	OnEmbedError func(error)
 	// CachedDocs bounds the indexed turns this process keeps of recently
 	// used scopes (50000).
 	CachedDocs int
@@ -58,6 +62,7 @@ type Memory struct {
 	cfg    Config
 	b      Bucket
 	scopes *scopeCache
+	embed  Embedder // nil: recall by terms only
 }
 
 // New returns a Memory over cfg.Bucket.
@@ -90,6 +95,10 @@ type Session struct {
 	metaRev uint64
 	chunks  []chunk
 	scope   scopeView
+	// query is the input's unit vector, by queryModel, when an embedder
+	// gave one.
+	query      []float32
+	queryModel string
 
 	// Summary covers the turns up to its Through; nil when none is written.
 	Summary *Summary
@@ -119,7 +128,20 @@ func (m *Memory) Open(ctx context.Context, k Key, input string) (*Session, error
 		s.exists, s.meta, s.metaRev, s.Summary = true, mt, rev, mt.Summary
 	}
 	s.sk = scopeKey(k.Owner, k.Conversation, s.meta.Scope)
-	// The recent turns and the scope's index are read at once.
+	// The recent turns, the scope's index and the input's vector are
+	// read at once.
+	embedded := make(chan struct{})
+	ectx, cancelEmbed := context.WithCancel(ctx)
+	go func() {
+		defer close(embedded)
+		if strings.TrimSpace(input) == "" {
+			return
+		}
+		if vecs, model := m.embedTexts(ectx, []string{input}); vecs != nil {
+			s.query, s.queryModel = unit(vecs[0]), model
+		}
+	}()
+	defer func() { cancelEmbed(); <-embedded }()
 	scoped := make(chan error, 1)
 	go func() {
 		var err error
@@ -136,6 +158,7 @@ func (m *Memory) Open(ctx context.Context, k Key, input string) (*Session, error
 	if err != nil {
 		return nil, fmt.Errorf("reading conversation %q: %w", k.Conversation, err)
 	}
+	<-embedded
 	s.Recalled = m.recall(s, input)
 	return s, nil
 }
@@ -154,9 +177,13 @@ func (s *Session) from() int64 {
 func (m *Memory) recall(s *Session, input string) []Recalled {
 	since := time.Now().Add(-m.cfg.TTL)
 	from := s.from()
-	hits := rank(localmodel.IndexTerms(input), s.scope.segs, m.cfg.Recall, func(d *doc) bool {
+	keep := func(d *doc) bool {
 		return d.Time.After(since) && !(d.Conv == s.ck && d.Seq >= from) && !s.scope.meta.trimmed(d)
-	})
+	}
+	hits := rank(localmodel.IndexTerms(input), s.scope.segs, m.cfg.Recall, keep)
+	if q := s.query; q != nil {
+		hits = fuse(m.cfg.Recall, hits, nearest(q, s.queryModel, s.scope.segs, m.cfg.Recall, keep))
+	}
 	out := make([]Recalled, len(hits))
 	for i, d := range hits {
 		out[i] = Recalled{Turn: Turn{Seq: d.Seq, Role: d.Role, Content: d.Text, Time: d.Time}, Conversation: d.ID}

@@ -130,7 +130,9 @@ func New(nc *nats.Conn, sel Selector, planner Planner, cfg Config) (*Router, err
 	if err != nil {
 		return nil, err
 	}
-	return &Router{cfg: cfg, nc: nc, sel: sel, planner: planner, inbox: in}, nil
+	r := &Router{cfg: cfg, nc: nc, sel: sel, planner: planner, inbox: in}
+	r.withEmbedder()
+	return r, nil
 }
 
 func (c Config) withDefaults() Config {

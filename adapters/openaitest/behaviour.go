@@ -54,6 +54,11 @@ type Behaviour struct {
 	// ReplyFunc, when set, computes the answer from the request's messages
 	// instead of Reply. It must be safe for concurrent use.
 	ReplyFunc func(messages []task.Message) string
+	// Embed, when set, computes an embedding's vector from its input text
+	// instead of the default hash of the text (see POST /v1/embeddings),
+	// so that a test can give texts of one meaning near vectors. It must
+	// be safe for concurrent use.
+	Embed func(text string) []float32
 	// Latency is the wait before the response starts (the first token, or
 	// the injected failure).
 	Latency time.Duration

@@ -55,7 +55,11 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		b = append(b, `{"object":"embedding","index":`...)
 		b = strconv.AppendInt(b, int64(i), 10)
 		b = append(b, `,"embedding":`...)
-		b = appendVector(b, vector(in, dims), er.EncodingFormat == "base64")
+		v := vector(in, dims)
+		if sc := m.script; sc != nil && sc.b.Embed != nil {
+			v = sc.b.Embed(in)
+		}
+		b = appendVector(b, v, er.EncodingFormat == "base64")
 		b = append(b, '}')
 		tokens += len(SplitTokens(in))
 	}

@@ -104,7 +104,9 @@ func (a *app) openMemory(ctx context.Context) (*memory.Memory, memory.Cache, err
 		}
 		b = nb
 	}
-	m, err := memory.New(memory.Config{Bucket: b, TTL: mc.TTL, MaxTurns: mc.MaxTurns, Window: mc.Window, Recall: mc.Recall})
+	log := a.log
+	m, err := memory.New(memory.Config{Bucket: b, TTL: mc.TTL, MaxTurns: mc.MaxTurns, Window: mc.Window, Recall: mc.Recall,
+		OnEmbedError: func(err error) { log.Warn("embedding for memory failed; recall went by terms alone", "err", err) }})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening memory: %w", err)
 	}
