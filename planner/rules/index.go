@@ -46,7 +46,7 @@ type index struct {
 	postings map[string][]posting
 	idf      map[string]float32
 	maxIDF   float32 // the idf of a term only one capability has
-	fallback int     // index of the fallback capability
+	fallback int     // index of the fallback capability, or -1 for none
 	// refCaps and titleCaps list, by term, the capabilities whose
 	// reference terms or titles hold it.
 	refCaps, titleCaps map[string][]int
@@ -75,7 +75,7 @@ func newIndex(cat *task.Catalog, fallback string) (*index, error) {
 			ix.fallback = i
 		}
 	}
-	if ix.fallback < 0 {
+	if ix.fallback < 0 && fallback != "" {
 		return nil, task.Errorf(task.CodeNotFound, "the fallback capability %q is not in the catalog; add it or choose another with the fallback option", fallback)
 	}
 	ix.weigh(tfs, lengths)

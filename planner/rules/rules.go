@@ -84,6 +84,14 @@ func WithFallback(capability string) Option {
 	return func(o *options) { o.fallback = capability }
 }
 
+// WithoutFallback plans over a catalog that has no capability for what
+// matches nothing, as a user's catalog of tools often has not: a piece of
+// a request that matches no capability is never a step of its own, and a
+// request that matches none at all is refused (CodeNotFound).
+func WithoutFallback() Option {
+	return func(o *options) { o.fallback = "" }
+}
+
 // WithLimits sets the limits plans are validated against; the default is
 // task.DefaultLimits.
 func WithLimits(l task.Limits) Option {
@@ -97,8 +105,8 @@ func New(cat *task.Catalog, opts ...Option) (*Planner, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if len(cat.All()) == 0 {
-		return nil, task.Errorf(task.CodeInvalidRequest, "the capability catalog is empty; the rules planner needs at least the fallback capability %q", o.fallback)
+	if len(cat.Plannable()) == 0 {
+		return nil, task.Errorf(task.CodeInvalidRequest, "the capability catalog has nothing to plan; the rules planner needs at least one capability that is not direct")
 	}
 	ix, err := newIndex(cat, o.fallback)
 	if err != nil {
@@ -118,6 +126,9 @@ func (p *Planner) Plan(ctx context.Context, req task.Request) (task.Plan, error)
 	}
 	r := p.parseRequest(text)
 	steps := p.steps(r)
+	if err := p.matched(steps); err != nil {
+		return task.Plan{}, err
+	}
 	if len(steps) > p.maxSteps() {
 		return task.Plan{}, task.Errorf(task.CodeInvalidRequest, "the request asks for more than %d steps, the most a plan may have; split it into several requests", p.maxSteps())
 	}
@@ -152,8 +163,22 @@ func (p *Planner) PlanSingle(ctx context.Context, req task.Request) (task.Plan, 
 	if len(steps) != 1 {
 		steps = []step{p.wholeStep(r, r.toks)}
 	}
+	if err := p.matched(steps); err != nil {
+		return task.Plan{}, err
+	}
 	plan, err := p.finish(r, steps, true)
 	return p.attach(req, plan, err)
+}
+
+// matched refuses a plan that has a step of no capability, which only a
+// planner without a fallback makes, when nothing matches at all.
+func (p *Planner) matched(steps []step) error {
+	for _, s := range steps {
+		if s.capability < 0 {
+			return task.Errorf(task.CodeNotFound, "nothing in the capability catalog matches the request, and the catalog has no fallback capability; name a capability's work in the request, or add a capability such as %q that takes any request", DefaultFallback)
+		}
+	}
+	return nil
 }
 
 func (p *Planner) requestText(ctx context.Context, req task.Request) (string, error) {

@@ -131,7 +131,7 @@ func (p *Planner) alone(r *request, out []step, s *step, matched bool, frags []f
 		return false
 	case p.gapped(r, out, *s):
 		s.capability = out[len(out)-1].capability
-	case frags[k].seq || k+1 < len(frags) && frags[k+1].seq:
+	case p.ix.fallback >= 0 && (frags[k].seq || k+1 < len(frags) && frags[k+1].seq):
 		s.capability = p.ix.fallback
 	default:
 		return false
@@ -177,7 +177,7 @@ func (p *Planner) widen(r *request, toks []token, s step, start, end int, prev [
 // capability when nothing matches well enough.
 func (p *Planner) wholeStep(r *request, toks []token) step {
 	s := p.analyze(r, toks, fragment{start: 0, end: r.end}, nil, -1)
-	if s.score < p.threshold {
+	if s.score < p.threshold && p.ix.fallback >= 0 {
 		s.capability = p.ix.fallback
 	}
 	return s
