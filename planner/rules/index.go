@@ -22,6 +22,8 @@ const (
 	unigramFactor = 0.3 // a lone CJK character is weak evidence
 	phraseFactor  = 0.6 // share of a phrase's idf added when all of it matches
 	numberFactor  = 0.5 // a number says little about the work on its own
+	aliasFactor   = 0.5 // a word's alias counts for less than the word
+	weightType    = 1   // the types a capability reads and makes
 )
 
 // capInfo is what the planner knows about one capability.
@@ -46,6 +48,9 @@ type index struct {
 	postings map[string][]posting
 	idf      map[string]float32
 	maxIDF   float32 // the idf of a term only one capability has
+	// lean is the share of capabilities with neither examples nor
+	// keywords: what the catalog does not say in the words of requests.
+	lean float32
 	fallback int     // index of the fallback capability, or -1 for none
 	// refCaps and titleCaps list, by term, the capabilities whose
 	// reference terms or titles hold it.
@@ -79,6 +84,12 @@ func newIndex(cat *task.Catalog, fallback string) (*index, error) {
 		return nil, task.Errorf(task.CodeNotFound, "the fallback capability %q is not in the catalog; add it or choose another with the fallback option", fallback)
 	}
 	ix.weigh(tfs, lengths)
+	for _, c := range ix.caps {
+		if len(c.Examples) == 0 && len(c.Keywords) == 0 {
+			ix.lean++
+		}
+	}
+	ix.lean /= float32(len(ix.caps))
 	ix.phraseStarts = map[string][]int{}
 	for i, c := range ix.caps {
 		for _, terms := range c.phrases {
@@ -137,6 +148,7 @@ func describe(c task.Capability) (capInfo, map[string]float64, float64) {
 	for t := range info.titleTerms {
 		info.refTerms[t] = true
 	}
+	add(strings.Join(c.Inputs, " ")+" "+strings.Join(c.Outputs, " "), weightType, nil)
 	add(c.Description, weightText, nil)
 	for _, e := range c.Examples {
 		add(e, weightText, nil)
@@ -238,9 +250,23 @@ func (ix *index) score(toks []token, keep func(token) bool, sc *scratch) []float
 		for _, p := range ix.postings[t.term] {
 			sc.scores[p.capability] += factor * p.weight
 		}
+		if t.kind == kindWord {
+			for _, a := range aliases[t.term] {
+				if !sc.seenBefore(a) {
+					ix.addTerm(sc.scores, a, aliasFactor)
+				}
+			}
+		}
 	}
 	ix.phraseBonus(sc)
 	return sc.scores
+}
+
+// addTerm adds a term's weights, times factor, to scores.
+func (ix *index) addTerm(scores []float32, term string, factor float32) {
+	for _, p := range ix.postings[term] {
+		scores[p.capability] += factor * p.weight
+	}
 }
 
 // resize returns s with length n, zeroed, reusing its memory.

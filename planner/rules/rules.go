@@ -61,6 +61,10 @@ const DefaultFallback = "chat"
 // whatever the size of the catalog.
 const thresholdFactor = 1.15
 
+// leanThresholdFactor is thresholdFactor for a catalog without examples
+// or keywords; a catalog with some has a factor in between.
+const leanThresholdFactor = 0.75
+
 // Planner is the rules planner. It is safe for concurrent use: the catalog
 // index is built once by New and only read afterwards.
 type Planner struct {
@@ -112,7 +116,15 @@ func New(cat *task.Catalog, opts ...Option) (*Planner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the rules planner: %w", err)
 	}
-	return &Planner{ix: ix, limits: o.limits, threshold: thresholdFactor * ix.maxIDF, known: cat.Has}, nil
+	return &Planner{ix: ix, limits: o.limits, threshold: threshold(ix), known: cat.Has}, nil
+}
+
+// threshold is the score a piece of a request needs to count as an
+// instruction. A catalog of names and one-line descriptions, with no
+// examples and no keywords, says each capability's work in few words,
+// and rarely twice: there, one word of a description is enough.
+func threshold(ix *index) float32 {
+	return (thresholdFactor - ix.lean*(thresholdFactor-leanThresholdFactor)) * ix.maxIDF
 }
 
 // Plan decomposes the request into a plan of one or more subtasks; a

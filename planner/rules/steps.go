@@ -3,6 +3,7 @@ package rules
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -239,6 +240,11 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref) (int, f
 		return !within(directional, t) && !within(counts, t)
 	}
 	scores := p.ix.score(span, keep, &r.scratch)
+	if p.ix.lean > 0 && asks(r.masked[f.start:f.end]) {
+		for _, t := range questionTerms {
+			p.ix.addTerm(scores, t, aliasFactor*p.ix.lean)
+		}
+	}
 	for _, pl := range r.payloads {
 		if pl.shared || pl.start < f.start || pl.end > f.end || pl.typ == "text" {
 			continue
@@ -250,6 +256,12 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref) (int, f
 		}
 	}
 	return p.ix.best(scores)
+}
+
+// asks reports whether a piece of a request is a question.
+func asks(s string) bool {
+	s = strings.TrimRight(s, " \t\r\n\"'”’)")
+	return strings.HasSuffix(s, "?") || strings.HasSuffix(s, "？")
 }
 
 // continues reports whether s only goes on with the step before it: the
