@@ -127,10 +127,10 @@ func planGraph(plan task.Plan) (nodes, edges []string) {
 // scoredSuite is one catalog and the requests scored over it, with the
 // node and edge F1 it must reach.
 type scoredSuite struct {
-	name          string
-	catalog       func(t testing.TB) *task.Catalog
-	minNode       float64
-	minEdge       float64
+	name    string
+	catalog func(t testing.TB) *task.Catalog
+	minNode float64
+	minEdge float64
 	// multiStepOnly scores only requests of two or more expected steps;
 	// the others must then be planned exactly.
 	multiStepOnly bool

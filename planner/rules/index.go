@@ -50,8 +50,8 @@ type index struct {
 	maxIDF   float32 // the idf of a term only one capability has
 	// lean is the share of capabilities with neither examples nor
 	// keywords: what the catalog does not say in the words of requests.
-	lean float32
-	fallback int     // index of the fallback capability, or -1 for none
+	lean     float32
+	fallback int // index of the fallback capability, or -1 for none
 	// refCaps and titleCaps list, by term, the capabilities whose
 	// reference terms or titles hold it.
 	refCaps, titleCaps map[string][]int
