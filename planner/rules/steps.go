@@ -192,7 +192,7 @@ func (p *Planner) wholeStep(r *request, toks []token) step {
 func (p *Planner) analyze(r *request, toks []token, f fragment, prev []step, fixed int) step {
 	span := tokensIn(toks, f.start, f.end)
 	refs := p.findRefs(r, f.start, f.end, prev)
-	c, score := p.rateOr(r, span, f, refs, fixed)
+	c, score := p.rateOr(r, span, f, refs, prev, fixed)
 	kept := refs[:0:0]
 	for _, rf := range refs {
 		switch {
@@ -204,7 +204,7 @@ func (p *Planner) analyze(r *request, toks []token, f fragment, prev []step, fix
 	}
 	if len(kept) != len(refs) {
 		refs = kept
-		c, score = p.rateOr(r, span, f, refs, fixed)
+		c, score = p.rateOr(r, span, f, refs, prev, fixed)
 	}
 	for k := range refs {
 		if refs[k].kind == refImplied && refs[k].capability == c {
@@ -219,15 +219,15 @@ func (p *Planner) analyze(r *request, toks []token, f fragment, prev []step, fix
 }
 
 // rateOr is rate, unless the capability is fixed already.
-func (p *Planner) rateOr(r *request, span []token, f fragment, refs []ref, fixed int) (int, float32) {
+func (p *Planner) rateOr(r *request, span []token, f fragment, refs []ref, prev []step, fixed int) (int, float32) {
 	if fixed >= 0 {
 		return fixed, 0
 	}
-	return p.rate(r, span, f, refs)
+	return p.rate(r, span, f, refs, prev)
 }
 
 // rate scores the capabilities for a fragment and returns the best one.
-func (p *Planner) rate(r *request, span []token, f fragment, refs []ref) (int, float32) {
+func (p *Planner) rate(r *request, span []token, f fragment, refs []ref, prev []step) (int, float32) {
 	// target languages and counts say how, not what: "answer in Chinese"
 	// is a question, not a translation, and "in 50 words" no arithmetic
 	directional, counts := spansIn(r.directional, f.start, f.end), spansIn(r.counts, f.start, f.end)
@@ -255,6 +255,7 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref) (int, f
 			}
 		}
 	}
+	p.weighKinds(scores, p.kindsOf(r, f, prev))
 	return p.ix.best(scores)
 }
 

@@ -1,0 +1,119 @@
+package rules
+
+import (
+	"slices"
+
+	"github.com/taskrouter/taskrouter/task"
+)
+
+// Data kinds. A capability that reads only binary data (an image, audio,
+// a video) can work only where the request has some: a file it names, or
+// the result of an earlier step that makes it. A word that names a kind
+// of data says which side of the work it is on: "an image", "into a
+// video" ask for one to be made; "the image", "this recording" for one to
+// be read.
+
+// kindNouns map the stems of the words for binary data to its type.
+var kindNouns = func() map[string]string {
+	m := map[string]string{}
+	for typ, words := range map[string][]string{
+		task.TypeImage: {"image", "picture", "photo", "photograph", "pic", "illustration", "snapshot", "frame"},
+		task.TypeAudio: {"audio", "recording", "soundtrack", "song", "music", "speech", "podcast"},
+		task.TypeVideo: {"video", "clip", "movie", "film", "footage", "animation"},
+	} {
+		for _, w := range words {
+			m[stem(w)] = typ
+		}
+	}
+	return m
+}()
+
+// makers are the words before a kind noun that ask for it to be made.
+var makers = setOf("a", "an", "into", "new", "another", "as")
+
+// Bonus and penalty of the data kinds, as shares of the idf of a term only
+// one capability has (made) or factors of a score (unreadable).
+const (
+	madeBonus         = 0.9
+	unreadablePenalty = 0.35
+)
+
+// kinds is what a piece of a request says about binary data: the kinds it
+// can read (the request's files and what earlier steps make) and the
+// kinds it asks to be made.
+type kinds struct {
+	readable, made []string
+}
+
+// kindsOf finds the kinds of data a fragment can read and asks for.
+func (p *Planner) kindsOf(r *request, f fragment, prev []step) kinds {
+	var k kinds
+	for _, pl := range r.payloads {
+		if task.IsBinaryType(pl.typ) && !slices.Contains(k.readable, pl.typ) {
+			k.readable = append(k.readable, pl.typ)
+		}
+	}
+	for _, s := range prev {
+		for _, out := range p.ix.caps[s.capability].Outputs {
+			if task.IsBinaryType(out) && !slices.Contains(k.readable, out) {
+				k.readable = append(k.readable, out)
+			}
+		}
+	}
+	for i, w := range r.words {
+		typ, ok := kindNouns[w.stem]
+		switch {
+		case !ok:
+		case i > 0 && makers[r.words[i-1].text]:
+			if w.start >= f.start && w.end <= f.end && !slices.Contains(k.made, typ) {
+				k.made = append(k.made, typ)
+			}
+		case !slices.Contains(k.readable, typ):
+			// "this image", "the recording": data the user has
+			k.readable = append(k.readable, typ)
+		}
+	}
+	for _, t := range r.toks {
+		if typ, ok := cjkKindNouns[t.term]; ok && t.kind == kindBigram && !slices.Contains(k.readable, typ) {
+			k.readable = append(k.readable, typ)
+		}
+	}
+	return k
+}
+
+// cjkKindNouns are the Chinese words for binary data, as bigrams.
+var cjkKindNouns = map[string]string{
+	"图片": task.TypeImage, "照片": task.TypeImage, "截图": task.TypeImage, "图像": task.TypeImage, "相片": task.TypeImage,
+	"录音": task.TypeAudio, "音频": task.TypeAudio, "语音": task.TypeAudio,
+	"视频": task.TypeVideo, "影片": task.TypeVideo,
+}
+
+// weighKinds adjusts scores by the data kinds: a capability that makes a
+// kind asked for gains, and one that reads only kinds the request cannot
+// give it loses most of its score.
+func (p *Planner) weighKinds(scores []float32, k kinds) {
+	for i, c := range p.ix.caps {
+		if scores[i] <= 0 {
+			continue
+		}
+		for _, typ := range k.made {
+			if hasType(c.Outputs, typ) && !hasType(c.Inputs, typ) {
+				scores[i] += madeBonus * p.ix.maxIDF
+				break
+			}
+		}
+		if !p.canRead(c.Capability, k.readable) {
+			scores[i] *= unreadablePenalty
+		}
+	}
+}
+
+// canRead reports whether a capability reads text or one of the kinds.
+func (p *Planner) canRead(c task.Capability, readable []string) bool {
+	for _, in := range c.Inputs {
+		if !task.IsBinaryType(in) || slices.Contains(readable, in) {
+			return true
+		}
+	}
+	return false
+}
