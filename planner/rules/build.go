@@ -89,8 +89,44 @@ func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
 			add(p.producer(steps, i))
 		}
 	}
+	if len(deps) == 0 && !explicit {
+		add(p.dataSource(r, steps, i))
+	}
 	slices.Sort(deps)
 	return deps
+}
+
+// dataSource returns the earlier step whose result step i works on by
+// the types alone, or -1: the nearest that makes what it reads when it
+// cannot read text and names nothing of its own it can read ("draw a
+// chart" of a query's rows, "upscale it" after a colorization); when it
+// says "it" of data ("mix it with the voice in a.wav") or has nothing at
+// all to work on ("summarize the thread" of a ticket looked up), the
+// nearest that makes data, not text, that it reads.
+func (p *Planner) dataSource(r *request, steps []step, i int) int {
+	s := steps[i]
+	c := p.ix.caps[s.capability]
+	own := false
+	for _, pl := range r.ownPayloads(s.ownSpan()) {
+		own = own || hasType(c.Inputs, pl.typ) || p.accepts(s.capability, pl.typ) && pl.typ == "text"
+	}
+	readsText := hasType(c.Inputs, "text") || hasType(c.Inputs, "prompt")
+	weak := slices.ContainsFunc(s.refs, func(rf ref) bool { return rf.kind == refWeak })
+	for j := i - 1; j >= 0; j-- {
+		for _, out := range p.ix.caps[steps[j].capability].Outputs {
+			if !hasType(c.Inputs, out) {
+				continue
+			}
+			switch {
+			case !readsText && !own:
+				return j
+			case out == "text" || out == "prompt":
+			case weak, p.payloadFor(r, steps, i) == nil:
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 // addUnused adds every earlier step no other step depends on yet: "combine

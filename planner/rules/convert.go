@@ -26,8 +26,8 @@ func (p *Planner) convert(r *request, steps []step) []step {
 			continue
 		}
 		pl := p.payloadFor(r, steps, i)
-		if pl == nil || p.accepts(s.capability, pl.typ) || p.producer(steps, i) >= 0 {
-			continue
+		if pl == nil || p.accepts(s.capability, pl.typ) || p.producer(steps, i) >= 0 || !pl.shared && pl.start >= s.end {
+			continue // a later step's file is no reason to convert for this one
 		}
 		c := p.converter(r, s, pl.typ)
 		if c < 0 {
