@@ -36,6 +36,7 @@ type request struct {
 	words         []word       // the Latin words of the instructions
 	langs, counts [][2]int     // spans of language names and of counts
 	directional   [][2]int     // the language names that say which language to produce or read
+	qualifiers    [][2]int     // manner phrases and quantity questions (qualifiers.go)
 	countMatches  []countMatch // the counts themselves
 	scratch       scratch
 }
@@ -65,6 +66,7 @@ func (p *Planner) parseRequest(text string) *request {
 	r.langs = languageSpans(instr, 0, len(instr))
 	r.directional = directional(instr, r.langs)
 	r.countMatches = counts(instr, r.words)
+	r.qualifiers = qualifierSpans(instr, r.words)
 	for _, m := range r.countMatches {
 		if m.unit != "" || m.top {
 			r.counts = append(r.counts, [2]int{m.start, m.end})

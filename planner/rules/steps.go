@@ -53,6 +53,11 @@ func (p *Planner) steps(r *request) []step {
 		if len(b.out) > p.maxSteps() {
 			break
 		}
+		if f := frags[k]; k+1 < len(frags) && !frags[k+1].hard && isPremise(r.masked[f.start:f.end], wordsIn(r.words, f.start, f.end)) {
+			// a premise is part of the question after it
+			frags[k+1].start, frags[k+1].seq, frags[k+1].hard = f.start, f.seq, f.hard
+			continue
+		}
 		b.take(frags, k)
 	}
 	if len(b.out) == 0 {
@@ -231,15 +236,19 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref, prev []
 	// target languages and counts say how, not what: "answer in Chinese"
 	// is a question, not a translation, and "in 50 words" no arithmetic
 	directional, counts := spansIn(r.directional, f.start, f.end), spansIn(r.counts, f.start, f.end)
+	qualifiers := spansIn(r.qualifiers, f.start, f.end)
 	keep := func(t token) bool {
 		for _, rf := range refs {
 			if rf.kind != refWeak && rf.kind != refImplied && t.start >= rf.start && t.end <= rf.end {
 				return false
 			}
 		}
-		return !within(directional, t) && !within(counts, t)
+		return !within(directional, t) && !within(counts, t) && !within(qualifiers, t)
 	}
 	scores := p.ix.score(span, keep, &r.scratch)
+	if len(qualifiers) > 0 {
+		p.weighQuantities(scores, r, span, qualifiers)
+	}
 	if p.ix.lean > 0 && asks(r.masked[f.start:f.end]) {
 		for _, t := range questionTerms {
 			p.ix.addTerm(scores, t, aliasFactor*p.ix.lean)

@@ -45,18 +45,20 @@ var pluralResult = setOf("results", "outputs", "answers", "responses", "findings
 // are stems.
 var aliases = func() map[string][]string {
 	groups := map[string][]string{
-		"image":   {"picture", "photo", "photograph", "pic", "illustration", "frame", "scene", "snapshot"},
-		"video":   {"clip", "movie", "film", "footage", "recording"},
-		"audio":   {"sound", "recording", "soundtrack", "song", "music", "track", "voice", "speech", "podcast"},
-		"speech":  {"aloud", "loud", "say", "speak", "spoken", "voice", "narrate", "narration", "voiceover"},
-		"describ": {"caption"},
-		"caption": {"describe", "description"},
-		"class":   {"kind", "category", "sort"},
-		"anomaly": {"outlier", "unusual"},
-		"outlier": {"anomaly", "unusual"},
-		"table":   {"spreadsheet", "rows", "csv"},
-		"chart":   {"plot", "graph"},
-		"plot":    {"chart", "graph"},
+		"image":     {"picture", "photo", "photograph", "pic", "illustration", "frame", "scene", "snapshot"},
+		"video":     {"clip", "movie", "film", "footage"},
+		"audio":     {"sound", "recording", "soundtrack", "song", "music", "track", "voice", "speech", "podcast"},
+		"speech":    {"aloud", "loud", "spoken", "voice", "narrate", "narration", "voiceover"},
+		"spoken":    {"aloud", "loud"},
+		"describ":   {"caption"},
+		"caption":   {"describe", "description"},
+		"class":     {"kind", "category", "sort"},
+		"sentiment": {"positive", "negative", "opinion", "feel", "feels"},
+		"anomaly":   {"outlier", "unusual"},
+		"outlier":   {"anomaly", "unusual"},
+		"table":     {"spreadsheet", "rows", "csv"},
+		"chart":     {"plot", "graph"},
+		"plot":      {"chart", "graph"},
 	}
 	m := map[string][]string{}
 	for target, words := range groups {
