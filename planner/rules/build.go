@@ -112,6 +112,7 @@ func (p *Planner) dataSource(r *request, steps []step, i int) int {
 	}
 	readsText := hasType(c.Inputs, "text") || hasType(c.Inputs, "prompt")
 	weak := slices.ContainsFunc(s.refs, func(rf ref) bool { return rf.kind == refWeak })
+	bare := p.payloadFor(r, steps, i) == nil
 	for j := i - 1; j >= 0; j-- {
 		for _, out := range p.ix.caps[steps[j].capability].Outputs {
 			if !hasType(c.Inputs, out) {
@@ -121,7 +122,7 @@ func (p *Planner) dataSource(r *request, steps []step, i int) int {
 			case !readsText && !own:
 				return j
 			case out == "text" || out == "prompt":
-			case weak, p.payloadFor(r, steps, i) == nil:
+			case weak, bare:
 				return j
 			}
 		}

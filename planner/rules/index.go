@@ -34,6 +34,9 @@ type capInfo struct {
 	// titleTerms are those of the titles alone.
 	refTerms, titleTerms map[string]bool
 	phrases              [][]string // multi-term keywords, matched in order
+	// readsText says the capability reads some type that is not binary
+	// data: text, a prompt, JSON.
+	readsText bool
 }
 
 type posting struct {
@@ -117,6 +120,7 @@ func newIndex(cat *task.Catalog, fallback string) (*index, error) {
 // reference terms and phrases.
 func describe(c task.Capability) (capInfo, map[string]float64, float64) {
 	info := capInfo{Capability: c, refTerms: map[string]bool{}, titleTerms: map[string]bool{}}
+	info.readsText = canRead(c, nil)
 	tf := map[string]float64{}
 	length := 0.0
 	add := func(text string, weight float64, ref map[string]bool) []string {

@@ -47,38 +47,45 @@ type kinds struct {
 
 // kindsOf finds the kinds of data a fragment can read and asks for.
 func (p *Planner) kindsOf(r *request, f fragment, prev []step) kinds {
-	var k kinds
-	for _, pl := range r.payloads {
-		if task.IsBinaryType(pl.typ) && !slices.Contains(k.readable, pl.typ) {
-			k.readable = append(k.readable, pl.typ)
-		}
-	}
+	k := kinds{readable: r.readable}
 	for _, s := range prev {
 		for _, out := range p.ix.caps[s.capability].Outputs {
 			if task.IsBinaryType(out) && !slices.Contains(k.readable, out) {
-				k.readable = append(k.readable, out)
+				k.readable = append(slices.Clip(k.readable), out)
 			}
 		}
 	}
-	for i, w := range r.words {
+	words := wordsIn(r.words, f.start, f.end)
+	for i, w := range words {
 		typ, ok := kindNouns[w.stem]
-		switch {
-		case !ok:
-		case i > 0 && makers[r.words[i-1].text]:
-			if w.start >= f.start && w.end <= f.end && !slices.Contains(k.made, typ) {
-				k.made = append(k.made, typ)
-			}
-		case !slices.Contains(k.readable, typ):
-			// "this image", "the recording": data the user has
-			k.readable = append(k.readable, typ)
-		}
-	}
-	for _, t := range r.toks {
-		if typ, ok := cjkKindNouns[t.term]; ok && t.kind == kindBigram && !slices.Contains(k.readable, typ) {
-			k.readable = append(k.readable, typ)
+		if ok && (i > 0 && makers[words[i-1].text] || i > 1 && makers[words[i-2].text]) && !slices.Contains(k.made, typ) {
+			k.made = append(k.made, typ)
 		}
 	}
 	return k
+}
+
+// readableKinds returns the kinds of data a request has: those of its
+// files, and those it names without asking for them ("this image", "the
+// recording", "这张图片").
+func readableKinds(r *request) []string {
+	var out []string
+	for _, pl := range r.payloads {
+		if task.IsBinaryType(pl.typ) && !slices.Contains(out, pl.typ) {
+			out = append(out, pl.typ)
+		}
+	}
+	for i, w := range r.words {
+		if typ, ok := kindNouns[w.stem]; ok && !(i > 0 && makers[r.words[i-1].text]) && !slices.Contains(out, typ) {
+			out = append(out, typ)
+		}
+	}
+	for _, t := range r.toks {
+		if typ, ok := cjkKindNouns[t.term]; ok && t.kind == kindBigram && !slices.Contains(out, typ) {
+			out = append(out, typ)
+		}
+	}
+	return out
 }
 
 // cjkKindNouns are the Chinese words for binary data, as bigrams.
@@ -93,7 +100,7 @@ var cjkKindNouns = map[string]string{
 // give it loses most of its score.
 func (p *Planner) weighKinds(scores []float32, k kinds) {
 	for i, c := range p.ix.caps {
-		if scores[i] <= 0 {
+		if scores[i] <= 0 || c.readsText && len(k.made) == 0 {
 			continue
 		}
 		for _, typ := range k.made {
@@ -102,14 +109,14 @@ func (p *Planner) weighKinds(scores []float32, k kinds) {
 				break
 			}
 		}
-		if !p.canRead(c.Capability, k.readable) {
+		if !c.readsText && !canRead(c.Capability, k.readable) {
 			scores[i] *= unreadablePenalty
 		}
 	}
 }
 
 // canRead reports whether a capability reads text or one of the kinds.
-func (p *Planner) canRead(c task.Capability, readable []string) bool {
+func canRead(c task.Capability, readable []string) bool {
 	for _, in := range c.Inputs {
 		if !task.IsBinaryType(in) || slices.Contains(readable, in) {
 			return true
