@@ -194,7 +194,7 @@ func stem(w string) string {
 			return restem(w[:len(w)-len(suf)], suf)
 		}
 	}
-	return w
+	return restem(w, "")
 }
 
 // restem finishes a stem: an agent noun's stem is stemmed once more
@@ -210,7 +210,7 @@ func restem(w, suf string) string {
 	}
 	switch suf {
 	case "er", "ers", "ing", "ings", "ed":
-		if n := len(w); n >= 4 && w[n-1] == w[n-2] && !strings.ContainsRune("aeioulsz", rune(w[n-1])) {
+		if n := len(w); n >= 5 && w[n-1] == w[n-2] && !strings.ContainsRune("aeioulsz", rune(w[n-1])) {
 			w = w[:n-1]
 		}
 	}
