@@ -38,8 +38,8 @@ func TestQualifierSpans(t *testing.T) {
 		{"Summarize this in a cheerful tone", []string{"in a cheerful tone"}},
 		{"Reply with a formal, friendly register please", []string{"with a formal, friendly register"}},
 		{"How many apples are left?", []string{"How many"}},
-		{"How many words does it have?", nil}, // a count of text is a step's work
-		{"Paint it in a watercolor style", nil},  // a style is what some tools do
+		{"How many words does it have?", nil},   // a count of text is a step's work
+		{"Paint it in a watercolor style", nil}, // a style is what some tools do
 		{"用轻松的语气总结这段话", []string{"用轻松的语气"}},
 		{"Translate it in the morning", nil},
 	}
