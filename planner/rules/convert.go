@@ -29,7 +29,7 @@ func (p *Planner) convert(r *request, steps []step) []step {
 		if pl == nil || p.accepts(s.capability, pl.typ) || p.producer(steps, i) >= 0 || !pl.shared && pl.start >= s.end {
 			continue // a later step's file is no reason to convert for this one
 		}
-		c := p.converter(r, s, pl.typ)
+		c := p.converter(r, s, pl)
 		if c < 0 {
 			continue
 		}
@@ -47,11 +47,16 @@ func refersToStep(s step) bool {
 	})
 }
 
-// converter returns the capability that takes typ and makes something
-// step s can read, the best match for the step's words among several, or
-// -1 when the catalog has none.
-func (p *Planner) converter(r *request, s step, typ string) int {
+// converter returns the capability that takes the payload's type and
+// makes something step s can read, the best match for the step's words
+// and the payload's extension among several, or -1 when the catalog has
+// none.
+func (p *Planner) converter(r *request, s step, pl *payload) int {
+	typ := pl.typ
 	scores := p.ix.score(tokensIn(r.toks, s.start, s.end), keepAll, &r.scratch)
+	if ext := fileExt(pl.text); ext != "" {
+		p.ix.addTerm(scores, ext, 1) // a csv file goes to what reads CSV
+	}
 	best, bestScore := -1, float32(-1)
 	for i, c := range p.ix.caps {
 		if !hasType(c.Inputs, typ) || i == s.capability {

@@ -264,7 +264,9 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref, prev []
 			}
 		}
 	}
-	p.weighKinds(scores, p.kindsOf(r, f, prev))
+	k := p.kindsOf(r, f, prev)
+	p.weighKinds(scores, k)
+	p.weighReferred(scores, refs, prev, k)
 	return p.ix.best(scores)
 }
 

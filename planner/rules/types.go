@@ -2,6 +2,7 @@ package rules
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -39,10 +40,10 @@ const (
 )
 
 // kinds is what a piece of a request says about binary data: the kinds it
-// can read (the request's files and what earlier steps make) and the
-// kinds it asks to be made.
+// can read (the request's files and what earlier steps make), the kinds it
+// asks to be made, and the kinds of its own files.
 type kinds struct {
-	readable, made []string
+	readable, made, own []string
 }
 
 // kindsOf finds the kinds of data a fragment can read and asks for.
@@ -55,14 +56,53 @@ func (p *Planner) kindsOf(r *request, f fragment, prev []step) kinds {
 			}
 		}
 	}
+	for _, pl := range r.ownPayloads(f) {
+		if task.IsBinaryType(pl.typ) {
+			k.own = append(k.own, pl.typ)
+		}
+	}
 	words := wordsIn(r.words, f.start, f.end)
 	for i, w := range words {
 		typ, ok := kindNouns[w.stem]
-		if ok && (i > 0 && makers[words[i-1].text] || i > 1 && makers[words[i-2].text]) && !slices.Contains(k.made, typ) {
+		if !ok || slices.Contains(k.made, typ) {
+			continue
+		}
+		// "an image", "into a short video"; or "the audio" of clip.mp4
+		maker := i > 0 && makers[words[i-1].text] || i > 1 && makers[words[i-2].text]
+		if maker || len(k.own) > 0 && !slices.Contains(k.own, typ) {
 			k.made = append(k.made, typ)
 		}
 	}
 	return k
+}
+
+// weighReferred favours the capabilities that read the data an earlier
+// step the fragment refers to makes: "describe the frame" taken from a
+// video reads an image, not the video.
+func (p *Planner) weighReferred(scores []float32, refs []ref, prev []step, k kinds) {
+	for _, rf := range refs {
+		j := -1
+		switch rf.kind {
+		case refStep:
+			j = rf.step
+		case refPrev, refWeak:
+			j = len(prev) - 1
+		}
+		if j < 0 || j >= len(prev) {
+			continue
+		}
+		for _, out := range p.ix.caps[prev[j].capability].Outputs {
+			if !task.IsBinaryType(out) || slices.Contains(k.own, out) {
+				continue
+			}
+			for i, c := range p.ix.caps {
+				if scores[i] > 0 && hasType(c.Inputs, out) {
+					scores[i] += typeBonus * p.ix.maxIDF
+				}
+			}
+		}
+		return
+	}
 }
 
 // readableKinds returns the kinds of data a request has: those of its
@@ -96,18 +136,24 @@ var cjkKindNouns = map[string]string{
 }
 
 // weighKinds adjusts scores by the data kinds: a capability that makes a
-// kind asked for gains, and one that reads only kinds the request cannot
-// give it loses most of its score.
+// kind asked for gains, one that makes another kind loses most of its
+// score, and so does one that reads only kinds the request cannot give
+// it.
 func (p *Planner) weighKinds(scores []float32, k kinds) {
 	for i, c := range p.ix.caps {
 		if scores[i] <= 0 || c.readsText && len(k.made) == 0 {
 			continue
 		}
-		for _, typ := range k.made {
-			if hasType(c.Outputs, typ) && !hasType(c.Inputs, typ) {
-				scores[i] += madeBonus * p.ix.maxIDF
-				break
-			}
+		makes, other := false, false
+		for _, out := range c.Outputs {
+			makes = makes || slices.Contains(k.made, out) && !hasType(c.Inputs, out)
+			other = other || task.IsBinaryType(out) && !slices.Contains(k.made, out)
+		}
+		switch {
+		case makes:
+			scores[i] += madeBonus * p.ix.maxIDF
+		case other && len(k.made) > 0:
+			scores[i] *= unreadablePenalty // it makes another kind than asked
 		}
 		if !c.readsText && !canRead(c.Capability, k.readable) {
 			scores[i] *= unreadablePenalty
@@ -123,4 +169,13 @@ func canRead(c task.Capability, readable []string) bool {
 		}
 	}
 	return false
+}
+
+// fileExt returns the extension of a file name the request names,
+// lowercased, or "" for anything else.
+func fileExt(name string) string {
+	if _, ok := wholeFile(name); !ok {
+		return ""
+	}
+	return strings.ToLower(name[strings.LastIndexByte(name, '.')+1:])
 }
