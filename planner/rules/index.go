@@ -51,6 +51,9 @@ type index struct {
 	postings map[string][]posting
 	idf      map[string]float32
 	maxIDF   float32 // the idf of a term only one capability has
+	// conversions are, by binary kind, the binary kinds some capability
+	// makes of it.
+	conversions map[string][]string
 	// lean is the share of capabilities with neither examples nor
 	// keywords: what the catalog does not say in the words of requests.
 	lean     float32
@@ -93,6 +96,16 @@ func newIndex(cat *task.Catalog, fallback string) (*index, error) {
 		}
 	}
 	ix.lean /= float32(len(ix.caps))
+	ix.conversions = map[string][]string{}
+	for _, c := range ix.caps {
+		for _, in := range c.Inputs {
+			for _, out := range c.Outputs {
+				if task.IsBinaryType(in) && task.IsBinaryType(out) && in != out && !slices.Contains(ix.conversions[in], out) {
+					ix.conversions[in] = append(ix.conversions[in], out)
+				}
+			}
+		}
+	}
 	ix.phraseStarts = map[string][]int{}
 	for i, c := range ix.caps {
 		for _, terms := range c.phrases {
@@ -366,4 +379,14 @@ func (ix *index) evidenceAll(inv map[string][]int, toks []token, sc *scratch) {
 			sc.ev[c], sc.last[c] = 0, -1
 		}
 	}
+}
+
+// has reports whether capability c's document holds term.
+func (ix *index) has(term string, c int) bool {
+	for _, ps := range ix.postings[term] {
+		if ps.capability == c {
+			return true
+		}
+	}
+	return false
 }

@@ -84,7 +84,7 @@ type stepBuilder struct {
 func (b *stepBuilder) take(frags []fragment, k int) {
 	p, r, f := b.p, b.r, frags[k]
 	s := p.analyze(r, r.toks, f, b.out, -1)
-	matched := s.score >= p.threshold && p.worded(tokensIn(r.toks, f.start, f.end), s.capability)
+	matched := s.score >= p.threshold && p.worded(r, tokensIn(r.toks, f.start, f.end), s.capability)
 	alone := p.alone(r, b.out, &s, matched, frags, k)
 	switch {
 	case alone || matched && !p.continues(r, b.out, s):
@@ -137,6 +137,9 @@ func (p *Planner) alone(r *request, out []step, s *step, matched bool, frags []f
 		return false
 	case p.gapped(r, out, *s):
 		s.capability = out[len(out)-1].capability
+	case len(out) > 0 && !frags[k].seq && p.worded(r, tokensIn(r.toks, s.start, s.end), out[len(out)-1].capability):
+		// it asks more of the step before ("and explain it" of code)
+		return false
 	case p.ix.fallback >= 0 && (frags[k].seq || k+1 < len(frags) && frags[k+1].seq):
 		s.capability = p.ix.fallback
 	default:
@@ -331,14 +334,23 @@ func within(spans [][2]int, t token) bool {
 }
 
 // worded reports whether some word of span, not only its numbers and
-// operators, speaks for capability c: "9.11 or 9.9?" is no instruction.
-func (p *Planner) worded(span []token, c int) bool {
+// operators, speaks for capability c, itself or by an alias: "9.11 or
+// 9.9?" is no instruction. A word for a kind of data speaks only when it
+// asks for the data to be made ("a picture of a storm"): "I have a photo"
+// says what there is, not what to do.
+func (p *Planner) worded(r *request, span []token, c int) bool {
 	for _, t := range span {
-		if t.kind == kindNumber || t.kind == kindOperator {
+		if t.kind == kindNumber || t.kind == kindOperator || kindNouns[t.term] != "" && !r.madeAt(t.start) {
 			continue
 		}
-		for _, ps := range p.ix.postings[t.term] {
-			if ps.capability == c {
+		if p.ix.has(t.term, c) {
+			return true
+		}
+		if t.kind != kindWord {
+			continue
+		}
+		for _, a := range aliases[t.term] {
+			if p.ix.has(a, c) {
 				return true
 			}
 		}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -57,8 +58,16 @@ func (p *Planner) kindsOf(r *request, f fragment, prev []step) kinds {
 		}
 	}
 	for _, pl := range r.ownPayloads(f) {
-		if task.IsBinaryType(pl.typ) {
-			k.own = append(k.own, pl.typ)
+		if !task.IsBinaryType(pl.typ) {
+			continue
+		}
+		k.own = append(k.own, pl.typ)
+		// a file of the clause's own reads as what one tool makes of it:
+		// "transcribe lecture.mp4" goes through the video's audio
+		for _, t := range p.ix.conversions[pl.typ] {
+			if !slices.Contains(k.readable, t) {
+				k.readable = append(slices.Clip(k.readable), t)
+			}
 		}
 	}
 	words := wordsIn(r.words, f.start, f.end)
@@ -178,4 +187,11 @@ func fileExt(name string) string {
 		return ""
 	}
 	return strings.ToLower(name[strings.LastIndexByte(name, '.')+1:])
+}
+
+// madeAt reports whether the word at offset start follows a maker word
+// ("an image", "a short video").
+func (r *request) madeAt(start int) bool {
+	i := sort.Search(len(r.words), func(i int) bool { return r.words[i].start >= start })
+	return i > 0 && makers[r.words[i-1].text] || i > 1 && makers[r.words[i-2].text]
 }
