@@ -176,6 +176,8 @@ func TestPlanF1(t *testing.T) {
 		{name: "builtin", catalog: testCatalog, minNode: 0.9, minEdge: 0.8, multiStepOnly: true},
 		{name: "hftasks", catalog: userCatalog("hftasks"), minNode: 0.69, minEdge: 0.33},
 		{name: "media", catalog: userCatalog("media"), minNode: 0.73, minEdge: 0.44},
+		{name: "hftasks_heldout", catalog: userCatalog("hftasks"), minNode: 0.69, minEdge: 0.33},
+		{name: "media_heldout", catalog: userCatalog("media"), minNode: 0.73, minEdge: 0.44},
 		{name: "helpdesk", catalog: userCatalog("helpdesk"), minNode: 0.73, minEdge: 0.44},
 		{name: "datateam", catalog: userCatalog("datateam"), minNode: 0.73, minEdge: 0.44},
 	}
@@ -195,8 +197,8 @@ func TestPlanF1(t *testing.T) {
 			for _, c := range cases {
 				plan, err := p.Plan(context.Background(), task.Request{Input: c.request})
 				if err != nil {
-					t.Errorf("%s:%d: planning %q: %v", file, c.line, c.request, err)
-					continue
+					// a refusal (nothing in the catalog matches) plans nothing: a miss
+					t.Logf("%s:%d: planning %q: %v", file, c.line, c.request, err)
 				}
 				gotNodes, gotEdges := planGraph(plan)
 				wantEdges := make([]string, len(c.edges))
@@ -217,7 +219,7 @@ func TestPlanF1(t *testing.T) {
 				}
 			}
 			t.Logf("%s: %d requests, node F1 %.3f, edge F1 %.3f", s.name, scored, nodes.f1(), edges.f1())
-			fmt.Printf("F1 %-9s requests=%d node=%.3f edge=%.3f\n", s.name, scored, nodes.f1(), edges.f1())
+			fmt.Printf("F1 %-16s requests=%d node=%.3f edge=%.3f\n", s.name, scored, nodes.f1(), edges.f1())
 			if nodes.f1() < s.minNode || edges.f1() < s.minEdge {
 				t.Errorf("%s: node F1 %.3f, edge F1 %.3f; want at least %.2f and %.2f", s.name, nodes.f1(), edges.f1(), s.minNode, s.minEdge)
 			}
