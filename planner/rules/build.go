@@ -102,7 +102,9 @@ func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
 // chart" of a query's rows, "upscale it" after a colorization); when it
 // says "it" of data ("mix it with the voice in a.wav") or has nothing at
 // all to work on ("summarize the thread" of a ticket looked up), the
-// nearest that makes data, not text, that it reads.
+// nearest that makes data, not text, that it reads; when it says "it" and
+// has nothing to work on ("write a poem and read it aloud"), the nearest
+// that makes anything it reads.
 func (p *Planner) dataSource(r *request, steps []step, i int) int {
 	s := steps[i]
 	c := p.ix.caps[s.capability]
@@ -126,6 +128,9 @@ func (p *Planner) dataSource(r *request, steps []step, i int) int {
 				return j
 			}
 		}
+	}
+	if weak && bare {
+		return p.producer(steps, i)
 	}
 	return -1
 }
