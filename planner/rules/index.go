@@ -34,6 +34,9 @@ type capInfo struct {
 	// titleTerms are those of the titles alone.
 	refTerms, titleTerms map[string]bool
 	phrases              [][]string // multi-term keywords, matched in order
+	// plain are the keywords made of stopwords alone ("you are a"),
+	// lowercased, which tokens cannot match
+	plain []string
 	// readsText says the capability reads some type that is not binary
 	// data: text, a prompt, JSON.
 	readsText bool
@@ -157,6 +160,8 @@ func describe(c task.Capability) (capInfo, map[string]float64, float64) {
 	for _, k := range c.Keywords {
 		if seq := add(k, weightKeyword, info.refTerms); len(seq) > 1 {
 			info.phrases = append(info.phrases, seq)
+		} else if len(seq) == 0 && len(strings.Fields(k)) > 1 && isLatin(k) {
+			info.plain = append(info.plain, strings.ToLower(strings.Join(strings.Fields(k), " ")))
 		}
 	}
 	for _, t := range sortedValues(c.Titles) {
@@ -389,4 +394,48 @@ func (ix *index) has(term string, c int) bool {
 		}
 	}
 	return false
+}
+
+// plainBonus adds, for every keyword of stopwords alone that text holds
+// as whole words ("You are a pirate" holds "you are a"), what a keyword
+// of one term only one capability has would add.
+func (ix *index) plainBonus(scores []float32, text string) {
+	lower := ""
+	for i, c := range ix.caps {
+		if len(c.plain) == 0 {
+			continue
+		}
+		if lower == "" {
+			lower = plainText(text)
+		}
+		if c.holdsPlain(lower) {
+			scores[i] += ix.maxIDF * weightKeyword / 2
+		}
+	}
+}
+
+// plainText is text as plainBonus and holdsPlain read it.
+func plainText(text string) string {
+	return " " + strings.ToLower(strings.Join(strings.Fields(text), " ")) + " "
+}
+
+// holdsPlain reports whether lower (plainText) holds one of the
+// capability's keywords of stopwords alone.
+func (c capInfo) holdsPlain(lower string) bool {
+	for _, k := range c.plain {
+		if strings.Contains(lower, " "+k+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// isLatin reports whether s holds no CJK character.
+func isLatin(s string) bool {
+	for _, r := range s {
+		if isCJK(r) {
+			return false
+		}
+	}
+	return true
 }

@@ -84,7 +84,8 @@ type stepBuilder struct {
 func (b *stepBuilder) take(frags []fragment, k int) {
 	p, r, f := b.p, b.r, frags[k]
 	s := p.analyze(r, r.toks, f, b.out, -1)
-	matched := s.score >= p.threshold && p.worded(r, tokensIn(r.toks, f.start, f.end), s.capability)
+	matched := s.score >= p.threshold && (p.worded(r, tokensIn(r.toks, f.start, f.end), s.capability) ||
+		len(p.ix.caps[s.capability].plain) > 0 && p.ix.caps[s.capability].holdsPlain(plainText(r.masked[f.start:f.end])))
 	alone := p.alone(r, b.out, &s, matched, frags, k)
 	switch {
 	case alone || matched && !p.continues(r, b.out, s):
@@ -139,6 +140,10 @@ func (p *Planner) alone(r *request, out []step, s *step, matched bool, frags []f
 		s.capability = out[len(out)-1].capability
 	case len(out) > 0 && !frags[k].seq && p.worded(r, tokensIn(r.toks, s.start, s.end), out[len(out)-1].capability):
 		// it asks more of the step before ("and explain it" of code)
+		return false
+	case len(out) > 0 && !frags[k].seq && hasType(p.ix.caps[out[len(out)-1].capability].Inputs, "prompt"):
+		// more words to a step that reads the whole instruction ("You are a
+		// librarian. Say hello and recommend a book, then ..."): its own
 		return false
 	case p.ix.fallback >= 0 && (frags[k].seq || k+1 < len(frags) && frags[k+1].seq):
 		s.capability = p.ix.fallback
@@ -249,6 +254,7 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref, prev []
 		return !within(directional, t) && !within(counts, t) && !within(qualifiers, t)
 	}
 	scores := p.ix.score(span, keep, &r.scratch)
+	p.ix.plainBonus(scores, r.masked[f.start:f.end])
 	if len(qualifiers) > 0 {
 		p.weighQuantities(scores, r, span, qualifiers)
 	}
