@@ -198,6 +198,9 @@ func (p *Planner) subtask(r *request, steps []step, i int, deps []string) task.S
 	args := p.args(r, s)
 	var body string
 	pl := p.payloadFor(r, steps, i)
+	if pl != nil && !pl.shared && pl.start >= s.end && !p.accepts(s.capability, pl.typ) {
+		pl = nil // a later step's file, which this step cannot read
+	}
 	switch {
 	case len(deps) > 0:
 		refs := make([]string, len(deps))
@@ -205,6 +208,11 @@ func (p *Planner) subtask(r *request, steps []step, i int, deps []string) task.S
 			refs[k] = "{{" + d + "}}"
 		}
 		body = strings.Join(refs, "\n\n")
+		if own := r.ownPayload(s.ownSpan()); own >= 0 && task.IsBinaryType(r.payloads[own].typ) && hasType(c.Inputs, r.payloads[own].typ) {
+			// "mix it with narration.wav": the result and the file
+			body += "\n\n" + r.payloads[own].text
+			args["file"] = r.payloads[own].text
+		}
 	case pl != nil:
 		body = pl.text
 		switch {
@@ -215,7 +223,7 @@ func (p *Planner) subtask(r *request, steps []step, i int, deps []string) task.S
 		}
 	}
 	input := body
-	if hasType(c.Inputs, "prompt") {
+	if readsInstruction(c.Capability) {
 		input = p.promptInput(r, s, len(steps) == 1, body, len(deps) == 0 && pl != nil && !pl.shared && pl.start >= s.start && pl.end <= s.end)
 	} else if input == "" {
 		input = instructionText(r, s, len(steps) == 1)
@@ -224,6 +232,18 @@ func (p *Planner) subtask(r *request, steps []step, i int, deps []string) task.S
 		deps = []string{}
 	}
 	return task.Subtask{Capability: c.Name, Input: input, Args: args, Deps: deps}
+}
+
+// readsInstruction reports whether a capability reads the request's words
+// besides what they work on: one that takes a prompt, or one that takes
+// data and text together (a question about an image, a style for a
+// picture, subtitles for a video).
+func readsInstruction(c task.Capability) bool {
+	if hasType(c.Inputs, "prompt") {
+		return true
+	}
+	binary := slices.ContainsFunc(c.Inputs, task.IsBinaryType)
+	return binary && hasType(c.Inputs, "text")
 }
 
 // promptInput is the input of a capability that reads the instruction: the
