@@ -34,9 +34,9 @@ type capInfo struct {
 	// titleTerms are those of the titles alone.
 	refTerms, titleTerms map[string]bool
 	phrases              [][]string // multi-term keywords, matched in order
-	// plain are the keywords made of stopwords alone ("you are a"),
-	// lowercased, which tokens cannot match
-	plain []string
+	// plain are the keywords made of stopwords alone ("you are a"), as
+	// lowercase words, which tokens cannot match
+	plain [][]string
 	// readsText says the capability reads some type that is not binary
 	// data: text, a prompt, JSON.
 	readsText bool
@@ -161,7 +161,7 @@ func describe(c task.Capability) (capInfo, map[string]float64, float64) {
 		if seq := add(k, weightKeyword, info.refTerms); len(seq) > 1 {
 			info.phrases = append(info.phrases, seq)
 		} else if len(seq) == 0 && len(strings.Fields(k)) > 1 && isLatin(k) {
-			info.plain = append(info.plain, strings.ToLower(strings.Join(strings.Fields(k), " ")))
+			info.plain = append(info.plain, strings.Fields(strings.ToLower(k)))
 		}
 	}
 	for _, t := range sortedValues(c.Titles) {
@@ -396,35 +396,25 @@ func (ix *index) has(term string, c int) bool {
 	return false
 }
 
-// plainBonus adds, for every keyword of stopwords alone that text holds
-// as whole words ("You are a pirate" holds "you are a"), what a keyword
-// of one term only one capability has would add.
-func (ix *index) plainBonus(scores []float32, text string) {
-	lower := ""
+// plainBonus adds, for every keyword of stopwords alone that the words
+// hold in a row ("You are a pirate" holds "you are a"), what a keyword of
+// one term only one capability has would add.
+func (ix *index) plainBonus(scores []float32, words []word) {
 	for i, c := range ix.caps {
-		if len(c.plain) == 0 {
-			continue
-		}
-		if lower == "" {
-			lower = plainText(text)
-		}
-		if c.holdsPlain(lower) {
+		if c.holdsPlain(words) {
 			scores[i] += ix.maxIDF * weightKeyword / 2
 		}
 	}
 }
 
-// plainText is text as plainBonus and holdsPlain read it.
-func plainText(text string) string {
-	return " " + strings.ToLower(strings.Join(strings.Fields(text), " ")) + " "
-}
-
-// holdsPlain reports whether lower (plainText) holds one of the
-// capability's keywords of stopwords alone.
-func (c capInfo) holdsPlain(lower string) bool {
+// holdsPlain reports whether words hold one of the capability's keywords
+// of stopwords alone, in a row.
+func (c capInfo) holdsPlain(words []word) bool {
 	for _, k := range c.plain {
-		if strings.Contains(lower, " "+k+" ") {
-			return true
+		for i := 0; i+len(k) <= len(words); i++ {
+			if slices.EqualFunc(words[i:i+len(k)], k, func(w word, s string) bool { return w.text == s }) {
+				return true
+			}
 		}
 	}
 	return false

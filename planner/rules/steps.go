@@ -85,7 +85,7 @@ func (b *stepBuilder) take(frags []fragment, k int) {
 	p, r, f := b.p, b.r, frags[k]
 	s := p.analyze(r, r.toks, f, b.out, -1)
 	matched := s.score >= p.threshold && (p.worded(r, tokensIn(r.toks, f.start, f.end), s.capability) ||
-		len(p.ix.caps[s.capability].plain) > 0 && p.ix.caps[s.capability].holdsPlain(plainText(r.masked[f.start:f.end])))
+		p.ix.caps[s.capability].holdsPlain(wordsIn(r.words, f.start, f.end)))
 	alone := p.alone(r, b.out, &s, matched, frags, k)
 	switch {
 	case alone || matched && !p.continues(r, b.out, s):
@@ -254,7 +254,7 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref, prev []
 		return !within(directional, t) && !within(counts, t) && !within(qualifiers, t)
 	}
 	scores := p.ix.score(span, keep, &r.scratch)
-	p.ix.plainBonus(scores, r.masked[f.start:f.end])
+	p.ix.plainBonus(scores, wordsIn(r.words, f.start, f.end))
 	if len(qualifiers) > 0 {
 		p.weighQuantities(scores, r, span, qualifiers)
 	}
