@@ -174,6 +174,7 @@ func userCatalog(name string) func(t testing.TB) *task.Catalog {
 func TestPlanF1(t *testing.T) {
 	suites := []scoredSuite{
 		{name: "builtin", catalog: testCatalog, minNode: 0.9, minEdge: 0.8, multiStepOnly: true},
+		{name: "builtin_heldout", catalog: testCatalog, minNode: 0.9, minEdge: 0.8, multiStepOnly: true},
 		{name: "hftasks", catalog: userCatalog("hftasks"), minNode: 0.69, minEdge: 0.33},
 		{name: "media", catalog: userCatalog("media"), minNode: 0.73, minEdge: 0.44},
 		{name: "hftasks_heldout", catalog: userCatalog("hftasks"), minNode: 0.69, minEdge: 0.33},

@@ -170,3 +170,18 @@ func FuzzPlanUserCatalog(f *testing.F) {
 		}
 	})
 }
+
+// TestSplitThousands checks that a thousands separator does not cut a
+// request in two: "18% of 2,450" is one number, "1, 2" a list.
+func TestSplitThousands(t *testing.T) {
+	for text, want := range map[string]int{
+		"Calculate 18% of 2,450 and then translate the result": 2,
+		"Add 1,000,000 and 5": 1,
+		"Rate 1, 2 and 3":     3,
+		"Sort 12,34 please":   2,
+	} {
+		if got := len(split(text)); got != want {
+			t.Errorf("split(%q) gave %d fragments, want %d", text, got, want)
+		}
+	}
+}
