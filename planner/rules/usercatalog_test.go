@@ -176,9 +176,9 @@ func FuzzPlanUserCatalog(f *testing.F) {
 func TestSplitThousands(t *testing.T) {
 	for text, want := range map[string]int{
 		"Calculate 18% of 2,450 and then translate the result": 2,
-		"Add 1,000,000 and 5": 1,
-		"Rate 1, 2 and 3":     3,
-		"Sort 12,34 please":   2,
+		"Add 1,000,000 to 5": 1,
+		"Rate 1, 2 and 3":    3,
+		"Sort 12,34 please":  2,
 	} {
 		if got := len(split(text)); got != want {
 			t.Errorf("split(%q) gave %d fragments, want %d", text, got, want)
