@@ -33,10 +33,22 @@ func (p *Planner) convert(r *request, steps []step) []step {
 		if c < 0 {
 			continue
 		}
-		added := step{fragment: fragment{start: s.start, end: s.start, seq: s.seq, hard: s.hard}, capability: c, score: s.score, payload: pl}
-		steps = slices.Insert(steps, i, added)
-		shiftRefs(steps, i)
-		i++
+		// one conversion per file: "join a.csv and b.csv" loads both
+		files := r.ownPayloads(s.ownSpan())
+		if len(files) < 2 || slices.ContainsFunc(files, func(f payload) bool { return f.typ != files[0].typ }) {
+			files = []payload{*pl}
+		}
+		for k := range files {
+			added := step{fragment: fragment{start: s.start, end: s.start, seq: s.seq, hard: s.hard}, capability: c, score: s.score, payload: &files[k]}
+			steps = slices.Insert(steps, i, added)
+			shiftRefs(steps, i)
+			i++
+		}
+		if len(files) > 1 {
+			for k := range files {
+				steps[i].refs = append(steps[i].refs, ref{kind: refStep, start: -1, end: -1, step: i - len(files) + k})
+			}
+		}
 	}
 	return steps
 }

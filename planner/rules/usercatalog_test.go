@@ -185,3 +185,22 @@ func TestSplitThousands(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertEachFile checks that a step with several files it cannot
+// read gets one conversion per file, and takes all of them.
+func TestConvertEachFile(t *testing.T) {
+	p, err := New(loadTestCatalog(t, filepath.Join("..", "testdata", "catalogs", "datateam.yaml")), WithoutFallback())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := p.Plan(context.Background(), task.Request{Input: "Join customers.csv with orders.csv on customer id."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := planShape(plan); got != "csv-load; csv-load; join-tables<1,2" {
+		t.Errorf("planned %q, want a load per file and the join of both", got)
+	}
+	if plan.Tasks[0].Args["file"] != "customers.csv" || plan.Tasks[1].Args["file"] != "orders.csv" {
+		t.Errorf("the loads read %q and %q, want customers.csv and orders.csv", plan.Tasks[0].Args["file"], plan.Tasks[1].Args["file"])
+	}
+}
