@@ -6,18 +6,39 @@
 // Steps. A request is cut at sentence ends, list items, commas,
 // conjunctions and sequencing words (then, after that, 然后, 再, 最后).
 // Each piece is matched against the catalog by BM25 over names, keywords,
-// titles, descriptions and examples (Latin words lightly stemmed, CJK
-// text as character bigrams); a piece that matches nothing well enough
-// joins its neighbour, or, when it is a sentence of its own, is content
-// the steps work on. A piece that only repeats the step before ("and
-// 'B' into German") is that step again; one between sequencing words with
-// no match goes to the fallback capability.
+// titles, descriptions, examples and the types each capability reads and
+// makes, a word of a name counting three times one of a description
+// (Latin words lightly stemmed, so a Text-Summarizer meets "summarize";
+// CJK text as character bigrams; a request's word also matches its
+// aliases, so a picture is an image). A catalog of names and one-line
+// descriptions, with no examples nor keywords, needs one word of a
+// description, not a keyword, to match. Kinds of data steer the match: a
+// capability that reads only images, audio or video loses where the
+// request has none (no file, no earlier step that makes it, no "this
+// image"), and one that makes the kind asked for ("an image", "into a
+// video") gains over one that makes another. A piece that matches
+// nothing well enough joins its neighbour, or, when it is a sentence of
+// its own, is content the steps work on. A piece that only repeats the
+// step before ("and 'B' into German") is that step again; one between
+// sequencing words with no match goes to the fallback capability, if the
+// catalog has one.
+//
+// Qualifiers are no steps: a manner ("in a cheerful tone"), a quantity
+// asked by a word problem ("how many apples"), a premise before its
+// question ("If a car uses 6 liters per 100 km, ...") and more words for
+// a step that reads the whole instruction (a greeting in a role-play, an
+// explanation of code just written) stay with the step they qualify.
 //
 // Dependencies come from phrases that name an earlier result ("the
 // summary", "those keywords", "翻译后的内容", "the results", "them"), from
 // sequencing when the step before produces exactly what the step takes,
 // and from types: a step whose payload it cannot read (an image for a text
-// step) takes the result of an earlier step that produces what it can. A
+// step) takes the result of an earlier step that produces what it can; a
+// step that cannot read text and has nothing of its own it reads takes
+// the nearest earlier step that makes what it reads ("draw a chart" of a
+// query's rows); and "it" said of data ("mix it with narration.wav"), or
+// a step with nothing at all to work on, takes the nearest earlier step
+// that makes data it reads. A
 // result named but never asked for ("translate the summary of this
 // article") gets a step of its own, and so does a conversion the types
 // need when the catalog has one (a capability that reads images before a
