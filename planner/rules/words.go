@@ -69,6 +69,9 @@ var aliases = func() map[string][]string {
 			}
 		}
 	}
+	for _, targets := range m {
+		slices.Sort(targets) // scores add up in one order, run after run
+	}
 	return m
 }()
 
