@@ -35,7 +35,7 @@ func (p *Planner) convert(r *request, steps []step) []step {
 		}
 		// one conversion per file: "join a.csv and b.csv" loads both
 		files := r.ownPayloads(s.ownSpan())
-		if len(files) < 2 || slices.ContainsFunc(files, func(f payload) bool { return f.typ != files[0].typ }) {
+		if len(files) < 2 || len(files)+len(steps) > p.maxSteps() || slices.ContainsFunc(files, func(f payload) bool { return f.typ != files[0].typ }) {
 			files = []payload{*pl}
 		}
 		for k := range files {
