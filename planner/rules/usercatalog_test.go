@@ -204,3 +204,26 @@ func TestConvertEachFile(t *testing.T) {
 		t.Errorf("the loads read %q and %q, want customers.csv and orders.csv", plan.Tasks[0].Args["file"], plan.Tasks[1].Args["file"])
 	}
 }
+
+// TestLargeRequestsUserCatalog plans requests near the size limit over a
+// catalog of tools with no fallback: many steps on many files, many kind
+// words, many premises. Each must come back with a plan or a request,
+// plan or not-found error (TestLargeRequests times the built-in shapes).
+func TestLargeRequestsUserCatalog(t *testing.T) {
+	p := mediaPlanner(t)
+	const size = 200 << 10
+	for name, unit := range map[string]string{
+		"files":    "trim a.wav and mix it with b.wav, then ",
+		"kinds":    "an image into a video the audio ",
+		"premises": "if a picture, ",
+		"manners":  "describe it in a cheerful tone, ",
+	} {
+		input := strings.Repeat(unit, size/len(unit))
+		_, err := p.Plan(context.Background(), task.Request{Input: input})
+		if err != nil {
+			if c := task.AsError(err).Code; c != task.CodeInvalidRequest && c != task.CodeInvalidPlan && c != task.CodeNotFound {
+				t.Errorf("%s: %v, want a plan or a request, plan or not-found error", name, err)
+			}
+		}
+	}
+}
