@@ -54,6 +54,8 @@ type index struct {
 	postings map[string][]posting
 	idf      map[string]float32
 	maxIDF   float32 // the idf of a term only one capability has
+	// plainCaps are the capabilities with keywords of stopwords alone.
+	plainCaps []int
 	// conversions are, by binary kind, the binary kinds some capability
 	// makes of it.
 	conversions map[string][]string
@@ -100,7 +102,10 @@ func newIndex(cat *task.Catalog, fallback string) (*index, error) {
 	}
 	ix.lean /= float32(len(ix.caps))
 	ix.conversions = map[string][]string{}
-	for _, c := range ix.caps {
+	for i, c := range ix.caps {
+		if len(c.plain) > 0 {
+			ix.plainCaps = append(ix.plainCaps, i)
+		}
 		for _, in := range c.Inputs {
 			for _, out := range c.Outputs {
 				if task.IsBinaryType(in) && task.IsBinaryType(out) && in != out && !slices.Contains(ix.conversions[in], out) {
@@ -400,8 +405,8 @@ func (ix *index) has(term string, c int) bool {
 // hold in a row ("You are a pirate" holds "you are a"), what a keyword of
 // one term only one capability has would add.
 func (ix *index) plainBonus(scores []float32, words []word) {
-	for i, c := range ix.caps {
-		if c.holdsPlain(words) {
+	for _, i := range ix.plainCaps {
+		if ix.caps[i].holdsPlain(words) {
 			scores[i] += ix.maxIDF * weightKeyword / 2
 		}
 	}
