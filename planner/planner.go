@@ -40,7 +40,11 @@ var ErrNoLLM = errors.New("no LLM planner is configured")
 type config struct {
 	limits   task.Limits
 	fallback string
-	llm      Planner
+	// fallbackSet says WithFallback chose the fallback: then it must be
+	// in the catalog, while the default one may be missing from a
+	// catalog of the user's alone.
+	fallbackSet bool
+	llm         Planner
 }
 
 // Option configures the planners New, NewAuto and NewSingle build.
@@ -60,12 +64,14 @@ func WithLimits(l task.Limits) Option {
 
 // WithFallback names the capability a request goes to when nothing in the
 // catalog matches it; the default is "chat". It must be in the catalog.
+// Without it, a catalog that lacks "chat" has no fallback: what matches
+// nothing is no step, and a request that matches nothing is refused.
 func WithFallback(capability string) Option {
 	return func(c *config) error {
 		if capability == "" {
 			return errors.New("the fallback capability must not be empty")
 		}
-		c.fallback = capability
+		c.fallback, c.fallbackSet = capability, true
 		return nil
 	}
 }
@@ -91,7 +97,11 @@ func build(cat *task.Catalog, opts []Option) (config, *rules.Planner, error) {
 			return cfg, nil, fmt.Errorf("creating planner: %w", err)
 		}
 	}
-	r, err := rules.New(cat, rules.WithFallback(cfg.fallback), rules.WithLimits(cfg.limits))
+	fallback := rules.WithFallback(cfg.fallback)
+	if !cfg.fallbackSet && !cat.Has(cfg.fallback) {
+		fallback = rules.WithoutFallback()
+	}
+	r, err := rules.New(cat, fallback, rules.WithLimits(cfg.limits))
 	if err != nil {
 		return cfg, nil, fmt.Errorf("creating planner: %w", err)
 	}

@@ -128,6 +128,7 @@ func loadPlanning(env *cliEnv, c commonFlags) (planning, error) {
 	if p.cfg, err = loadConfig(env, c.config); err != nil {
 		return p, err
 	}
+	p.cfg.CatalogOnly = p.cfg.CatalogOnly || c.catalogOnly
 	if p.cat, err = buildCatalog(p.cfg, c.catalogs); err != nil {
 		return p, err
 	}
@@ -158,9 +159,13 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// buildCatalog is the built-in catalog plus the config's and the flag's files.
+// buildCatalog is the built-in catalog (none with catalog_only) plus the
+// config's and the flag's files.
 func buildCatalog(cfg Config, extra []string) (*task.Catalog, error) {
-	cat := task.BuiltinCatalog()
+	cat, err := baseCatalog(cfg, slices.Concat(cfg.Catalog, extra))
+	if err != nil {
+		return nil, err
+	}
 	for _, path := range slices.Concat(cfg.Catalog, extra) {
 		caps, err := planner.LoadCatalogFile(path)
 		if err != nil {

@@ -23,7 +23,9 @@ import (
 type commonFlags struct {
 	config   string
 	catalogs multiFlag
-	planner  string
+	// catalogOnly leaves the built-in capabilities out of the catalog.
+	catalogOnly bool
+	planner     string
 	// noDiscover keeps a process without a config from looking for an
 	// Ollama (ask and serve).
 	noDiscover bool
@@ -135,6 +137,8 @@ func (f askFiles) run(ctx context.Context, store artifactStore, req task.Request
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.config, "config", "", "configuration `file` (YAML); see configs/taskrouter.yaml")
 	fs.Var(&c.catalogs, "catalog", "capability catalog `file` (YAML or JSON) to add; may repeat")
+	fs.BoolVar(&c.catalogOnly, "catalog-only", false, "plan over the catalog files alone (--catalog, the config's catalog:), without the built-in capabilities\n"+
+		"(default: the config's catalog_only)")
 	fs.StringVar(&c.planner, "planner", "", "planner `mode`: auto, rules, llm or single (default: the config's planner.mode)")
 }
 

@@ -29,6 +29,9 @@ type Config struct {
 	Limits  LimitsConfig  `yaml:"limits"`
 	// Catalog lists capability files (YAML or JSON) added to the built-in catalog.
 	Catalog []string `yaml:"catalog"`
+	// CatalogOnly plans over the catalog files alone, without the
+	// built-in capabilities (--catalog-only).
+	CatalogOnly bool `yaml:"catalog_only"`
 	// Executors names the models this process serves; absent means every
 	// built-in local model and every configured model, [] means none.
 	Executors []string         `yaml:"executors"`

@@ -2,9 +2,13 @@ package rules
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -84,4 +88,67 @@ func processCPU() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkPlanUserCatalog plans the hand-written requests of
+// planner/testdata/f1 over their catalogs alone, one request per op:
+// what a user's catalog costs per request.
+func BenchmarkPlanUserCatalog(b *testing.B) {
+	for _, name := range []string{"media", "hftasks"} {
+		cat := loadTestCatalog(b, filepath.Join("..", "testdata", "catalogs", name+".yaml"))
+		p, err := New(cat, WithoutFallback())
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs := scoredRequests(b, filepath.Join("..", "testdata", "f1", name+".txt"))
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				// a request that matches nothing is refused, and costs as much
+				_, _ = p.Plan(context.Background(), task.Request{Input: reqs[i%len(reqs)]})
+				i++
+			}
+		})
+	}
+}
+
+// loadTestCatalog reads a catalog file of planner/testdata/catalogs.
+func loadTestCatalog(tb testing.TB, path string) *task.Catalog {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var doc struct {
+		Capabilities []task.Capability `yaml:"capabilities"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		tb.Fatal(err)
+	}
+	cat, err := task.NewCatalog(doc.Capabilities...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cat
+}
+
+// scoredRequests reads the requests ("> " lines) of a file of
+// planner/testdata/f1.
+func scoredRequests(tb testing.TB, path string) []string {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if r, ok := strings.CutPrefix(line, "> "); ok {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		tb.Fatalf("%s holds no requests", path)
+	}
+	return out
 }

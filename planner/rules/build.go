@@ -89,8 +89,50 @@ func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
 			add(p.producer(steps, i))
 		}
 	}
+	if len(deps) == 0 && !explicit {
+		add(p.dataSource(r, steps, i))
+	}
 	slices.Sort(deps)
 	return deps
+}
+
+// dataSource returns the earlier step whose result step i works on by
+// the types alone, or -1: the nearest that makes what it reads when it
+// cannot read text and names nothing of its own it can read ("draw a
+// chart" of a query's rows, "upscale it" after a colorization); when it
+// says "it" of data ("mix it with the voice in a.wav") or has nothing at
+// all to work on ("summarize the thread" of a ticket looked up), the
+// nearest that makes data, not text, that it reads; when it says "it" and
+// has nothing to work on ("write a poem and read it aloud"), the nearest
+// that makes anything it reads.
+func (p *Planner) dataSource(r *request, steps []step, i int) int {
+	s := steps[i]
+	c := p.ix.caps[s.capability]
+	own := false
+	for _, pl := range r.ownPayloads(s.ownSpan()) {
+		own = own || hasType(c.Inputs, pl.typ) || p.accepts(s.capability, pl.typ) && pl.typ == "text"
+	}
+	readsText := hasType(c.Inputs, "text") || hasType(c.Inputs, "prompt")
+	weak := slices.ContainsFunc(s.refs, func(rf ref) bool { return rf.kind == refWeak })
+	bare := p.payloadFor(r, steps, i) == nil
+	for j := i - 1; j >= 0; j-- {
+		for _, out := range p.ix.caps[steps[j].capability].Outputs {
+			if !hasType(c.Inputs, out) {
+				continue
+			}
+			switch {
+			case !readsText && !own:
+				return j
+			case out == "text" || out == "prompt":
+			case weak, bare:
+				return j
+			}
+		}
+	}
+	if weak && bare {
+		return p.producer(steps, i)
+	}
+	return -1
 }
 
 // addUnused adds every earlier step no other step depends on yet: "combine
@@ -156,6 +198,9 @@ func (p *Planner) subtask(r *request, steps []step, i int, deps []string) task.S
 	args := p.args(r, s)
 	var body string
 	pl := p.payloadFor(r, steps, i)
+	if pl != nil && !pl.shared && pl.start >= s.end && !p.accepts(s.capability, pl.typ) {
+		pl = nil // a later step's file, which this step cannot read
+	}
 	switch {
 	case len(deps) > 0:
 		refs := make([]string, len(deps))
@@ -163,6 +208,11 @@ func (p *Planner) subtask(r *request, steps []step, i int, deps []string) task.S
 			refs[k] = "{{" + d + "}}"
 		}
 		body = strings.Join(refs, "\n\n")
+		if own := r.ownPayload(s.ownSpan()); own >= 0 && task.IsBinaryType(r.payloads[own].typ) && hasType(c.Inputs, r.payloads[own].typ) {
+			// "mix it with narration.wav": the result and the file
+			body += "\n\n" + r.payloads[own].text
+			args["file"] = r.payloads[own].text
+		}
 	case pl != nil:
 		body = pl.text
 		switch {
@@ -173,7 +223,7 @@ func (p *Planner) subtask(r *request, steps []step, i int, deps []string) task.S
 		}
 	}
 	input := body
-	if hasType(c.Inputs, "prompt") {
+	if readsInstruction(c.Capability) {
 		input = p.promptInput(r, s, len(steps) == 1, body, len(deps) == 0 && pl != nil && !pl.shared && pl.start >= s.start && pl.end <= s.end)
 	} else if input == "" {
 		input = instructionText(r, s, len(steps) == 1)
@@ -182,6 +232,18 @@ func (p *Planner) subtask(r *request, steps []step, i int, deps []string) task.S
 		deps = []string{}
 	}
 	return task.Subtask{Capability: c.Name, Input: input, Args: args, Deps: deps}
+}
+
+// readsInstruction reports whether a capability reads the request's words
+// besides what they work on: one that takes a prompt, or one that takes
+// data and text together (a question about an image, a style for a
+// picture, subtitles for a video).
+func readsInstruction(c task.Capability) bool {
+	if hasType(c.Inputs, "prompt") {
+		return true
+	}
+	binary := slices.ContainsFunc(c.Inputs, task.IsBinaryType)
+	return binary && hasType(c.Inputs, "text")
 }
 
 // promptInput is the input of a capability that reads the instruction: the

@@ -26,17 +26,29 @@ func (p *Planner) convert(r *request, steps []step) []step {
 			continue
 		}
 		pl := p.payloadFor(r, steps, i)
-		if pl == nil || p.accepts(s.capability, pl.typ) || p.producer(steps, i) >= 0 {
-			continue
+		if pl == nil || p.accepts(s.capability, pl.typ) || p.producer(steps, i) >= 0 || !pl.shared && pl.start >= s.end {
+			continue // a later step's file is no reason to convert for this one
 		}
-		c := p.converter(r, s, pl.typ)
+		c := p.converter(r, s, pl)
 		if c < 0 {
 			continue
 		}
-		added := step{fragment: fragment{start: s.start, end: s.start, seq: s.seq, hard: s.hard}, capability: c, score: s.score, payload: pl}
-		steps = slices.Insert(steps, i, added)
-		shiftRefs(steps, i)
-		i++
+		// one conversion per file: "join a.csv and b.csv" loads both
+		files := r.ownPayloads(s.ownSpan())
+		if len(files) < 2 || len(files)+len(steps) > p.maxSteps() || slices.ContainsFunc(files, func(f payload) bool { return f.typ != files[0].typ }) {
+			files = []payload{*pl}
+		}
+		for k := range files {
+			added := step{fragment: fragment{start: s.start, end: s.start, seq: s.seq, hard: s.hard}, capability: c, score: s.score, payload: &files[k]}
+			steps = slices.Insert(steps, i, added)
+			shiftRefs(steps, i)
+			i++
+		}
+		if len(files) > 1 {
+			for k := range files {
+				steps[i].refs = append(steps[i].refs, ref{kind: refStep, start: -1, end: -1, step: i - len(files) + k})
+			}
+		}
 	}
 	return steps
 }
@@ -47,11 +59,16 @@ func refersToStep(s step) bool {
 	})
 }
 
-// converter returns the capability that takes typ and makes something
-// step s can read, the best match for the step's words among several, or
-// -1 when the catalog has none.
-func (p *Planner) converter(r *request, s step, typ string) int {
+// converter returns the capability that takes the payload's type and
+// makes something step s can read, the best match for the step's words
+// and the payload's extension among several, or -1 when the catalog has
+// none.
+func (p *Planner) converter(r *request, s step, pl *payload) int {
+	typ := pl.typ
 	scores := p.ix.score(tokensIn(r.toks, s.start, s.end), keepAll, &r.scratch)
+	if ext := fileExt(pl.text); ext != "" {
+		p.ix.addTerm(scores, ext, 1) // a csv file goes to what reads CSV
+	}
 	best, bestScore := -1, float32(-1)
 	for i, c := range p.ix.caps {
 		if !hasType(c.Inputs, typ) || i == s.capability {

@@ -22,6 +22,8 @@ const (
 	unigramFactor = 0.3 // a lone CJK character is weak evidence
 	phraseFactor  = 0.6 // share of a phrase's idf added when all of it matches
 	numberFactor  = 0.5 // a number says little about the work on its own
+	aliasFactor   = 0.5 // a word's alias counts for less than the word
+	weightType    = 1   // the types a capability reads and makes
 )
 
 // capInfo is what the planner knows about one capability.
@@ -32,6 +34,12 @@ type capInfo struct {
 	// titleTerms are those of the titles alone.
 	refTerms, titleTerms map[string]bool
 	phrases              [][]string // multi-term keywords, matched in order
+	// plain are the keywords made of stopwords alone ("you are a"), as
+	// lowercase words, which tokens cannot match
+	plain [][]string
+	// readsText says the capability reads some type that is not binary
+	// data: text, a prompt, JSON.
+	readsText bool
 }
 
 type posting struct {
@@ -46,7 +54,15 @@ type index struct {
 	postings map[string][]posting
 	idf      map[string]float32
 	maxIDF   float32 // the idf of a term only one capability has
-	fallback int     // index of the fallback capability
+	// plainCaps are the capabilities with keywords of stopwords alone.
+	plainCaps []int
+	// conversions are, by binary kind, the binary kinds some capability
+	// makes of it.
+	conversions map[string][]string
+	// lean is the share of capabilities with neither examples nor
+	// keywords: what the catalog does not say in the words of requests.
+	lean     float32
+	fallback int // index of the fallback capability, or -1 for none
 	// refCaps and titleCaps list, by term, the capabilities whose
 	// reference terms or titles hold it.
 	refCaps, titleCaps map[string][]int
@@ -75,10 +91,29 @@ func newIndex(cat *task.Catalog, fallback string) (*index, error) {
 			ix.fallback = i
 		}
 	}
-	if ix.fallback < 0 {
+	if ix.fallback < 0 && fallback != "" {
 		return nil, task.Errorf(task.CodeNotFound, "the fallback capability %q is not in the catalog; add it or choose another with the fallback option", fallback)
 	}
 	ix.weigh(tfs, lengths)
+	for _, c := range ix.caps {
+		if len(c.Examples) == 0 && len(c.Keywords) == 0 {
+			ix.lean++
+		}
+	}
+	ix.lean /= float32(len(ix.caps))
+	ix.conversions = map[string][]string{}
+	for i, c := range ix.caps {
+		if len(c.plain) > 0 {
+			ix.plainCaps = append(ix.plainCaps, i)
+		}
+		for _, in := range c.Inputs {
+			for _, out := range c.Outputs {
+				if task.IsBinaryType(in) && task.IsBinaryType(out) && in != out && !slices.Contains(ix.conversions[in], out) {
+					ix.conversions[in] = append(ix.conversions[in], out)
+				}
+			}
+		}
+	}
 	ix.phraseStarts = map[string][]int{}
 	for i, c := range ix.caps {
 		for _, terms := range c.phrases {
@@ -106,6 +141,7 @@ func newIndex(cat *task.Catalog, fallback string) (*index, error) {
 // reference terms and phrases.
 func describe(c task.Capability) (capInfo, map[string]float64, float64) {
 	info := capInfo{Capability: c, refTerms: map[string]bool{}, titleTerms: map[string]bool{}}
+	info.readsText = canRead(c, nil)
 	tf := map[string]float64{}
 	length := 0.0
 	add := func(text string, weight float64, ref map[string]bool) []string {
@@ -129,6 +165,8 @@ func describe(c task.Capability) (capInfo, map[string]float64, float64) {
 	for _, k := range c.Keywords {
 		if seq := add(k, weightKeyword, info.refTerms); len(seq) > 1 {
 			info.phrases = append(info.phrases, seq)
+		} else if len(seq) == 0 && len(strings.Fields(k)) > 1 && isLatin(k) {
+			info.plain = append(info.plain, strings.Fields(strings.ToLower(k)))
 		}
 	}
 	for _, t := range sortedValues(c.Titles) {
@@ -137,6 +175,7 @@ func describe(c task.Capability) (capInfo, map[string]float64, float64) {
 	for t := range info.titleTerms {
 		info.refTerms[t] = true
 	}
+	add(strings.Join(c.Inputs, " ")+" "+strings.Join(c.Outputs, " "), weightType, nil)
 	add(c.Description, weightText, nil)
 	for _, e := range c.Examples {
 		add(e, weightText, nil)
@@ -238,9 +277,23 @@ func (ix *index) score(toks []token, keep func(token) bool, sc *scratch) []float
 		for _, p := range ix.postings[t.term] {
 			sc.scores[p.capability] += factor * p.weight
 		}
+		if t.kind == kindWord {
+			for _, a := range aliases[t.term] {
+				if !sc.seenBefore(a) {
+					ix.addTerm(sc.scores, a, aliasFactor)
+				}
+			}
+		}
 	}
 	ix.phraseBonus(sc)
 	return sc.scores
+}
+
+// addTerm adds a term's weights, times factor, to scores.
+func (ix *index) addTerm(scores []float32, term string, factor float32) {
+	for _, p := range ix.postings[term] {
+		scores[p.capability] += factor * p.weight
+	}
 }
 
 // resize returns s with length n, zeroed, reusing its memory.
@@ -336,4 +389,48 @@ func (ix *index) evidenceAll(inv map[string][]int, toks []token, sc *scratch) {
 			sc.ev[c], sc.last[c] = 0, -1
 		}
 	}
+}
+
+// has reports whether capability c's document holds term.
+func (ix *index) has(term string, c int) bool {
+	for _, ps := range ix.postings[term] {
+		if ps.capability == c {
+			return true
+		}
+	}
+	return false
+}
+
+// plainBonus adds, for every keyword of stopwords alone that the words
+// hold in a row ("You are a pirate" holds "you are a"), what a keyword of
+// one term only one capability has would add.
+func (ix *index) plainBonus(scores []float32, words []word) {
+	for _, i := range ix.plainCaps {
+		if ix.caps[i].holdsPlain(words) {
+			scores[i] += ix.maxIDF * weightKeyword / 2
+		}
+	}
+}
+
+// holdsPlain reports whether words hold one of the capability's keywords
+// of stopwords alone, in a row.
+func (c capInfo) holdsPlain(words []word) bool {
+	for _, k := range c.plain {
+		for i := 0; i+len(k) <= len(words); i++ {
+			if slices.EqualFunc(words[i:i+len(k)], k, func(w word, s string) bool { return w.text == s }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isLatin reports whether s holds no CJK character.
+func isLatin(s string) bool {
+	for _, r := range s {
+		if isCJK(r) {
+			return false
+		}
+	}
+	return true
 }

@@ -36,6 +36,8 @@ type request struct {
 	words         []word       // the Latin words of the instructions
 	langs, counts [][2]int     // spans of language names and of counts
 	directional   [][2]int     // the language names that say which language to produce or read
+	qualifiers    [][2]int     // manner phrases and quantity questions (qualifiers.go)
+	readable      []string     // the kinds of binary data the request has (types.go)
 	countMatches  []countMatch // the counts themselves
 	scratch       scratch
 }
@@ -65,6 +67,8 @@ func (p *Planner) parseRequest(text string) *request {
 	r.langs = languageSpans(instr, 0, len(instr))
 	r.directional = directional(instr, r.langs)
 	r.countMatches = counts(instr, r.words)
+	r.qualifiers = qualifierSpans(instr, r.words)
+	r.readable = readableKinds(r)
 	for _, m := range r.countMatches {
 		if m.unit != "" || m.top {
 			r.counts = append(r.counts, [2]int{m.start, m.end})

@@ -6,18 +6,39 @@
 // Steps. A request is cut at sentence ends, list items, commas,
 // conjunctions and sequencing words (then, after that, 然后, 再, 最后).
 // Each piece is matched against the catalog by BM25 over names, keywords,
-// titles, descriptions and examples (Latin words lightly stemmed, CJK
-// text as character bigrams); a piece that matches nothing well enough
-// joins its neighbour, or, when it is a sentence of its own, is content
-// the steps work on. A piece that only repeats the step before ("and
-// 'B' into German") is that step again; one between sequencing words with
-// no match goes to the fallback capability.
+// titles, descriptions, examples and the types each capability reads and
+// makes, a word of a name counting three times one of a description
+// (Latin words lightly stemmed, so a Text-Summarizer meets "summarize";
+// CJK text as character bigrams; a request's word also matches its
+// aliases, so a picture is an image). A catalog of names and one-line
+// descriptions, with no examples nor keywords, needs one word of a
+// description, not a keyword, to match. Kinds of data steer the match: a
+// capability that reads only images, audio or video loses where the
+// request has none (no file, no earlier step that makes it, no "this
+// image"), and one that makes the kind asked for ("an image", "into a
+// video") gains over one that makes another. A piece that matches
+// nothing well enough joins its neighbour, or, when it is a sentence of
+// its own, is content the steps work on. A piece that only repeats the
+// step before ("and 'B' into German") is that step again; one between
+// sequencing words with no match goes to the fallback capability, if the
+// catalog has one.
+//
+// Qualifiers are no steps: a manner ("in a cheerful tone"), a quantity
+// asked by a word problem ("how many apples"), a premise before its
+// question ("If a car uses 6 liters per 100 km, ...") and more words for
+// a step that reads the whole instruction (a greeting in a role-play, an
+// explanation of code just written) stay with the step they qualify.
 //
 // Dependencies come from phrases that name an earlier result ("the
 // summary", "those keywords", "翻译后的内容", "the results", "them"), from
 // sequencing when the step before produces exactly what the step takes,
 // and from types: a step whose payload it cannot read (an image for a text
-// step) takes the result of an earlier step that produces what it can. A
+// step) takes the result of an earlier step that produces what it can; a
+// step that cannot read text and has nothing of its own it reads takes
+// the nearest earlier step that makes what it reads ("draw a chart" of a
+// query's rows); and "it" said of data ("mix it with narration.wav"), or
+// a step with nothing at all to work on, takes the nearest earlier step
+// that makes data it reads. A
 // result named but never asked for ("translate the summary of this
 // article") gets a step of its own, and so does a conversion the types
 // need when the catalog has one (a capability that reads images before a
@@ -61,6 +82,10 @@ const DefaultFallback = "chat"
 // whatever the size of the catalog.
 const thresholdFactor = 1.15
 
+// leanThresholdFactor is thresholdFactor for a catalog without examples
+// or keywords; a catalog with some has a factor in between.
+const leanThresholdFactor = 0.75
+
 // Planner is the rules planner. It is safe for concurrent use: the catalog
 // index is built once by New and only read afterwards.
 type Planner struct {
@@ -84,6 +109,14 @@ func WithFallback(capability string) Option {
 	return func(o *options) { o.fallback = capability }
 }
 
+// WithoutFallback plans over a catalog that has no capability for what
+// matches nothing, as a user's catalog of tools often has not: a piece of
+// a request that matches no capability is never a step of its own, and a
+// request that matches none at all is refused (CodeNotFound).
+func WithoutFallback() Option {
+	return func(o *options) { o.fallback = "" }
+}
+
 // WithLimits sets the limits plans are validated against; the default is
 // task.DefaultLimits.
 func WithLimits(l task.Limits) Option {
@@ -97,14 +130,22 @@ func New(cat *task.Catalog, opts ...Option) (*Planner, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if len(cat.All()) == 0 {
-		return nil, task.Errorf(task.CodeInvalidRequest, "the capability catalog is empty; the rules planner needs at least the fallback capability %q", o.fallback)
+	if len(cat.Plannable()) == 0 {
+		return nil, task.Errorf(task.CodeInvalidRequest, "the capability catalog has nothing to plan; the rules planner needs at least one capability that is not direct")
 	}
 	ix, err := newIndex(cat, o.fallback)
 	if err != nil {
 		return nil, fmt.Errorf("building the rules planner: %w", err)
 	}
-	return &Planner{ix: ix, limits: o.limits, threshold: thresholdFactor * ix.maxIDF, known: cat.Has}, nil
+	return &Planner{ix: ix, limits: o.limits, threshold: threshold(ix), known: cat.Has}, nil
+}
+
+// threshold is the score a piece of a request needs to count as an
+// instruction. A catalog of names and one-line descriptions, with no
+// examples and no keywords, says each capability's work in few words,
+// and rarely twice: there, one word of a description is enough.
+func threshold(ix *index) float32 {
+	return (thresholdFactor - ix.lean*(thresholdFactor-leanThresholdFactor)) * ix.maxIDF
 }
 
 // Plan decomposes the request into a plan of one or more subtasks; a
@@ -118,6 +159,9 @@ func (p *Planner) Plan(ctx context.Context, req task.Request) (task.Plan, error)
 	}
 	r := p.parseRequest(text)
 	steps := p.steps(r)
+	if err := p.matched(steps); err != nil {
+		return task.Plan{}, err
+	}
 	if len(steps) > p.maxSteps() {
 		return task.Plan{}, task.Errorf(task.CodeInvalidRequest, "the request asks for more than %d steps, the most a plan may have; split it into several requests", p.maxSteps())
 	}
@@ -152,8 +196,22 @@ func (p *Planner) PlanSingle(ctx context.Context, req task.Request) (task.Plan, 
 	if len(steps) != 1 {
 		steps = []step{p.wholeStep(r, r.toks)}
 	}
+	if err := p.matched(steps); err != nil {
+		return task.Plan{}, err
+	}
 	plan, err := p.finish(r, steps, true)
 	return p.attach(req, plan, err)
+}
+
+// matched refuses a plan that has a step of no capability, which only a
+// planner without a fallback makes, when nothing matches at all.
+func (p *Planner) matched(steps []step) error {
+	for _, s := range steps {
+		if s.capability < 0 {
+			return task.Errorf(task.CodeNotFound, "nothing in the capability catalog matches the request, and the catalog has no fallback capability; name a capability's work in the request, or add a capability such as %q that takes any request", DefaultFallback)
+		}
+	}
+	return nil
 }
 
 func (p *Planner) requestText(ctx context.Context, req task.Request) (string, error) {

@@ -112,7 +112,12 @@ func boundaryAt(s string, i int, atStart bool) (int, boundary) {
 			return size, hard
 		}
 		return 0, 0
-	case ',', '，', '、':
+	case ',':
+		if thousands(s, i) {
+			return 0, 0 // 2,450 is one number
+		}
+		return size, soft
+	case '，', '、':
 		return size, soft
 	}
 	if isCJK(r) {
@@ -252,4 +257,18 @@ func firstLine(s string, max int) string {
 		s = s[:k]
 	}
 	return s
+}
+
+// thousands reports whether the comma at i separates thousands: a digit
+// before it, three after it, and no digit after those.
+func thousands(s string, i int) bool {
+	if i == 0 || !isDigit(s[i-1]) || i+4 > len(s) {
+		return false
+	}
+	for _, c := range []byte(s[i+1 : i+4]) {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return i+4 == len(s) || !isDigit(s[i+4])
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -52,6 +53,11 @@ func (p *Planner) steps(r *request) []step {
 		if len(b.out) > p.maxSteps() {
 			break
 		}
+		if f := frags[k]; k+1 < len(frags) && !frags[k+1].hard && isPremise(r.masked[f.start:f.end], wordsIn(r.words, f.start, f.end)) {
+			// a premise is part of the question after it
+			frags[k+1].start, frags[k+1].seq, frags[k+1].hard = f.start, f.seq, f.hard
+			continue
+		}
 		b.take(frags, k)
 	}
 	if len(b.out) == 0 {
@@ -78,7 +84,8 @@ type stepBuilder struct {
 func (b *stepBuilder) take(frags []fragment, k int) {
 	p, r, f := b.p, b.r, frags[k]
 	s := p.analyze(r, r.toks, f, b.out, -1)
-	matched := s.score >= p.threshold && p.worded(tokensIn(r.toks, f.start, f.end), s.capability)
+	matched := s.score >= p.threshold && (p.worded(r, tokensIn(r.toks, f.start, f.end), s.capability) ||
+		p.ix.caps[s.capability].holdsPlain(wordsIn(r.words, f.start, f.end)))
 	alone := p.alone(r, b.out, &s, matched, frags, k)
 	switch {
 	case alone || matched && !p.continues(r, b.out, s):
@@ -131,7 +138,14 @@ func (p *Planner) alone(r *request, out []step, s *step, matched bool, frags []f
 		return false
 	case p.gapped(r, out, *s):
 		s.capability = out[len(out)-1].capability
-	case frags[k].seq || k+1 < len(frags) && frags[k+1].seq:
+	case len(out) > 0 && !frags[k].seq && p.worded(r, tokensIn(r.toks, s.start, s.end), out[len(out)-1].capability):
+		// it asks more of the step before ("and explain it" of code)
+		return false
+	case len(out) > 0 && !frags[k].seq && hasType(p.ix.caps[out[len(out)-1].capability].Inputs, "prompt"):
+		// more words to a step that reads the whole instruction ("You are a
+		// librarian. Say hello and recommend a book, then ..."): its own
+		return false
+	case p.ix.fallback >= 0 && (frags[k].seq || k+1 < len(frags) && frags[k+1].seq):
 		s.capability = p.ix.fallback
 	default:
 		return false
@@ -177,7 +191,7 @@ func (p *Planner) widen(r *request, toks []token, s step, start, end int, prev [
 // capability when nothing matches well enough.
 func (p *Planner) wholeStep(r *request, toks []token) step {
 	s := p.analyze(r, toks, fragment{start: 0, end: r.end}, nil, -1)
-	if s.score < p.threshold {
+	if s.score < p.threshold && p.ix.fallback >= 0 {
 		s.capability = p.ix.fallback
 	}
 	return s
@@ -191,7 +205,7 @@ func (p *Planner) wholeStep(r *request, toks []token) step {
 func (p *Planner) analyze(r *request, toks []token, f fragment, prev []step, fixed int) step {
 	span := tokensIn(toks, f.start, f.end)
 	refs := p.findRefs(r, f.start, f.end, prev)
-	c, score := p.rateOr(r, span, f, refs, fixed)
+	c, score := p.rateOr(r, span, f, refs, prev, fixed)
 	kept := refs[:0:0]
 	for _, rf := range refs {
 		switch {
@@ -203,7 +217,7 @@ func (p *Planner) analyze(r *request, toks []token, f fragment, prev []step, fix
 	}
 	if len(kept) != len(refs) {
 		refs = kept
-		c, score = p.rateOr(r, span, f, refs, fixed)
+		c, score = p.rateOr(r, span, f, refs, prev, fixed)
 	}
 	for k := range refs {
 		if refs[k].kind == refImplied && refs[k].capability == c {
@@ -218,27 +232,37 @@ func (p *Planner) analyze(r *request, toks []token, f fragment, prev []step, fix
 }
 
 // rateOr is rate, unless the capability is fixed already.
-func (p *Planner) rateOr(r *request, span []token, f fragment, refs []ref, fixed int) (int, float32) {
+func (p *Planner) rateOr(r *request, span []token, f fragment, refs []ref, prev []step, fixed int) (int, float32) {
 	if fixed >= 0 {
 		return fixed, 0
 	}
-	return p.rate(r, span, f, refs)
+	return p.rate(r, span, f, refs, prev)
 }
 
 // rate scores the capabilities for a fragment and returns the best one.
-func (p *Planner) rate(r *request, span []token, f fragment, refs []ref) (int, float32) {
+func (p *Planner) rate(r *request, span []token, f fragment, refs []ref, prev []step) (int, float32) {
 	// target languages and counts say how, not what: "answer in Chinese"
 	// is a question, not a translation, and "in 50 words" no arithmetic
 	directional, counts := spansIn(r.directional, f.start, f.end), spansIn(r.counts, f.start, f.end)
+	qualifiers := spansIn(r.qualifiers, f.start, f.end)
 	keep := func(t token) bool {
 		for _, rf := range refs {
 			if rf.kind != refWeak && rf.kind != refImplied && t.start >= rf.start && t.end <= rf.end {
 				return false
 			}
 		}
-		return !within(directional, t) && !within(counts, t)
+		return !within(directional, t) && !within(counts, t) && !within(qualifiers, t)
 	}
 	scores := p.ix.score(span, keep, &r.scratch)
+	p.ix.plainBonus(scores, wordsIn(r.words, f.start, f.end))
+	if len(qualifiers) > 0 {
+		p.weighQuantities(scores, r, span, qualifiers)
+	}
+	if p.ix.lean > 0 && asks(r.masked[f.start:f.end]) {
+		for _, t := range questionTerms {
+			p.ix.addTerm(scores, t, aliasFactor*p.ix.lean)
+		}
+	}
 	for _, pl := range r.payloads {
 		if pl.shared || pl.start < f.start || pl.end > f.end || pl.typ == "text" {
 			continue
@@ -249,7 +273,16 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref) (int, f
 			}
 		}
 	}
+	k := p.kindsOf(r, f, prev)
+	p.weighKinds(scores, k)
+	p.weighReferred(scores, refs, prev, k)
 	return p.ix.best(scores)
+}
+
+// asks reports whether a piece of a request is a question.
+func asks(s string) bool {
+	s = strings.TrimRight(s, " \t\r\n\"'”’)")
+	return strings.HasSuffix(s, "?") || strings.HasSuffix(s, "？")
 }
 
 // continues reports whether s only goes on with the step before it: the
@@ -307,14 +340,23 @@ func within(spans [][2]int, t token) bool {
 }
 
 // worded reports whether some word of span, not only its numbers and
-// operators, speaks for capability c: "9.11 or 9.9?" is no instruction.
-func (p *Planner) worded(span []token, c int) bool {
+// operators, speaks for capability c, itself or by an alias: "9.11 or
+// 9.9?" is no instruction. A word for a kind of data speaks only when it
+// asks for the data to be made ("a picture of a storm"): "I have a photo"
+// says what there is, not what to do.
+func (p *Planner) worded(r *request, span []token, c int) bool {
 	for _, t := range span {
-		if t.kind == kindNumber || t.kind == kindOperator {
+		if t.kind == kindNumber || t.kind == kindOperator || kindNouns[t.term] != "" && !r.madeAt(t.start) {
 			continue
 		}
-		for _, ps := range p.ix.postings[t.term] {
-			if ps.capability == c {
+		if p.ix.has(t.term, c) {
+			return true
+		}
+		if t.kind != kindWord {
+			continue
+		}
+		for _, a := range aliases[t.term] {
+			if p.ix.has(a, c) {
 				return true
 			}
 		}

@@ -173,8 +173,10 @@ func nearDigit(text string, i, size int, r rune) bool {
 }
 
 // stem strips common English inflectional and derivational endings, so
-// that summary, summarize and summarized meet on one term. It is
-// deliberately small: both sides of a match go through it.
+// that summary, summarize and summarized meet on one term, and so do the
+// names tools take from their work: a summarizer, a trimmer, a captioner,
+// a description of what "describe" asks. It is deliberately small: both
+// sides of a match go through it.
 func stem(w string) string {
 	w = strings.TrimSuffix(strings.TrimSuffix(w, "'s"), "’s")
 	if len(w) <= 3 {
@@ -189,8 +191,31 @@ func stem(w string) string {
 			min = 3
 		}
 		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= min {
-			return w[:len(w)-len(suf)]
+			return restem(w[:len(w)-len(suf)], suf)
 		}
+	}
+	return restem(w, "")
+}
+
+// restem finishes a stem: an agent noun's stem is stemmed once more
+// (captioner, caption), a doubled final consonant left by a suffix is
+// undone (trimmer, trimming: trim), and the "script" of a noun meets the
+// "scrib" of its verb (description, describe).
+func restem(w, suf string) string {
+	switch suf {
+	case "er", "ers", "or", "ors":
+		if s := stem(w); len(s) >= 4 {
+			w = s
+		}
+	}
+	switch suf {
+	case "er", "ers", "ing", "ings", "ed":
+		if n := len(w); n >= 5 && w[n-1] == w[n-2] && !strings.ContainsRune("aeioulsz", rune(w[n-1])) {
+			w = w[:n-1]
+		}
+	}
+	if strings.HasSuffix(w, "script") {
+		w = w[:len(w)-len("script")] + "scrib"
 	}
 	return w
 }
@@ -199,7 +224,8 @@ func stem(w string) string {
 // their last letter, so a word is checked against a handful only.
 var stemSuffixes = []string{
 	"ifications", "ification", "izations", "ization", "isations", "isation",
-	"ifying", "ified", "ifies", "ify",
+	"ifiers", "ifier", "izers", "izer", "isers", "iser",
+	"ifying", "ified", "ifies", "ify", "fully", "ful",
 	"izing", "ising", "ized", "ised", "izes", "ises", "ize", "ise",
 	"ings", "ing", "ions", "ion", "ies", "ied", "ers", "er", "ors", "or",
 	"ed", "es", "ly", "s", "e", "y",

@@ -38,6 +38,47 @@ var resultNouns = stemSet(
 // result: "all the results", "以上结果".
 var pluralResult = setOf("results", "outputs", "answers", "responses", "findings", "all", "both", "these", "those", "everything", "所有", "全部", "以上", "上述", "这些", "那些", "各")
 
+// aliases are words a request uses for what catalogs say otherwise: the
+// kinds of data (a picture is an image, a clip a video), and a few verbs
+// of the work on them ("read it out loud" asks for speech). A request's
+// word also matches its aliases, for less (aliasFactor). Keys and values
+// are stems.
+var aliases = func() map[string][]string {
+	groups := map[string][]string{
+		"image":     {"picture", "photo", "photograph", "pic", "illustration", "frame", "scene", "snapshot"},
+		"video":     {"clip", "movie", "film", "footage"},
+		"audio":     {"sound", "recording", "soundtrack", "song", "music", "track", "voice", "speech", "podcast"},
+		"speech":    {"aloud", "loud", "spoken", "voice", "narrate", "narration", "voiceover"},
+		"spoken":    {"aloud", "loud"},
+		"describ":   {"caption"},
+		"caption":   {"describe", "description"},
+		"class":     {"kind", "category", "sort"},
+		"sentiment": {"positive", "negative", "opinion", "feel", "feels"},
+		"anomaly":   {"outlier", "unusual"},
+		"outlier":   {"anomaly", "unusual"},
+		"table":     {"spreadsheet", "rows", "csv"},
+		"chart":     {"plot", "graph"},
+		"plot":      {"chart", "graph"},
+	}
+	m := map[string][]string{}
+	for target, words := range groups {
+		t := stem(target)
+		for _, w := range words {
+			if k := stem(w); k != t && !slices.Contains(m[k], t) {
+				m[k] = append(m[k], t)
+			}
+		}
+	}
+	for _, targets := range m {
+		slices.Sort(targets) // scores add up in one order, run after run
+	}
+	return m
+}()
+
+// questionTerms are what a question asks for, whatever its words: a
+// request that ends with a question mark also matches them, for less.
+var questionTerms = []string{stem("question"), stem("answer")}
+
 // stemSet tokenizes each entry the way requests are tokenized, so the set
 // holds stems and CJK bigrams.
 func stemSet(words ...string) map[string]bool {
