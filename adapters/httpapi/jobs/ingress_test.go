@@ -23,3 +23,22 @@ func TestIngressOf(t *testing.T) {
 		}
 	}
 }
+
+// A durable request's conversation belongs to the producer user that
+// published it, as a webhook's belong to the hook and a job's to its key:
+// another producer naming the same id gets a conversation of its own.
+func TestRequesterOwnsConversations(t *testing.T) {
+	for _, c := range []struct {
+		job  Job
+		want string
+	}{
+		{Job{Source: "webhook:slack", Owner: ""}, "webhook:slack"},
+		{Job{Source: "nats:billing"}, "nats:billing"},
+		{Job{Source: "nats"}, ""}, // bare tr.v1.jobs: no users, one space
+		{Job{Source: "http", Owner: "key-hash"}, "key-hash"},
+	} {
+		if got := requester(&c.job); got != c.want {
+			t.Errorf("requester(source %q, owner %q) = %q, want %q", c.job.Source, c.job.Owner, got, c.want)
+		}
+	}
+}

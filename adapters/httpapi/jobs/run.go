@@ -79,9 +79,11 @@ func ingressOf(source string) string {
 }
 
 // requester is who a job's request is on behalf of, for its
-// conversation: the API key that created it, or the webhook.
+// conversation: the API key that created it, the webhook, or the NATS
+// producer user whose durable request it is (the server let only that
+// user publish on its subject).
 func requester(j *Job) string {
-	if strings.HasPrefix(j.Source, "webhook:") {
+	if strings.HasPrefix(j.Source, "webhook:") || strings.HasPrefix(j.Source, "nats:") {
 		return j.Source
 	}
 	return j.Owner
