@@ -85,6 +85,7 @@ func (r *record) applyStep(s *subtask, ev task.Event, at time.Time) {
 			s.input = r.replace(s.input, ev.Input)
 		}
 		s.output = r.replace(s.output, "") // a retry writes anew
+		r.dropStreamed(s)
 		if a := r.try(s, ev.Attempt, at); a != nil {
 			a.model, a.dispatched, a.status = s.model, at, statusQueued
 		}
@@ -94,10 +95,7 @@ func (r *record) applyStep(s *subtask, ev task.Event, at time.Time) {
 			a.executor, a.accepted, a.status = s.executor, at, statusRunning
 		}
 	case task.EventProgress:
-		if len(s.output)+len(ev.Text) <= task.MaxEventText {
-			s.output += ev.Text
-			r.bytes += len(ev.Text)
-		}
+		r.stream(s, ev.Text)
 	case task.EventRetry:
 		if a := r.try(s, ev.Attempt, at); a != nil {
 			a.ended, a.status, a.err = at, statusRetried, r.clipError(ev.Error)
@@ -123,6 +121,7 @@ func (r *record) applyDone(s *subtask, ev task.Event, at time.Time) {
 	}
 	if ev.Output != nil {
 		s.output = r.replace(s.output, ev.Output.Text)
+		r.dropStreamed(s)
 		s.format = r.replace(s.format, ev.Output.Format)
 		s.usage = ev.Output.Usage
 	}
@@ -159,4 +158,19 @@ func ingress(name string) string {
 		return name
 	}
 	return "other"
+}
+
+// stream adds text a step streamed, within the bounds; appended, not
+// copied whole each time, as a long answer streams many small pieces.
+func (r *record) stream(s *subtask, text string) {
+	if len(s.output)+len(s.streamed)+len(text) <= task.MaxEventText {
+		s.streamed = append(s.streamed, text...)
+		r.bytes += len(text)
+	}
+}
+
+// dropStreamed forgets what an attempt streamed, for its output or a retry.
+func (r *record) dropStreamed(s *subtask) {
+	r.bytes -= len(s.streamed)
+	s.streamed = nil
 }

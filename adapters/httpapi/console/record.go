@@ -1,6 +1,7 @@
 package console
 
 import (
+	"sync"
 	"time"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -31,8 +32,11 @@ const (
 	statusRetried   = "retried"
 )
 
-// record is one request as the events have told it so far.
+// record is one request as the events have told it so far. The
+// recorder's lock guards it, but for the text its steps stream, which
+// events of a running request add under the recorder's read lock and mu.
 type record struct {
+	mu       sync.Mutex
 	id       string
 	ingress  string
 	remote   bool
@@ -66,6 +70,7 @@ type subtask struct {
 	executor   string
 	input      string
 	output     string
+	streamed   []byte // text the attempt has streamed, until its output
 	format     string
 	usage      task.Usage
 	err        *task.Error

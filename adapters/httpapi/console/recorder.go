@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -47,10 +48,10 @@ func (c Config) withDefaults() Config {
 type Recorder struct {
 	cfg Config
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	byID    map[string]*record
-	order   []*record // oldest first
-	bytes   int
+	order   []*record    // oldest first
+	bytes   atomic.Int64 // what the records hold, roughly
 	models  map[string]*ModelTotals
 	watches map[*Watch]struct{}
 }
@@ -83,6 +84,9 @@ func (rec *Recorder) record(ev task.Event, remote bool) {
 	if ev.RequestID == "" {
 		return
 	}
+	if ev.Type == task.EventProgress && !remote && rec.streamed(ev) {
+		return
+	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	r := rec.byID[ev.RequestID]
@@ -100,9 +104,44 @@ func (rec *Recorder) record(ev task.Event, remote bool) {
 	before := r.bytes
 	r.apply(ev)
 	rec.count(ev)
-	rec.bytes += r.bytes - before
+	rec.bytes.Add(int64(r.bytes - before))
 	rec.evict()
 	rec.changed(r.id)
+}
+
+// streamed records text a running step of a request streamed, under the
+// read lock, so that many requests streaming at once do not queue on the
+// recorder; false leaves the event to the full path (the request or the
+// step is not known yet).
+func (rec *Recorder) streamed(ev task.Event) bool {
+	if ev.Text == "" {
+		return true // a keep-alive, or a chunk without text: nothing to show
+	}
+	rec.mu.RLock()
+	r := rec.byID[ev.RequestID]
+	if r == nil || r.remote {
+		rec.mu.RUnlock()
+		return false
+	}
+	r.mu.Lock()
+	i, ok := r.index[ev.SubtaskID]
+	if ok {
+		before := r.bytes
+		r.seq++
+		r.stream(r.subtasks[i], ev.Text)
+		rec.bytes.Add(int64(r.bytes - before))
+	}
+	r.mu.Unlock()
+	if ok {
+		rec.changed(r.id)
+	}
+	rec.mu.RUnlock()
+	if ok && rec.bytes.Load() > int64(rec.cfg.MaxBytes) {
+		rec.mu.Lock()
+		rec.evict()
+		rec.mu.Unlock()
+	}
+	return ok
 }
 
 // add starts the record of a request, cut to the bounds.
@@ -115,7 +154,7 @@ func (rec *Recorder) add(ev task.Event, remote bool) *record {
 	r.id = r.clip(ev.RequestID)
 	rec.byID[r.id] = r
 	rec.order = append(rec.order, r)
-	rec.bytes += r.bytes
+	rec.bytes.Add(int64(r.bytes))
 	return r
 }
 
@@ -151,11 +190,11 @@ func (rec *Recorder) evict() {
 	n := 0
 	for n < len(rec.order) {
 		r := rec.order[n]
-		if len(rec.order)-n <= rec.cfg.MaxRequests && rec.bytes <= rec.cfg.MaxBytes && !r.started.Before(horizon) {
+		if len(rec.order)-n <= rec.cfg.MaxRequests && rec.bytes.Load() <= int64(rec.cfg.MaxBytes) && !r.started.Before(horizon) {
 			break
 		}
 		delete(rec.byID, r.id)
-		rec.bytes -= r.bytes
+		rec.bytes.Add(-int64(r.bytes))
 		rec.changed(r.id)
 		n++
 	}

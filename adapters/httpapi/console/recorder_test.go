@@ -233,8 +233,8 @@ func FuzzRecorderEvents(f *testing.F) {
 				rec.ObserveRemote(ev)
 			}
 		}
-		if rec.bytes > 1<<20+maxSubtasks*(overhead+task.MaxEventText) {
-			t.Fatalf("the recorder holds %d bytes", rec.bytes)
+		if rec.bytes.Load() > 1<<20+maxSubtasks*(overhead+task.MaxEventText) {
+			t.Fatalf("the recorder holds %d bytes", rec.bytes.Load())
 		}
 		for _, s := range rec.List() {
 			r, ok := rec.Get(s.ID)

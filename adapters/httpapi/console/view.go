@@ -122,7 +122,7 @@ func (r *record) view(now time.Time) Request {
 
 func (r *record) stepView(s *subtask) Subtask {
 	v := Subtask{ID: s.id, Capability: s.capability, Deps: slices.Clone(s.deps), Args: maps.Clone(s.args), Status: s.status,
-		Model: s.model, Executor: s.executor, Input: s.input, Output: s.output, Format: s.format, Usage: s.usage, Error: s.err,
+		Model: s.model, Executor: s.executor, Input: s.input, Output: s.output + string(s.streamed), Format: s.format, Usage: s.usage, Error: s.err,
 		Attempts: make([]Attempt, 0, len(s.attempts))}
 	for _, a := range s.attempts {
 		v.Attempts = append(v.Attempts, Attempt{Attempt: a.n, Model: a.model, Executor: a.executor, Status: a.status,

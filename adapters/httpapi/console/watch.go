@@ -1,11 +1,14 @@
 package console
 
+import "sync"
+
 // Watch tells which requests changed since it was last asked: for live
 // views, which send what changed instead of every event. However many
 // events arrive meanwhile, it holds each changed id once.
 type Watch struct {
 	rec     *Recorder
-	changed map[string]struct{} // guarded by rec.mu
+	mu      sync.Mutex
+	changed map[string]struct{}
 	ready   chan struct{}
 }
 
@@ -25,8 +28,8 @@ func (w *Watch) Ready() <-chan struct{} { return w.ready }
 // Take returns the ids of the requests that changed, or were dropped,
 // since the last Take.
 func (w *Watch) Take() []string {
-	w.rec.mu.Lock()
-	defer w.rec.mu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	ids := make([]string, 0, len(w.changed))
 	for id := range w.changed {
 		ids = append(ids, id)
@@ -42,10 +45,13 @@ func (w *Watch) Close() {
 	delete(w.rec.watches, w)
 }
 
-// changed tells every watch that a request changed; rec.mu is held.
+// changed tells every watch that a request changed; rec.mu is held,
+// for reading at least.
 func (rec *Recorder) changed(id string) {
 	for w := range rec.watches {
+		w.mu.Lock()
 		w.changed[id] = struct{}{}
+		w.mu.Unlock()
 		select {
 		case w.ready <- struct{}{}:
 		default:
