@@ -71,6 +71,12 @@ type Store struct {
 	js     jetstream.JetStream
 	obs    jetstream.ObjectStore
 	stream jetstream.Stream // the bucket's stream, for purges
+	// purges says whether this store purges the chunks of failed and
+	// replaced puts: a store that created the bucket (a router's) does;
+	// one that joined it (an executor's, a client's) leaves them to
+	// expire with the bucket's TTL, as a purge takes a right over the
+	// whole stream that those users do not get.
+	purges bool
 }
 
 var _ task.Artifacts = (*Store)(nil)
@@ -106,7 +112,11 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening object store %s: %w", cfg.Bucket, err)
 	}
-	return newStore(ctx, cfg, nc, js, obs)
+	s, err := newStore(ctx, cfg, nc, js, obs)
+	if s != nil {
+		s.purges = true
+	}
+	return s, err
 }
 
 func newStore(ctx context.Context, cfg Config, nc *nats.Conn, js jetstream.JetStream, obs jetstream.ObjectStore) (*Store, error) {
@@ -135,17 +145,23 @@ func (s *Store) TTL() time.Duration { return s.cfg.TTL }
 // that a slow store holds back the reader instead of filling memory; the
 // object gets its name, the artifact id, once the hash is known.
 func (s *Store) Put(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, error) {
+	ref, _, err := s.put(ctx, meta, r)
+	return ref, err
+}
+
+// put is Put, and reports whether the bytes were new to the store.
+func (s *Store) put(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, bool, error) {
 	if err := s.reachable(); err != nil {
-		return task.ArtifactRef{}, err
+		return task.ArtifactRef{}, false, err
 	}
-	p := &objectPut{s: s, lr: &limitReader{r: r, left: s.cfg.MaxBytes}, nuid: nuid.Next(), h: sha256.New()}
+	p := &objectPut{s: s, lr: &limitReader{r: r, left: s.cfg.MaxBytes}, nuid: nuid.Next(), h: sha256.New(), start: time.Now()}
 	err := p.send(ctx, &meta)
 	if err != nil {
 		p.discard(ctx)
-		return task.ArtifactRef{}, s.putErr(p.lr, err)
+		return task.ArtifactRef{}, false, s.putErr(p.lr, err)
 	}
 	if p.size == 0 {
-		return task.ArtifactRef{}, task.Errorf(task.CodeInvalidRequest, "the artifact is empty; send at least one byte")
+		return task.ArtifactRef{}, false, task.Errorf(task.CodeInvalidRequest, "the artifact is empty; send at least one byte")
 	}
 	meta.SHA256 = hex.EncodeToString(p.h.Sum(nil))
 	meta.ID, meta.Size, meta.Ref = task.ArtifactID(meta.SHA256), p.size, ""
@@ -181,7 +197,12 @@ func (s *Store) Open(ctx context.Context, id string) (io.ReadCloser, task.Artifa
 		res.Close()
 		return nil, task.ArtifactRef{}, s.lookupErr(id, err)
 	}
-	return res, s.refOf(info), nil
+	ref := s.refOf(info)
+	if err := s.verify(id, ref); err != nil {
+		res.Close()
+		return nil, task.ArtifactRef{}, err
+	}
+	return res, ref, nil
 }
 
 // WriteTo streams an artifact into w and returns its reference.
@@ -206,7 +227,22 @@ func (s *Store) Stat(ctx context.Context, id string) (task.ArtifactRef, error) {
 	if err != nil {
 		return task.ArtifactRef{}, s.lookupErr(id, err)
 	}
-	return s.refOf(info), nil
+	ref := s.refOf(info)
+	return ref, s.verify(id, ref)
+}
+
+// verify refuses an object whose info does not fit its name: a digest
+// of other bytes than the id names (info that a writer of the bucket
+// replaced; the reader checks the bytes against the digest, so against
+// the id too), or chunks past their TTL.
+func (s *Store) verify(id string, ref task.ArtifactRef) error {
+	switch {
+	case task.ArtifactID(ref.SHA256) != id:
+		return task.Errorf(task.CodeUnavailable, "artifact %s: the object store's info names other bytes (digest %.16s...); it is not served", id, ref.SHA256)
+	case !ref.Expires.After(time.Now()):
+		return task.Errorf(task.CodeNotFound, "artifact %s has expired (artifacts are kept %s)", id, s.cfg.TTL)
+	}
+	return nil
 }
 
 // Delete removes an artifact at once, before its TTL.
@@ -252,19 +288,39 @@ func (s *Store) storeErr(doing string, err error) error {
 	return task.Errorf(task.CodeUnavailable, "%s: the object store failed: %v", doing, err)
 }
 
+// The keys of an object's metadata: its MIME type, name, when its chunks
+// were stored (the info's own time moves when its owners change), and
+// the API keys' owner ids that uploaded it, space-separated.
+const (
+	mdMIME   = "mime"
+	mdName   = "name"
+	mdStored = "stored"
+	mdOwners = "owners"
+)
+
 // metadata is what the object store keeps of a reference besides the
 // bytes, their size and digest.
-func metadata(r task.ArtifactRef) map[string]string {
-	md := map[string]string{"mime": r.MIME}
+func metadata(r task.ArtifactRef, stored time.Time) map[string]string {
+	md := map[string]string{mdMIME: r.MIME, mdStored: stored.UTC().Format(time.RFC3339Nano)}
 	if r.Name != "" {
-		md["name"] = r.Name
+		md[mdName] = r.Name
 	}
 	return md
 }
 
+// storedAt is when an object's chunks were stored: its metadata says,
+// or, for an object stored before it did, its info's time.
+func storedAt(info *jetstream.ObjectInfo) time.Time {
+	if t, err := time.Parse(time.RFC3339Nano, info.Metadata[mdStored]); err == nil {
+		return t
+	}
+	return info.ModTime
+}
+
 func (s *Store) refOf(info *jetstream.ObjectInfo) task.ArtifactRef {
-	ref := task.ArtifactRef{ID: info.Name, Size: int64(info.Size), MIME: info.Metadata["mime"], Name: info.Metadata["name"],
-		Stored: info.ModTime, Expires: info.ModTime.Add(s.cfg.TTL)}
+	stored := storedAt(info)
+	ref := task.ArtifactRef{ID: info.Name, Size: int64(info.Size), MIME: info.Metadata[mdMIME], Name: info.Metadata[mdName],
+		Stored: stored, Expires: stored.Add(s.cfg.TTL)}
 	if sum, err := jetstream.DecodeObjectDigest(info.Digest); err == nil {
 		ref.SHA256 = hex.EncodeToString(sum)
 	}
@@ -302,12 +358,21 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // stored when the type lies or an image cannot be decoded, then stores
 // it as Put does.
 func (s *Store) Ingest(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, error) {
+	ref, _, err := s.Upload(ctx, meta, r)
+	return ref, err
+}
+
+// Upload is Ingest, and reports whether the bytes were new to the store:
+// an upload refused once stored (a form missing a field after its file)
+// then takes back what it alone stored with DeleteUnclaimed, and leaves
+// bytes that were there before.
+func (s *Store) Upload(ctx context.Context, meta task.ArtifactRef, r io.Reader) (ref task.ArtifactRef, created bool, err error) {
 	checked, mt, err := Inspect(r, meta.MIME, meta.Name)
 	if err != nil {
-		return task.ArtifactRef{}, err
+		return task.ArtifactRef{}, false, err
 	}
 	meta.MIME = mt
-	return s.Put(ctx, meta, checked)
+	return s.put(ctx, meta, checked)
 }
 
 // Join opens the store of a bucket that a router created on the NATS,
@@ -326,5 +391,12 @@ func Join(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening object store %s (does a router run on this NATS?): %w", cfg.Bucket, err)
 	}
-	return newStore(ctx, cfg, nc, js, obs)
+	st, err := newStore(ctx, cfg, nc, js, obs)
+	if err != nil {
+		return nil, err
+	}
+	if age := st.stream.CachedInfo().Config.MaxAge; age > 0 {
+		st.cfg.TTL = age // the router's, which keeps the bucket
+	}
+	return st, nil
 }
