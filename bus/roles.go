@@ -26,9 +26,9 @@ const (
 	// RoleProducer sends requests and reads only its own answers and
 	// events, under its own inbox prefix; it publishes durable requests on
 	// tr.v1.jobs.<its name> and reads their results under
-	// tr.v1.results.<its name>, live or with a direct get. It may read an
-	// artifact whose id it was given (what its requests produced), and
-	// store none: its files travel inline in its requests.
+	// tr.v1.results.<its name>, live or with a direct get. It has no
+	// rights on the artifact store: its files travel inline in its
+	// requests, and it reads what they produced over the HTTP files API.
 	RoleProducer Role = "producer"
 	// RoleObserver reads progress events and asks services to describe
 	// themselves ($SRV).
@@ -74,7 +74,10 @@ const (
 // ordered consumer whose filter, named in the subject, is one object's
 // chunks (the server refuses a body with another filter), and deleting
 // it. Listing the bucket would need a consumer on its info subjects,
-// which no filter here allows. The last two are the flow control of the
+// which no filter here allows. (A filter may still be a wildcard over
+// every object's chunks: whoever reads artifacts may read the bytes of
+// all of them, without their names, so producers get none of these.) The
+// last two are the flow control of the
 // chunks' delivery, in the servers' older and newer forms
 // ($JS.FC.<stream>.<consumer>.<n>, and with domain and account first).
 func artifactReads() []string {
@@ -172,7 +175,7 @@ func PermissionsFor(role Role, user string, models []string, w Windows) *Permiss
 		}
 	case RoleProducer:
 		return &Permissions{
-			Publish:   append([]string{task.SubjectRequest, task.JobsSubject(user), ResultGetSubject(user)}, artifactReads()...),
+			Publish:   []string{task.SubjectRequest, task.JobsSubject(user), ResultGetSubject(user)},
 			Subscribe: []string{InboxPrefix(user) + ".>", task.ResultSubject(user, ">")},
 		}
 	case RoleObserver:
