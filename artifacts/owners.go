@@ -119,7 +119,7 @@ func (s *Store) updateOwners(ctx context.Context, id string, change func([]strin
 
 // lastInfo reads the artifact's info and the sequence of its message.
 func (s *Store) lastInfo(ctx context.Context, id string) (*jetstream.ObjectInfo, uint64, error) {
-	if err := s.known(id); err != nil {
+	if err := s.known(ctx, id); err != nil {
 		return nil, 0, err
 	}
 	m, err := s.stream.GetLastMsgForSubject(ctx, s.metaSubject(id))

@@ -8,9 +8,11 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -180,7 +182,12 @@ func TestJoinedStoreDoesNotPurge(t *testing.T) {
 	if _, err := j.Put(ctx, task.ArtifactRef{}, bytes.NewReader(randomBytes(t, 1<<20+1))); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Put over the limit = %v", err)
 	}
-	if after := messages(t, s); after != before+4 { // 4 chunks of 256 KiB went before the limit
+	// 4 chunks of 256 KiB went before the limit; their acks may come late.
+	after := messages(t, s)
+	for deadline := time.Now().Add(5 * time.Second); after != before+4 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		after = messages(t, s)
+	}
+	if after != before+4 {
 		t.Fatalf("the bucket holds %d messages after a failed put, had %d; want the 4 unpurged chunks more", after, before)
 	}
 }
@@ -216,5 +223,39 @@ func TestInfoReadsBackWithNatsGo(t *testing.T) {
 	var info jetstream.ObjectInfo
 	if err := json.Unmarshal(m.Data, &info); err != nil || info.Metadata[mdOwners] != "key-a" || info.Metadata[mdStored] == "" {
 		t.Fatalf("info %s: %v", m.Data, err)
+	}
+}
+
+// A store of JoinLater, made before the bucket exists, reports the store
+// unavailable until a router creates it, and works from then on.
+func TestJoinLater(t *testing.T) {
+	b, err := bus.Start(context.Background(), bus.Config{Name: t.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	nc, err := b.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	late := JoinLater(nc, Config{TTL: time.Hour})
+	if _, err := late.Put(ctx, task.ArtifactRef{}, bytes.NewReader([]byte("early"))); task.AsError(err).Code != task.CodeUnavailable {
+		t.Fatalf("Put before the bucket exists = %v, want unavailable", err)
+	}
+	router, err := Open(ctx, nc, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := late.Put(ctx, task.ArtifactRef{}, bytes.NewReader([]byte("later")))
+	if err != nil {
+		t.Fatalf("Put once the bucket exists: %v", err)
+	}
+	if late.TTL() != DefaultTTL || late.purges {
+		t.Fatalf("the late store: TTL %s (want the bucket's), purges %v", late.TTL(), late.purges)
+	}
+	var got bytes.Buffer
+	if _, err := router.WriteTo(ctx, ref.ID, &got); err != nil || got.String() != "later" {
+		t.Fatalf("reading what the late store put: %q, %v", got.String(), err)
 	}
 }

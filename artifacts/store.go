@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -77,6 +78,9 @@ type Store struct {
 	// expire with the bucket's TTL, as a purge takes a right over the
 	// whole stream that those users do not get.
 	purges bool
+	// late, for a store of JoinLater, guards js, obs, stream and the TTL
+	// until the store has joined its bucket.
+	late *sync.Mutex
 }
 
 var _ task.Artifacts = (*Store)(nil)
@@ -131,7 +135,13 @@ func newStore(ctx context.Context, cfg Config, nc *nats.Conn, js jetstream.JetSt
 func (s *Store) MaxBytes() int64 { return s.cfg.MaxBytes }
 
 // TTL is how long an artifact is kept.
-func (s *Store) TTL() time.Duration { return s.cfg.TTL }
+func (s *Store) TTL() time.Duration {
+	if s.late != nil {
+		s.late.Lock()
+		defer s.late.Unlock()
+	}
+	return s.cfg.TTL
+}
 
 // Put stores the bytes r yields, streaming, and returns the artifact's
 // reference. meta gives the MIME type (sniffed from the first bytes when
@@ -151,7 +161,7 @@ func (s *Store) Put(ctx context.Context, meta task.ArtifactRef, r io.Reader) (ta
 
 // put is Put, and reports whether the bytes were new to the store.
 func (s *Store) put(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, bool, error) {
-	if err := s.reachable(); err != nil {
+	if err := s.reachable(ctx); err != nil {
 		return task.ArtifactRef{}, false, err
 	}
 	p := &objectPut{s: s, lr: &limitReader{r: r, left: s.cfg.MaxBytes}, nuid: nuid.Next(), h: sha256.New(), start: time.Now()}
@@ -185,7 +195,7 @@ func (s *Store) putErr(lr *limitReader, err error) error {
 // SHA-256. The caller closes it. An unknown or expired id is an error
 // matching ErrNotFound.
 func (s *Store) Open(ctx context.Context, id string) (io.ReadCloser, task.ArtifactRef, error) {
-	if err := s.known(id); err != nil {
+	if err := s.known(ctx, id); err != nil {
 		return nil, task.ArtifactRef{}, err
 	}
 	res, err := s.obs.Get(ctx, id)
@@ -220,7 +230,7 @@ func (s *Store) WriteTo(ctx context.Context, id string, w io.Writer) (task.Artif
 
 // Stat returns an artifact's reference without its bytes.
 func (s *Store) Stat(ctx context.Context, id string) (task.ArtifactRef, error) {
-	if err := s.known(id); err != nil {
+	if err := s.known(ctx, id); err != nil {
 		return task.ArtifactRef{}, err
 	}
 	info, err := s.obs.GetInfo(ctx, id)
@@ -247,7 +257,7 @@ func (s *Store) verify(id string, ref task.ArtifactRef) error {
 
 // Delete removes an artifact at once, before its TTL.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := s.known(id); err != nil {
+	if err := s.known(ctx, id); err != nil {
 		return err
 	}
 	if err := s.obs.Delete(ctx, id); err != nil {
@@ -258,20 +268,20 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // known refuses what is not an artifact id, so that nothing else in the
 // bucket (objects being stored) can be read by name.
-func (s *Store) known(id string) error {
+func (s *Store) known(ctx context.Context, id string) error {
 	if !task.ValidArtifactID(id) {
 		return task.Errorf(task.CodeNotFound, "%q is not an artifact id; ids are art_ and 32 hex digits", id)
 	}
-	return s.reachable()
+	return s.reachable(ctx)
 }
 
-func (s *Store) reachable() error {
+func (s *Store) reachable(ctx context.Context) error {
 	if st := s.nc.Status(); st != nats.CONNECTED {
 		e := task.Errorf(task.CodeUnavailable, "the artifact store cannot reach NATS (connection %s); retry in a moment", st)
 		e.RetryAfterMs = 1000
 		return e
 	}
-	return nil
+	return s.join(ctx)
 }
 
 func (s *Store) lookupErr(id string, err error) error {
@@ -376,27 +386,68 @@ func (s *Store) Upload(ctx context.Context, meta task.ArtifactRef, r io.Reader) 
 }
 
 // Join opens the store of a bucket that a router created on the NATS,
-// without changing its settings: for clients such as `taskrouter ask
-// --nats`. cfg.MaxBytes bounds what this client stores.
+// without changing its settings: for executors and for clients such as
+// `taskrouter ask --nats`. cfg.MaxBytes bounds what this client stores;
+// the bucket's TTL replaces cfg.TTL.
 func Join(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+	s := &Store{cfg: clientConfig(nc, cfg)}
+	s.nc = nc
+	if err := s.joinBucket(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// JoinLater is Join for a process that may start before any router made
+// the bucket (executors): it joins at the first call that needs the
+// store, and again at the next one while the bucket is missing, which
+// those calls report as unavailable.
+func JoinLater(nc *nats.Conn, cfg Config) *Store {
+	return &Store{cfg: clientConfig(nc, cfg), nc: nc, late: &sync.Mutex{}}
+}
+
+func clientConfig(nc *nats.Conn, cfg Config) Config {
 	cfg = cfg.withDefaults()
 	if mp := int(nc.MaxPayload()); mp > 0 && cfg.ChunkSize > mp-chunkHeaderRoom {
 		cfg.ChunkSize = max(mp-chunkHeaderRoom, 1<<10)
 	}
-	js, err := jetstream.New(nc)
+	return cfg
+}
+
+// join joins the bucket of a store of JoinLater, once.
+func (s *Store) join(ctx context.Context) error {
+	if s.late == nil {
+		return nil
+	}
+	s.late.Lock()
+	defer s.late.Unlock()
+	if s.obs != nil {
+		return nil
+	}
+	if err := s.joinBucket(ctx); err != nil {
+		e := task.Errorf(task.CodeUnavailable, "the artifact store is not open yet (a router creates it): %v", err)
+		e.RetryAfterMs = 1000
+		return e
+	}
+	return nil
+}
+
+func (s *Store) joinBucket(ctx context.Context) error {
+	js, err := jetstream.New(s.nc)
 	if err != nil {
-		return nil, fmt.Errorf("opening JetStream: %w", err)
+		return fmt.Errorf("opening JetStream: %w", err)
 	}
-	obs, err := js.ObjectStore(ctx, cfg.Bucket)
+	obs, err := js.ObjectStore(ctx, s.cfg.Bucket)
 	if err != nil {
-		return nil, fmt.Errorf("opening object store %s (does a router run on this NATS?): %w", cfg.Bucket, err)
+		return fmt.Errorf("opening object store %s (does a router run on this NATS?): %w", s.cfg.Bucket, err)
 	}
-	st, err := newStore(ctx, cfg, nc, js, obs)
+	stream, err := js.Stream(ctx, "OBJ_"+s.cfg.Bucket)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("opening the stream of object store %s: %w", s.cfg.Bucket, err)
 	}
-	if age := st.stream.CachedInfo().Config.MaxAge; age > 0 {
-		st.cfg.TTL = age // the router's, which keeps the bucket
+	if age := stream.CachedInfo().Config.MaxAge; age > 0 {
+		s.cfg.TTL = age // the router's, which keeps the bucket
 	}
-	return st, nil
+	s.js, s.obs, s.stream = js, obs, stream
+	return nil
 }

@@ -23,6 +23,10 @@ import (
 const (
 	ModelA = "local/calc"
 	ModelB = "local/keywords"
+	// ModelImageInfo and ModelImageOps, served by exec-a too, read and
+	// make artifacts.
+	ModelImageInfo = "local/imageinfo"
+	ModelImageOps  = "local/imageops"
 )
 
 var (
@@ -60,7 +64,7 @@ func Users() []bus.User {
 	}
 	return []bus.User{
 		user("router-1", bus.RoleRouter),
-		user("exec-a", bus.RoleExecutor, ModelA),
+		user("exec-a", bus.RoleExecutor, ModelA, ModelImageInfo, ModelImageOps),
 		user("exec-b", bus.RoleExecutor, ModelB),
 		user("prod-1", bus.RoleProducer),
 		{Name: "prod-2", Nkey: pub, Role: bus.RoleProducer},
