@@ -91,12 +91,14 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 		resp.Answer = "" // already on stdout
 	}
 	err = printResponse(env, resp, *jsonOut)
+	w := env.stdout
+	if *jsonOut {
+		w = env.stderr // stdout holds one JSON document
+	}
 	if len(saved) > 0 {
-		w := env.stdout
-		if *jsonOut {
-			w = env.stderr // stdout holds one JSON document
-		}
 		fmt.Fprint(w, describeSaved(saved, resp.Artifacts))
+	} else if err == nil {
+		fmt.Fprint(w, describeUnsaved(resp.Artifacts))
 	}
 	if *showTimeline {
 		printTimeline(env.stderr, resp, timelineWidth(env))

@@ -205,3 +205,15 @@ func describeSaved(paths []string, refs []task.ArtifactRef) string {
 	}
 	return b.String()
 }
+
+// describeUnsaved names the artifacts an answer produced that ask could
+// not fetch: its NATS login (a producer's) may not read the artifact
+// store, but the router's HTTP API serves them by id.
+func describeUnsaved(refs []task.ArtifactRef) string {
+	var b strings.Builder
+	for _, r := range refs {
+		fmt.Fprintf(&b, "produced %s (%s, %d bytes): this NATS login may not read the artifact store; fetch it with GET /v1/files/%s/content from the router's HTTP API\n",
+			r.ID, r.MIME, r.Size, r.ID)
+	}
+	return b.String()
+}

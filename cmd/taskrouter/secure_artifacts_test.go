@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"os"
@@ -171,5 +172,44 @@ func checkEdited(t *testing.T, url, id string) {
 	img, err := png.Decode(rc)
 	if err != nil || ref.MIME != "image/png" || img.Bounds().Dx() != 128 {
 		t.Fatalf("the image the executor made: %s, %v, %v", ref.MIME, img.Bounds(), err)
+	}
+}
+
+// Over --nats files travel inline: checked as the router checks them,
+// and refused, naming max_payload, when the request could not carry them.
+func TestInlineFiles(t *testing.T) {
+	dir := t.TempDir()
+	photo := filepath.Join(dir, "photo.png")
+	writePhoto(t, photo)
+	st, err := os.Stat(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, err := inlineFiles([]string{photo}, st.Size()*4/3+8)
+	if err != nil || len(atts) != 1 || atts[0].MIME != "image/png" || atts[0].Name != "photo.png" || int64(len(atts[0].Data)) != st.Size() {
+		t.Fatalf("inlineFiles = %+v, %v", atts, err)
+	}
+	lie := writeFile(t, dir, "lie.png", "plain words, not a picture")
+	empty := writeFile(t, dir, "empty.txt", "")
+	for _, c := range []struct {
+		paths []string
+		room  int64
+		want  string
+	}{
+		{[]string{photo}, st.Size(), "max_payload leaves room for"},
+		{[]string{photo, photo}, st.Size()*4/3 + 8, "more bytes of files in this one"},
+		{[]string{lie}, 1 << 20, "declared as image/png, but the content is text/plain"},
+		{[]string{empty}, 1 << 20, "is empty"},
+		{[]string{dir}, 1 << 20, "is a directory"},
+	} {
+		_, err := inlineFiles(c.paths, c.room)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("inlineFiles(%v, %d) = %v, want a usage error saying %q", c.paths, c.room, err, c.want)
+		}
+	}
+	note := describeUnsaved([]task.ArtifactRef{{ID: "art_0123", MIME: "image/png", Size: 9}})
+	if !strings.Contains(note, "GET /v1/files/art_0123/content") {
+		t.Errorf("describeUnsaved = %q", note)
 	}
 }
