@@ -122,21 +122,35 @@ func (s *Store) lastInfo(ctx context.Context, id string) (*jetstream.ObjectInfo,
 	if err := s.known(ctx, id); err != nil {
 		return nil, 0, err
 	}
+	info, seq, err := s.readInfo(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if info == nil {
+		return nil, 0, s.lookupErr(id, jetstream.ErrObjectNotFound)
+	}
+	if err := s.verify(id, s.refOf(info)); err != nil {
+		return nil, 0, err
+	}
+	return info, seq, nil
+}
+
+// readInfo reads the last info message of the object id and its
+// sequence: a nil info when there is none (seq 0), or when it marks a
+// delete or cannot be read.
+func (s *Store) readInfo(ctx context.Context, id string) (*jetstream.ObjectInfo, uint64, error) {
 	m, err := s.stream.GetLastMsgForSubject(ctx, s.metaSubject(id))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, 0, s.lookupErr(id, jetstream.ErrObjectNotFound)
+		return nil, 0, nil
 	}
 	if err != nil {
 		return nil, 0, s.lookupErr(id, err)
 	}
 	var info jetstream.ObjectInfo
 	if err := json.Unmarshal(m.Data, &info); err != nil || info.Deleted {
-		return nil, 0, s.lookupErr(id, jetstream.ErrObjectNotFound)
+		return nil, m.Sequence, nil
 	}
 	info.ModTime = m.Time
-	if err := s.verify(id, s.refOf(&info)); err != nil {
-		return nil, 0, err
-	}
 	if info.Metadata == nil {
 		info.Metadata = map[string]string{}
 	}

@@ -152,6 +152,14 @@ func TestForgedInfoIsRefused(t *testing.T) {
 	if _, err := s.Stat(ctx, good.ID); task.AsError(err).Code != task.CodeUnavailable {
 		t.Fatalf("Stat of a forged artifact = %v, want unavailable", err)
 	}
+	// The genuine bytes stored again replace the forged info.
+	if _, err := s.Put(ctx, task.ArtifactRef{MIME: "text/plain"}, bytes.NewReader([]byte("genuine"))); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if _, err := s.WriteTo(ctx, good.ID, &got); err != nil || got.String() != "genuine" {
+		t.Fatalf("after storing the genuine bytes again: %q, %v", got.String(), err)
+	}
 }
 
 // A store that joined the bucket stores and reads as the router's does,

@@ -136,48 +136,59 @@ func (s *Store) purgeChunks(ctx context.Context, nuid string) {
 // name makes the chunks sent the artifact meta.ID: by publishing its info
 // under that name, unless the same bytes are stored and not about to
 // expire, when the new chunks go instead. Chunks of an older copy it
-// replaces are purged; its owners carry over. Two Puts of the same new
-// bytes at once may both name theirs; the later one's chunks win and the
-// earlier's expire. created says whether no copy was stored before.
+// replaces are purged; its owners carry over. The info goes out only
+// while the info read is still the last one: a put or a claim that came
+// first wins, and this one reads again. created says whether no copy was
+// stored before. Info naming other bytes (see verify) is replaced.
 func (p *objectPut) name(ctx context.Context, meta task.ArtifactRef) (task.ArtifactRef, bool, error) {
 	s := p.s
-	old, err := s.obs.GetInfo(ctx, meta.ID)
-	switch {
-	case err == nil && time.Since(storedAt(old)) < s.cfg.TTL/2:
-		p.discard(ctx)
-		ref := s.refOf(old)
-		return ref, false, s.verify(meta.ID, ref)
-	case err != nil && !errors.Is(err, jetstream.ErrObjectNotFound):
-		p.discard(ctx)
-		return task.ArtifactRef{}, false, s.storeErr("storing an artifact", err)
+	for range maxOwnerTries {
+		old, seq, err := s.readInfo(ctx, meta.ID)
+		if err != nil {
+			p.discard(ctx)
+			return task.ArtifactRef{}, false, err
+		}
+		if old != nil && s.verify(meta.ID, s.refOf(old)) != nil {
+			old = nil // forged or expired: stored anew
+		}
+		if old != nil && time.Since(storedAt(old)) < s.cfg.TTL/2 {
+			p.discard(ctx)
+			return s.refOf(old), false, nil
+		}
+		md := metadata(meta, p.start)
+		if old != nil && old.Metadata[mdOwners] != "" {
+			md[mdOwners] = old.Metadata[mdOwners]
+		}
+		err = p.publishInfo(ctx, meta.ID, md, seq)
+		if errors.Is(err, errInfoMoved) {
+			continue
+		}
+		if err != nil {
+			p.discard(ctx)
+			return task.ArtifactRef{}, false, s.storeErr("storing an artifact", err)
+		}
+		if old != nil && old.NUID != "" {
+			// Renewed: the old copy's chunks go; the new copy lives a whole TTL.
+			s.purgeChunks(ctx, old.NUID)
+		}
+		meta.Stored = p.start
+		meta.Expires = meta.Stored.Add(s.cfg.TTL)
+		return meta, old == nil, nil
 	}
-	md := metadata(meta, p.start)
-	if old != nil && old.Metadata[mdOwners] != "" {
-		md[mdOwners] = old.Metadata[mdOwners]
-	}
-	if err := p.publishInfo(ctx, meta.ID, md); err != nil {
-		p.discard(ctx)
-		return task.ArtifactRef{}, false, s.storeErr("storing an artifact", err)
-	}
-	if old != nil && old.NUID != "" {
-		// Renewed: the old copy's chunks go; the new copy lives a whole TTL.
-		s.purgeChunks(ctx, old.NUID)
-	}
-	meta.Stored = p.start
-	meta.Expires = meta.Stored.Add(s.cfg.TTL)
-	return meta, old == nil, nil
+	p.discard(ctx)
+	return task.ArtifactRef{}, false, task.Errorf(task.CodeUnavailable, "artifact %s changed %d times while it was stored; retry", meta.ID, maxOwnerTries)
 }
 
 // publishInfo publishes the object's info under its name, replacing any
 // earlier info of that name (a roll-up), as nats.go's Put does.
-func (p *objectPut) publishInfo(ctx context.Context, id string, md map[string]string) error {
+func (p *objectPut) publishInfo(ctx context.Context, id string, md map[string]string, expectSeq uint64) error {
 	info := &jetstream.ObjectInfo{
 		ObjectMeta: jetstream.ObjectMeta{Name: id, Metadata: md,
 			Opts: &jetstream.ObjectMetaOptions{ChunkSize: uint32(p.s.cfg.ChunkSize)}},
 		Bucket: p.s.cfg.Bucket, NUID: p.nuid, Size: uint64(p.size), Chunks: uint32(p.chunks),
 		Digest: digestPrefix + base64.URLEncoding.EncodeToString(p.h.Sum(nil)),
 	}
-	return p.s.publishInfo(ctx, info)
+	return p.s.publishInfo(ctx, info, expectSeq)
 }
 
 // publishInfo publishes an object's info, replacing the earlier info of
