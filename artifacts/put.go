@@ -46,7 +46,8 @@ type objectPut struct {
 	h      hash.Hash
 	size   int64
 	chunks int
-	sent   bool // some chunk went out: discard must purge
+	sent   bool      // some chunk went out: discard must purge
+	start  time.Time // before the first chunk: when the artifact counts as stored
 }
 
 // send reads the data and publishes it chunk by chunk. Each of the
@@ -117,57 +118,106 @@ func (s *Store) awaitAll(ctx context.Context, acks []jetstream.PubAckFuture) err
 }
 
 // discard purges the chunks of a Put that failed.
+// A store that may not purge leaves them to expire.
 func (p *objectPut) discard(ctx context.Context) {
 	if p.sent {
-		_ = p.s.stream.Purge(context.WithoutCancel(ctx), jetstream.WithPurgeSubject(fmt.Sprintf(chunkSubject, p.s.cfg.Bucket, p.nuid)))
+		p.s.purgeChunks(context.WithoutCancel(ctx), p.nuid)
+	}
+}
+
+// purgeChunks purges the chunks of the object stored under nuid, when
+// this store purges.
+func (s *Store) purgeChunks(ctx context.Context, nuid string) {
+	if s.purges {
+		_ = s.stream.Purge(ctx, jetstream.WithPurgeSubject(fmt.Sprintf(chunkSubject, s.cfg.Bucket, nuid)))
 	}
 }
 
 // name makes the chunks sent the artifact meta.ID: by publishing its info
 // under that name, unless the same bytes are stored and not about to
 // expire, when the new chunks go instead. Chunks of an older copy it
-// replaces are purged. Two Puts of the same new bytes at once may both
-// name theirs; the later one's chunks win and the earlier's expire.
-func (p *objectPut) name(ctx context.Context, meta task.ArtifactRef) (task.ArtifactRef, error) {
+// replaces are purged; its owners carry over. The info goes out only
+// while the info read is still the last one: a put or a claim that came
+// first wins, and this one reads again. created says whether no copy was
+// stored before. Info naming other bytes (see verify) is replaced.
+func (p *objectPut) name(ctx context.Context, meta task.ArtifactRef) (task.ArtifactRef, bool, error) {
 	s := p.s
-	old, err := s.obs.GetInfo(ctx, meta.ID)
-	switch {
-	case err == nil && time.Since(old.ModTime) < s.cfg.TTL/2:
-		p.discard(ctx)
-		return s.refOf(old), nil
-	case err != nil && !errors.Is(err, jetstream.ErrObjectNotFound):
-		p.discard(ctx)
-		return task.ArtifactRef{}, s.storeErr("storing an artifact", err)
+	for range maxOwnerTries {
+		old, seq, err := s.readInfo(ctx, meta.ID)
+		if err != nil {
+			p.discard(ctx)
+			return task.ArtifactRef{}, false, err
+		}
+		if old != nil && s.verify(meta.ID, s.refOf(old)) != nil {
+			old = nil // forged or expired: stored anew
+		}
+		if old != nil && time.Since(storedAt(old)) < s.cfg.TTL/2 {
+			p.discard(ctx)
+			return s.refOf(old), false, nil
+		}
+		md := metadata(meta, p.start)
+		if old != nil && old.Metadata[mdOwners] != "" {
+			md[mdOwners] = old.Metadata[mdOwners]
+		}
+		err = p.publishInfo(ctx, meta.ID, md, seq)
+		if errors.Is(err, errInfoMoved) {
+			continue
+		}
+		if err != nil {
+			p.discard(ctx)
+			return task.ArtifactRef{}, false, s.storeErr("storing an artifact", err)
+		}
+		if old != nil && old.NUID != "" {
+			// Renewed: the old copy's chunks go; the new copy lives a whole TTL.
+			s.purgeChunks(ctx, old.NUID)
+		}
+		meta.Stored = p.start
+		meta.Expires = meta.Stored.Add(s.cfg.TTL)
+		return meta, old == nil, nil
 	}
-	if err := p.publishInfo(ctx, meta); err != nil {
-		p.discard(ctx)
-		return task.ArtifactRef{}, s.storeErr("storing an artifact", err)
-	}
-	if old != nil && old.NUID != "" {
-		// Renewed: the old copy's chunks go; the new copy lives a whole TTL.
-		_ = s.stream.Purge(ctx, jetstream.WithPurgeSubject(fmt.Sprintf(chunkSubject, s.cfg.Bucket, old.NUID)))
-	}
-	meta.Stored = time.Now()
-	meta.Expires = meta.Stored.Add(s.cfg.TTL)
-	return meta, nil
+	p.discard(ctx)
+	return task.ArtifactRef{}, false, task.Errorf(task.CodeUnavailable, "artifact %s changed %d times while it was stored; retry", meta.ID, maxOwnerTries)
 }
 
 // publishInfo publishes the object's info under its name, replacing any
 // earlier info of that name (a roll-up), as nats.go's Put does.
-func (p *objectPut) publishInfo(ctx context.Context, meta task.ArtifactRef) error {
-	info := jetstream.ObjectInfo{
-		ObjectMeta: jetstream.ObjectMeta{Name: meta.ID, Metadata: metadata(meta),
+func (p *objectPut) publishInfo(ctx context.Context, id string, md map[string]string, expectSeq uint64) error {
+	info := &jetstream.ObjectInfo{
+		ObjectMeta: jetstream.ObjectMeta{Name: id, Metadata: md,
 			Opts: &jetstream.ObjectMetaOptions{ChunkSize: uint32(p.s.cfg.ChunkSize)}},
 		Bucket: p.s.cfg.Bucket, NUID: p.nuid, Size: uint64(p.size), Chunks: uint32(p.chunks),
 		Digest: digestPrefix + base64.URLEncoding.EncodeToString(p.h.Sum(nil)),
 	}
+	return p.s.publishInfo(ctx, info, expectSeq)
+}
+
+// publishInfo publishes an object's info, replacing the earlier info of
+// its name; with expectSeq, only while that is still the last info (an
+// error matching errInfoMoved when another came first).
+func (s *Store) publishInfo(ctx context.Context, info *jetstream.ObjectInfo, expectSeq ...uint64) error {
+	info.ModTime = time.Time{}
 	data, err := json.Marshal(info)
 	if err != nil {
 		return err
 	}
-	m := nats.NewMsg(fmt.Sprintf(metaSubject, p.s.cfg.Bucket, base64.URLEncoding.EncodeToString([]byte(meta.ID))))
+	m := nats.NewMsg(s.metaSubject(info.Name))
 	m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
 	m.Data = data
-	_, err = p.s.js.PublishMsg(ctx, m)
+	var opts []jetstream.PublishOpt
+	for _, seq := range expectSeq {
+		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(seq))
+	}
+	_, err = s.js.PublishMsg(ctx, m, opts...)
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return errInfoMoved
+	}
 	return err
+}
+
+// errInfoMoved: an object's info changed since it was read.
+var errInfoMoved = errors.New("artifacts: the object's info changed meanwhile")
+
+func (s *Store) metaSubject(id string) string {
+	return fmt.Sprintf(metaSubject, s.cfg.Bucket, base64.URLEncoding.EncodeToString([]byte(id)))
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -71,6 +72,15 @@ type Store struct {
 	js     jetstream.JetStream
 	obs    jetstream.ObjectStore
 	stream jetstream.Stream // the bucket's stream, for purges
+	// purges says whether this store purges the chunks of failed and
+	// replaced puts: a store that created the bucket (a router's) does;
+	// one that joined it (an executor's, a client's) leaves them to
+	// expire with the bucket's TTL, as a purge takes a right over the
+	// whole stream that those users do not get.
+	purges bool
+	// late, for a store of JoinLater, guards js, obs, stream and the TTL
+	// until the store has joined its bucket.
+	late *sync.Mutex
 }
 
 var _ task.Artifacts = (*Store)(nil)
@@ -106,7 +116,11 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening object store %s: %w", cfg.Bucket, err)
 	}
-	return newStore(ctx, cfg, nc, js, obs)
+	s, err := newStore(ctx, cfg, nc, js, obs)
+	if s != nil {
+		s.purges = true
+	}
+	return s, err
 }
 
 func newStore(ctx context.Context, cfg Config, nc *nats.Conn, js jetstream.JetStream, obs jetstream.ObjectStore) (*Store, error) {
@@ -121,7 +135,13 @@ func newStore(ctx context.Context, cfg Config, nc *nats.Conn, js jetstream.JetSt
 func (s *Store) MaxBytes() int64 { return s.cfg.MaxBytes }
 
 // TTL is how long an artifact is kept.
-func (s *Store) TTL() time.Duration { return s.cfg.TTL }
+func (s *Store) TTL() time.Duration {
+	if s.late != nil {
+		s.late.Lock()
+		defer s.late.Unlock()
+	}
+	return s.cfg.TTL
+}
 
 // Put stores the bytes r yields, streaming, and returns the artifact's
 // reference. meta gives the MIME type (sniffed from the first bytes when
@@ -135,17 +155,23 @@ func (s *Store) TTL() time.Duration { return s.cfg.TTL }
 // that a slow store holds back the reader instead of filling memory; the
 // object gets its name, the artifact id, once the hash is known.
 func (s *Store) Put(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, error) {
-	if err := s.reachable(); err != nil {
-		return task.ArtifactRef{}, err
+	ref, _, err := s.put(ctx, meta, r)
+	return ref, err
+}
+
+// put is Put, and reports whether the bytes were new to the store.
+func (s *Store) put(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, bool, error) {
+	if err := s.reachable(ctx); err != nil {
+		return task.ArtifactRef{}, false, err
 	}
-	p := &objectPut{s: s, lr: &limitReader{r: r, left: s.cfg.MaxBytes}, nuid: nuid.Next(), h: sha256.New()}
+	p := &objectPut{s: s, lr: &limitReader{r: r, left: s.cfg.MaxBytes}, nuid: nuid.Next(), h: sha256.New(), start: time.Now()}
 	err := p.send(ctx, &meta)
 	if err != nil {
 		p.discard(ctx)
-		return task.ArtifactRef{}, s.putErr(p.lr, err)
+		return task.ArtifactRef{}, false, s.putErr(p.lr, err)
 	}
 	if p.size == 0 {
-		return task.ArtifactRef{}, task.Errorf(task.CodeInvalidRequest, "the artifact is empty; send at least one byte")
+		return task.ArtifactRef{}, false, task.Errorf(task.CodeInvalidRequest, "the artifact is empty; send at least one byte")
 	}
 	meta.SHA256 = hex.EncodeToString(p.h.Sum(nil))
 	meta.ID, meta.Size, meta.Ref = task.ArtifactID(meta.SHA256), p.size, ""
@@ -169,7 +195,7 @@ func (s *Store) putErr(lr *limitReader, err error) error {
 // SHA-256. The caller closes it. An unknown or expired id is an error
 // matching ErrNotFound.
 func (s *Store) Open(ctx context.Context, id string) (io.ReadCloser, task.ArtifactRef, error) {
-	if err := s.known(id); err != nil {
+	if err := s.known(ctx, id); err != nil {
 		return nil, task.ArtifactRef{}, err
 	}
 	res, err := s.obs.Get(ctx, id)
@@ -181,7 +207,12 @@ func (s *Store) Open(ctx context.Context, id string) (io.ReadCloser, task.Artifa
 		res.Close()
 		return nil, task.ArtifactRef{}, s.lookupErr(id, err)
 	}
-	return res, s.refOf(info), nil
+	ref := s.refOf(info)
+	if err := s.verify(id, ref); err != nil {
+		res.Close()
+		return nil, task.ArtifactRef{}, err
+	}
+	return res, ref, nil
 }
 
 // WriteTo streams an artifact into w and returns its reference.
@@ -199,19 +230,34 @@ func (s *Store) WriteTo(ctx context.Context, id string, w io.Writer) (task.Artif
 
 // Stat returns an artifact's reference without its bytes.
 func (s *Store) Stat(ctx context.Context, id string) (task.ArtifactRef, error) {
-	if err := s.known(id); err != nil {
+	if err := s.known(ctx, id); err != nil {
 		return task.ArtifactRef{}, err
 	}
 	info, err := s.obs.GetInfo(ctx, id)
 	if err != nil {
 		return task.ArtifactRef{}, s.lookupErr(id, err)
 	}
-	return s.refOf(info), nil
+	ref := s.refOf(info)
+	return ref, s.verify(id, ref)
+}
+
+// verify refuses an object whose info does not fit its name: a digest
+// of other bytes than the id names (info that a writer of the bucket
+// replaced; the reader checks the bytes against the digest, so against
+// the id too), or chunks past their TTL.
+func (s *Store) verify(id string, ref task.ArtifactRef) error {
+	switch {
+	case task.ArtifactID(ref.SHA256) != id:
+		return task.Errorf(task.CodeUnavailable, "artifact %s: the object store's info names other bytes (digest %.16s...); it is not served", id, ref.SHA256)
+	case !ref.Expires.After(time.Now()):
+		return task.Errorf(task.CodeNotFound, "artifact %s has expired (artifacts are kept %s)", id, s.cfg.TTL)
+	}
+	return nil
 }
 
 // Delete removes an artifact at once, before its TTL.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := s.known(id); err != nil {
+	if err := s.known(ctx, id); err != nil {
 		return err
 	}
 	if err := s.obs.Delete(ctx, id); err != nil {
@@ -222,20 +268,20 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // known refuses what is not an artifact id, so that nothing else in the
 // bucket (objects being stored) can be read by name.
-func (s *Store) known(id string) error {
+func (s *Store) known(ctx context.Context, id string) error {
 	if !task.ValidArtifactID(id) {
 		return task.Errorf(task.CodeNotFound, "%q is not an artifact id; ids are art_ and 32 hex digits", id)
 	}
-	return s.reachable()
+	return s.reachable(ctx)
 }
 
-func (s *Store) reachable() error {
+func (s *Store) reachable(ctx context.Context) error {
 	if st := s.nc.Status(); st != nats.CONNECTED {
 		e := task.Errorf(task.CodeUnavailable, "the artifact store cannot reach NATS (connection %s); retry in a moment", st)
 		e.RetryAfterMs = 1000
 		return e
 	}
-	return nil
+	return s.join(ctx)
 }
 
 func (s *Store) lookupErr(id string, err error) error {
@@ -252,19 +298,39 @@ func (s *Store) storeErr(doing string, err error) error {
 	return task.Errorf(task.CodeUnavailable, "%s: the object store failed: %v", doing, err)
 }
 
+// The keys of an object's metadata: its MIME type, name, when its chunks
+// were stored (the info's own time moves when its owners change), and
+// the API keys' owner ids that uploaded it, space-separated.
+const (
+	mdMIME   = "mime"
+	mdName   = "name"
+	mdStored = "stored"
+	mdOwners = "owners"
+)
+
 // metadata is what the object store keeps of a reference besides the
 // bytes, their size and digest.
-func metadata(r task.ArtifactRef) map[string]string {
-	md := map[string]string{"mime": r.MIME}
+func metadata(r task.ArtifactRef, stored time.Time) map[string]string {
+	md := map[string]string{mdMIME: r.MIME, mdStored: stored.UTC().Format(time.RFC3339Nano)}
 	if r.Name != "" {
-		md["name"] = r.Name
+		md[mdName] = r.Name
 	}
 	return md
 }
 
+// storedAt is when an object's chunks were stored: its metadata says,
+// or, for an object stored before it did, its info's time.
+func storedAt(info *jetstream.ObjectInfo) time.Time {
+	if t, err := time.Parse(time.RFC3339Nano, info.Metadata[mdStored]); err == nil {
+		return t
+	}
+	return info.ModTime
+}
+
 func (s *Store) refOf(info *jetstream.ObjectInfo) task.ArtifactRef {
-	ref := task.ArtifactRef{ID: info.Name, Size: int64(info.Size), MIME: info.Metadata["mime"], Name: info.Metadata["name"],
-		Stored: info.ModTime, Expires: info.ModTime.Add(s.cfg.TTL)}
+	stored := storedAt(info)
+	ref := task.ArtifactRef{ID: info.Name, Size: int64(info.Size), MIME: info.Metadata[mdMIME], Name: info.Metadata[mdName],
+		Stored: stored, Expires: stored.Add(s.cfg.TTL)}
 	if sum, err := jetstream.DecodeObjectDigest(info.Digest); err == nil {
 		ref.SHA256 = hex.EncodeToString(sum)
 	}
@@ -302,29 +368,86 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // stored when the type lies or an image cannot be decoded, then stores
 // it as Put does.
 func (s *Store) Ingest(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, error) {
+	ref, _, err := s.Upload(ctx, meta, r)
+	return ref, err
+}
+
+// Upload is Ingest, and reports whether the bytes were new to the store:
+// an upload refused once stored (a form missing a field after its file)
+// then takes back what it alone stored with DeleteUnclaimed, and leaves
+// bytes that were there before.
+func (s *Store) Upload(ctx context.Context, meta task.ArtifactRef, r io.Reader) (ref task.ArtifactRef, created bool, err error) {
 	checked, mt, err := Inspect(r, meta.MIME, meta.Name)
 	if err != nil {
-		return task.ArtifactRef{}, err
+		return task.ArtifactRef{}, false, err
 	}
 	meta.MIME = mt
-	return s.Put(ctx, meta, checked)
+	return s.put(ctx, meta, checked)
 }
 
 // Join opens the store of a bucket that a router created on the NATS,
-// without changing its settings: for clients such as `taskrouter ask
-// --nats`. cfg.MaxBytes bounds what this client stores.
+// without changing its settings: for executors and for clients such as
+// `taskrouter ask --nats`. cfg.MaxBytes bounds what this client stores;
+// the bucket's TTL replaces cfg.TTL.
 func Join(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+	s := &Store{cfg: clientConfig(nc, cfg)}
+	s.nc = nc
+	if err := s.joinBucket(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// JoinLater is Join for a process that may start before any router made
+// the bucket (executors): it joins at the first call that needs the
+// store, and again at the next one while the bucket is missing, which
+// those calls report as unavailable.
+func JoinLater(nc *nats.Conn, cfg Config) *Store {
+	return &Store{cfg: clientConfig(nc, cfg), nc: nc, late: &sync.Mutex{}}
+}
+
+func clientConfig(nc *nats.Conn, cfg Config) Config {
 	cfg = cfg.withDefaults()
 	if mp := int(nc.MaxPayload()); mp > 0 && cfg.ChunkSize > mp-chunkHeaderRoom {
 		cfg.ChunkSize = max(mp-chunkHeaderRoom, 1<<10)
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, fmt.Errorf("opening JetStream: %w", err)
+	return cfg
+}
+
+// join joins the bucket of a store of JoinLater, once.
+func (s *Store) join(ctx context.Context) error {
+	if s.late == nil {
+		return nil
 	}
-	obs, err := js.ObjectStore(ctx, cfg.Bucket)
-	if err != nil {
-		return nil, fmt.Errorf("opening object store %s (does a router run on this NATS?): %w", cfg.Bucket, err)
+	s.late.Lock()
+	defer s.late.Unlock()
+	if s.obs != nil {
+		return nil
 	}
-	return newStore(ctx, cfg, nc, js, obs)
+	if err := s.joinBucket(ctx); err != nil {
+		e := task.Errorf(task.CodeUnavailable, "the artifact store is not open yet (a router creates it): %v", err)
+		e.RetryAfterMs = 1000
+		return e
+	}
+	return nil
+}
+
+func (s *Store) joinBucket(ctx context.Context) error {
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return fmt.Errorf("opening JetStream: %w", err)
+	}
+	obs, err := js.ObjectStore(ctx, s.cfg.Bucket)
+	if err != nil {
+		return fmt.Errorf("opening object store %s (does a router run on this NATS?): %w", s.cfg.Bucket, err)
+	}
+	stream, err := js.Stream(ctx, "OBJ_"+s.cfg.Bucket)
+	if err != nil {
+		return fmt.Errorf("opening the stream of object store %s: %w", s.cfg.Bucket, err)
+	}
+	if age := stream.CachedInfo().Config.MaxAge; age > 0 {
+		s.cfg.TTL = age // the router's, which keeps the bucket
+	}
+	s.js, s.obs, s.stream = js, obs, stream
+	return nil
 }

@@ -19,12 +19,16 @@ const (
 	// producers, keeps jobs in JetStream, and may serve models itself.
 	RoleRouter Role = "router"
 	// RoleExecutor serves its models: it receives their subtasks and
-	// answers only the dispatches it received.
+	// answers only the dispatches it received. It reads the artifacts its
+	// subtasks name and stores those its models make, in the artifact
+	// bucket alone, under its own inbox prefix.
 	RoleExecutor Role = "executor"
 	// RoleProducer sends requests and reads only its own answers and
 	// events, under its own inbox prefix; it publishes durable requests on
 	// tr.v1.jobs.<its name> and reads their results under
-	// tr.v1.results.<its name>, live or with a direct get.
+	// tr.v1.results.<its name>, live or with a direct get. It has no
+	// rights on the artifact store: its files travel inline in its
+	// requests, and it reads what they produced over the HTTP files API.
 	RoleProducer Role = "producer"
 	// RoleObserver reads progress events and asks services to describe
 	// themselves ($SRV).
@@ -42,8 +46,8 @@ var Roles = []Role{RoleRouter, RoleExecutor, RoleProducer, RoleObserver, RoleAdm
 // client can read a dispatch's replies or forge one.
 const RouterInboxPrefix = task.RouterInboxPrefix
 
-// InboxPrefix is the inbox prefix a producer or observer named user must
-// use (nats.go CustomInboxPrefix, natscli --inbox-prefix, the nats npm
+// InboxPrefix is the inbox prefix a producer, observer or executor named
+// user must use (nats.go CustomInboxPrefix, natscli --inbox-prefix, the nats npm
 // client's inboxPrefix): its permissions let it receive only there.
 func InboxPrefix(user string) string { return "_INBOX." + user }
 
@@ -54,6 +58,45 @@ func InboxPrefix(user string) string { return "_INBOX." + user }
 // producer reads its own results and no one else's.
 func ResultGetSubject(user string) string {
 	return "$JS.API.DIRECT.GET." + ResultsStream + "." + task.ResultSubject(user, ">")
+}
+
+// ArtifactsBucket is the object store bucket of artifacts
+// (artifacts.DefaultBucket), and ArtifactsStream the stream that holds it.
+const (
+	ArtifactsBucket = "taskrouter_artifacts"
+	ArtifactsStream = "OBJ_" + ArtifactsBucket
+)
+
+// artifactReads are the subjects that read an artifact by its id and
+// nothing else, as nats.go's object store does: the bucket's stream info;
+// the last info message of one object's name, by a direct get whose
+// subject names it (a body asking for another message is refused); an
+// ordered consumer whose filter, named in the subject, is one object's
+// chunks (the server refuses a body with another filter), and deleting
+// it. Listing the bucket would need a consumer on its info subjects,
+// which no filter here allows. (A filter may still be a wildcard over
+// every object's chunks: whoever reads artifacts may read the bytes of
+// all of them, without their names, so producers get none of these.) The
+// last two are the flow control of the
+// chunks' delivery, in the servers' older and newer forms
+// ($JS.FC.<stream>.<consumer>.<n>, and with domain and account first).
+func artifactReads() []string {
+	const api = "$JS.API."
+	return []string{
+		api + "STREAM.INFO." + ArtifactsStream,
+		api + "DIRECT.GET." + ArtifactsStream + ".$O." + ArtifactsBucket + ".M.*",
+		api + "CONSUMER.CREATE." + ArtifactsStream + ".*.$O." + ArtifactsBucket + ".C.*",
+		api + "CONSUMER.DELETE." + ArtifactsStream + ".*",
+		"$JS.FC." + ArtifactsStream + ".*.*",
+		"$JS.FC.*.*." + ArtifactsStream + ".*.*",
+	}
+}
+
+// artifactWrites are the subjects that store an artifact: its chunks and
+// its info, in the artifact bucket only. Purging and deleting, which
+// reach the whole stream, stay with routers.
+func artifactWrites() []string {
+	return []string{"$O." + ArtifactsBucket + ".C.*", "$O." + ArtifactsBucket + ".M.*"}
 }
 
 // Account is the NATS account of taskrouter's users and streams.
@@ -107,7 +150,7 @@ func (w Windows) withDefaults() Windows {
 }
 
 // PermissionsFor returns a role's permissions. models are an executor's
-// models; user names a producer's or observer's inbox. Admin users have
+// models; user names the inbox of an executor, producer or observer. Admin users have
 // no restrictions inside the system account, so their Permissions are nil.
 func PermissionsFor(role Role, user string, models []string, w Windows) *Permissions {
 	w = w.withDefaults()
@@ -125,8 +168,9 @@ func PermissionsFor(role Role, user string, models []string, w Windows) *Permiss
 			sub = append(sub, task.ModelSubject(m))
 		}
 		return &Permissions{
-			Publish:   []string{}, // replies only
-			Subscribe: append(sub, task.SubjectCancelAll, "$SRV.>"),
+			// Besides replies: the artifacts of its subtasks.
+			Publish:   append(artifactReads(), artifactWrites()...),
+			Subscribe: append(sub, task.SubjectCancelAll, "$SRV.>", InboxPrefix(user)+".>"),
 			Responses: &Responses{MaxMsgs: maxRepliesPerMessage, Expires: w.Dispatch},
 		}
 	case RoleProducer:

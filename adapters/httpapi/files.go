@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,6 +34,21 @@ type fileWriter interface {
 	// stores it, streaming; nothing is stored when the check fails.
 	Ingest(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, error)
 	Delete(ctx context.Context, id string) error
+	fileOwners
+}
+
+// fileOwners keeps which API keys uploaded a file: files are shared by
+// content, so an upload claims the file for its key, and a key's delete
+// releases its claim; the bytes go with the last claim.
+type fileOwners interface {
+	// Upload is Ingest, and says whether the bytes were new to the store.
+	Upload(ctx context.Context, meta task.ArtifactRef, r io.Reader) (task.ArtifactRef, bool, error)
+	Claim(ctx context.Context, id, owner string) error
+	// Release fails with a task.CodeNotFound error for a file that owner
+	// did not claim.
+	Release(ctx context.Context, id, owner string) (gone bool, err error)
+	// DeleteUnclaimed deletes a file no key claimed.
+	DeleteUnclaimed(ctx context.Context, id string) (gone bool, err error)
 }
 
 // fileObject is a file as OpenAI's Files API shows it, plus its MIME type.
@@ -82,8 +98,11 @@ func (s *Server) filesEnabled(w http.ResponseWriter) bool {
 
 // postFile answers POST /v1/files: multipart/form-data with "file" and
 // "purpose", as OpenAI's clients send it. The file streams into the
-// store; only a small head of it is held to check its type.
-func (s *Server) postFile(w http.ResponseWriter, r *http.Request, _ caller) {
+// store; only a small head of it is held to check its type. The file is
+// claimed for the caller's API key once the form is complete; a form
+// refused after its file (no purpose, which clients send last) takes
+// back what this upload alone stored, never bytes another upload keeps.
+func (s *Server) postFile(w http.ResponseWriter, r *http.Request, c caller) {
 	if !allow(w, r, http.MethodPost) || !s.filesEnabled(w) {
 		return
 	}
@@ -93,40 +112,75 @@ func (s *Server) postFile(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.Files.MaxBytes()+1<<20)
-	var ref task.ArtifactRef
-	var purpose string
+	up := &upload{}
+	defer s.takeBack(r.Context(), up)
+	if e := s.readUpload(r.Context(), mr, up); e != nil {
+		writeError(w, e)
+		return
+	}
+	switch {
+	case up.ref.ID == "":
+		writeError(w, badRequest("missing_file", "The upload has no 'file' part; send the file as multipart/form-data field 'file'.").withParam("file"))
+		return
+	case up.purpose == "":
+		writeError(w, badRequest("missing_purpose", "Send a 'purpose' field too, such as \"user_data\" or \"vision\", as OpenAI's Files API asks; nothing was stored.").withParam("purpose"))
+		return
+	}
+	if c.owner != "" {
+		if err := s.cfg.Files.Claim(r.Context(), up.ref.ID, c.owner); err != nil {
+			writeError(w, fileError(up.ref.ID, err))
+			return
+		}
+	}
+	up.kept = true
+	writeJSON(w, http.StatusOK, newFileObject(up.ref, up.purpose))
+}
+
+// upload is a form of POST /v1/files as it is read.
+type upload struct {
+	ref     task.ArtifactRef
+	created bool // the bytes were new to the store
+	purpose string
+	kept    bool // the upload succeeded: its file stays
+}
+
+// readUpload reads the form's parts, storing the file as it streams.
+func (s *Server) readUpload(ctx context.Context, mr *multipart.Reader, up *upload) *apiError {
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			writeError(w, s.uploadError("file", err))
-			return
+			return s.uploadError("file", err)
 		}
 		switch part.FormName() {
 		case "purpose":
 			b, _ := io.ReadAll(io.LimitReader(part, 64))
-			purpose = strings.TrimSpace(string(b))
+			up.purpose = strings.TrimSpace(string(b))
 		case "file":
-			if ref.ID != "" {
-				writeError(w, badRequest("too_many_files", "Send one 'file' part per upload.").withParam("file"))
-				return
+			if up.ref.ID != "" {
+				return badRequest("too_many_files", "Send one 'file' part per upload; nothing was stored.").withParam("file")
 			}
-			if ref, err = s.cfg.Files.Ingest(r.Context(), task.ArtifactRef{Name: part.FileName(), MIME: declaredType(part.Header.Get("Content-Type"))}, part); err != nil {
-				writeError(w, s.uploadError("file", err))
-				return
+			meta := task.ArtifactRef{Name: part.FileName(), MIME: declaredType(part.Header.Get("Content-Type"))}
+			if up.ref, up.created, err = s.cfg.Files.Upload(ctx, meta, part); err != nil {
+				return s.uploadError("file", err)
 			}
 		}
 		part.Close()
 	}
-	switch {
-	case ref.ID == "":
-		writeError(w, badRequest("missing_file", "The upload has no 'file' part; send the file as multipart/form-data field 'file'.").withParam("file"))
-	case purpose == "":
-		writeError(w, badRequest("missing_purpose", "Send a 'purpose' field too, such as \"user_data\" or \"vision\", as OpenAI's Files API asks.").withParam("purpose"))
-	default:
-		writeJSON(w, http.StatusOK, newFileObject(ref, purpose))
+}
+
+// takeBack deletes the file of a refused upload when the upload stored
+// it and no key has claimed it since.
+func (s *Server) takeBack(ctx context.Context, up *upload) {
+	if up.kept || !up.created {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := s.cfg.Files.DeleteUnclaimed(ctx, up.ref.ID); err != nil {
+		s.cfg.Logger.Warn("taking back the file of a refused upload; it expires with artifacts.ttl", "id", up.ref.ID, "err", err)
 	}
 }
 
@@ -161,14 +215,20 @@ func (s *Server) uploadError(at string, err error) *apiError {
 	return fromTaskError(e)
 }
 
-// file answers GET and DELETE /v1/files/{id}.
-func (s *Server) file(w http.ResponseWriter, r *http.Request, _ caller) {
+// file answers GET and DELETE /v1/files/{id}. Reading a file takes its
+// id, which names its content (a SHA-256): whoever uploaded it, or was
+// given the id (the answer that produced it, a shared link), reads it;
+// artifacts that models made have no uploader and stay readable so. A
+// delete, with API keys, releases the caller key's claim on a file it
+// uploaded, and is a 404 to any other key; the bytes go when no key that
+// uploaded them keeps them.
+func (s *Server) file(w http.ResponseWriter, r *http.Request, c caller) {
 	if !allow(w, r, http.MethodGet, http.MethodDelete) || !s.filesEnabled(w) {
 		return
 	}
 	id := r.PathValue("id")
 	if r.Method == http.MethodDelete {
-		if err := s.cfg.Files.Delete(r.Context(), id); err != nil {
+		if err := s.deleteFile(r.Context(), id, c); err != nil {
 			writeError(w, fileError(id, err))
 			return
 		}
@@ -181,6 +241,16 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	writeJSON(w, http.StatusOK, newFileObject(ref, defaultPurpose))
+}
+
+// deleteFile deletes a file for c: without API keys, at once; with them,
+// as c's release of its upload.
+func (s *Server) deleteFile(ctx context.Context, id string, c caller) error {
+	if c.owner == "" {
+		return s.cfg.Files.Delete(ctx, id)
+	}
+	_, err := s.cfg.Files.Release(ctx, id, c.owner)
+	return err
 }
 
 // fileContent answers GET /v1/files/{id}/content with the bytes, served
@@ -215,7 +285,7 @@ func (s *Server) fileContent(w http.ResponseWriter, r *http.Request, _ caller) {
 func fileError(id string, err error) *apiError {
 	if e := task.AsError(err); e.Code == task.CodeNotFound {
 		return newError(http.StatusNotFound, typeNotFound, "file_not_found",
-			"No file "+id+" exists; it may have expired (files are kept for a limited time, artifacts.ttl).").withParam("id")
+			"No file "+id+" exists for this API key; it may have expired (files are kept for a limited time, artifacts.ttl).").withParam("id")
 	}
 	return asAPIError(err)
 }

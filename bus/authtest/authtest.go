@@ -23,6 +23,10 @@ import (
 const (
 	ModelA = "local/calc"
 	ModelB = "local/keywords"
+	// ModelImageInfo and ModelImageOps, served by exec-a too, read and
+	// make artifacts.
+	ModelImageInfo = "local/imageinfo"
+	ModelImageOps  = "local/imageops"
 )
 
 var (
@@ -60,7 +64,7 @@ func Users() []bus.User {
 	}
 	return []bus.User{
 		user("router-1", bus.RoleRouter),
-		user("exec-a", bus.RoleExecutor, ModelA),
+		user("exec-a", bus.RoleExecutor, ModelA, ModelImageInfo, ModelImageOps),
 		user("exec-b", bus.RoleExecutor, ModelB),
 		user("prod-1", bus.RoleProducer),
 		{Name: "prod-2", Nkey: pub, Role: bus.RoleProducer},
@@ -98,7 +102,7 @@ func Login(name string) []nats.Option {
 		switch u.Role {
 		case bus.RoleRouter:
 			opts = append(opts, nats.CustomInboxPrefix(bus.RouterInboxPrefix))
-		case bus.RoleProducer, bus.RoleObserver:
+		case bus.RoleProducer, bus.RoleObserver, bus.RoleExecutor:
 			opts = append(opts, nats.CustomInboxPrefix(bus.InboxPrefix(u.Name)))
 		}
 		return opts
@@ -139,6 +143,7 @@ func Run(t *testing.T, tg Target) {
 	t.Run("anonymous and wrong password are refused", func(t *testing.T) { anonymous(t, tg) })
 	t.Run("executor", func(t *testing.T) { executor(t, tg) })
 	t.Run("executor answers only what it received", func(t *testing.T) { responses(t, tg) })
+	t.Run("executor's artifacts", func(t *testing.T) { executorArtifacts(t, tg) })
 	t.Run("router", func(t *testing.T) { router(t, tg) })
 	t.Run("producer", func(t *testing.T) { producer(t, tg) })
 	t.Run("producer's durable requests", func(t *testing.T) { durableProducer(t, tg) })
@@ -217,6 +222,10 @@ func executor(t *testing.T, tg Target) {
 	tg.Refused(t, "exec-a", "send requests", pub(task.SubjectRequest))
 	tg.Refused(t, "exec-a", "read events", sub(task.SubjectEventsPrefix+">"))
 	tg.Refused(t, "prod-1", "serve a model in its queue group", queueSub(task.ModelSubject(ModelA), ModelA))
+	tg.Allowed(t, "exec-a", "read its own inbox", sub(bus.InboxPrefix("exec-a")+".>"))
+	tg.Refused(t, "exec-a", "read another executor's inbox", sub(bus.InboxPrefix("exec-b")+".>"))
+	tg.Refused(t, "exec-a", "read a producer's inbox", sub(bus.InboxPrefix("prod-1")+".>"))
+	tg.Refused(t, "exec-a", "read every inbox", sub("_INBOX.>"))
 }
 
 // responses: an executor answers a dispatch it received, many times, and

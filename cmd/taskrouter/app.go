@@ -275,7 +275,7 @@ func startApp(ctx context.Context, env *cliEnv, cfg Config, cat *task.Catalog, p
 		a.close()
 		return nil, err
 	}
-	if err := a.openArtifacts(ctx); err != nil {
+	if err := a.openArtifacts(ctx, parts.router); err != nil {
 		a.close()
 		return nil, err
 	}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/taskrouter/taskrouter/artifacts"
 )
@@ -32,17 +34,27 @@ func (c ArtifactsConfig) validate(bad func(string, ...any)) {
 	}
 }
 
-// openArtifacts opens the artifact store on the app's NATS. A NATS
-// without JetStream has none: the app then runs without, and requests
-// with attachments are refused as unavailable.
-func (a *app) openArtifacts(ctx context.Context) error {
+// openArtifacts opens the artifact store on the app's NATS: a router
+// creates the bucket or updates it to its config; a process of executors
+// only joins the bucket a router made, as its NATS user may store and
+// read artifacts but not change the bucket (started before any router,
+// it joins at its first media step). A NATS without JetStream
+// has none: the app then runs without, and requests with attachments and
+// the models that read or make files are unavailable.
+func (a *app) openArtifacts(ctx context.Context, router bool) error {
 	nc, err := a.bus.Connect("artifacts")
 	if err != nil {
 		return unavailableError{err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	s, err := artifacts.Open(ctx, nc, artifacts.Config{TTL: a.cfg.Artifacts.TTL, MaxBytes: a.cfg.Artifacts.MaxBytes, Replicas: a.cfg.NATS.Replicas})
+	cfg := artifacts.Config{TTL: a.cfg.Artifacts.TTL, MaxBytes: a.cfg.Artifacts.MaxBytes, Replicas: a.cfg.NATS.Replicas}
+	var s *artifacts.Store
+	if router {
+		s, err = artifacts.Open(ctx, nc, cfg)
+	} else if s, err = artifacts.Join(ctx, nc, cfg); errors.Is(err, jetstream.ErrBucketNotFound) {
+		s, err = artifacts.JoinLater(nc, cfg), nil
+	}
 	if err != nil {
 		a.log.Warn("no artifact store: attachments and models that read or make images and audio are unavailable", "err", err)
 		return nil

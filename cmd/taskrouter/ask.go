@@ -93,12 +93,14 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 		resp.Answer = "" // already on stdout
 	}
 	err = printResponse(env, resp, *jsonOut)
+	w := env.stdout
+	if *jsonOut {
+		w = env.stderr // stdout holds one JSON document
+	}
 	if len(saved) > 0 {
-		w := env.stdout
-		if *jsonOut {
-			w = env.stderr // stdout holds one JSON document
-		}
 		fmt.Fprint(w, describeSaved(saved, resp.Artifacts))
+	} else if err == nil {
+		fmt.Fprint(w, describeUnsaved(resp.Artifacts))
 	}
 	if *showTimeline {
 		printTimeline(env.stderr, resp, timelineWidth(env))
@@ -111,26 +113,33 @@ func runAsk(ctx context.Context, env *cliEnv, args []string) error {
 type askFiles struct {
 	attach []string
 	out    string
+	// inline, when above 0, sends the files inside the request, within
+	// this many bytes of it, instead of storing them first.
+	inline int64
 }
 
 // run attaches the files to req, has it answered, and saves what the
-// answer produced; store may be nil when nothing is attached.
-func (f askFiles) run(ctx context.Context, store artifactStore, req task.Request, answer func(task.Request) task.Response) (task.Response, []string, error) {
-	if len(f.attach) > 0 {
-		if store == nil {
-			return task.Response{}, nil, unavailableError{errors.New("--file needs the artifact store, and this NATS has no JetStream")}
-		}
-		atts, err := attachFiles(ctx, store, f.attach)
-		if err != nil {
-			return task.Response{}, nil, err
-		}
-		req.Attachments = atts
+// answer produced. store opens the artifact store, or returns nil when
+// there is none; it is called only when the files or the answer need it.
+func (f askFiles) run(ctx context.Context, store func() artifactStore, req task.Request, answer func(task.Request) task.Response) (task.Response, []string, error) {
+	var err error
+	switch {
+	case len(f.attach) == 0:
+	case f.inline > 0:
+		req.Attachments, err = inlineFiles(f.attach, f.inline)
+	case store() == nil:
+		err = unavailableError{errors.New("--file needs the artifact store, and this NATS has no JetStream")}
+	default:
+		req.Attachments, err = attachFiles(ctx, store(), f.attach)
+	}
+	if err != nil {
+		return task.Response{}, nil, err
 	}
 	resp := answer(req)
-	if len(resp.Artifacts) == 0 || store == nil {
+	if len(resp.Artifacts) == 0 || store() == nil {
 		return resp, nil, nil
 	}
-	saved, err := saveArtifacts(ctx, store, resp.Artifacts, f.out)
+	saved, err := saveArtifacts(ctx, store(), resp.Artifacts, f.out)
 	return resp, saved, err
 }
 
@@ -181,17 +190,24 @@ func askLocal(ctx context.Context, env *cliEnv, c commonFlags, req task.Request,
 		ctx, span = t.Start(ctx, "ask", trace.WithAttributes(telemetry.AttrRequestID.String(req.ID)))
 		defer span.End()
 	}
-	var store artifactStore
-	if a.artifacts != nil {
-		store = a.artifacts
+	store := func() artifactStore {
+		if a.artifacts == nil {
+			return nil
+		}
+		return a.artifacts
 	}
 	return files.run(ctx, store, req, func(req task.Request) task.Response { return a.router.Handle(ctx, req, progress.event) })
 }
 
+// inlineHeadroom is what a request over NATS keeps of max_payload for
+// its fields besides the input and the files, and its headers.
+const inlineHeadroom = 16 << 10
+
 // askRemote sends the request to a router over tr.v1.req, as a producer
 // logged in with the config's nats settings, and follows its progress on
-// an events subject in its own inbox. Files go to the router's artifact
-// store first, and what the answer produced comes back from it.
+// an events subject in its own inbox. Files travel inside the request,
+// and what the answer produced comes back from the router's artifact
+// store when this login may read it.
 func askRemote(ctx context.Context, env *cliEnv, config, url string, req task.Request, progress *progress, timeout time.Duration, files askFiles) (task.Response, []string, error) {
 	cfg, err := LoadConfig(config)
 	if err != nil {
@@ -205,14 +221,25 @@ func askRemote(ctx context.Context, env *cliEnv, config, url string, req task.Re
 	if timeout > 0 {
 		r.timeout = timeout
 	}
+	// Files go inside the request: a producer may not write the store.
+	files.inline = max(r.nc.MaxPayload()-int64(len(req.Input))-inlineHeadroom, 1)
 	var store artifactStore
-	if s, err := openRemoteArtifacts(ctx, r.nc, cfg.Artifacts); err == nil {
-		store = s
-	} else if len(files.attach) > 0 {
-		return task.Response{}, nil, err
+	opened := false
+	openStore := func() artifactStore {
+		if !opened {
+			opened = true
+			// A login that may not read the store (a producer's) leaves
+			// the answer's artifacts unsaved; the response names them.
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			if s, err := openRemoteArtifacts(ctx, r.nc, cfg.Artifacts); err == nil {
+				store = s
+			}
+		}
+		return store
 	}
 	var failure error
-	resp, saved, err := files.run(ctx, store, req, func(req task.Request) task.Response {
+	resp, saved, err := files.run(ctx, openStore, req, func(req task.Request) task.Response {
 		resp, err := r.run(ctx, req, progress.event)
 		failure = err
 		return resp

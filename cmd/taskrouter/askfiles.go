@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/taskrouter/taskrouter/artifacts"
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -36,24 +38,83 @@ func attachFiles(ctx context.Context, store artifactStore, paths []string) ([]ta
 }
 
 func attachFile(ctx context.Context, store artifactStore, path string) (task.ArtifactRef, error) {
-	f, err := os.Open(path)
+	f, name, declared, err := openAttachment(path)
 	if err != nil {
-		return task.ArtifactRef{}, usageError{fmt.Sprintf("--file: %v", err)}
+		return task.ArtifactRef{}, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return task.ArtifactRef{}, usageError{fmt.Sprintf("--file %s is a directory; attach files", path)}
-	}
-	name := filepath.Base(path)
-	declared := mime.TypeByExtension(filepath.Ext(name))
 	ref, err := store.Ingest(ctx, task.ArtifactRef{Name: name, MIME: declared}, f)
-	if e := task.AsError(err); e != nil && (e.Code == task.CodeInvalidRequest || e.Code == task.CodeTooLarge) {
-		return ref, usageError{fmt.Sprintf("--file %s: %s", path, e.Message)}
-	}
 	if err != nil {
-		return ref, fmt.Errorf("attaching %s: %w", path, err)
+		return ref, attachError(path, err)
 	}
 	return ref, nil
+}
+
+// openAttachment opens a file to attach, with its name and the MIME type
+// its extension declares.
+func openAttachment(path string) (f *os.File, name, declared string, err error) {
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, "", "", usageError{fmt.Sprintf("--file: %v", err)}
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, "", "", usageError{fmt.Sprintf("--file %s is a directory; attach files", path)}
+	}
+	name = filepath.Base(path)
+	return f, name, mime.TypeByExtension(filepath.Ext(name)), nil
+}
+
+// attachError: content that lies about its type, or a file over the
+// limit, is the user's to fix.
+func attachError(path string, err error) error {
+	if e := task.AsError(err); e != nil && (e.Code == task.CodeInvalidRequest || e.Code == task.CodeTooLarge) {
+		return usageError{fmt.Sprintf("--file %s: %s", path, e.Message)}
+	}
+	return fmt.Errorf("attaching %s: %w", path, err)
+}
+
+// inlineFiles reads the files into attachments that travel inside the
+// request, base64 in its JSON, for the router to store: a producer on a
+// NATS with logins may not write the artifact store itself. room is what
+// the NATS server's max_payload leaves the files of one request; each
+// file is checked as the router will check it, so that a lie about its
+// type fails here, before anything is sent.
+func inlineFiles(paths []string, room int64) ([]task.Attachment, error) {
+	var out []task.Attachment
+	for _, path := range paths {
+		a, err := inlineFile(path, room)
+		if err != nil {
+			return nil, err
+		}
+		room -= int64(base64.StdEncoding.EncodedLen(len(a.Data)))
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func inlineFile(path string, room int64) (task.Attachment, error) {
+	f, name, declared, err := openAttachment(path)
+	if err != nil {
+		return task.Attachment{}, err
+	}
+	defer f.Close()
+	checked, mt, err := artifacts.Inspect(f, declared, name)
+	if err != nil {
+		return task.Attachment{}, attachError(path, err)
+	}
+	limit := max(room, 0) / 4 * 3 // base64 makes 4 bytes of 3
+	data, err := io.ReadAll(io.LimitReader(checked, limit+1))
+	switch {
+	case err != nil:
+		return task.Attachment{}, fmt.Errorf("reading %s: %w", path, err)
+	case int64(len(data)) > limit:
+		return task.Attachment{}, usageError{fmt.Sprintf("--file %s: over --nats, files travel inside the request, base64, and the NATS server's max_payload "+
+			"leaves room for %d more bytes of files in this one; send a smaller file, or raise max_payload (nats-config prints 8MB)", path, limit)}
+	case len(data) == 0:
+		return task.Attachment{}, usageError{fmt.Sprintf("--file %s is empty; attach a file of at least one byte", path)}
+	}
+	return task.Attachment{Name: name, MIME: mt, Data: data}, nil
 }
 
 // saveArtifacts writes every artifact a response lists into dir, each
@@ -141,6 +202,18 @@ func describeSaved(paths []string, refs []task.ArtifactRef) string {
 	var b strings.Builder
 	for i, p := range paths {
 		fmt.Fprintf(&b, "wrote %s (%s, %d bytes, %s)\n", p, refs[i].MIME, refs[i].Size, refs[i].ID)
+	}
+	return b.String()
+}
+
+// describeUnsaved names the artifacts an answer produced that ask could
+// not fetch: its NATS login (a producer's) may not read the artifact
+// store, but the router's HTTP API serves them by id.
+func describeUnsaved(refs []task.ArtifactRef) string {
+	var b strings.Builder
+	for _, r := range refs {
+		fmt.Fprintf(&b, "produced %s (%s, %d bytes): this NATS login may not read the artifact store; fetch it with GET /v1/files/%s/content from the router's HTTP API\n",
+			r.ID, r.MIME, r.Size, r.ID)
 	}
 	return b.String()
 }

@@ -13,10 +13,15 @@ import (
 
 // busConfig is the bus of this process: its login to nats.url, or the
 // embedded server's users, TLS and monitoring. inbox is the inbox prefix
-// of its connections ("" for NATS's default). Secrets are read from the
-// environment here; a missing one is a usage error naming its variable.
+// of its connections; "" takes the one its user's permissions allow (an
+// executor's or a producer's own, see userInbox). Secrets are read from
+// the environment here; a missing one is a usage error naming its
+// variable.
 func busConfig(cfg Config, getenv func(string) string, inbox string, log *slog.Logger) (bus.Config, error) {
 	n := cfg.NATS
+	if inbox == "" && n.URL != "" {
+		inbox = userInbox(n)
+	}
 	bc := bus.Config{URL: n.URL, Listen: n.Listen, StoreDir: n.StoreDir, InboxPrefix: inbox, Logger: log}
 	if n.URL != "" {
 		opts, err := natsLogin(n, getenv)
@@ -108,7 +113,13 @@ func responseWindows(r RouterConfig) bus.Windows {
 
 // producerInbox is the inbox prefix of a producer: nats.inbox_prefix, or
 // the one its user's permissions allow.
-func producerInbox(n NATSConfig) string {
+func producerInbox(n NATSConfig) string { return userInbox(n) }
+
+// userInbox is the inbox prefix of a client of nats.url other than a
+// router: nats.inbox_prefix, or _INBOX.<nats.user>, the only inbox that
+// an executor's or a producer's permissions let it read (so that no user
+// reads another's replies); NATS's default without a user name.
+func userInbox(n NATSConfig) string {
 	switch {
 	case n.InboxPrefix != "":
 		return n.InboxPrefix

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,11 @@ func usersYAML() string {
 			fmt.Fprintf(&b, ", password_env: %s", u.PasswordEnv)
 		}
 		if len(u.Models) > 0 {
-			fmt.Fprintf(&b, ", models: [%q]", strings.Join(u.Models, `", "`))
+			quoted := make([]string, len(u.Models))
+			for i, m := range u.Models {
+				quoted[i] = strconv.Quote(m)
+			}
+			fmt.Fprintf(&b, ", models: [%s]", strings.Join(quoted, ", "))
 		}
 		b.WriteString("}\n")
 	}
