@@ -39,6 +39,8 @@ func (m TemplateMerger) Merge(_ context.Context, in MergeInput) (string, string,
 	sinks := in.Plan.Sinks()
 	if len(sinks) == 1 {
 		st := states[sinks[0].ID]
+		// Every link at the end, in plan order: what was drawn before
+		// what was said.
 		return withArtifactLinks(render(st), in.Subtasks), "single", nil
 	}
 	lang := Language(in.Input)
@@ -63,7 +65,7 @@ func (m TemplateMerger) Merge(_ context.Context, in MergeInput) (string, string,
 
 func renderOrFailure(st task.SubtaskState, lang string) string {
 	if st.Status == task.StatusDone {
-		return render(st)
+		return withArtifactLinks(render(st), []task.SubtaskState{st})
 	}
 	msg := "not finished"
 	if st.Error != nil {
@@ -81,13 +83,6 @@ func renderOrFailure(st task.SubtaskState, lang string) string {
 // is JSON nested too deep for renderValue's recursion.
 func render(st task.SubtaskState) string {
 	out := withoutDescriptions(strings.TrimSpace(st.Output), st.Artifacts)
-	if len(st.Artifacts) > 0 {
-		links := make([]string, len(st.Artifacts))
-		for i, a := range st.Artifacts {
-			links[i] = artifactLink(a)
-		}
-		return strings.TrimSpace(out + "\n" + strings.Join(links, "\n"))
-	}
 	if st.Format != "json" || task.CheckJSONDepth([]byte(out), task.MaxJSONDepth) != nil || !gjson.Valid(out) {
 		return out
 	}

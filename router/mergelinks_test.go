@@ -28,7 +28,7 @@ func TestTemplateLinksArtifacts(t *testing.T) {
 	}
 	cat := task.BuiltinCatalog()
 	answer, how, _ := TemplateMerger{Catalog: cat}.Merge(context.Background(), MergeInput{Plan: plan, Subtasks: states})
-	want := "[t4 _speech_.wav](/v1/files/" + wav.ID + "/content)\n\n![t1-image-1.png](/v1/files/" + img.ID + "/content)"
+	want := "![t1-image-1.png](/v1/files/" + img.ID + "/content)\n[t4 _speech_.wav](/v1/files/" + wav.ID + "/content)"
 	if how != "single" || answer != want {
 		t.Fatalf("%s answer:\n%s\nwant:\n%s", how, answer, want)
 	}
