@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
@@ -139,4 +143,54 @@ func TestMediaRoutesRefuse(t *testing.T) {
 	_, err = c.CreateTranscription(ctx, goopenai.AudioRequest{Model: "whisper-1", FilePath: "big.wav", Reader: bytes.NewReader(big)})
 	check("a recording over the limit", err, http.StatusBadRequest, "larger than the limit")
 	e.notStored(big)
+}
+
+// TestOpenAINodeClientMedia drives the relayed media routes with the
+// official OpenAI Node client: images.generate, audio.speech.create and
+// audio.transcriptions.create (multipart, as it sends it).
+func TestOpenAINodeClientMedia(t *testing.T) {
+	node := installNodeClient(t)
+	e, _ := newMediaRelayEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "media.mjs")
+	cmd.Dir = nodeDir
+	cmd.Env = append(os.Environ(), "TR_BASE_URL="+e.url+"/v1", "TR_API_KEY="+mediaKey)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node media.mjs: %v\n%s", err, stderr.String())
+	}
+	var r struct {
+		Image struct {
+			Bytes, Width, Height int
+			Signature            string
+		}
+		Speech struct {
+			Type, Riff string
+			Bytes      int
+		}
+		Transcript string
+		Bad        struct {
+			Status       int
+			Code, Param  string
+			IsBadRequest bool `json:"is_bad_request"`
+		}
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("decoding the script's report %q: %v", out, err)
+	}
+	if r.Image.Signature != "PNG" || r.Image.Width != 32 || r.Image.Height != 24 {
+		t.Errorf("image %+v", r.Image)
+	}
+	if r.Speech.Type != "audio/wav" || r.Speech.Riff != "RIFF" || r.Speech.Bytes < 1000 {
+		t.Errorf("speech %+v", r.Speech)
+	}
+	if r.Transcript != "Bonjour le renard." {
+		t.Errorf("transcript %q", r.Transcript)
+	}
+	if r.Bad.Status != 400 || !r.Bad.IsBadRequest || r.Bad.Code != "invalid_file" || r.Bad.Param != "file" {
+		t.Errorf("bad recording %+v", r.Bad)
+	}
 }
