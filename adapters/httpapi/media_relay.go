@@ -92,7 +92,12 @@ func (s *Server) transcriptions(w http.ResponseWriter, r *http.Request, _ caller
 		writeError(w, e)
 		return
 	}
-	// The one step reads the recording, the request's attachment.
+	// The one step reads the recording, the request's attachment. A
+	// video container (MP4, WebM) is heard as the audio it holds, as
+	// OpenAI's transcriptions take it.
+	if sub, isVideo := strings.CutPrefix(file.MIME, "video/"); isVideo {
+		file.MIME = "audio/" + sub
+	}
 	req.Input, req.Plan.Tasks[0].Input = "{{a1}}", "{{a1}}"
 	req.Attachments = []task.Attachment{{Artifact: file.ID, Name: file.Name, MIME: file.MIME, Size: file.Size}}
 	body, _ := json.Marshal(fields)
