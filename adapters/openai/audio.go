@@ -81,5 +81,9 @@ func (m *Model) speak(ctx context.Context, w task.Work, store task.Artifacts) (t
 	if err != nil {
 		return task.Output{}, fmt.Errorf("model %q: storing its speech: %w", m.spec.Name, err)
 	}
-	return produced([]task.ArtifactRef{ref}, ""), nil
+	out := produced([]task.ArtifactRef{ref}, "")
+	// Speech is billed by its input: its tokens at the model's input price.
+	out.Usage = task.Usage{PromptTokens: task.EstimateTokens(text)}
+	out.Usage.CostUSD = m.spec.Cost(out.Usage.PromptTokens, 0)
+	return out, nil
 }

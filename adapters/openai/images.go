@@ -102,7 +102,12 @@ func (m *Model) storeImages(ctx context.Context, w task.Work, store task.Artifac
 		}
 		refs = append(refs, ref)
 	}
-	return produced(refs, ""), nil
+	out := produced(refs, "")
+	// gpt-image models count tokens; DALL-E reports none, and its price
+	// per image is not a price per token.
+	out.Usage = task.Usage{PromptTokens: resp.Usage.InputTokens, CompletionTokens: resp.Usage.OutputTokens}
+	out.Usage.CostUSD = m.spec.Cost(out.Usage.PromptTokens, out.Usage.CompletionTokens)
+	return out, nil
 }
 
 func (m *Model) storeImage(ctx context.Context, store task.Artifacts, d goopenai.ImageResponseDataInner, name string) (task.ArtifactRef, error) {

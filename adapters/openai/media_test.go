@@ -103,7 +103,7 @@ func TestMediaCapabilitiesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	wav := out.Artifacts[0]
-	if wav.MIME != "audio/wav" || wav.Name != "t4-speech.wav" {
+	if wav.MIME != "audio/wav" || wav.Name != "t4-speech.wav" || out.Usage.PromptTokens == 0 {
 		t.Fatalf("speech %+v", wav)
 	}
 	if info, err := openaitest.ReadWAV(fetch(t, store, wav)); err != nil || info.Comment != said {
