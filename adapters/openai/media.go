@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -83,29 +85,46 @@ func (m *Model) apiFor(capability string) string {
 // Body is relayed (see relayMedia). Text work with no artifacts is
 // Generate's.
 func (m *Model) GenerateArtifacts(ctx context.Context, w task.Work, store task.Artifacts, progress func(delta string)) (task.Output, error) {
-	if len(w.Body) > 0 && task.IsMediaAPI(w.API) {
+	relay := len(w.Body) > 0 && task.IsMediaAPI(w.API)
+	api := m.apiFor(w.Capability)
+	switch {
+	case relay:
+		api = w.API
+	case api == task.APIChat && len(w.Artifacts) == 0:
+		return m.Generate(ctx, w, progress)
+	case api == task.APIChat:
 		ctx, cancel := m.bound(ctx, w.Deadline)
 		defer cancel()
-		return m.relayMedia(ctx, w, store)
-	}
-	api := m.apiFor(w.Capability)
-	if api == task.APIChat && len(w.Artifacts) == 0 {
-		return m.Generate(ctx, w, progress)
+		return m.see(ctx, w, store, progress) // chat has spans of its own
 	}
 	ctx, cancel := m.bound(ctx, w.Deadline)
 	defer cancel()
-	switch api {
-	case task.APIImages:
-		if len(w.Artifacts) > 0 {
-			return m.editImage(ctx, w, store)
-		}
-		return m.generateImage(ctx, w, store)
-	case task.APITranscriptions:
-		return m.transcribe(ctx, w, store)
-	case task.APISpeech:
-		return m.speak(ctx, w, store)
+	ctx, span := m.startMediaSpan(ctx, api)
+	var out task.Output
+	var err error
+	switch {
+	case relay:
+		out, err = m.relayMedia(ctx, w, store)
+	case api == task.APIImages && len(w.Artifacts) > 0:
+		out, err = m.editImage(ctx, w, store)
+	case api == task.APIImages:
+		out, err = m.generateImage(ctx, w, store)
+	case api == task.APITranscriptions:
+		out, err = m.transcribe(ctx, w, store)
+	default:
+		out, err = m.speak(ctx, w, store)
 	}
-	return m.see(ctx, w, store, progress)
+	endCallSpan(span, m.upstream, answer{usage: out.Usage}, err)
+	return out, err
+}
+
+// startMediaSpan starts the span of a call to a media API; nil when
+// tracing is off.
+func (m *Model) startMediaSpan(ctx context.Context, api string) (context.Context, trace.Span) {
+	if m.tracer == nil {
+		return ctx, nil
+	}
+	return m.startSpan(ctx, upstreamCall{operation: api, model: m.upstream})
 }
 
 // prompt is the work's input without the placeholders of its artifacts,

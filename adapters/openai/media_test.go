@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/adapters/openaitest"
 	"github.com/taskrouter/taskrouter/artifacts"
@@ -255,5 +258,25 @@ func TestAPIOverridesTheCapability(t *testing.T) {
 	}
 	if d, _ := openaitest.Describe(fetch(t, store, out.Artifacts[0])); !strings.Contains(d, "green") {
 		t.Fatalf("sketch: %q", d)
+	}
+}
+
+// A media call is a client span too, named by its API.
+func TestMediaCallSpan(t *testing.T) {
+	s := openaitest.New()
+	defer s.Close()
+	s.Script("tts-1", openaitest.Behaviour{})
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	m := newModel(t, task.ModelSpec{Name: "tts-1", Backend: task.BackendOpenAI, BaseURL: s.URL(), Capabilities: []string{"tts"}}, "", WithTracer(tp.Tracer("test")))
+	if _, err := m.GenerateArtifacts(context.Background(), task.Work{Capability: "tts", Input: "hello there"}, mediaStore(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	ended := spans.Ended()
+	if len(ended) != 1 || ended[0].Name() != "speech tts-1" || ended[0].SpanKind() != trace.SpanKindClient {
+		t.Fatalf("spans %v", ended)
+	}
+	if rec, _ := s.Last("tts-1"); rec.Header.Get("Traceparent") == "" {
+		t.Error("the call carried no traceparent")
 	}
 }
