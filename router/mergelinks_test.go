@@ -40,3 +40,15 @@ func TestTemplateLinksArtifacts(t *testing.T) {
 		t.Fatalf("sections:\n%s", answer)
 	}
 }
+
+// The model that writes the answer reads what each artifact is and how
+// to link it, never its bytes, and not its description twice.
+func TestMergePromptDescribesArtifacts(t *testing.T) {
+	img := task.ArtifactRef{ID: "art_" + strings.Repeat("c", 32), MIME: "image/png", Size: 2048, Name: "t1-image-1.png"}
+	prompt := mergePrompt(MergeInput{Input: "Draw a fox", Subtasks: []task.SubtaskState{
+		{ID: "t1", Capability: "image-generate", Status: task.StatusDone, Output: img.String(), Artifacts: []task.ArtifactRef{img}}}})
+	want := "(produced image t1-image-1.png, " + img.ID + " (image/png, 2,048 bytes); link it as ![t1-image-1.png](/v1/files/" + img.ID + "/content))"
+	if !strings.Contains(prompt, want) || strings.Count(prompt, "2,048 bytes") != 1 {
+		t.Fatalf("prompt:\n%s\nwant %s", prompt, want)
+	}
+}
