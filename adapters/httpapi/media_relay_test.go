@@ -32,7 +32,7 @@ func newMediaRelayEnv(t *testing.T) (*mediaEnv, *openaitest.Server) {
 	up := openaitest.New()
 	t.Cleanup(up.Close)
 	var served []executors.Served
-	for name, capability := range map[string]string{"dall-e-3": "image-generate", "tts-1": "tts", "whisper-1": "asr", "gpt-4o": "chat"} {
+	for name, capability := range map[string]string{"dall-e-3": "image-generate", "tts-1": "tts", "whisper-1": "asr", "gpt-4o": "chat", "seer": "caption"} {
 		up.Script(name, openaitest.Behaviour{Reply: map[bool]string{true: "Hello.", false: ""}[name == "gpt-4o"]})
 		spec := task.ModelSpec{Name: name, Backend: task.BackendOpenAI, BaseURL: up.URL(), Capabilities: []string{capability}, Concurrency: 4}
 		m, err := openai.New(spec, "")
@@ -192,5 +192,25 @@ func TestOpenAINodeClientMedia(t *testing.T) {
 	}
 	if r.Bad.Status != 400 || !r.Bad.IsBadRequest || r.Bad.Code != "invalid_file" || r.Bad.Param != "file" {
 		t.Errorf("bad recording %+v", r.Bad)
+	}
+}
+
+// A chat frontend's image goes, with model "taskrouter", to a remote
+// vision model that a planned caption step chose, as an image part.
+func TestChatImageToRemoteVisionModel(t *testing.T) {
+	e, up := newMediaRelayEnv(t)
+	pic := openaitest.Picture("green grass under a blue sky", 24, 16)
+	uri := "data:image/png;base64," + base64.StdEncoding.EncodeToString(pic)
+	resp, err := e.client(mediaKey).CreateChatCompletion(context.Background(), goopenai.ChatCompletionRequest{Model: "taskrouter", Messages: []goopenai.ChatCompletionMessage{
+		{Role: "user", MultiContent: []goopenai.ChatMessagePart{{Type: goopenai.ChatMessagePartTypeText, Text: "Describe this image"},
+			{Type: goopenai.ChatMessagePartTypeImageURL, ImageURL: &goopenai.ChatMessageImageURL{URL: uri}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Choices[0].Message.Content; got != "A 24x16 PNG picture: a green shape in the middle of a blue background." {
+		t.Fatalf("answer %q", got)
+	}
+	if rec, _ := up.Last("seer"); len(rec.Images) != 1 || !bytes.Equal(rec.Images[0].Data, pic) {
+		t.Fatalf("the vision model got %d images", len(rec.Images))
 	}
 }
