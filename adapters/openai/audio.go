@@ -79,7 +79,7 @@ func (m *Model) speak(ctx context.Context, w task.Work, store task.Artifacts) (t
 	name := fmt.Sprintf("%s-speech.%s", stepName(w), req.ResponseFormat)
 	ref, err := store.Put(ctx, task.ArtifactRef{Name: name, MIME: mime}, resp)
 	if err != nil {
-		return task.Output{}, fmt.Errorf("model %q: storing its speech: %w", m.spec.Name, err)
+		return task.Output{}, m.storeErr("speech", err)
 	}
 	out := produced([]task.ArtifactRef{ref}, "")
 	// Speech is billed by its input: its tokens at the model's input price.

@@ -114,7 +114,7 @@ func (m *Model) storeImage(ctx context.Context, store task.Artifacts, d goopenai
 	if d.B64JSON != "" {
 		ref, err := store.Put(ctx, task.ArtifactRef{Name: name}, base64.NewDecoder(base64.StdEncoding, strings.NewReader(d.B64JSON)))
 		if err != nil {
-			return ref, fmt.Errorf("model %q: storing its image: %w", m.spec.Name, err)
+			return ref, m.storeErr("image", err)
 		}
 		return ref, nil
 	}

@@ -2,6 +2,8 @@ package openai
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -217,4 +219,19 @@ func stepName(w task.Work) string {
 		return w.SubtaskID
 	}
 	return "output"
+}
+
+// storeErr says why storing what the upstream made failed: the upstream's
+// data (not base64, empty, over the limit) or the store.
+func (m *Model) storeErr(what string, err error) error {
+	var corrupt base64.CorruptInputError
+	if errors.As(err, &corrupt) {
+		return task.Errorf(task.CodeUpstream, "model %q answered with its %s not in valid base64", m.spec.Name, what)
+	}
+	if te := (*task.Error)(nil); errors.As(err, &te) {
+		e := *te
+		e.Message = fmt.Sprintf("model %q: storing its %s: %s", m.spec.Name, what, te.Message)
+		return &e
+	}
+	return task.Errorf(task.CodeUpstream, "model %q: reading its %s: %v", m.spec.Name, what, err)
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -278,5 +280,20 @@ func TestMediaCallSpan(t *testing.T) {
 	}
 	if rec, _ := s.Last("tts-1"); rec.Header.Get("Traceparent") == "" {
 		t.Error("the call carried no traceparent")
+	}
+}
+
+// An upstream whose image is not base64 fails the step as the upstream's
+// fault, and nothing is stored.
+func TestCorruptImageIsTheUpstreams(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"created":1,"data":[{"b64_json":"iVBORw0KGgo@@@@"}]}`)
+	}))
+	defer up.Close()
+	m := newModel(t, task.ModelSpec{Name: "painter", Backend: task.BackendOpenAI, BaseURL: up.URL + "/v1", Capabilities: []string{"image-generate"}}, "")
+	_, err := m.GenerateArtifacts(context.Background(), task.Work{Capability: "image-generate", Input: "a fox"}, mediaStore(t), nil)
+	if e := asTaskError(t, err); e.Code != task.CodeUpstream || !strings.Contains(e.Message, "not in valid base64") {
+		t.Fatalf("%v", err)
 	}
 }

@@ -64,7 +64,7 @@ func (m *Model) relayImages(ctx context.Context, body []byte, store task.Artifac
 		}
 		ref, err := store.Put(ctx, task.ArtifactRef{Name: fmt.Sprintf("image-%d.png", i+1)}, base64.NewDecoder(base64.StdEncoding, strings.NewReader(b64)))
 		if err != nil {
-			return task.Output{}, fmt.Errorf("model %q: storing its image: %w", m.spec.Name, err)
+			return task.Output{}, m.storeErr("image", err)
 		}
 		refs = append(refs, ref)
 		d["b64_json"], _ = json.Marshal(ref.ID)
@@ -90,7 +90,7 @@ func (m *Model) relaySpeech(ctx context.Context, body []byte, store task.Artifac
 		if cctx.Err() != nil {
 			return task.Output{}, m.classify(ctx, cctx, call, err)
 		}
-		return task.Output{}, fmt.Errorf("model %q: storing its speech: %w", m.spec.Name, err)
+		return task.Output{}, m.storeErr("speech", err)
 	}
 	return produced([]task.ArtifactRef{ref}, ""), nil
 }
