@@ -297,3 +297,29 @@ func TestCorruptImageIsTheUpstreams(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// FuzzRewriteImages: whatever an upstream answers to an images request,
+// reading it either fails or gives a JSON answer in which every base64
+// image put was given is replaced by what put returned.
+func FuzzRewriteImages(f *testing.F) {
+	f.Add([]byte(`{"created":1,"data":[{"b64_json":"iVBORw0KGgo=","revised_prompt":"x"},{"url":"https://x/y.png"}]}`))
+	f.Add([]byte(`{"data":[null,{"b64_json":""},{"b64_json":7}]}`))
+	f.Add([]byte(`{"data":{}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var given []string
+		out, err := rewriteImages(raw, func(i int, b64 string) (string, error) {
+			given = append(given, b64)
+			return "art_stored", nil
+		})
+		if err != nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("rewrote %s into invalid JSON %s", raw, out)
+		}
+		if n := strings.Count(string(out), `"art_stored"`); n < len(given) {
+			t.Fatalf("%d images put, %d replaced: %s", len(given), n, out)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -51,26 +52,21 @@ func (m *Model) relayImages(ctx context.Context, body []byte, store task.Artifac
 	if err != nil {
 		return task.Output{}, m.bodyErr(ctx, cctx, call, err)
 	}
-	var answer map[string]json.RawMessage
-	var data []map[string]json.RawMessage
-	if json.Unmarshal(raw, &answer) != nil || json.Unmarshal(answer["data"], &data) != nil {
-		return task.Output{}, task.Errorf(task.CodeUpstream, "model %q answered images without a data array; check that base_url points at an OpenAI-compatible API", m.spec.Name)
-	}
 	var refs []task.ArtifactRef
-	for i, d := range data {
-		var b64 string
-		if json.Unmarshal(d["b64_json"], &b64) != nil || b64 == "" {
-			continue // a url: the client fetches it
-		}
+	out, err := rewriteImages(raw, func(i int, b64 string) (string, error) {
 		ref, err := store.Put(ctx, task.ArtifactRef{Name: fmt.Sprintf("image-%d.png", i+1)}, base64.NewDecoder(base64.StdEncoding, strings.NewReader(b64)))
 		if err != nil {
-			return task.Output{}, m.storeErr("image", err)
+			return "", m.storeErr("image", err)
 		}
 		refs = append(refs, ref)
-		d["b64_json"], _ = json.Marshal(ref.ID)
+		return ref.ID, nil
+	})
+	if errors.Is(err, errNoImages) {
+		return task.Output{}, task.Errorf(task.CodeUpstream, "model %q answered images without a data array; check that base_url points at an OpenAI-compatible API", m.spec.Name)
 	}
-	answer["data"], _ = json.Marshal(data)
-	out, _ := json.Marshal(answer)
+	if err != nil {
+		return task.Output{}, err
+	}
 	return task.Output{Text: produced(refs, "").Text, Body: out, Artifacts: refs}, nil
 }
 
@@ -93,6 +89,34 @@ func (m *Model) relaySpeech(ctx context.Context, body []byte, store task.Artifac
 		return task.Output{}, m.storeErr("speech", err)
 	}
 	return produced([]task.ArtifactRef{ref}, ""), nil
+}
+
+// errNoImages is an images answer with no data array.
+var errNoImages = errors.New("no data array")
+
+// rewriteImages reads an images answer and gives each b64_json of its
+// data to put, which stores it and returns what stands for it in the
+// answer instead; urls stay as they are. The answer is rewritten only
+// where it held base64.
+func rewriteImages(raw []byte, put func(i int, b64 string) (string, error)) ([]byte, error) {
+	var answer map[string]json.RawMessage
+	var data []map[string]json.RawMessage
+	if json.Unmarshal(raw, &answer) != nil || json.Unmarshal(answer["data"], &data) != nil {
+		return nil, errNoImages
+	}
+	for i, d := range data {
+		var b64 string
+		if d == nil || json.Unmarshal(d["b64_json"], &b64) != nil || b64 == "" {
+			continue // a url: the client fetches it
+		}
+		id, err := put(i, b64)
+		if err != nil {
+			return nil, err
+		}
+		d["b64_json"], _ = json.Marshal(id)
+	}
+	answer["data"], _ = json.Marshal(data)
+	return json.Marshal(answer)
 }
 
 // relayTranscription sends the form's fields and the recording upstream
