@@ -56,12 +56,17 @@ func (s *scopedArtifacts) Put(ctx context.Context, meta task.ArtifactRef, r io.R
 }
 
 // generateArtifacts runs work on a model that takes artifacts, with the
-// store scoped to the work; the output lists what the model stored.
+// store scoped to the work; the output lists what the model stored. An
+// executor with no store still runs the model's text work (a remote model
+// serves chat and caption alike); only touching the store fails.
 func (e *Executor) generateArtifacts(ctx context.Context, m ArtifactModel, w task.Work, progress func(string)) (task.Output, error) {
-	if e.cfg.Artifacts == nil {
-		return task.Output{}, task.Errorf(task.CodeUnavailable, "executor %s has no artifact store, which model %s needs", e.cfg.ID, w.Model)
+	var store task.Artifacts = noStore{executor: e.cfg.ID, model: w.Model}
+	if e.cfg.Artifacts != nil {
+		store = e.cfg.Artifacts
+	} else if len(w.Artifacts) > 0 {
+		return task.Output{}, noStore{executor: e.cfg.ID, model: w.Model}.err()
 	}
-	scope := &scopedArtifacts{store: e.cfg.Artifacts, reads: w.Artifacts}
+	scope := &scopedArtifacts{store: store, reads: w.Artifacts}
 	out, err := m.GenerateArtifacts(ctx, w, scope, progress)
 	if err != nil {
 		return out, err
@@ -70,4 +75,22 @@ func (e *Executor) generateArtifacts(ctx context.Context, m ArtifactModel, w tas
 		out.Artifacts = scope.made
 	}
 	return out, nil
+}
+
+// noStore is the store of an executor that has none: a model that reads
+// or makes artifacts fails, saying why, when it tries.
+type noStore struct{ executor, model string }
+
+func (n noStore) err() error {
+	return task.Errorf(task.CodeUnavailable, "executor %s has no artifact store, which model %s needs for images and audio", n.executor, n.model)
+}
+
+// Open implements task.Artifacts.
+func (n noStore) Open(context.Context, string) (io.ReadCloser, task.ArtifactRef, error) {
+	return nil, task.ArtifactRef{}, n.err()
+}
+
+// Put implements task.Artifacts.
+func (n noStore) Put(context.Context, task.ArtifactRef, io.Reader) (task.ArtifactRef, error) {
+	return task.ArtifactRef{}, n.err()
 }

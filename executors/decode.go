@@ -89,9 +89,9 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 			return err
 		}
 		switch w.API {
-		case "", task.APIChat, task.APICompletions, task.APIEmbeddings:
+		case "", task.APIChat, task.APICompletions, task.APIEmbeddings, task.APIImages, task.APITranscriptions, task.APISpeech:
 		default:
-			return errors.New("field api must be chat, completions or embeddings")
+			return errors.New("field api must be chat, completions, embeddings, images, transcriptions or speech")
 		}
 	case "artifacts":
 		return decodeArtifacts(w, v)

@@ -43,7 +43,7 @@ func TestDecodeWorkMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestDecodeWorkRefusesBadBodies(t *testing.T) {
-	for _, f := range []string{`"body":[1]`, `"body":"x"`, `"api":"images"`, `"api":1`,
+	for _, f := range []string{`"body":[1]`, `"body":"x"`, `"api":"image"`, `"api":1`,
 		`"artifacts":{"id":"art_0123456789abcdef0123456789abcdef"}`, `"artifacts":[{"id":"../etc/passwd","size":1}]`, `"artifacts":[{"id":"art_0123456789abcdef0123456789abcdef","size":"big"}]`, `"artifacts":["x"]`,
 		`"context":[{"role":"user","content":[{"text":"no type"}]}]`, `"context":[{"role":"user","content":7}]`} {
 		if w, err := decodeWork([]byte(`{"request_id":"r","input":"x",` + f + `}`)); err == nil {

@@ -264,6 +264,11 @@ func (e *Executor) run(m *served, j *job) {
 // forwarded as it comes when someone follows the work; another model gets
 // the work unpacked, as it would have come without a body.
 func (e *Executor) generate(ctx context.Context, m *served, j *job) (task.Output, error) {
+	if am, ok := m.Model.(ArtifactModel); ok && len(j.w.Body) > 0 && task.IsMediaAPI(j.w.API) {
+		// A media API's body: its files come from the store, and what
+		// the upstream makes goes there.
+		return e.generateArtifacts(ctx, am, j.w, nil)
+	}
 	if r, ok := m.Model.(Relayer); ok && len(j.w.Body) > 0 {
 		var chunk func([]byte, string)
 		if j.w.Stream {

@@ -50,7 +50,10 @@ var look = mediaModel(func(ctx context.Context, w task.Work, store task.Artifact
 })
 
 // mediaOpts leave out the router's artifact store or catalog.
-type mediaOpts struct{ noStore, noCatalog bool }
+type mediaOpts struct {
+	noStore, noCatalog bool
+	maxBytes           int64 // the store's limit; 0 is the default
+}
 
 // mediaRouter is a router, an executor and the artifact store they share.
 func mediaRouter(t *testing.T, o mediaOpts, models ...executors.Served) (*router.Router, *artifacts.Store) {
@@ -62,7 +65,7 @@ func mediaRouter(t *testing.T, o mediaOpts, models ...executors.Served) (*router
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	nc, _ := b.Connect("artifacts")
-	store, err := artifacts.Open(ctx, nc, artifacts.Config{})
+	store, err := artifacts.Open(ctx, nc, artifacts.Config{MaxBytes: o.maxBytes})
 	if err != nil {
 		t.Fatal(err)
 	}

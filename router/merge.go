@@ -23,7 +23,9 @@ type MergeInput struct {
 // TemplateMerger composes the answer without a model. A plan with one
 // result answers with it; otherwise each result of the plan's last layer
 // (the subtasks nothing depends on) gets a section headed with its
-// capability's title, in the language of the request.
+// capability's title, in the language of the request. Images and audio
+// any step produced are Markdown links (images as images) to
+// FileLink, in plan order, after the text.
 type TemplateMerger struct {
 	Catalog *task.Catalog
 }
@@ -37,7 +39,9 @@ func (m TemplateMerger) Merge(_ context.Context, in MergeInput) (string, string,
 	sinks := in.Plan.Sinks()
 	if len(sinks) == 1 {
 		st := states[sinks[0].ID]
-		return render(st), "single", nil
+		// Every link at the end, in plan order: what was drawn before
+		// what was said.
+		return withArtifactLinks(render(st), in.Subtasks), "single", nil
 	}
 	lang := Language(in.Input)
 	seen := map[string]int{}
@@ -56,12 +60,12 @@ func (m TemplateMerger) Merge(_ context.Context, in MergeInput) (string, string,
 		}
 		fmt.Fprintf(&b, "## %s\n\n%s", title, renderOrFailure(states[s.ID], lang))
 	}
-	return b.String(), "template", nil
+	return withArtifactLinks(b.String(), in.Subtasks), "template", nil
 }
 
 func renderOrFailure(st task.SubtaskState, lang string) string {
 	if st.Status == task.StatusDone {
-		return render(st)
+		return withArtifactLinks(render(st), []task.SubtaskState{st})
 	}
 	msg := "not finished"
 	if st.Error != nil {
@@ -78,7 +82,7 @@ func renderOrFailure(st task.SubtaskState, lang string) string {
 // each one's "text" (or "name"); anything else is shown as it is, and so
 // is JSON nested too deep for renderValue's recursion.
 func render(st task.SubtaskState) string {
-	out := strings.TrimSpace(st.Output)
+	out := withoutDescriptions(strings.TrimSpace(st.Output), st.Artifacts)
 	if st.Format != "json" || task.CheckJSONDepth([]byte(out), task.MaxJSONDepth) != nil || !gjson.Valid(out) {
 		return out
 	}

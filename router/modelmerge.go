@@ -58,10 +58,11 @@ func mergePrompt(in MergeInput) string {
 		}
 		b.WriteString(")\n")
 		if st.Status == task.StatusDone {
-			b.WriteString(strings.TrimSpace(st.Output))
+			b.WriteString(withoutDescriptions(strings.TrimSpace(st.Output), st.Artifacts))
 			for _, a := range st.Artifacts {
-				// A description, never the bytes: the merge model reads text.
-				fmt.Fprintf(&b, "\n(produced %s %s)", a.Kind(), a)
+				// A description, never the bytes: the merge model reads
+				// text, and links what it mentions.
+				fmt.Fprintf(&b, "\n(produced %s %s; link it as %s)", a.Kind(), a, artifactLink(a))
 			}
 		} else if st.Error != nil {
 			fmt.Fprintf(&b, "(failed: %s)", st.Error.Message)

@@ -2,6 +2,7 @@ package task
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -202,4 +203,28 @@ func (r Request) checkAttachments() error {
 type Artifacts interface {
 	Open(ctx context.Context, id string) (io.ReadCloser, ArtifactRef, error)
 	Put(ctx context.Context, meta ArtifactRef, r io.Reader) (ArtifactRef, error)
+}
+
+// badAttachmentData names the attachment whose data is not base64, which
+// is what err, the decoder's error, says of a request.
+func badAttachmentData(request []byte, err error) error {
+	var r struct {
+		Attachments []struct {
+			Name string          `json:"name"`
+			Data json.RawMessage `json:"data"`
+		} `json:"attachments"`
+	}
+	if json.Unmarshal(request, &r) == nil {
+		for i, a := range r.Attachments {
+			var data []byte
+			if json.Unmarshal(a.Data, &data) != nil {
+				name := ""
+				if a.Name != "" {
+					name = fmt.Sprintf(" (%s)", a.Name)
+				}
+				return Errorf(CodeInvalidRequest, "attachments[%d]%s: data is not base64 (%v); send the bytes as standard base64", i, name, err)
+			}
+		}
+	}
+	return Errorf(CodeInvalidRequest, "decoding request: %v; send binary data as standard base64", err)
 }

@@ -24,7 +24,13 @@ type ModelSpec struct {
 	// APIKeyEnv names the environment variable that holds the key.
 	APIKeyEnv string `json:"api_key_env,omitempty" yaml:"api_key_env"`
 	// UpstreamModel is the model id sent upstream; default Name.
-	UpstreamModel   string            `json:"upstream_model,omitempty" yaml:"upstream_model"`
+	UpstreamModel string `json:"upstream_model,omitempty" yaml:"upstream_model"`
+	// API is the OpenAI API a remote model serves its capabilities
+	// through (APIChat, APIImages, APITranscriptions, APISpeech), when
+	// the capability alone does not say: by default image-generate and
+	// image-edit go to the images API, asr to transcriptions, tts to
+	// speech, and everything else to chat.
+	API             string            `json:"api,omitempty" yaml:"api"`
 	Headers         map[string]string `json:"headers,omitempty" yaml:"headers"`
 	Capabilities    []string          `json:"capabilities" yaml:"capabilities"`
 	ContextWindow   int               `json:"context_window,omitempty" yaml:"context_window"`

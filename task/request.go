@@ -2,7 +2,9 @@ package task
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 )
@@ -124,6 +126,10 @@ func DecodeRequest(data []byte, lim Limits) (Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
+		var corrupt base64.CorruptInputError
+		if errors.As(err, &corrupt) {
+			return Request{}, badAttachmentData(data, err)
+		}
 		return Request{}, Errorf(CodeInvalidRequest, "decoding request: %v; send a JSON object such as {\"input\": \"...\"}", err)
 	}
 	if dec.More() {

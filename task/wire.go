@@ -140,7 +140,9 @@ type Work struct {
 	// empty; Input is still the text, for models that take text.
 	Body json.RawMessage `json:"body,omitempty"`
 	// API is the OpenAI endpoint Body is for: APIChat (the default),
-	// APICompletions or APIEmbeddings.
+	// APICompletions, APIEmbeddings, or a media API (APIImages,
+	// APITranscriptions, APISpeech), whose binary input is in Artifacts
+	// and whose binary answer is the Output's Artifacts.
 	API string `json:"api,omitempty"`
 	// Traceparent is the W3C trace context of the router's span for this
 	// attempt, when tracing is on, so that the executor's spans join the
@@ -159,7 +161,17 @@ const (
 	APIChat        = "chat"        // POST /chat/completions
 	APICompletions = "completions" // POST /completions, the legacy text completions
 	APIEmbeddings  = "embeddings"  // POST /embeddings
+	// The media APIs: their bodies are JSON here, their files artifacts.
+	APIImages         = "images"         // POST /images/generations (and /images/edits for a model's own steps)
+	APITranscriptions = "transcriptions" // POST /audio/transcriptions, multipart upstream
+	APISpeech         = "speech"         // POST /audio/speech, binary audio back
 )
+
+// IsMediaAPI reports whether api is one whose requests or answers carry
+// binary data, which travels as artifacts.
+func IsMediaAPI(api string) bool {
+	return api == APIImages || api == APITranscriptions || api == APISpeech
+}
 
 // Output is a model's answer to one Work.
 type Output struct {

@@ -261,17 +261,23 @@ func (s *Server) fetchPart(ctx context.Context, p mediaPart) (task.ArtifactRef, 
 	return ref, nil
 }
 
-// withLinks adds to an answer a link to every artifact the request
-// produced, at this router's /v1/files/{id}/content: Markdown images for
-// images, plain links for the rest.
+// withLinks makes the links of an answer to artifacts (the template
+// merge writes them relative, /v1/files/{id}/content) absolute, at this
+// router, and adds a link to every artifact the request produced that
+// the answer does not link to yet: Markdown images for images, plain
+// links for the rest.
 func withLinks(answer string, refs []task.ArtifactRef, base string) string {
 	if len(refs) == 0 {
 		return answer
 	}
+	answer = strings.ReplaceAll(answer, "](/v1/files/", "]("+base+"/v1/files/")
 	var b bytes.Buffer
 	b.WriteString(strings.TrimRight(answer, "\n"))
 	b.WriteString("\n\n")
 	for _, a := range refs {
+		if strings.Contains(answer, "/v1/files/"+a.ID+"/content") {
+			continue
+		}
 		name := a.Name
 		if name == "" {
 			name = a.ID
@@ -283,7 +289,7 @@ func withLinks(answer string, refs []task.ArtifactRef, base string) string {
 			fmt.Fprintf(&b, "[%s](%s)\n", name, link)
 		}
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return strings.TrimSpace(b.String())
 }
 
 // baseURL is where the client reached this router.

@@ -90,7 +90,15 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	}
 }
 
-func (ep endpoint) path() string { return "/v1/" + ep.api }
+func (ep endpoint) path() string {
+	switch ep.api {
+	case task.APIImages:
+		return "/v1/images/generations"
+	case task.APISpeech, task.APITranscriptions:
+		return "/v1/audio/" + ep.api
+	}
+	return "/v1/" + ep.api
+}
 
 // routeTo pins a request to the model it names, which must offer the
 // endpoint's capability; its one step works on the request's text.

@@ -196,6 +196,9 @@ func (s *Server) routes() {
 	s.mux.Handle("/v1/chat/completions", s.guard(s.chat))
 	s.mux.Handle("/v1/completions", s.guard(s.completions))
 	s.mux.Handle("/v1/embeddings", s.guard(s.embeddings))
+	s.mux.Handle("/v1/images/generations", s.guard(s.imageGenerations))
+	s.mux.Handle("/v1/audio/transcriptions", s.guard(s.transcriptions))
+	s.mux.Handle("/v1/audio/speech", s.guard(s.speech))
 	s.mux.Handle("/v1/models", s.guard(s.listModels))
 	s.mux.Handle("/v1/models/{model...}", s.guard(s.getModel))
 	s.mux.Handle("/v1/jobs", s.guard(s.postJob))
@@ -215,7 +218,7 @@ func (s *Server) routes() {
 	s.mux.Handle("/v1/files/{id}/content", s.guard(s.fileContent))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, typeInvalidRequest, "unknown_url",
-			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/jobs, /v1/files, /v1/conversations/{id}, /v1/webhooks/{name}; the console is at /console."))
+			"Invalid URL ("+r.Method+" "+r.URL.Path+"); the API is under /v1: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/images/generations, /v1/audio/transcriptions, /v1/audio/speech, /v1/models, /v1/jobs, /v1/files, /v1/conversations/{id}, /v1/webhooks/{name}; the console is at /console."))
 	})
 }
 

@@ -105,6 +105,9 @@ func checkSpec(spec task.ModelSpec) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("configuring model %q: base_url %q is not an http(s) URL; set it to the API root, such as https://api.openai.com/v1", spec.Name, spec.BaseURL)
 	}
+	if err := CheckAPI(spec); err != nil {
+		return fmt.Errorf("configuring model %q: %w", spec.Name, err)
+	}
 	return nil
 }
 
@@ -139,6 +142,12 @@ func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta s
 	if err != nil {
 		return task.Output{}, err
 	}
+	return m.chat(ctx, w, msgs, progress)
+}
+
+// chat asks for a chat completion of msgs, with the work's sampling and
+// tools, streamed to progress when it is not nil.
+func (m *Model) chat(ctx context.Context, w task.Work, msgs []goopenai.ChatCompletionMessage, progress func(delta string)) (task.Output, error) {
 	req := goopenai.ChatCompletionRequest{
 		Model:         m.upstream,
 		Messages:      msgs,

@@ -37,6 +37,9 @@ var instructions = map[string]instruction{
 	"qa":        fixed("Answer the user's question accurately and briefly."),
 	"rewrite":   fixed("Rewrite the user's text as asked, keeping its meaning. Reply with the rewritten text only."),
 	"plan":      fixed("You plan tasks. Follow the instructions in the user's message and reply with the plan JSON only."),
+	"caption":   fixed("Describe the image in one or two sentences: what it shows, its main colours and its setting. Reply with the description only."),
+	"vqa":       fixed("Answer the user's question about the image accurately and briefly."),
+	"ocr":       fixed("Read all the text in the image, keeping its lines and order. Reply with that text only."),
 	"merge":     fixed("Write one final answer for the user from the request and the subtask results in the user's message. Reply with the answer only."),
 }
 

@@ -1,6 +1,7 @@
 package openaitest
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -50,6 +51,9 @@ const DeepJSONLevels = 8_000_000
 type Behaviour struct {
 	// Reply is the answer text. It is streamed in pieces that each start at
 	// a word boundary, one piece per chunk; each piece counts as one token.
+	// A chat request with images (image_url parts with data: URIs) to a
+	// model with no Reply or ReplyFunc is answered with what Describe sees
+	// in them; a transcription with what the Speech file says.
 	Reply string
 	// ReplyFunc, when set, computes the answer from the request's messages
 	// instead of Reply. It must be safe for concurrent use.
@@ -135,6 +139,24 @@ func (s *script) reply(msgs []task.Message) []string {
 		return s.pieces
 	}
 	return SplitTokens(s.b.ReplyFunc(msgs))
+}
+
+// seeing returns the answer to a chat request with images when the
+// model has no scripted answer: what Describe sees in each image, as a
+// vision model would say it.
+func (s *script) seeing(rec Record) ([]string, bool) {
+	if s.b.Reply != "" || s.b.ReplyFunc != nil || len(rec.Images) == 0 {
+		return nil, false
+	}
+	var said []string
+	for _, img := range rec.Images {
+		d, err := Describe(img.Data)
+		if err != nil {
+			d = "I cannot see this image: " + err.Error() + "."
+		}
+		said = append(said, d)
+	}
+	return SplitTokens(strings.Join(said, " ")), true
 }
 
 // toolCalls returns the tool calls of the answer to a request, each with

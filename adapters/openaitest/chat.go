@@ -137,6 +137,9 @@ func (s *Server) newAnswer(sc *script, rec Record) answer {
 		logprobs:     rec.Logprobs,
 		topLogprobs:  rec.TopLogprobs,
 	}
+	if seen, ok := sc.seeing(rec); ok {
+		a.pieces = seen
+	}
 	a.finish = sc.finish(a.calls)
 	if rec.MaxTokens > 0 && len(a.pieces) > rec.MaxTokens {
 		a.pieces = a.pieces[:rec.MaxTokens]

@@ -1,9 +1,12 @@
 package openaitest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -38,8 +41,55 @@ type Record struct {
 	Logprobs    bool
 	TopLogprobs int
 	// Input is an embeddings request's input, one string per text (token
-	// arrays as their JSON).
+	// arrays as their JSON), or a speech request's input.
 	Input []string
+	// Images are the images a chat request's image_url parts carried as
+	// data: URIs, or the images of an edit.
+	Images []Image
+	// Prompt is an image request's prompt, or a transcription's.
+	Prompt string
+	// Audio is a transcription's file as it arrived.
+	Audio []byte
+	// Form holds a media request's other fields: a multipart form's text
+	// fields (and "filename", the file part's name), or size,
+	// response_format, n and voice of a JSON one.
+	Form map[string]string
+}
+
+// chatImages returns the images of a chat body's image_url parts that are
+// data: URIs; other URLs are not fetched.
+func chatImages(body []byte) []Image {
+	var out []Image
+	gjson.GetBytes(body, "messages.#.content").ForEach(func(_, content gjson.Result) bool {
+		content.ForEach(func(_, part gjson.Result) bool {
+			if part.Get("type").Str == "image_url" {
+				if img, ok := decodeDataURI(part.Get("image_url.url").Str); ok {
+					out = append(out, img)
+				}
+			}
+			return true
+		})
+		return true
+	})
+	return out
+}
+
+// decodeDataURI reads "data:<mime>;base64,<data>".
+func decodeDataURI(uri string) (Image, bool) {
+	rest, ok := strings.CutPrefix(uri, "data:")
+	if !ok {
+		return Image{}, false
+	}
+	meta, data, ok := strings.Cut(rest, ",")
+	mime, isB64 := strings.CutSuffix(meta, ";base64")
+	if !ok || !isB64 {
+		return Image{}, false
+	}
+	raw, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return Image{}, false
+	}
+	return Image{MIME: mime, Data: raw}, true
 }
 
 // chatRequest is the part of a chat completion request the server reads.
@@ -115,6 +165,7 @@ func (cr *chatRequest) record(r *http.Request, body []byte) Record {
 		ParallelToolCalls: cr.ParallelToolCalls,
 		Logprobs:          cr.Logprobs,
 		TopLogprobs:       cr.TopLogprobs,
+		Images:            chatImages(body),
 	}
 	if cr.MaxCompletionTokens > 0 {
 		rec.MaxTokens = cr.MaxCompletionTokens

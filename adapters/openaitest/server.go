@@ -1,7 +1,9 @@
 // Package openaitest is an OpenAI-compatible HTTP server on loopback for
 // tests and benchmarks. It speaks the real wire format of chat completions
 // (JSON and server-sent events, with logprobs when asked), embeddings and
-// the legacy text completions (streamed too), lists models (the scripted
+// the legacy text completions (streamed too), the media endpoints (image
+// generations and edits with b64_json or url, multipart transcriptions,
+// binary speech, image parts in chat, with real PNG and WAV bytes), lists models (the scripted
 // ones, or a list a test sets, with the fields servers add), answers each
 // model as scripted, with latency and failure injection, and records the
 // exact body every request arrived with.
@@ -12,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +37,8 @@ type Server struct {
 	models map[string]*model
 	// listed, when set, is what GET /v1/models lists (SetModelList).
 	listed []ListedModel
+	// pictures are the images answered with a url, by file name.
+	pictures map[string][]byte
 
 	seq   atomic.Int64 // completion ids
 	total atomic.Int64 // chat completion requests, scripted or not
@@ -174,6 +179,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			s.embeddings(w, r)
 		}
+	case PathImages, PathImageEdits, PathTranscriptions, PathSpeech:
+		if r.Method != http.MethodPost {
+			writeAPIError(w, apiError{status: http.StatusMethodNotAllowed, message: "Use POST for " + r.URL.Path + ".", typ: "invalid_request_error", code: "method_not_allowed"})
+			return
+		}
+		s.media(w, r)
 	case "/v1/models":
 		if r.Method != http.MethodGet {
 			writeAPIError(w, apiError{status: http.StatusMethodNotAllowed, message: "Use GET for /v1/models.", typ: "invalid_request_error", code: "method_not_allowed"})
@@ -181,6 +192,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.listModels(w, r)
 	default:
+		if strings.HasPrefix(r.URL.Path, PathImageFiles) {
+			s.picture(w, r)
+			return
+		}
 		writeAPIError(w, apiError{status: http.StatusNotFound, message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")", typ: "invalid_request_error", code: "unknown_url"})
+	}
+}
+
+// media answers the media endpoints.
+func (s *Server) media(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case PathImages:
+		s.images(w, r)
+	case PathImageEdits:
+		s.imageEdits(w, r)
+	case PathTranscriptions:
+		s.transcriptions(w, r)
+	default:
+		s.speech(w, r)
 	}
 }

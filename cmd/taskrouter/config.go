@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/taskrouter/taskrouter/adapters/openai"
 	"github.com/taskrouter/taskrouter/providers"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
@@ -339,6 +340,11 @@ func (c *Config) validateModels(bad func(string, ...any)) {
 		case task.BackendLocal:
 		default:
 			bad("%s: backend %q must be local or openai", where, m.Backend)
+		}
+		if m.API != "" && m.Backend != task.BackendOpenAI {
+			bad("%s: api %q is for models with backend openai; a %s model serves its capabilities itself", where, m.API, m.Backend)
+		} else if err := openai.CheckAPI(m); err != nil {
+			bad("%s: %v", where, err)
 		}
 		if len(m.Capabilities) == 0 {
 			bad("%s: list at least one capability", where)

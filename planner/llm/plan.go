@@ -28,6 +28,7 @@ func (p *Planner) PlanTrace(ctx context.Context, req task.Request) (task.Plan, T
 	if text == "" {
 		return task.Plan{}, tr, task.Errorf(task.CodeInvalidRequest, "the request has no text to plan; send input or a user message")
 	}
+	text = withAttachments(text, req)
 	prompt := p.prompt(text)
 	var lastErr error
 	for tr.Attempts < p.attempts {

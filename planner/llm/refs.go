@@ -93,7 +93,7 @@ func (n *normaliser) subtask(s task.Subtask, i int, rt rawTask) task.Subtask {
 		}
 	}
 	for _, r := range s.References() {
-		if !slices.Contains(s.Deps, r) {
+		if !slices.Contains(s.Deps, r) && !n.isAttachment(r) {
 			s.Deps = append(s.Deps, r)
 		}
 	}
