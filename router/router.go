@@ -180,6 +180,9 @@ func (r *Router) handle(ctx context.Context, req task.Request, started time.Time
 	if err := r.resolveAttachments(ctx, &req); err != nil {
 		return r.refuse(req, started, err, onEvent)
 	}
+	if sp, ok := r.streams(req); ok {
+		return r.runStreamed(ctx, req, sp, started, onEvent)
+	}
 	plan, err := r.tracedPlan(ctx, req)
 	if err != nil {
 		return r.refuse(req, started, err, onEvent)

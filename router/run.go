@@ -30,7 +30,11 @@ type run struct {
 	// mem is the request's conversation, when it names one.
 	mem *runMemory
 
-	index   map[string]int // read-only once built
+	// grow guards plan, index and reads while a streamed plan grows (see
+	// stream.go): the subtasks' goroutines read them. A plan given whole
+	// never changes once built.
+	grow    sync.RWMutex
+	index   map[string]int
 	states  []task.SubtaskState
 	waiting []int             // unfinished dependencies per subtask
 	outputs map[string]string // outputs of finished subtasks, for {{id}}
@@ -47,6 +51,9 @@ type run struct {
 type finished struct {
 	i     int
 	state task.SubtaskState
+	// gen is the generation of a streamed plan the subtask ran for
+	// (stream.go); a voided generation's results are not the plan's.
+	gen int
 }
 
 // Run runs a plan for a request: every subtask is dispatched the moment its
@@ -264,7 +271,9 @@ func (ru *run) prepare(i int) (task.Subtask, task.SubtaskState) {
 	}
 	values, reads := ru.substitutions(s)
 	if reads != nil {
+		ru.grow.Lock()
 		ru.reads[i] = reads
+		ru.grow.Unlock()
 	}
 	in := s
 	in.Input = task.Substitute(s.Input, values)
@@ -328,6 +337,8 @@ func (ru *run) noteProduced(st task.SubtaskState) {
 
 // readsOf returns the artifacts subtask id reads.
 func (ru *run) readsOf(id string) []task.ArtifactRef {
+	ru.grow.RLock()
+	defer ru.grow.RUnlock()
 	if i, ok := ru.index[id]; ok && ru.reads != nil {
 		return ru.reads[i]
 	}
@@ -340,8 +351,8 @@ func (ru *run) emitEvent(ev task.Event) {
 	}
 	clipEvent(&ev)
 	ev.RequestID = ru.req.ID
-	if i, ok := ru.index[ev.SubtaskID]; ok {
-		ev.Capability = ru.plan.Tasks[i].Capability
+	if ev.Capability == "" {
+		ev.Capability = ru.capabilityOf(ev.SubtaskID)
 	}
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
@@ -366,4 +377,14 @@ func clipEvent(ev *task.Event) {
 		p, cut := ev.Plan.Clipped(task.MaxEventText)
 		ev.Plan, ev.Clipped = &p, ev.Clipped || cut
 	}
+}
+
+// capabilityOf is the capability of the plan's subtask id, "" for none.
+func (ru *run) capabilityOf(id string) string {
+	ru.grow.RLock()
+	defer ru.grow.RUnlock()
+	if i, ok := ru.index[id]; ok {
+		return ru.plan.Tasks[i].Capability
+	}
+	return ""
 }
