@@ -45,6 +45,9 @@ type run struct {
 	attachments []task.ArtifactRef
 	produced    map[string][]task.ArtifactRef
 	reads       [][]task.ArtifactRef
+	// mergeInputs holds, by id, what each planned merge step merges
+	// (plannedmerge.go); guarded by grow.
+	mergeInputs map[string][]task.SubtaskState
 	done        chan finished
 }
 
@@ -266,6 +269,9 @@ func (ru *run) prepare(i int) (task.Subtask, task.SubtaskState) {
 	st := ru.states[i]
 	st.Status = task.StatusRunning
 	st.StartedAt = time.Now()
+	if s.Capability == mergeCapability {
+		ru.noteMergeInputs(i)
+	}
 	if len(s.Deps) == 0 && len(ru.attachments) == 0 {
 		return s, st // nothing to substitute
 	}

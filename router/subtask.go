@@ -29,7 +29,11 @@ func (ru *run) trySubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 	defer cancel()
 	sel, err := ru.selectFor(ctx, s)
 	if err != nil {
-		return ru.fail(st, task.AsError(err))
+		e := task.AsError(err)
+		if deps, planned := ru.plannedMerge(s); planned && e.Code == task.CodeNoModel {
+			return ru.mergeByTemplate(ctx, st, deps)
+		}
+		return ru.fail(st, e)
 	}
 	st, last := ru.tryCandidates(ctx, s, st, sel.Candidates())
 	if st.Status == task.StatusDone {
