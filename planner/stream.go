@@ -71,3 +71,62 @@ var (
 	_ StreamPlanner = (*Auto)(nil)
 	_ StreamPlanner = (*Live)(nil)
 )
+
+// Replanner is a Planner that can plan another round of a request from
+// the results of the rounds before (llm.Planner is one, as LLMCompiler's
+// joiner): it returns the steps that remain, or a plan with no subtasks
+// when nothing does.
+type Replanner interface {
+	Replan(ctx context.Context, req task.Request, results []task.SubtaskState) (task.Plan, error)
+}
+
+// Replan asks the planner of the request's mode for another round; a
+// mode whose planner cannot replan has nothing more to do.
+func (m *modal) Replan(ctx context.Context, req task.Request, results []task.SubtaskState) (task.Plan, error) {
+	mode := m.mode
+	if req.Planner != "" {
+		mode = req.Planner
+	}
+	rp, ok := m.planners[mode].(Replanner)
+	if !ok {
+		return task.Plan{}, nil
+	}
+	plan, err := rp.Replan(ctx, req, results)
+	if err == nil && len(plan.Tasks) > 0 {
+		err = plan.Validate(m.limits, m.known)
+	}
+	if err != nil {
+		return task.Plan{}, fmt.Errorf("replanning in mode %s: %w", mode, err)
+	}
+	plan.MadeBy = madeBy(mode, plan)
+	return plan, nil
+}
+
+// Replan asks the LLM planner for another round when there is one.
+func (a *Auto) Replan(ctx context.Context, req task.Request, results []task.SubtaskState) (task.Plan, error) {
+	rp, ok := a.llm.(Replanner)
+	if !ok {
+		return task.Plan{}, nil
+	}
+	plan, err := rp.Replan(ctx, req, results)
+	plan.Planner = ModeLLM
+	return plan, err
+}
+
+// Replan asks the planner over the current catalog for another round.
+func (l *Live) Replan(ctx context.Context, req task.Request, results []task.SubtaskState) (task.Plan, error) {
+	p, err := l.current()
+	if err != nil {
+		return task.Plan{}, err
+	}
+	if rp, ok := p.(Replanner); ok {
+		return rp.Replan(ctx, req, results)
+	}
+	return task.Plan{}, nil
+}
+
+var (
+	_ Replanner = (*modal)(nil)
+	_ Replanner = (*Auto)(nil)
+	_ Replanner = (*Live)(nil)
+)

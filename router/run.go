@@ -48,7 +48,11 @@ type run struct {
 	// mergeInputs holds, by id, what each planned merge step merges
 	// (plannedmerge.go); guarded by grow.
 	mergeInputs map[string][]task.SubtaskState
-	done        chan finished
+	// round numbers a further round's run from 2 (rounds.go); superseded
+	// names the steps of earlier rounds that a later round replanned.
+	round      int
+	superseded map[string]bool
+	done       chan finished
 }
 
 type finished struct {
@@ -68,13 +72,14 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 	if req.ID == "" {
 		req.ID = task.NewID("req_")
 	}
-	resp := r.run(ctx, req, plan, started, onEvent)
+	resp := r.run(ctx, req, plan, started, onEvent, nil)
 	r.ended(req, resp, started)
 	return resp
 }
 
-// run is Run for a request that started (arrived) at started.
-func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, started time.Time, onEvent func(task.Event)) task.Response {
+// run is Run for a request that started (arrived) at started; rp, when
+// set, plans further rounds (rounds.go).
+func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, started time.Time, onEvent func(task.Event), rp Replanner) task.Response {
 	plan = plan.Normalised() // a given plan may spell arguments as models do
 	resp := task.Response{ID: req.ID, Plan: &plan, Subtasks: []task.SubtaskState{}}
 	var known func(string) bool
@@ -106,6 +111,11 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks)),
 		Plan: &plan, Input: ru.input, Ingress: req.Ingress})
 	ru.schedule(ctx)
+	if rp != nil {
+		ru.moreRounds(ctx, rp)
+		all := ru.plan
+		resp.Plan = &all
+	}
 	resp = ru.respond(ctx, resp)
 	if ru.mem != nil {
 		resp.Usage = resp.Usage.Add(ru.mem.usage)

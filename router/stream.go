@@ -45,7 +45,7 @@ func (r *Router) runStreamed(ctx context.Context, req task.Request, sp StreamPla
 		if err != nil {
 			return r.refuse(req, started, err, onEvent)
 		}
-		return r.run(ctx, req, plan, started, onEvent)
+		return r.run(ctx, req, plan, started, onEvent, r.replanner(req))
 	}
 	resp := task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}}
 	if err != nil {
@@ -58,6 +58,8 @@ func (r *Router) runStreamed(ctx context.Context, req task.Request, sp StreamPla
 	}
 	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks)),
 		Plan: &plan, Input: ru.input, Ingress: req.Ingress})
+	ru.moreRounds(ctx, r.replanner(req))
+	plan = ru.plan
 	resp.Plan = &plan
 	resp = ru.respond(ctx, resp)
 	resp.Usage = resp.Usage.Add(sc.spentUsage())

@@ -295,6 +295,9 @@ func (ru *run) answers(id string) bool {
 	if id == MergeSubtaskID {
 		return true
 	}
+	if ru.round > 1 {
+		return false // a further round's steps feed the answer's merge
+	}
 	ru.grow.RLock()
 	defer ru.grow.RUnlock()
 	return len(ru.plan.Tasks) == 1

@@ -46,12 +46,20 @@ func (p *Planner) PlanTrace(ctx context.Context, req task.Request) (task.Plan, T
 }
 
 func (p *Planner) planTrace(ctx context.Context, req task.Request, step func(int, task.Subtask)) (task.Plan, Trace, error) {
+	text, _ := req.Text()
+	return p.rounds(ctx, req, "Request: "+text, step, false)
+}
+
+// rounds asks the model for a plan of what ask says, streaming it to step
+// when set, until an answer validates or the attempts run out; with
+// finishing set, an empty task list is an answer: nothing more to do.
+func (p *Planner) rounds(ctx context.Context, req task.Request, ask string, step func(int, task.Subtask), finishing bool) (task.Plan, Trace, error) {
 	var tr Trace
 	text, history := req.Text()
 	if text == "" {
 		return task.Plan{}, tr, task.Errorf(task.CodeInvalidRequest, "the request has no text to plan; send input or a user message")
 	}
-	prompt := p.prompt(text)
+	prompt := p.prompt(ask)
 	var lastErr error
 	for tr.Attempts < p.attempts {
 		tr.Attempts++
@@ -65,13 +73,16 @@ func (p *Planner) planTrace(ctx context.Context, req task.Request, step func(int
 		if a.genErr != nil {
 			return task.Plan{}, tr, fmt.Errorf("asking the model for a plan: %w", a.genErr)
 		}
+		if finishing && a.err != nil && emptyPlan(a.text) {
+			return task.Plan{}, tr, nil
+		}
 		if a.err == nil {
 			tr.Warnings = a.warnings
 			return a.plan, tr, nil
 		}
 		tr.Rejected = append(tr.Rejected, a.err.Error())
 		lastErr = a.err
-		prompt = p.retryPrompt(text, a.text, a.err)
+		prompt = p.retryPrompt(ask, a.text, a.err)
 	}
 	e := task.Errorf(task.CodeInvalidPlan, "the planner model wrote no valid plan in %d attempts; last error: %v", tr.Attempts, lastErr)
 	return task.Plan{}, tr, fmt.Errorf("planning with the LLM: %w: %w", ErrNoPlan, e)

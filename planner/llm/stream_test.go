@@ -204,3 +204,29 @@ func FuzzStreamReader(f *testing.F) {
 		}
 	})
 }
+
+func TestReplanShowsTheResultsAndReadsNothingLeft(t *testing.T) {
+	gen := &scripted{answers: []string{"All done.\n```json\n{\"tasks\": []}\n```"}}
+	p, err := New(gen, testCatalog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := []task.SubtaskState{
+		{ID: "t1", Capability: "summarize", Status: task.StatusDone, Output: "the summary"},
+		{ID: "t2", Capability: "translate", Status: task.StatusFailed, Error: &task.Error{Code: task.CodeUpstream, Message: "the model\nbroke"}},
+	}
+	plan, err := p.Replan(context.Background(), task.Request{ID: "r1", Input: "summarize and translate"}, results)
+	if err != nil || len(plan.Tasks) != 0 {
+		t.Fatalf("plan %+v, err %v; want no subtasks: nothing remains", plan, err)
+	}
+	in := gen.seen[0].Input
+	for _, want := range []string{"- t1 (summarize): done: the summary", "- t2 (translate): failed: the model broke", `{"tasks": []}`} {
+		if !strings.Contains(in, want) {
+			t.Errorf("the replanning prompt lacks %q:\n%s", want, in)
+		}
+	}
+	gen.answers = []string{`{"tasks": [{"capability": "translate", "input": "the summary", "args": {"target_lang": "fr"}}]}`}
+	if plan, err = p.Replan(context.Background(), task.Request{ID: "r1", Input: "summarize and translate"}, results); err != nil || len(plan.Tasks) != 1 {
+		t.Fatalf("plan %+v, err %v", plan, err)
+	}
+}
