@@ -26,7 +26,9 @@ func replanning(first string, next func(round int) string) openaitest.Behaviour 
 
 func TestADeclaredReplanAsksThePlannerWithTheResults(t *testing.T) {
 	e := newPlanEnv(t, router.Config{}, replanning("Thought: find out first.\n1. search(\"alpha\")\n2. replan()",
-		func(int) string { return `{"tasks": [{"id": "t1", "capability": "summarize", "input": "what the search found"}]}` }))
+		func(int) string {
+			return `{"tasks": [{"id": "t1", "capability": "summarize", "input": "what the search found"}]}`
+		}))
 	var calls atomic.Int64
 	e.executor("steps", served("steps", counted(&calls), 8, "search", "summarize"))
 	resp := e.handle("look alpha up, then decide")
