@@ -53,11 +53,6 @@ func (r *Router) runStreamed(ctx context.Context, req task.Request, sp StreamPla
 		ru.finish(resp)
 		return resp
 	}
-	if m := r.cfg.Metrics; m != nil {
-		m.Planned(plannerOf(plan), plan.FallbackReason != "")
-	}
-	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks)),
-		Plan: &plan, Input: ru.input, Ingress: req.Ingress})
 	ru.moreRounds(ctx, r.replanner(req))
 	plan = ru.plan
 	resp.Plan = &plan
@@ -261,6 +256,11 @@ func (sc *streamed) settle(ctx context.Context, plan task.Plan) error {
 	ru.plan = plan
 	ru.plan.Tasks = tasks
 	ru.grow.Unlock()
+	if m := ru.r.cfg.Metrics; m != nil {
+		m.Planned(plannerOf(plan), plan.FallbackReason != "")
+	}
+	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks)),
+		Plan: &plan, Input: ru.input, Ingress: ru.req.Ingress})
 	return nil
 }
 
