@@ -46,7 +46,12 @@ func (a *Auto) Plan(ctx context.Context, req task.Request) (task.Plan, error) {
 	if a.llm == nil {
 		return a.rules.Plan(ctx, req)
 	}
-	plan, llmErr := a.llm.Plan(ctx, req)
+	return a.planWith(ctx, req, a.llm.Plan)
+}
+
+// planWith plans with llm, falling back to the rules.
+func (a *Auto) planWith(ctx context.Context, req task.Request, llm func(context.Context, task.Request) (task.Plan, error)) (task.Plan, error) {
+	plan, llmErr := llm(ctx, req)
 	if llmErr == nil {
 		llmErr = plan.Validate(a.limits, a.known)
 	}

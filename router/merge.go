@@ -151,7 +151,7 @@ func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 	resp.Artifacts = producedArtifacts(ru.states)
 	for _, st := range ru.states {
 		resp.Usage = resp.Usage.Add(st.Usage)
-		if resp.Error == nil && st.Error != nil && st.Status != task.StatusDone {
+		if resp.Error == nil && st.Error != nil && st.Status != task.StatusDone && !ru.superseded[st.ID] {
 			resp.Error = st.Error
 		}
 	}
@@ -161,7 +161,7 @@ func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 		}
 		return resp
 	}
-	in := MergeInput{Request: ru.req, Input: ru.input, Plan: ru.plan, Subtasks: resp.Subtasks}
+	in := MergeInput{Request: ru.req, Input: ru.input, Plan: ru.answerPlan(), Subtasks: resp.Subtasks}
 	resp.Answer, resp.Merge = ru.merge(ctx, in, &resp)
 	if len(ru.plan.Tasks) == 1 {
 		// The answer is one model's output: so are its tool calls and
@@ -202,7 +202,7 @@ func (ru *run) merge(ctx context.Context, in MergeInput, resp *task.Response) (a
 }
 
 func (ru *run) anySinkDone() bool {
-	for _, s := range ru.plan.Sinks() {
+	for _, s := range ru.answerPlan().Sinks() {
 		if ru.states[ru.index[s.ID]].Status == task.StatusDone {
 			return true
 		}

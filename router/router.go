@@ -60,6 +60,11 @@ type Config struct {
 	// LostAfter is how long an accepted subtask may stay silent before its
 	// executor is taken for dead (3s; executors keep alive every 500ms).
 	LostAfter time.Duration
+	// MaxRounds bounds the rounds of planning of a request the router
+	// plans: the first plan, and each one more its planner (a Replanner)
+	// is asked for after a round that declared it may need one or had a
+	// step fail for good (2; 1 never asks again).
+	MaxRounds int
 	// Merger, when set, writes every answer of a plan with several results
 	// instead of the built-in choice: a model with capability merge (else
 	// chat) when one is live, the template merge otherwise.
@@ -151,6 +156,9 @@ func (c Config) withDefaults() Config {
 	if c.LostAfter <= 0 {
 		c.LostAfter = 3 * time.Second
 	}
+	if c.MaxRounds <= 0 {
+		c.MaxRounds = 2
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -182,11 +190,14 @@ func (r *Router) handle(ctx context.Context, req task.Request, started time.Time
 	if err := r.resolveAttachments(ctx, &req); err != nil {
 		return r.refuse(req, started, err, onEvent)
 	}
+	if sp, ok := r.streams(req); ok {
+		return r.runStreamed(ctx, req, sp, started, onEvent)
+	}
 	plan, err := r.tracedPlan(ctx, req)
 	if err != nil {
 		return r.refuse(req, started, err, onEvent)
 	}
-	return r.run(ctx, req, plan, started, onEvent)
+	return r.run(ctx, req, plan, started, onEvent, r.replanner(req))
 }
 
 // Plan plans a request as Handle would, for an ingress that needs the

@@ -30,7 +30,11 @@ type run struct {
 	// mem is the request's conversation, when it names one.
 	mem *runMemory
 
-	index   map[string]int // read-only once built
+	// grow guards plan, index and reads while a streamed plan grows (see
+	// stream.go): the subtasks' goroutines read them. A plan given whole
+	// never changes once built.
+	grow    sync.RWMutex
+	index   map[string]int
 	states  []task.SubtaskState
 	waiting []int             // unfinished dependencies per subtask
 	outputs map[string]string // outputs of finished subtasks, for {{id}}
@@ -41,12 +45,22 @@ type run struct {
 	attachments []task.ArtifactRef
 	produced    map[string][]task.ArtifactRef
 	reads       [][]task.ArtifactRef
-	done        chan finished
+	// mergeInputs holds, by id, what each planned merge step merges
+	// (plannedmerge.go); guarded by grow.
+	mergeInputs map[string][]task.SubtaskState
+	// round numbers a further round's run from 2 (rounds.go); superseded
+	// names the steps of earlier rounds that a later round replanned.
+	round      int
+	superseded map[string]bool
+	done       chan finished
 }
 
 type finished struct {
 	i     int
 	state task.SubtaskState
+	// gen is the generation of a streamed plan the subtask ran for
+	// (stream.go); a voided generation's results are not the plan's.
+	gen int
 }
 
 // Run runs a plan for a request: every subtask is dispatched the moment its
@@ -58,13 +72,14 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 	if req.ID == "" {
 		req.ID = task.NewID("req_")
 	}
-	resp := r.run(ctx, req, plan, started, onEvent)
+	resp := r.run(ctx, req, plan, started, onEvent, nil)
 	r.ended(req, resp, started)
 	return resp
 }
 
-// run is Run for a request that started (arrived) at started.
-func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, started time.Time, onEvent func(task.Event)) task.Response {
+// run is Run for a request that started (arrived) at started; rp, when
+// set, plans further rounds (rounds.go).
+func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, started time.Time, onEvent func(task.Event), rp Replanner) task.Response {
 	plan = plan.Normalised() // a given plan may spell arguments as models do
 	resp := task.Response{ID: req.ID, Plan: &plan, Subtasks: []task.SubtaskState{}}
 	var known func(string) bool
@@ -96,6 +111,11 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks)),
 		Plan: &plan, Input: ru.input, Ingress: req.Ingress})
 	ru.schedule(ctx)
+	if rp != nil {
+		ru.moreRounds(ctx, rp)
+		all := ru.plan
+		resp.Plan = &all
+	}
 	resp = ru.respond(ctx, resp)
 	if ru.mem != nil {
 		resp.Usage = resp.Usage.Add(ru.mem.usage)
@@ -259,12 +279,17 @@ func (ru *run) prepare(i int) (task.Subtask, task.SubtaskState) {
 	st := ru.states[i]
 	st.Status = task.StatusRunning
 	st.StartedAt = time.Now()
+	if s.Capability == mergeCapability {
+		ru.noteMergeInputs(i)
+	}
 	if len(s.Deps) == 0 && len(ru.attachments) == 0 {
 		return s, st // nothing to substitute
 	}
 	values, reads := ru.substitutions(s)
 	if reads != nil {
+		ru.grow.Lock()
 		ru.reads[i] = reads
+		ru.grow.Unlock()
 	}
 	in := s
 	in.Input = task.Substitute(s.Input, values)
@@ -328,6 +353,8 @@ func (ru *run) noteProduced(st task.SubtaskState) {
 
 // readsOf returns the artifacts subtask id reads.
 func (ru *run) readsOf(id string) []task.ArtifactRef {
+	ru.grow.RLock()
+	defer ru.grow.RUnlock()
 	if i, ok := ru.index[id]; ok && ru.reads != nil {
 		return ru.reads[i]
 	}
@@ -340,8 +367,8 @@ func (ru *run) emitEvent(ev task.Event) {
 	}
 	clipEvent(&ev)
 	ev.RequestID = ru.req.ID
-	if i, ok := ru.index[ev.SubtaskID]; ok {
-		ev.Capability = ru.plan.Tasks[i].Capability
+	if ev.Capability == "" {
+		ev.Capability = ru.capabilityOf(ev.SubtaskID)
 	}
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
@@ -366,4 +393,14 @@ func clipEvent(ev *task.Event) {
 		p, cut := ev.Plan.Clipped(task.MaxEventText)
 		ev.Plan, ev.Clipped = &p, ev.Clipped || cut
 	}
+}
+
+// capabilityOf is the capability of the plan's subtask id, "" for none.
+func (ru *run) capabilityOf(id string) string {
+	ru.grow.RLock()
+	defer ru.grow.RUnlock()
+	if i, ok := ru.index[id]; ok {
+		return ru.plan.Tasks[i].Capability
+	}
+	return ""
 }

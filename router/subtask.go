@@ -29,7 +29,11 @@ func (ru *run) trySubtask(ctx context.Context, s task.Subtask, st task.SubtaskSt
 	defer cancel()
 	sel, err := ru.selectFor(ctx, s)
 	if err != nil {
-		return ru.fail(st, task.AsError(err))
+		e := task.AsError(err)
+		if deps, planned := ru.plannedMerge(s); planned && e.Code == task.CodeNoModel {
+			return ru.mergeByTemplate(ctx, st, deps)
+		}
+		return ru.fail(st, e)
 	}
 	st, last := ru.tryCandidates(ctx, s, st, sel.Candidates())
 	if st.Status == task.StatusDone {
@@ -52,10 +56,14 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 	next := 0
 	var last, tried *task.Error
 	var refused refusals
-	for st.Attempts < ru.r.cfg.Attempts && len(candidates) > 0 {
+	// A subtask may come with attempts made before (for a draft of a
+	// streamed plan that was voided): numbering goes on from them, since
+	// executors refuse an attempt they were told to cancel.
+	first := st.Attempts
+	for st.Attempts < first+ru.r.cfg.Attempts && len(candidates) > 0 {
 		i := next % len(candidates)
 		model := candidates[i]
-		if st.Attempts == 0 && i == 0 {
+		if st.Attempts == first && i == 0 {
 			if out, ok := ru.cached(ctx, s, model); ok {
 				return ru.succeedCached(st, model, out), nil
 			}
@@ -80,7 +88,7 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 			return ru.succeed(st, a.out, a.record.EndedAt), nil
 		}
 		last, tried = a.err, a.err
-		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= ru.r.cfg.Attempts || !ru.r.natsUp() {
+		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= first+ru.r.cfg.Attempts || !ru.r.natsUp() {
 			break // a retry cannot reach anyone while NATS is away
 		}
 		if next = ru.nextCandidate(candidates, i, a); next < 0 {
@@ -284,7 +292,15 @@ func withTemperature(s *task.Sampling, t *float64) *task.Sampling {
 // between keep their models' defaults (a max_tokens meant for the answer
 // must not cut a summary the answer is made from).
 func (ru *run) answers(id string) bool {
-	return id == MergeSubtaskID || len(ru.plan.Tasks) == 1
+	if id == MergeSubtaskID {
+		return true
+	}
+	if ru.round > 1 {
+		return false // a further round's steps feed the answer's merge
+	}
+	ru.grow.RLock()
+	defer ru.grow.RUnlock()
+	return len(ru.plan.Tasks) == 1
 }
 
 // succeed ends a subtask with the output of its attempt that ended at ended.

@@ -28,6 +28,10 @@ type Plan struct {
 	// (rules, llm or single), for metrics and traces; empty for a plan a
 	// request carried. It is not on the wire.
 	MadeBy string `json:"-"`
+	// Replan says the plan may need another round once it has run, as an
+	// LLMCompiler plan ending in replan() declares: the planner is then
+	// asked again with the results so far.
+	Replan bool `json:"replan,omitempty"`
 }
 
 // Subtask is one typed unit of work in a plan.

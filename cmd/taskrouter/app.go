@@ -382,7 +382,7 @@ func (a *app) startRouter() error {
 	cfg := router.Config{
 		Limits: a.cfg.TaskLimits(), Catalog: a.catalog, Catalogs: a.catalogs, Attempts: rc.Attempts,
 		SubtaskTimeout: rc.SubtaskTimeout, RequestTimeout: rc.RequestTimeout,
-		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, Logger: a.log,
+		AcceptTimeout: rc.AcceptTimeout, LostAfter: rc.LostAfter, MaxRounds: a.cfg.Planner.MaxRounds, Logger: a.log,
 		AllEvents: rc.Events == "all", Version: serviceVersion(), Metrics: a.routerMetrics(), Tracer: a.tracer(), Observe: observe,
 		Memory: a.routerMemory(), Cache: a.cache,
 	}

@@ -54,6 +54,8 @@ type benchReport struct {
 	*memoryBench
 	// Binary data through the artifact store, when measured.
 	*artifactBench
+	// Dispatch while the plan is written against after, when measured.
+	*streamPlanBench
 }
 
 func runBench(ctx context.Context, env *cliEnv, args []string) error {
@@ -68,7 +70,9 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		"scripted remote model with 100 ms latency run twice (the second from the answer cache), and a request\n"+
 		"in a conversation of 1,000 turns against the same request without one. Then artifacts: 1 MiB and\n"+
 		"16 MiB stored, fetched by an executor and its copy stored, against raw JetStream object store\n"+
-		"put-plus-get, and the peak RSS of a 'serve' process while 8 uploads of 16 MiB to POST /v1/files run at once.")
+		"put-plus-get, and the peak RSS of a 'serve' process while 8 uploads of 16 MiB to POST /v1/files run at once.\n"+
+		"Last, a scripted planner model streaming a six-step plan, a line every 300 ms, of 1 s steps: the request's\n"+
+		"time when steps are dispatched as they are written, over its time when they wait for the whole plan.")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	n := fs.Int("n", 5000, "requests per measurement")
 	conc := fs.Int("concurrency", 64, "concurrent requests for the throughput measurements")
@@ -77,6 +81,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	noSecure := fs.Bool("no-secure", false, "skip measuring dispatch with TLS and logins against plain TCP")
 	noMemory := fs.Bool("no-memory", false, "skip measuring the answer cache and a conversation's memory")
 	noArtifacts := fs.Bool("no-artifacts", false, "skip the artifact measurements")
+	noStreamPlan := fs.Bool("no-streamplan", false, "skip measuring dispatch while the plan is written")
 	upstreamOnly := fs.Bool("upstream-only", false, "internal: serve only the scripted OpenAI-compatible upstream of the HTTP bench, print its URL, run until stopped")
 	bareProxy := fs.String("bare-proxy", "", "internal: serve only the HTTP bench's bare reverse proxy to this upstream URL, print its URL, run until stopped")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -133,6 +138,13 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		rep.artifactBench = &ab
 	}
+	if !*noStreamPlan {
+		sb, err := benchStreamPlan(ctx)
+		if err != nil {
+			return fmt.Errorf("measuring dispatch while the plan is written: %w", err)
+		}
+		rep.streamPlanBench = &sb
+	}
 	if *jsonOut {
 		return writeJSON(env.stdout, rep)
 	}
@@ -167,6 +179,9 @@ func printBench(env *cliEnv, r benchReport) {
 	}
 	if r.artifactBench != nil {
 		printArtifactBench(env.stdout, *r.artifactBench)
+	}
+	if r.streamPlanBench != nil {
+		printStreamPlanBench(env.stdout, *r.streamPlanBench)
 	}
 }
 

@@ -37,7 +37,9 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 		"secure_dispatch_overhead_ratio", "tcp_dispatch_overhead_ratio", "auth_tls_overhead_ratio", "auth_tls_dispatch_ratio",
 
 		"artifact_1mib_mb_s", "artifact_1mib_raw_mb_s", "artifact_1mib_ratio", "artifact_16mib_mb_s", "artifact_16mib_raw_mb_s",
-		"artifact_16mib_ratio", "http_upload_peak_rss_mb", "http_upload_mb_s"} {
+		"artifact_16mib_ratio", "http_upload_peak_rss_mb", "http_upload_mb_s",
+
+		"streaming_plan_ms", "whole_plan_ms", "streaming_plan_speedup"} {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive figure", k, got[k])
 		}

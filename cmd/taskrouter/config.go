@@ -146,6 +146,10 @@ type WebhookConfig struct {
 // PlannerConfig chooses the planner.
 type PlannerConfig struct {
 	Mode string `yaml:"mode"`
+	// MaxRounds bounds the rounds of planning of a request: the first
+	// plan, and each one more the LLM planner is asked for after a round
+	// that declared it may need one or had a step fail for good.
+	MaxRounds int `yaml:"max_rounds"`
 }
 
 // RouterConfig tunes dispatch.
@@ -193,7 +197,7 @@ func DefaultConfig() Config {
 		NATS:    NATSConfig{TLS: TLSConfig{Verify: true}, Replicas: 1, Durable: defaultDurableConfig()},
 		Redis:   RedisConfig{TLS: TLSConfig{Verify: true}},
 		HTTP:    defaultHTTPConfig(),
-		Planner: PlannerConfig{Mode: "auto"},
+		Planner: PlannerConfig{Mode: "auto", MaxRounds: 2},
 		Router:  RouterConfig{Attempts: 3, SubtaskTimeout: 2 * time.Minute, RequestTimeout: 5 * time.Minute, AcceptTimeout: time.Second, LostAfter: 3 * time.Second, Policy: "balanced", Events: "requested", FailuresToCooldown: registry.DefaultFailuresToCooldown, Cooldown: registry.DefaultCooldown, MaxCooldown: registry.DefaultMaxCooldown},
 		Limits:  LimitsConfig{MaxSubtasks: task.DefaultLimits.MaxSubtasks, MaxDepth: task.DefaultLimits.MaxDepth, MaxInputBytes: task.DefaultLimits.MaxInputBytes},
 		Log:     LogConfig{Level: "warn", Format: "text"},
@@ -269,6 +273,9 @@ func (c *Config) Validate() error {
 	c.validateHTTP(bad)
 	if !slices.Contains([]string{"auto", "rules", "llm", "single"}, c.Planner.Mode) {
 		bad("planner.mode: %q is not one of auto, rules, llm, single", c.Planner.Mode)
+	}
+	if c.Planner.MaxRounds < 1 || c.Planner.MaxRounds > 5 {
+		bad("planner.max_rounds: %d must be between 1 (never plan again) and 5", c.Planner.MaxRounds)
 	}
 	if !slices.Contains([]string{"quality", "cost", "latency", "balanced"}, c.Router.Policy) {
 		bad("router.policy: %q is not one of quality, cost, latency, balanced", c.Router.Policy)

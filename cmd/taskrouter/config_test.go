@@ -44,6 +44,7 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 	}{
 		{"nats:\n  url: \"\"\n  lissten: x\n", []string{"line 3", "lissten"}},
 		{"planner:\n  mode: clever\n", []string{"planner.mode", "clever"}},
+		{"planner:\n  max_rounds: 9\n", []string{"planner.max_rounds", "between 1"}},
 		{"router:\n  attempts: 0\n", []string{"router.attempts"}},
 		{"router:\n  cooldown: 1m\n", []string{"router.max_cooldown", "shorter than router.cooldown"}},
 		{"router:\n  failures_to_cooldown: 0\n", []string{"router.failures_to_cooldown"}},

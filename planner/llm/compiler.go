@@ -34,11 +34,12 @@ const (
 	maxNesting = 8
 )
 
-// compilerTasks reads the numbered calls of an answer up to join, finish
-// or <END_OF_PLAN>. It returns no tasks when the answer has no such call,
+// compilerTasks reads the numbered calls of an answer up to join, finish,
+// replan (which also reports that the plan may need another round) or
+// <END_OF_PLAN>. It returns no tasks when the answer has no such call,
 // and an error naming the step when a call cannot be read: dropping the
 // step would leave its $N references dangling in a plan that validates.
-func compilerTasks(answer string) ([]rawTask, error) {
+func compilerTasks(answer string) ([]rawTask, bool, error) {
 	answer, _, _ = strings.Cut(answer, endOfPlan)
 	var raws []rawTask
 	end := 0
@@ -48,19 +49,19 @@ func compilerTasks(answer string) ([]rawTask, error) {
 		}
 		n, _ := strconv.Atoi(answer[m[2]:m[3]])
 		tool := capabilityName(answer[m[4]:m[5]])
-		if tool == "join" || tool == "finish" {
-			break
+		if tool == "join" || tool == "finish" || tool == replanCall {
+			return raws, tool == replanCall, nil
 		}
 		sc := &argScanner{s: answer[m[1]:]}
 		args, err := sc.items(')')
 		if err != nil {
-			return nil, task.Errorf(task.CodeInvalidPlan,
+			return nil, false, task.Errorf(task.CodeInvalidPlan,
 				`reading step %d, %s(...): %v; write each step as N. tool("input", name="value")`, n, tool, err)
 		}
 		end = m[1] + sc.i
 		raws = append(raws, callTask(strconv.Itoa(n), tool, args))
 	}
-	return raws, nil
+	return raws, false, nil
 }
 
 // callArg is one argument of a call; name is set for name=value.

@@ -112,7 +112,7 @@ func FuzzParseCompiler(f *testing.F) {
 	cat := compilerCatalog(f)
 	lim := task.Limits{MaxSubtasks: 8, MaxDepth: 4, MaxInputBytes: 4096}
 	f.Fuzz(func(t *testing.T, answer string) {
-		raws, err := compilerTasks(answer)
+		raws, _, err := compilerTasks(answer)
 		var te *task.Error
 		if err != nil && (!errors.As(err, &te) || te.Code != task.CodeInvalidPlan) {
 			t.Fatalf("compilerTasks error %v is not a CodeInvalidPlan *task.Error", err)

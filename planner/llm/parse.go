@@ -24,12 +24,13 @@ func Parse(answer string, cat *task.Catalog, lim task.Limits) (task.Plan, []stri
 	if len(answer) > maxAnswerBytes {
 		return task.Plan{}, nil, task.Errorf(task.CodeInvalidPlan, "the answer is %d bytes; a plan is a short JSON object", len(answer))
 	}
-	raws, err := readTasks(answer)
+	raws, replan, err := readTasks(answer)
 	if err != nil {
 		return task.Plan{}, nil, err
 	}
 	plan, warnings := normalise(raws)
 	plan = plan.Normalised()
+	plan.Replan = replan
 	if err := plan.Validate(lim, cat.Has); err != nil {
 		return task.Plan{}, warnings, fmt.Errorf("validating the model's plan: %w", err)
 	}
@@ -37,13 +38,15 @@ func Parse(answer string, cat *task.Catalog, lim task.Limits) (task.Plan, []stri
 }
 
 // readTasks reads the tasks of the plan JSON in the answer or, when there
-// is none, of LLMCompiler's numbered calls.
-func readTasks(answer string) ([]rawTask, error) {
+// is none, of LLMCompiler's numbered calls, and whether the plan declares
+// that it may need another round.
+func readTasks(answer string) ([]rawTask, bool, error) {
 	js, tooDeep := extract(answer)
 	if js != "" {
-		return rawTasks(gjson.Parse(js)), nil
+		v := gjson.Parse(js)
+		return rawTasks(v), v.Get("replan").Bool(), nil
 	}
-	raws, err := compilerTasks(answer)
+	raws, replan, err := compilerTasks(answer)
 	switch {
 	case err == nil && len(raws) == 0 && tooDeep != nil:
 		err = tooDeep
@@ -51,5 +54,5 @@ func readTasks(answer string) ([]rawTask, error) {
 		err = task.Errorf(task.CodeInvalidPlan,
 			`the answer holds no plan JSON; reply with one object {"tasks": [...]} and nothing else`)
 	}
-	return raws, err
+	return raws, replan, err
 }

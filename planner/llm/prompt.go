@@ -18,9 +18,10 @@ type Example struct {
 // maxEchoBytes bounds how much of a rejected answer a retry shows.
 const maxEchoBytes = 2000
 
-// prompt is the model's instruction for planning text.
-func (p *Planner) prompt(text string) string {
-	return p.instructions() + fmt.Sprintf("\nRequest: %s\nPlan:", text)
+// prompt is the model's instruction for planning text; ask is what it
+// is asked, after the instructions ("Request: ...").
+func (p *Planner) prompt(ask string) string {
+	return p.instructions() + "\n" + ask + "\nPlan:"
 }
 
 // instructions describe the catalog, the plan form and the examples.
@@ -49,6 +50,7 @@ Rules:
 - Subtasks without deps run in parallel. Ids are t1, t2, ... in order.
 - Copy the text to work on into input; do not do the work yourself.
 - A request that is one task gets one subtask. Use at most %d subtasks.
+- When what to do next depends on results you cannot foresee, add "replan": true beside "tasks": you will be asked again with the results.
 `, p.maxSubtasks())
 	if tools {
 		b.WriteString("- A capability with an args schema is a tool: write its arguments in args, named and typed as the schema says, " +
@@ -62,12 +64,12 @@ Rules:
 }
 
 // retryPrompt asks again, showing the model its rejected answer and why.
-func (p *Planner) retryPrompt(text, answer string, reason error) string {
+func (p *Planner) retryPrompt(ask, answer string, reason error) string {
 	if len(answer) > maxEchoBytes {
 		answer = answer[:maxEchoBytes] + "..."
 	}
-	return fmt.Sprintf("%s\nYour previous answer was:\n%s\nIt was rejected: %v\nReply with a corrected plan JSON object only.\n\nRequest: %s\nPlan:",
-		p.instructions(), answer, reason, text)
+	return fmt.Sprintf("%s\nYour previous answer was:\n%s\nIt was rejected: %v\nReply with a corrected plan JSON object only.\n\n%s\nPlan:",
+		p.instructions(), answer, reason, ask)
 }
 
 func (p *Planner) maxSubtasks() int {

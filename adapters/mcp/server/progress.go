@@ -141,6 +141,7 @@ func (p *progress) stop() {
 type tally struct {
 	progress, total float64
 	started, ended  map[string]bool
+	subtasks        int // in the plan as last planned
 }
 
 // note counts an event and returns its notification, or false for an
@@ -153,7 +154,16 @@ func (t *tally) note(ev task.Event) (*mcp.ProgressNotificationParams, bool) {
 	var msg string
 	switch ev.Type {
 	case task.EventPlanned:
-		t.progress, t.total = 1, float64(2*ev.Subtasks+2)
+		if t.total == 0 {
+			t.progress, t.total = 1, float64(2*ev.Subtasks+2)
+		} else {
+			// The plan grew (it is dispatched as it is written, or a
+			// further round was planned): one step more, and the new
+			// subtasks' starts and ends.
+			t.progress++
+			t.total += float64(2*(ev.Subtasks-t.subtasks)) + 1
+		}
+		t.subtasks = ev.Subtasks
 		msg = planned(ev)
 	case task.EventAccepted:
 		if t.ended[id] {

@@ -43,6 +43,9 @@ func TestTally(t *testing.T) {
 			[]string{"planned 2 subtasks", "t1 cap-t1 failed: lost: silent", "t2 cap-t2 running on m", "t2 cap-t2 cancelled"}},
 		{"a merge model's steps, not in the plan", []task.Event{planned(1), ev(task.EventAccepted, "t1", 1), ev(task.EventDone, "t1", 1),
 			ev(task.EventAccepted, "merge", 1), ev(task.EventDone, "merge", 1), {Type: task.EventMerged, Text: "model"}}, nil},
+		{"a plan dispatched as it is written", []task.Event{planned(1), planned(2), ev(task.EventAccepted, "t1", 1), ev(task.EventAccepted, "t2", 1),
+			planned(3), ev(task.EventDone, "t1", 1), planned(3), ev(task.EventAccepted, "t3", 1), ev(task.EventDone, "t2", 1),
+			ev(task.EventDone, "t3", 1), planned(4), ev(task.EventAccepted, "r2-t1", 1), ev(task.EventDone, "r2-t1", 1), merged}, nil},
 		{"dispatches, streamed text and the end say nothing", []task.Event{planned(1), ev(task.EventDispatched, "t1", 1),
 			ev(task.EventProgress, "t1", 1), ev(task.EventFinished, "", 0)}, []string{"planned 1 subtask"}},
 	}
