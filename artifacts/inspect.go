@@ -122,7 +122,9 @@ func lies(declared, sniffed string) bool {
 	case "application/pdf", "application/zip", "application/x-gzip", "application/x-rar-compressed", "text/html", "text/xml", "application/postscript":
 		return true
 	}
-	return false
+	// Text is no image, audio or video: the sniffer names every binary
+	// format it knows, and calls the others application/octet-stream.
+	return strings.HasPrefix(sniffed, "text/")
 }
 
 // baseType is a media type without parameters, lower case.

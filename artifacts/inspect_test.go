@@ -61,6 +61,8 @@ func TestInspect(t *testing.T) {
 		{"garbage declared png", "image/png", "", append([]byte("\x89PNG\r\n\x1a\n"), "\x00\x00\x00\x0dIHDRbroken-header-bytes"...), "error:cannot be decoded"},
 		{"truncated png", "image/png", "", pngData[:20], "error:cannot be decoded"},
 		{"html declared audio", "audio/mpeg", "", []byte("<html><body>hi</body></html>"), "error:content is text/html"},
+		{"text declared audio", "audio/wav", "", []byte("just some words, not sound"), "error:content is text/plain"},
+		{"unknown binary declared audio", "audio/flac", "", []byte("fLaC\x00\x00\x00\x22\x10\x00"), "audio/flac"},
 		{"params kept out", "image/png; charset=x", "", pngData, "image/png"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
