@@ -140,7 +140,18 @@ func (f askFiles) run(ctx context.Context, store func() artifactStore, req task.
 		return resp, nil, nil
 	}
 	saved, err := saveArtifacts(ctx, store(), resp.Artifacts, f.out)
+	resp.Answer = linkSaved(resp.Answer, resp.Artifacts, saved)
 	return resp, saved, err
+}
+
+// linkSaved points the answer's links to what it produced, served over
+// HTTP at /v1/files/{id}/content, at the files written instead, which is
+// where a reader of ask's answer finds them.
+func linkSaved(answer string, refs []task.ArtifactRef, paths []string) string {
+	for i, p := range paths {
+		answer = strings.ReplaceAll(answer, "/v1/files/"+refs[i].ID+"/content", p)
+	}
+	return answer
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {

@@ -42,7 +42,7 @@ func TestAskWithAFile(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"width: 640", "height: 480", "format: png", "wrote photo-edited.png (image/png"} {
+	for _, want := range []string{"width: 640", "height: 480", "format: png", "wrote photo-edited.png (image/png", "![photo-edited.png](photo-edited.png)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the answer lacks %q:\n%s", want, out)
 		}
