@@ -417,6 +417,10 @@ func (c *cluster) runLoad(n, workers, at int, midway func()) *loadResult {
 	res := &loadResult{executors: map[string]int{}}
 	var next, completed atomic.Int64
 	reached := make(chan struct{})
+	// The requests after the at-th wait until midway has begun: local
+	// models answer in microseconds, and on a fast moment all of them
+	// would be done before its signals land.
+	gate := make(chan struct{})
 	var reachOnce sync.Once
 	var wg sync.WaitGroup
 	for range workers {
@@ -427,6 +431,9 @@ func (c *cluster) runLoad(n, workers, at int, midway func()) *loadResult {
 				i := int(next.Add(1))
 				if i > n {
 					return
+				}
+				if i > at {
+					<-gate
 				}
 				input := calcInput
 				if i%4 == 0 {
@@ -457,8 +464,10 @@ func (c *cluster) runLoad(n, workers, at int, midway func()) *loadResult {
 	}
 	select {
 	case <-reached:
+		time.AfterFunc(50*time.Millisecond, func() { close(gate) })
 		midway()
 	case <-time.After(30 * time.Second):
+		close(gate)
 		c.t.Errorf("only %d of %d requests completed in 30s", completed.Load(), at)
 	}
 	wg.Wait()

@@ -90,9 +90,11 @@ func (p *progress) run() {
 		p.queue = nil
 		p.mu.Unlock()
 		for _, n := range batch {
-			// A client gone away fails every send; the call's result
-			// will not reach it either.
-			if p.send(p.ctx, n) != nil {
+			// A cancelled call's token is forgotten by its client,
+			// which takes a notification for it as a protocol error;
+			// a client gone away fails every send, and the call's
+			// result will not reach it either.
+			if p.ctx.Err() != nil || p.send(p.ctx, n) != nil {
 				return
 			}
 			p.lastSent = time.Now()
