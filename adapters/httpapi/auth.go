@@ -77,13 +77,9 @@ type caller struct {
 // caller before handing it on.
 func (s *Server) guard(h func(http.ResponseWriter, *http.Request, caller)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, e := s.authenticate(r)
-		if e != nil {
-			writeError(w, e)
+		c, ok := s.identify(w, r)
+		if !ok {
 			return
-		}
-		if a := accessOf(r.Context()); a != nil {
-			a.key = c.name
 		}
 		if e := s.rateLimit(r, c); e != nil {
 			if s.cfg.Metrics != nil {
@@ -100,16 +96,24 @@ func (s *Server) guard(h func(http.ResponseWriter, *http.Request, caller)) http.
 // limit: for GET /metrics, which a scraper calls on its own schedule.
 func (s *Server) authOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, e := s.authenticate(r)
-		if e != nil {
-			writeError(w, e)
-			return
+		if _, ok := s.identify(w, r); ok {
+			h.ServeHTTP(w, r)
 		}
-		if a := accessOf(r.Context()); a != nil {
-			a.key = c.name
-		}
-		h.ServeHTTP(w, r)
 	})
+}
+
+// identify authenticates a request and names its key in the access log;
+// false when it answered the request with the error.
+func (s *Server) identify(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	c, e := s.authenticate(r)
+	if e != nil {
+		writeError(w, e)
+		return caller{}, false
+	}
+	if a := accessOf(r.Context()); a != nil {
+		a.key = c.name
+	}
+	return c, true
 }
 
 func (s *Server) authenticate(r *http.Request) (caller, *apiError) {
