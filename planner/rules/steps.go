@@ -48,7 +48,7 @@ const typeBonus = 0.95
 // It stops once it has more steps than a plan may have subtasks.
 func (p *Planner) steps(r *request) []step {
 	b := &stepBuilder{p: p, r: r, lead: -1, widened: -1}
-	frags := split(r.masked[:r.end])
+	frags := split(r.joinObjects(r.masked[:r.end]))
 	for k := range frags {
 		if len(b.out) > p.maxSteps() {
 			break
