@@ -93,6 +93,8 @@ type Planner struct {
 	limits    task.Limits
 	threshold float32
 	known     func(string) bool
+	// translatorCap translates text into text, or is -1 (translatefirst.go).
+	translatorCap int
 }
 
 type options struct {
@@ -137,7 +139,7 @@ func New(cat *task.Catalog, opts ...Option) (*Planner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the rules planner: %w", err)
 	}
-	return &Planner{ix: ix, limits: o.limits, threshold: threshold(ix), known: cat.Has}, nil
+	return &Planner{ix: ix, limits: o.limits, threshold: threshold(ix), known: cat.Has, translatorCap: ix.translator()}, nil
 }
 
 // threshold is the score a piece of a request needs to count as an
