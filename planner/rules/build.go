@@ -19,6 +19,7 @@ func (p *Planner) finish(r *request, steps []step, single bool) (task.Plan, erro
 	if !single {
 		steps = p.imply(r, steps)
 		steps = p.convert(r, steps)
+		steps = p.translateFirst(r, steps)
 	}
 	var tasks []task.Subtask
 	ids := make([][]string, len(steps))
@@ -80,6 +81,9 @@ func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
 		case refPayload:
 			explicit = true
 		}
+	}
+	if len(deps) == 0 && !explicit {
+		add(p.sameTextSource(r, steps, i))
 	}
 	if len(deps) == 0 && i > 0 && !explicit && s.seq && r.ownPayload(s.ownSpan()) < 0 && !r.resumesWithPayload(steps, i) && p.feeds(steps[i-1], s) {
 		add(i - 1)
