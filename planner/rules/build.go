@@ -18,6 +18,7 @@ func (p *Planner) finish(r *request, steps []step, single bool) (task.Plan, erro
 	r.shareOrphans(steps)
 	if !single {
 		steps = p.imply(r, steps)
+		steps = p.lookupFirst(r, steps)
 		steps = p.convert(r, steps)
 		steps = p.translateFirst(r, steps)
 	}
@@ -118,7 +119,7 @@ func (p *Planner) dataSource(r *request, steps []step, i int) int {
 	}
 	readsText := hasType(c.Inputs, "text") || hasType(c.Inputs, "prompt")
 	weak := slices.ContainsFunc(s.refs, func(rf ref) bool { return rf.kind == refWeak })
-	bare := p.payloadFor(r, steps, i) == nil
+	bare := p.payloadFor(r, steps, i) == nil && !p.namesOwnID(r, s)
 	for j := i - 1; j >= 0; j-- {
 		for _, out := range p.ix.caps[steps[j].capability].Outputs {
 			if !hasType(c.Inputs, out) {

@@ -95,6 +95,8 @@ type Planner struct {
 	known     func(string) bool
 	// translatorCap translates text into text, or is -1 (translatefirst.go).
 	translatorCap int
+	// lookups find things by their identifiers (lookup.go).
+	lookups lookups
 }
 
 type options struct {
@@ -139,7 +141,7 @@ func New(cat *task.Catalog, opts ...Option) (*Planner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the rules planner: %w", err)
 	}
-	return &Planner{ix: ix, limits: o.limits, threshold: threshold(ix), known: cat.Has, translatorCap: ix.translator()}, nil
+	return &Planner{ix: ix, limits: o.limits, threshold: threshold(ix), known: cat.Has, translatorCap: ix.translator(), lookups: findLookups(ix)}, nil
 }
 
 // threshold is the score a piece of a request needs to count as an
