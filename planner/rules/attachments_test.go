@@ -23,7 +23,7 @@ func TestPlanWithAttachments(t *testing.T) {
 		want  string
 	}{
 		{"What size is this image? Then make it grayscale and 128 px wide.", []task.Attachment{png},
-			`[{"id":"t1","capability":"imageinfo","input":"{{a1}}","deps":[]},{"id":"t2","capability":"image-edit","input":"make it grayscale and 128 px wide\n\n{{a1}}","args":{"items":"128"},"deps":[]}]`},
+			`[{"id":"t1","capability":"imageinfo","input":"{{a1}}","deps":[]},{"id":"t2","capability":"image-edit","input":"make it grayscale and 128 px wide\n\n{{a1}}","deps":[]}]`},
 		{"What size is photo.png?", []task.Attachment{png}, `[{"id":"t1","capability":"imageinfo","input":"{{a1}}","deps":[]}]`},
 		{"what size is this picture?", []task.Attachment{png}, `[{"id":"t1","capability":"imageinfo","input":"{{a1}}","deps":[]}]`},
 		{"describe this image and translate the description into French", []task.Attachment{png},
