@@ -66,6 +66,7 @@ func (p *Planner) parseRequest(text string) *request {
 	r.words = latinWords(instr, 0, len(instr))
 	r.langs = languageSpans(instr, 0, len(instr))
 	r.directional = directional(instr, r.langs)
+	r.markSpoken()
 	r.countMatches = counts(instr, r.words)
 	r.qualifiers = qualifierSpans(instr, r.words)
 	r.readable = readableKinds(r)

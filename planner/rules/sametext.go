@@ -15,7 +15,8 @@ import (
 //
 //   - a step that renders text as data, speech or a picture, renders the
 //     text an earlier step wrote of it: one does not summarize a paragraph
-//     to read the paragraph aloud;
+//     to read the paragraph aloud (and the translation a rendering needs
+//     first translates that text);
 //   - a step after a translation of the text into the language of the
 //     request works on the translation ("Translate it into English and
 //     draft a reply").
@@ -32,7 +33,7 @@ func (p *Planner) sameTextSource(r *request, steps []step, i int) int {
 	if pl == nil || pl.typ != task.TypeText {
 		return -1
 	}
-	rendering := renders(p.ix.caps[s.capability].Capability)
+	rendering := s.forRendering || renders(p.ix.caps[s.capability].Capability)
 	lang := writtenIn(r.masked[:r.end])
 	for j := i - 1; j >= 0; j-- {
 		w := p.payloadFor(r, steps, j)

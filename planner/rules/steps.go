@@ -22,6 +22,9 @@ type step struct {
 	// targets and source are the languages the step names.
 	targets []string
 	source  string
+	// forRendering marks a translation added for a step that renders its
+	// result (translatefirst.go): it takes what that step would take.
+	forRendering bool
 }
 
 // ownSpan is the part of the step that holds its own payloads.

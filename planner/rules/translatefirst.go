@@ -55,13 +55,14 @@ func (p *Planner) translateFirst(r *request, steps []step) []step {
 			continue
 		}
 		added := step{
-			fragment:   fragment{start: s.start, end: s.start, seq: s.seq, hard: s.hard},
-			capability: p.translatorCap,
-			score:      s.score,
-			refs:       s.refs,
-			payload:    p.payloadFor(r, steps, i),
-			targets:    s.targets,
-			source:     s.source,
+			fragment:     fragment{start: s.start, end: s.start, seq: s.seq, hard: s.hard},
+			capability:   p.translatorCap,
+			score:        s.score,
+			refs:         s.refs,
+			payload:      p.payloadFor(r, steps, i),
+			targets:      s.targets,
+			source:       s.source,
+			forRendering: true,
 		}
 		steps = slices.Insert(steps, i, added)
 		shiftRefs(steps, i)
