@@ -13,7 +13,8 @@ import (
 // steps that results named but not asked for need, and the conversions
 // payload types need, and a step that names several target languages
 // becomes one subtask per language; a step that depends on it depends on
-// all of them.
+// all of them, unless it is a rendering in the same languages, whose
+// subtask in each language takes the translation into that language.
 func (p *Planner) finish(r *request, steps []step, single bool) (task.Plan, error) {
 	r.shareOrphans(steps)
 	if !single {
@@ -37,7 +38,7 @@ func (p *Planner) finish(r *request, steps []step, single bool) (task.Plan, erro
 			targets = targets[:1]
 		}
 		for k := 0; k < max(1, len(targets)); k++ {
-			st := p.subtask(r, steps, i, depIDs)
+			st := p.subtask(r, steps, i, pairedDeps(steps, deps, ids, depIDs, targets, k))
 			if len(targets) > 1 {
 				st.Args["target_lang"] = targets[k]
 			}
@@ -385,4 +386,24 @@ func (r *request) ownPayload(f fragment) int {
 		}
 	}
 	return -1
+}
+
+// pairedDeps returns the dependencies of the subtask of step i in its
+// k-th target language: all of depIDs, except that a translation added
+// for a rendering in the same languages gives only its subtask in that
+// language ("read it aloud in French and German": the French speech
+// reads the French translation).
+func pairedDeps(steps []step, deps []int, ids [][]string, depIDs []string, targets []string, k int) []string {
+	if len(targets) < 2 {
+		return depIDs
+	}
+	var out []string
+	for _, d := range deps {
+		if steps[d].forRendering && slices.Equal(steps[d].targets, targets) && len(ids[d]) == len(targets) {
+			out = append(out, ids[d][k])
+			continue
+		}
+		out = append(out, ids[d]...)
+	}
+	return out
 }

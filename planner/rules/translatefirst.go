@@ -50,8 +50,8 @@ func (p *Planner) translateFirst(r *request, steps []step) []step {
 	}
 	for i := 0; i < len(steps); i++ {
 		s := steps[i]
-		if len(s.targets) != 1 || s.capability == p.translatorCap || !renders(p.ix.caps[s.capability].Capability) ||
-			len(steps) >= p.maxSteps() || p.translatedBefore(steps, i) || !p.needsTranslation(r, steps, i) {
+		if len(s.targets) == 0 || s.capability == p.translatorCap || !renders(p.ix.caps[s.capability].Capability) ||
+			subtaskCount(steps)+len(s.targets) > p.maxSteps() || p.translatedBefore(steps, i) || !p.needsTranslation(r, steps, i) {
 			continue
 		}
 		added := step{
@@ -94,7 +94,7 @@ func (p *Planner) needsTranslation(r *request, steps []step, i int) bool {
 		text = pl.text
 	}
 	lang := writtenIn(text)
-	return lang == "" || lang != s.targets[0]
+	return lang == "" || slices.ContainsFunc(s.targets, func(t string) bool { return t != lang })
 }
 
 // takesResult reports whether step i has no payload of its own and
@@ -102,4 +102,13 @@ func (p *Planner) needsTranslation(r *request, steps []step, i int) bool {
 func (p *Planner) takesResult(r *request, steps []step, i int) bool {
 	s := steps[i]
 	return i > 0 && r.ownPayload(s.ownSpan()) < 0 && (s.seq || p.dataSource(r, steps, i) >= 0) && p.feeds(steps[i-1], s)
+}
+
+// subtaskCount is how many subtasks steps become: one per target language.
+func subtaskCount(steps []step) int {
+	n := 0
+	for _, s := range steps {
+		n += max(1, len(s.targets))
+	}
+	return n
 }
