@@ -27,7 +27,7 @@ var byClause = regexp.MustCompile(`(?i)\bby\s+([^.,;:()]+)`)
 
 // idAfterKind reads an identifier after the word naming its kind: "3003",
 // "#123", "number 991", "id A-1729"; it must hold a digit.
-var idAfterKind = regexp.MustCompile(`(?i)^\s*(?:(?:number|no\.?|id|#)\s*)?#?\s*([a-z]*[0-9][a-z0-9_-]*)`)
+var idAfterKind = regexp.MustCompile(`(?i)^\s*(?:(?:number|no\.?|id|#)\s*)?#?\s*([a-z0-9][a-z0-9_-]*[a-z0-9]|[0-9])\b`)
 
 // lookupTool is a capability that finds things of some kinds by their
 // identifiers and gives their text.
@@ -80,6 +80,7 @@ func appendKinds(kinds []string, text string) []string {
 // idMention is an identifier of a kind named in a request: "ticket 3003".
 type idMention struct {
 	start, end int
+	kindEnd    int // where the word naming the kind ends
 	kind       string
 }
 
@@ -101,10 +102,10 @@ func idMentions(r *request, start, end int, known func(string) bool) []idMention
 			continue
 		}
 		m := idAfterKind.FindStringSubmatchIndex(r.masked[w.end:end])
-		if m == nil {
+		if m == nil || !strings.ContainsAny(r.masked[w.end+m[2]:w.end+m[3]], "0123456789") {
 			continue
 		}
-		out = append(out, idMention{start: w.start, end: w.end + m[1], kind: kind})
+		out = append(out, idMention{start: w.start, end: w.end + m[1], kindEnd: w.end, kind: kind})
 	}
 	return out
 }
@@ -181,4 +182,24 @@ func (p *Planner) lookedUp(r *request, prev []step, m idMention) bool {
 		}
 	}
 	return false
+}
+
+// idSpans returns the spans of the identifiers of the kinds the catalog
+// knows, without the word naming the kind: "number 1200" of "ticket number
+// 1200". They name a thing, not work, and match no capability.
+func (l lookups) idSpans(r *request) [][2]int {
+	if len(l.tools) == 0 && !slices.ContainsFunc(l.takes, func(k []string) bool { return len(k) > 0 }) {
+		return nil
+	}
+	var out [][2]int
+	for _, m := range idMentions(r, 0, r.end, l.knows) {
+		out = append(out, [2]int{m.kindEnd, m.end})
+	}
+	return out
+}
+
+// knows reports whether some capability looks up or takes identifiers of
+// a kind.
+func (l lookups) knows(kind string) bool {
+	return slices.ContainsFunc(l.takes, func(k []string) bool { return slices.Contains(k, kind) })
 }

@@ -77,7 +77,7 @@ func TestLookupFirst(t *testing.T) {
 func FuzzPlanLookups(f *testing.F) {
 	for _, s := range []string{
 		"Summarize ticket 3003", "order #", "ticket number #", "customer id 12 and customer id 13, then tickets 4",
-		"ticket ticket ticket 1", "Summarize ticket 9" + strings.Repeat(" and ticket 9", 40),
+		"ticket ticket ticket 1", "ticket number A-77-", "order no. 5 and ticket #-9", "Summarize ticket 9" + strings.Repeat(" and ticket 9", 40),
 	} {
 		f.Add(s)
 	}
@@ -96,4 +96,39 @@ func FuzzPlanLookups(f *testing.F) {
 			t.Fatalf("planning %q gave an invalid plan: %v", input, err)
 		}
 	})
+}
+
+// TestLookupFirstOtherCatalog: the lookups come from what any catalog
+// says, not from the help desk's words: an order found "by order ID",
+// which gives a document.
+func TestLookupFirstOtherCatalog(t *testing.T) {
+	cat, err := task.NewCatalog(
+		task.Capability{Name: "order-fetch", Description: "Retrieve an order, its items and shipping status by order ID.", Inputs: []string{"text"}, Outputs: []string{"document"}},
+		task.Capability{Name: "refund", Description: "Issue a refund for an order number.", Inputs: []string{"text"}, Outputs: []string{"text"}},
+		task.Capability{Name: "summarizer", Description: "Summarize a text or a document in a few lines.", Inputs: []string{"text", "document"}, Outputs: []string{"text"}},
+		task.Capability{Name: "translator", Description: "Translate a text into another language.", Inputs: []string{"text"}, Outputs: []string{"text"}},
+		task.Capability{Name: "speech", Description: "Convert text to speech.", Inputs: []string{"text"}, Outputs: []string{"audio"}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(cat, WithoutFallback())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ input, want string }{
+		{"Summarize order #123.", "order-fetch; summarizer<1"},
+		{"Summarize order number A-77 and read it aloud in Spanish", "order-fetch; summarizer<1; translator<2; speech<3"},
+		{"Refund order 5512", "refund"},
+		{"What is the shipping status of order 991?", "order-fetch"},
+		{"Summarize the order history below: 'Two chairs, one table.'", "summarizer"},
+	} {
+		plan, err := p.Plan(context.Background(), task.Request{Input: c.input})
+		if err != nil {
+			t.Fatalf("%q: %v", c.input, err)
+		}
+		if got := planShape(plan); got != c.want {
+			t.Errorf("%q planned %q, want %q", c.input, got, c.want)
+		}
+	}
 }

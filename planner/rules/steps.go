@@ -248,13 +248,14 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref, prev []
 	// is a question, not a translation, and "in 50 words" no arithmetic
 	directional, counts := spansIn(r.directional, f.start, f.end), spansIn(r.counts, f.start, f.end)
 	qualifiers := spansIn(r.qualifiers, f.start, f.end)
+	ids := spansIn(r.ids, f.start, f.end)
 	keep := func(t token) bool {
 		for _, rf := range refs {
 			if rf.kind != refWeak && rf.kind != refImplied && t.start >= rf.start && t.end <= rf.end {
 				return false
 			}
 		}
-		return !within(directional, t) && !within(counts, t) && !within(qualifiers, t)
+		return !within(directional, t) && !within(counts, t) && !within(qualifiers, t) && !within(ids, t)
 	}
 	scores := p.ix.score(span, keep, &r.scratch)
 	p.ix.plainBonus(scores, wordsIn(r.words, f.start, f.end))
