@@ -95,7 +95,9 @@ func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
 			add(p.producer(steps, i))
 		}
 	}
-	if len(deps) == 0 && !explicit {
+	if len(deps) == 0 && (!explicit || p.lacksData(r, s)) {
+		// "add subtitles to it with the text 'Once upon a time'": the text
+		// named is one input, the video made before the other
 		add(p.dataSource(r, steps, i))
 	}
 	slices.Sort(deps)
@@ -406,4 +408,20 @@ func pairedDeps(steps []step, deps []int, ids [][]string, depIDs []string, targe
 		out = append(out, ids[d]...)
 	}
 	return out
+}
+
+// lacksData reports whether step s reads binary data besides text and has
+// none of its own: a phrase naming the request's text gives it only the
+// text.
+func (p *Planner) lacksData(r *request, s step) bool {
+	c := p.ix.caps[s.capability]
+	if !readsInstruction(c.Capability) {
+		return false
+	}
+	for _, pl := range r.ownPayloads(s.ownSpan()) {
+		if task.IsBinaryType(pl.typ) && hasType(c.Inputs, pl.typ) {
+			return false
+		}
+	}
+	return true
 }
