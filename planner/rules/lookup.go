@@ -122,37 +122,60 @@ func (p *Planner) namesOwnID(r *request, s step) bool {
 
 // lookupFirst adds the lookup of an identifier before a step that names
 // it and needs text, unless the step takes that kind of identifier
-// itself, already works on an earlier result, or an earlier step looks
-// the same thing up.
+// itself, or an earlier step looks the same thing up. A step that also
+// takes earlier results takes the lookup's besides ("draft a reply to
+// ticket 3150 with what you find"); one that names a result no step made
+// yet ("translate the summary of ticket 3003") has the lookup feed the
+// step added to make it.
 func (p *Planner) lookupFirst(r *request, steps []step) []step {
 	if len(p.lookups.tools) == 0 {
 		return steps
 	}
 	for i := 0; i < len(steps) && len(steps) < p.maxSteps(); i++ {
 		s := steps[i]
-		if refersToStep(s) || s.start == s.end {
-			continue
+		if s.start == s.end {
+			continue // added: it names nothing itself
 		}
 		for _, m := range p.lookups.mentions(r, s.start, s.end) {
-			tool := p.lookupFor(m.kind, s.capability)
-			if tool < 0 || p.lookedUp(r, steps[:i], m) {
+			at := i
+			if i > 0 && steps[i-1].start == steps[i-1].end && refersTo(s, i-1) {
+				at = i - 1
+			}
+			tool := p.lookupFor(m.kind, steps[at].capability)
+			if tool < 0 || p.lookedUp(r, steps[:at], m) {
 				continue
 			}
-			text := r.text[m.start:m.end]
 			added := step{
-				fragment:   fragment{start: s.start, end: s.start, seq: s.seq, hard: s.hard},
+				fragment:   fragment{start: s.start, end: s.start, seq: steps[at].seq, hard: steps[at].hard},
 				capability: tool,
 				score:      s.score,
-				payload:    &payload{start: m.start, end: m.end, text: text, typ: task.TypeText},
+				payload:    &payload{start: m.start, end: m.end, text: r.text[m.start:m.end], typ: task.TypeText},
 			}
-			steps = slices.Insert(steps, i, added)
-			shiftRefs(steps, i)
+			pinPrev(steps, at)
+			steps = slices.Insert(steps, at, added)
+			shiftRefs(steps, at)
 			i++
-			steps[i].refs = append(steps[i].refs, ref{kind: refStep, start: -1, end: -1, step: i - 1})
+			steps[at+1].refs = append(steps[at+1].refs, ref{kind: refStep, start: -1, end: -1, step: at})
 			break
 		}
 	}
 	return steps
+}
+
+// pinPrev makes step i's references to the step before it ("the
+// result", "them") name that step, so that a step inserted before i
+// does not take its place.
+func pinPrev(steps []step, i int) {
+	for k := range steps[i].refs {
+		if rf := &steps[i].refs[k]; rf.kind == refPrev && i > 0 {
+			rf.kind, rf.step = refStep, i-1
+		}
+	}
+}
+
+// refersTo reports whether step s names step j's result.
+func refersTo(s step, j int) bool {
+	return slices.ContainsFunc(s.refs, func(rf ref) bool { return rf.kind == refStep && rf.step == j })
 }
 
 // lookupFor returns the lookup tool for a kind of identifier that a step
