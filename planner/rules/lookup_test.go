@@ -70,7 +70,9 @@ func TestLookupFirst(t *testing.T) {
 		if c.lookupInput == "" {
 			continue
 		}
-		if k := slices.IndexFunc(plan.Tasks, func(s task.Subtask) bool { return s.Capability == "ticket-lookup" || s.Capability == "customer-profile" }); plan.Tasks[k].Input != c.lookupInput {
+		if k := slices.IndexFunc(plan.Tasks, func(s task.Subtask) bool {
+			return s.Capability == "ticket-lookup" || s.Capability == "customer-profile"
+		}); plan.Tasks[k].Input != c.lookupInput {
 			t.Errorf("%q: the lookup reads %q, want %q", c.input, plan.Tasks[k].Input, c.lookupInput)
 		}
 	}
