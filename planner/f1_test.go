@@ -180,6 +180,7 @@ func TestPlanF1(t *testing.T) {
 		{name: "hftasks_heldout", catalog: userCatalog("hftasks"), minNode: 0.69, minEdge: 0.33},
 		{name: "media_heldout", catalog: userCatalog("media"), minNode: 0.73, minEdge: 0.44},
 		{name: "helpdesk", catalog: userCatalog("helpdesk"), minNode: 0.73, minEdge: 0.44},
+		{name: "helpdesk_heldout", catalog: userCatalog("helpdesk"), minNode: 0.73, minEdge: 0.44},
 		{name: "datateam", catalog: userCatalog("datateam"), minNode: 0.73, minEdge: 0.44},
 	}
 	for _, s := range suites {

@@ -23,8 +23,14 @@ func TestPlanWithAttachments(t *testing.T) {
 		want  string
 	}{
 		{"What size is this image? Then make it grayscale and 128 px wide.", []task.Attachment{png},
-			`[{"id":"t1","capability":"imageinfo","input":"{{a1}}","deps":[]},{"id":"t2","capability":"image-edit","input":"make it grayscale and 128 px wide\n\n{{a1}}","args":{"items":"128"},"deps":[]}]`},
+			`[{"id":"t1","capability":"imageinfo","input":"{{a1}}","deps":[]},{"id":"t2","capability":"image-edit","input":"make it grayscale and 128 px wide\n\n{{a1}}","deps":[]}]`},
 		{"What size is photo.png?", []task.Attachment{png}, `[{"id":"t1","capability":"imageinfo","input":"{{a1}}","deps":[]}]`},
+		{"what size is this picture?", []task.Attachment{png}, `[{"id":"t1","capability":"imageinfo","input":"{{a1}}","deps":[]}]`},
+		{"describe this image and translate the description into French", []task.Attachment{png},
+			`[{"id":"t1","capability":"caption","input":"{{a1}}","deps":[]},{"id":"t2","capability":"translate","input":"{{t1}}","args":{"target_lang":"fr"},"deps":["t1"]}]`},
+		// speech in a language the description is not in: translated first
+		{"Describe this picture and read the description aloud in German", []task.Attachment{png},
+			`[{"id":"t1","capability":"caption","input":"{{a1}}","deps":[]},{"id":"t2","capability":"translate","input":"{{t1}}","args":{"target_lang":"de"},"deps":["t1"]},{"id":"t3","capability":"tts","input":"{{t2}}","args":{"target_lang":"de"},"deps":["t2"]}]`},
 		{"make it grayscale", []task.Attachment{png}, `[{"id":"t1","capability":"image-edit","input":"{{a1}} make it grayscale","deps":[]}]`},
 		{"这张图片多大？", []task.Attachment{png}, `[{"id":"t1","capability":"imageinfo","input":"{{a1}}","deps":[]}]`},
 		{"How long is this recording?", []task.Attachment{wav}, `[{"id":"t1","capability":"audioinfo","input":"{{a1}}","deps":[]}]`},

@@ -13,12 +13,15 @@ import (
 // steps that results named but not asked for need, and the conversions
 // payload types need, and a step that names several target languages
 // becomes one subtask per language; a step that depends on it depends on
-// all of them.
+// all of them, unless it is a rendering in the same languages, whose
+// subtask in each language takes the translation into that language.
 func (p *Planner) finish(r *request, steps []step, single bool) (task.Plan, error) {
 	r.shareOrphans(steps)
 	if !single {
 		steps = p.imply(r, steps)
+		steps = p.lookupFirst(r, steps)
 		steps = p.convert(r, steps)
+		steps = p.translateFirst(r, steps)
 	}
 	var tasks []task.Subtask
 	ids := make([][]string, len(steps))
@@ -35,7 +38,7 @@ func (p *Planner) finish(r *request, steps []step, single bool) (task.Plan, erro
 			targets = targets[:1]
 		}
 		for k := 0; k < max(1, len(targets)); k++ {
-			st := p.subtask(r, steps, i, depIDs)
+			st := p.subtask(r, steps, i, pairedDeps(steps, deps, ids, depIDs, targets, k))
 			if len(targets) > 1 {
 				st.Args["target_lang"] = targets[k]
 			}
@@ -81,6 +84,9 @@ func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
 			explicit = true
 		}
 	}
+	if len(deps) == 0 && !explicit {
+		add(p.sameTextSource(r, steps, i))
+	}
 	if len(deps) == 0 && i > 0 && !explicit && s.seq && r.ownPayload(s.ownSpan()) < 0 && !r.resumesWithPayload(steps, i) && p.feeds(steps[i-1], s) {
 		add(i - 1)
 	}
@@ -89,7 +95,9 @@ func (p *Planner) deps(r *request, steps []step, i int, used []bool) []int {
 			add(p.producer(steps, i))
 		}
 	}
-	if len(deps) == 0 && !explicit {
+	if len(deps) == 0 && (!explicit || p.lacksData(r, s)) {
+		// "add subtitles to it with the text 'Once upon a time'": the text
+		// named is one input, the video made before the other
 		add(p.dataSource(r, steps, i))
 	}
 	slices.Sort(deps)
@@ -114,7 +122,7 @@ func (p *Planner) dataSource(r *request, steps []step, i int) int {
 	}
 	readsText := hasType(c.Inputs, "text") || hasType(c.Inputs, "prompt")
 	weak := slices.ContainsFunc(s.refs, func(rf ref) bool { return rf.kind == refWeak })
-	bare := p.payloadFor(r, steps, i) == nil
+	bare := p.payloadFor(r, steps, i) == nil && !p.namesOwnID(r, s)
 	for j := i - 1; j >= 0; j-- {
 		for _, out := range p.ix.caps[steps[j].capability].Outputs {
 			if !hasType(c.Inputs, out) {
@@ -380,4 +388,40 @@ func (r *request) ownPayload(f fragment) int {
 		}
 	}
 	return -1
+}
+
+// pairedDeps returns the dependencies of the subtask of step i in its
+// k-th target language: all of depIDs, except that a translation added
+// for a rendering in the same languages gives only its subtask in that
+// language ("read it aloud in French and German": the French speech
+// reads the French translation).
+func pairedDeps(steps []step, deps []int, ids [][]string, depIDs []string, targets []string, k int) []string {
+	if len(targets) < 2 {
+		return depIDs
+	}
+	var out []string
+	for _, d := range deps {
+		if steps[d].forRendering && slices.Equal(steps[d].targets, targets) && len(ids[d]) == len(targets) {
+			out = append(out, ids[d][k])
+			continue
+		}
+		out = append(out, ids[d]...)
+	}
+	return out
+}
+
+// lacksData reports whether step s reads binary data besides text and has
+// none of its own: a phrase naming the request's text gives it only the
+// text.
+func (p *Planner) lacksData(r *request, s step) bool {
+	c := p.ix.caps[s.capability]
+	if !readsInstruction(c.Capability) {
+		return false
+	}
+	for _, pl := range r.ownPayloads(s.ownSpan()) {
+		if task.IsBinaryType(pl.typ) && hasType(c.Inputs, pl.typ) {
+			return false
+		}
+	}
+	return true
 }

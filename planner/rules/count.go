@@ -20,6 +20,11 @@ var englishUnits = map[string]string{
 	"paragraph": "paragraphs", "line": "lines", "bullet": "items", "point": "items", "item": "items",
 }
 
+// measures are units of size, time and angle: "128 px wide", "90
+// degrees", "30 seconds" measure, they count no results.
+var measures = setOf("px", "pixel", "pixels", "percent", "degree", "degrees", "deg", "kb", "mb", "gb", "ms",
+	"second", "seconds", "minute", "minutes", "hour", "hours", "dpi", "fps", "hz", "khz", "db", "cm", "mm", "inch", "inches")
+
 // chineseUnits are the classifiers after a Chinese count, longest first;
 // an empty unit is a bare classifier (个, 条) that counts only before a
 // word naming the step's result.
@@ -69,7 +74,9 @@ func englishCounts(text string, words []word) []countMatch {
 				break
 			}
 		}
-		out = append(out, m)
+		if !measures[m.noun] {
+			out = append(out, m)
+		}
 	}
 	return out
 }

@@ -37,6 +37,7 @@ type request struct {
 	langs, counts [][2]int     // spans of language names and of counts
 	directional   [][2]int     // the language names that say which language to produce or read
 	qualifiers    [][2]int     // manner phrases and quantity questions (qualifiers.go)
+	ids           [][2]int     // identifiers named after their kind, "3003" of "ticket 3003" (lookup.go)
 	readable      []string     // the kinds of binary data the request has (types.go)
 	countMatches  []countMatch // the counts themselves
 	scratch       scratch
@@ -66,8 +67,10 @@ func (p *Planner) parseRequest(text string) *request {
 	r.words = latinWords(instr, 0, len(instr))
 	r.langs = languageSpans(instr, 0, len(instr))
 	r.directional = directional(instr, r.langs)
+	r.markSpoken()
 	r.countMatches = counts(instr, r.words)
 	r.qualifiers = qualifierSpans(instr, r.words)
+	r.ids = p.lookups.idSpans(r)
 	r.readable = readableKinds(r)
 	for _, m := range r.countMatches {
 		if m.unit != "" || m.top {

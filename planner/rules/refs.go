@@ -195,11 +195,37 @@ func (p *Planner) phraseRef(r *request, det word, np []word, prev []step) (ref, 
 		return f, true
 	}
 	for _, w := range np {
+		if s := madeBy(r, w.stem, prev); s >= 0 {
+			return ref{kind: refStep, start: det.start, end: w.end, step: s}, true
+		}
+	}
+	for _, w := range np {
 		if payloadNouns[w.stem] {
 			return ref{kind: refPayload, start: det.start, end: w.end}, true
 		}
 	}
 	return ref{}, false
+}
+
+// madeBy returns the latest earlier step that asks for a new thing of the
+// noun, "a" or "an" within three words before it ("Write an email",
+// "write a short story"), or -1: "the email" after it is that step's
+// result, not the request's text.
+func madeBy(r *request, noun string, prev []step) int {
+	for i := len(prev) - 1; i >= 0; i-- {
+		words := wordsIn(r.words, prev[i].start, prev[i].end)
+		for k, w := range words {
+			if w.stem != noun {
+				continue
+			}
+			for j := k - 1; j >= 0 && j >= k-3; j-- {
+				if words[j].text == "a" || words[j].text == "an" {
+					return i
+				}
+			}
+		}
+	}
+	return -1
 }
 
 func resultRef(from, noun word) ref {

@@ -21,7 +21,8 @@
 // its own, is content the steps work on. A piece that only repeats the
 // step before ("and 'B' into German") is that step again; one between
 // sequencing words with no match goes to the fallback capability, if the
-// catalog has one.
+// catalog has one. "and" between two file names or URLs cuts nothing:
+// "Join a.csv and b.csv" is one step on both.
 //
 // Qualifiers are no steps: a manner ("in a cheerful tone"), a quantity
 // asked by a word problem ("how many apples"), a premise before its
@@ -43,6 +44,15 @@
 // article") gets a step of its own, and so does a conversion the types
 // need when the catalog has one (a capability that reads images before a
 // translation of menu.jpg). Steps without such ties stay independent.
+// A step that renders text as speech or a picture takes the text an
+// earlier step wrote of the text both work on ("Summarize this and read
+// it aloud: '…'"), and so does a step after a translation into the
+// request's own language. A thing named by its identifier ("ticket
+// 3003") is looked up first, by the catalog's tool that finds that kind
+// of identifier, when the step needs its text (lookup.go). Speech asked
+// in a language its text is not in ("read the description aloud in
+// French", "say it in German") gets a translation first
+// (translatefirst.go).
 //
 // Inputs. A subtask's input is the {{tN}} output of its dependencies, else
 // its payload (quoted text, the text after a colon, after "the following"
@@ -93,6 +103,10 @@ type Planner struct {
 	limits    task.Limits
 	threshold float32
 	known     func(string) bool
+	// translatorCap translates text into text, or is -1 (translatefirst.go).
+	translatorCap int
+	// lookups find things by their identifiers (lookup.go).
+	lookups lookups
 }
 
 type options struct {
@@ -137,7 +151,7 @@ func New(cat *task.Catalog, opts ...Option) (*Planner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the rules planner: %w", err)
 	}
-	return &Planner{ix: ix, limits: o.limits, threshold: threshold(ix), known: cat.Has}, nil
+	return &Planner{ix: ix, limits: o.limits, threshold: threshold(ix), known: cat.Has, translatorCap: ix.translator(), lookups: findLookups(ix)}, nil
 }
 
 // threshold is the score a piece of a request needs to count as an

@@ -191,6 +191,11 @@ func TestCounts(t *testing.T) {
 	if got := counts("add 2 and 3", latinWords("add 2 and 3", 0, 11)); len(got) != 2 || got[0].unit != "" {
 		t.Errorf("bare numbers should count nothing: %+v", got)
 	}
+	for _, text := range []string{"make it 128 px wide", "rotate it 90 degrees", "trim it to 30 seconds"} {
+		if got := counts(text, latinWords(text, 0, len(text))); len(got) != 0 {
+			t.Errorf("counts(%q) = %+v; a measure counts nothing", text, got)
+		}
+	}
 }
 
 func TestPlanErrors(t *testing.T) {

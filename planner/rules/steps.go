@@ -22,6 +22,9 @@ type step struct {
 	// targets and source are the languages the step names.
 	targets []string
 	source  string
+	// forRendering marks a translation added for a step that renders its
+	// result (translatefirst.go): it takes what that step would take.
+	forRendering bool
 }
 
 // ownSpan is the part of the step that holds its own payloads.
@@ -48,7 +51,7 @@ const typeBonus = 0.95
 // It stops once it has more steps than a plan may have subtasks.
 func (p *Planner) steps(r *request) []step {
 	b := &stepBuilder{p: p, r: r, lead: -1, widened: -1}
-	frags := split(r.masked[:r.end])
+	frags := split(r.joinObjects(r.masked[:r.end]))
 	for k := range frags {
 		if len(b.out) > p.maxSteps() {
 			break
@@ -245,13 +248,14 @@ func (p *Planner) rate(r *request, span []token, f fragment, refs []ref, prev []
 	// is a question, not a translation, and "in 50 words" no arithmetic
 	directional, counts := spansIn(r.directional, f.start, f.end), spansIn(r.counts, f.start, f.end)
 	qualifiers := spansIn(r.qualifiers, f.start, f.end)
+	ids := spansIn(r.ids, f.start, f.end)
 	keep := func(t token) bool {
 		for _, rf := range refs {
 			if rf.kind != refWeak && rf.kind != refImplied && t.start >= rf.start && t.end <= rf.end {
 				return false
 			}
 		}
-		return !within(directional, t) && !within(counts, t) && !within(qualifiers, t)
+		return !within(directional, t) && !within(counts, t) && !within(qualifiers, t) && !within(ids, t)
 	}
 	scores := p.ix.score(span, keep, &r.scratch)
 	p.ix.plainBonus(scores, wordsIn(r.words, f.start, f.end))
