@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,16 +21,8 @@ import (
 // foxRequest is the issue's demonstration of a plan across modalities.
 const foxRequest = "Draw a red fox in the snow, describe the picture, and read the description aloud in French"
 
-// foxPlan is image-generate -> caption -> translate -> tts. The rules
-// planner plans the request as image-generate -> caption -> tts with
-// target_lang=fr on the speech step, without the translation, so the
-// plan is given, as `ask --plan` gives it.
-var foxPlan = task.Plan{Tasks: []task.Subtask{
-	{ID: "t1", Capability: "image-generate", Input: "a red fox in the snow", Deps: []string{}},
-	{ID: "t2", Capability: "caption", Input: "{{t1}}", Deps: []string{"t1"}},
-	{ID: "t3", Capability: "translate", Input: "{{t2}}", Args: map[string]string{"target_lang": "fr"}, Deps: []string{"t2"}},
-	{ID: "t4", Capability: "tts", Input: "{{t3}}", Deps: []string{"t3"}},
-}}
+// foxSteps is how the rules planner plans foxRequest.
+var foxSteps = []string{"image-generate", "caption", "translate", "tts"}
 
 // french translates the scripted vision model's captions.
 var french = strings.NewReplacer("A ", "Une image ", " PNG picture:", " PNG :", "a red shape", "une forme rouge",
@@ -71,17 +64,23 @@ func TestDistributedMediaPlanAcrossProcesses(t *testing.T) {
 	voice := c.mediaExecutor("voice", up.URL(), map[string]string{"translator": "translate", "speaker": "tts"})
 	c.waitReplicas(map[string]int{"painter": 1, "seer": 1, "translator": 1, "speaker": 1}, 20*time.Second)
 
-	plan := foxPlan
 	var resp task.Response
 	var err error
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err = c.ask(task.Request{Input: foxRequest, Plan: &plan})
+		resp, err = c.ask(task.Request{Input: foxRequest})
 		if err == nil && resp.Error == nil || time.Now().After(deadline) {
 			break // the router's registry snapshot may lag the executors' start
 		}
 	}
 	if err != nil || resp.Error != nil {
 		t.Fatalf("ask: %v %+v", err, resp.Error)
+	}
+	var steps []string
+	for _, st := range resp.Subtasks {
+		steps = append(steps, st.Capability)
+	}
+	if !slices.Equal(steps, foxSteps) {
+		t.Fatalf("the router planned %v, want %v", steps, foxSteps)
 	}
 	if len(resp.Artifacts) != 2 || resp.Artifacts[0].Ref != "t1" || resp.Artifacts[0].MIME != "image/png" ||
 		resp.Artifacts[1].Ref != "t4" || resp.Artifacts[1].MIME != "audio/wav" {
@@ -121,15 +120,10 @@ func TestDistributedMediaPlanAcrossProcesses(t *testing.T) {
 		t.Fatalf("the speech file: %+v, %v", info, err)
 	}
 
-	// ask --plan over NATS writes the image and the WAV file and names them.
+	// ask over NATS writes the image and the WAV file and names them.
 	dir := t.TempDir()
-	planFile := filepath.Join(dir, "fox.json")
-	data, _ := json.Marshal(foxPlan)
-	if err := os.WriteFile(planFile, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(dir, "out")
-	cmd := exec.Command(c.bin, "ask", "--nats", c.natsURL, "--plan", planFile, "--out", out, foxRequest)
+	cmd := exec.Command(c.bin, "ask", "--nats", c.natsURL, "--out", out, foxRequest)
 	stdout, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("ask: %v\n%s", err, stdout)
@@ -139,7 +133,7 @@ func TestDistributedMediaPlanAcrossProcesses(t *testing.T) {
 			t.Errorf("ask does not name %s:\n%s", f, stdout)
 		}
 	}
-	t.Logf("answer over tr.v1.req:\n%s\nask --plan --out:\n%s", resp.Answer, stdout)
+	t.Logf("answer over tr.v1.req:\n%s\nask --out:\n%s", resp.Answer, stdout)
 	written, err := os.ReadFile(filepath.Join(out, "t4-speech.wav"))
 	if err != nil || !bytes.Equal(written, speech.Bytes()) {
 		t.Fatalf("the written WAV file differs from the stored one: %v", err)
