@@ -1,0 +1,140 @@
+package tracing_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/executors"
+	"github.com/taskrouter/taskrouter/registry"
+	"github.com/taskrouter/taskrouter/router"
+	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
+	"github.com/taskrouter/taskrouter/telemetry/otlptest"
+	"github.com/taskrouter/taskrouter/telemetry/tracing"
+)
+
+// answerer answers with usage, or fails when the input says so.
+type answerer struct{}
+
+func (answerer) Generate(_ context.Context, w task.Work, _ func(string)) (task.Output, error) {
+	if w.Input == "fail" {
+		return task.Output{}, &task.Error{Code: task.CodeBadInput, Message: "the model broke"}
+	}
+	return task.Output{Text: "ok", Usage: task.Usage{PromptTokens: 7, CompletionTokens: 3}}, nil
+}
+
+// A dispatch's two spans carry every attribute the README's Traces
+// section lists, with the work span a child of the attempt span, when it
+// succeeds and when it fails.
+func TestDispatchSpansCarryTheirAttributes(t *testing.T) {
+	ctx := context.Background()
+	rcv, err := otlptest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	b, err := bus.Start(ctx, bus.Config{Name: "trace-attributes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var providers []*tracing.Provider
+	for _, service := range []string{telemetry.ServiceRouter, telemetry.ServiceExecutor} {
+		p, err := tracing.Start(ctx, tracing.Config{Enabled: true, Endpoint: rcv.URL, ServiceName: service, Sampler: sdktrace.AlwaysSample()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		providers = append(providers, p)
+	}
+	rc, err := b.Connect("router")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := b.Connect("executor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.NewMemory()
+	defer reg.Close()
+	ex, err := executors.Start(ctx, ec, executors.Config{ID: "exec-1", Announcer: reg, Tracer: providers[1].Tracer(),
+		Models: []executors.Served{{Spec: task.ModelSpec{Name: "local/answer", Backend: task.BackendLocal,
+			Capabilities: []string{"summarize"}, Concurrency: 4}, Model: answerer{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Stop()
+	r, err := router.New(rc, reg, nil, router.Config{AcceptTimeout: 5 * time.Second, Tracer: providers[0].Tracer()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, input := range []string{"ok", "fail"} {
+		plan := task.Plan{Tasks: []task.Subtask{{ID: "t1", Capability: "summarize", Input: input, Deps: []string{}}}}
+		resp := r.Run(ctx, task.Request{ID: "req-" + input, Input: input}, plan, nil)
+		if (resp.Error != nil) != (input == "fail") {
+			t.Fatalf("%s: response error %v", input, resp.Error)
+		}
+	}
+	for _, p := range providers {
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spans := rcv.Spans()
+	for _, c := range []struct {
+		request string
+		attempt map[string]string
+		work    map[string]string
+		status  int32
+	}{
+		{request: "req-ok", status: 0,
+			attempt: map[string]string{"taskrouter.subtask.id": "t1", "taskrouter.capability": "summarize", "taskrouter.model": "local/answer",
+				"taskrouter.attempt": "1", "taskrouter.executor": "exec-1", "gen_ai.usage.input_tokens": "7", "gen_ai.usage.output_tokens": "3"},
+			work: map[string]string{"taskrouter.request.id": "req-ok", "taskrouter.subtask.id": "t1", "gen_ai.request.model": "local/answer",
+				"taskrouter.attempt": "1", "gen_ai.usage.input_tokens": "7", "gen_ai.usage.output_tokens": "3"}},
+		{request: "req-fail", status: 2,
+			attempt: map[string]string{"taskrouter.subtask.id": "t1", "taskrouter.capability": "summarize", "taskrouter.model": "local/answer",
+				"taskrouter.attempt": "1", "taskrouter.executor": "exec-1", "taskrouter.error.code": string(task.CodeBadInput), "error.type": string(task.CodeBadInput)},
+			work: map[string]string{"taskrouter.request.id": "req-fail", "taskrouter.subtask.id": "t1", "gen_ai.request.model": "local/answer",
+				"taskrouter.attempt": "1", "taskrouter.error.code": string(task.CodeBadInput), "error.type": string(task.CodeBadInput)}},
+	} {
+		work, err := find(spans, func(s otlptest.Span) bool {
+			return s.Name == "work summarize" && s.Service == telemetry.ServiceExecutor && s.Attributes["taskrouter.request.id"] == c.request
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", c.request, err)
+		}
+		attempt, err := find(spans, func(s otlptest.Span) bool {
+			return s.SpanID == work.ParentSpanID && s.TraceID == work.TraceID
+		})
+		if err != nil {
+			t.Fatalf("%s: the work span's parent: %v", c.request, err)
+		}
+		if attempt.Name != "subtask summarize" || attempt.Service != telemetry.ServiceRouter || attempt.Kind != 3 || work.Kind != 2 {
+			t.Errorf("%s: attempt %q of %s kind %d, work kind %d", c.request, attempt.Name, attempt.Service, attempt.Kind, work.Kind)
+		}
+		for name, s := range map[string]struct {
+			got  otlptest.Span
+			want map[string]string
+		}{"attempt": {attempt, c.attempt}, "work": {work, c.work}} {
+			if fmt.Sprint(s.got.Attributes) != fmt.Sprint(s.want) || s.got.StatusCode != c.status {
+				t.Errorf("%s: %s span status %d attributes\n%v, want status %d\n%v", c.request, name, s.got.StatusCode, s.got.Attributes, c.status, s.want)
+			}
+		}
+	}
+}
+
+func find(spans []otlptest.Span, match func(otlptest.Span) bool) (otlptest.Span, error) {
+	for _, s := range spans {
+		if match(s) {
+			return s, nil
+		}
+	}
+	return otlptest.Span{}, errors.New("no such span")
+}
