@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
@@ -28,9 +29,17 @@ type observation struct {
 	started time.Time
 }
 
+var (
+	workSpanNames = telemetry.NewSpanNames("work ")
+	serverKind    = trace.WithSpanKind(trace.SpanKindServer)
+)
+
 // observe starts measuring and tracing a subtask: a span that is a child
 // of the router's attempt span (from the work's traceparent), and the
 // context the model runs in. Without metrics and tracer it costs nothing.
+// The span's attributes are all set when it ends, in one call: set at its
+// start too, they cost the SDK three more allocations a span, and no
+// sampler that taskrouter configures looks at them.
 func (e *Executor) observe(ctx context.Context, w *task.Work) (context.Context, *observation) {
 	if e.cfg.Metrics == nil && e.cfg.Tracer == nil {
 		return ctx, nil
@@ -38,9 +47,7 @@ func (e *Executor) observe(ctx context.Context, w *task.Work) (context.Context, 
 	o := &observation{e: e, w: w, started: time.Now()}
 	if t := e.cfg.Tracer; t != nil {
 		ctx = telemetry.ContextWithTraceparent(ctx, w.Traceparent)
-		ctx, o.span = t.Start(ctx, "work "+w.Capability, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
-			telemetry.AttrRequestID.String(w.RequestID), telemetry.AttrSubtaskID.String(w.SubtaskID),
-			telemetry.AttrGenAIRequestModel.String(w.Model), telemetry.AttrAttempt.Int(w.Attempt)))
+		ctx, o.span = t.Start(ctx, workSpanNames.Of(w.Capability), serverKind)
 	}
 	return ctx, o
 }
@@ -61,14 +68,21 @@ func (o *observation) end(out task.Output, err error) {
 		}
 		m.WorkEnded(o.w.Model, status, time.Since(o.started))
 	}
-	if o.span == nil {
-		return
+	if o.span != nil {
+		o.endSpan(out, te)
 	}
+}
+
+func (o *observation) endSpan(out task.Output, te *task.Error) {
+	attrs := make([]attribute.KeyValue, 4, 6)
+	attrs[0], attrs[1] = telemetry.AttrRequestID.String(o.w.RequestID), telemetry.AttrSubtaskID.String(o.w.SubtaskID)
+	attrs[2], attrs[3] = telemetry.AttrGenAIRequestModel.String(o.w.Model), telemetry.AttrAttempt.Int(o.w.Attempt)
 	if te != nil {
 		o.span.SetStatus(codes.Error, te.Message)
-		o.span.SetAttributes(telemetry.AttrErrorCode.String(string(te.Code)), telemetry.AttrErrorType.String(string(te.Code)))
+		attrs = append(attrs, telemetry.AttrErrorCode.String(string(te.Code)), telemetry.AttrErrorType.String(string(te.Code)))
 	} else if u := out.Usage; u.PromptTokens > 0 || u.CompletionTokens > 0 {
-		o.span.SetAttributes(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+		attrs = append(attrs, telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
 	}
+	o.span.SetAttributes(attrs...)
 	o.span.End()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
@@ -77,10 +78,11 @@ func endPlanSpan(span trace.Span, plan task.Plan, err error) {
 	if span == nil {
 		return
 	}
-	if err == nil {
-		span.SetAttributes(telemetry.AttrPlanner.String(plannerOf(plan)), telemetry.AttrSubtasks.Int(len(plan.Tasks)))
+	if err != nil {
+		endSpan(span, task.AsError(err))
+		return
 	}
-	endSpan(span, task.AsError(err))
+	endSpan(span, nil, telemetry.AttrPlanner.String(plannerOf(plan)), telemetry.AttrSubtasks.Int(len(plan.Tasks)))
 }
 
 func plannerOf(plan task.Plan) string {
@@ -90,40 +92,57 @@ func plannerOf(plan task.Plan) string {
 	return plan.MadeBy
 }
 
+// attemptSpan is the span of one attempt of a subtask, with what its
+// attributes say; span is nil when tracing is off.
+type attemptSpan struct {
+	span                         trace.Span
+	subtaskID, capability, model string
+	attempt                      int
+}
+
+var (
+	attemptSpanNames = telemetry.NewSpanNames("subtask ")
+	clientKind       = trace.WithSpanKind(trace.SpanKindClient)
+)
+
 // startAttemptSpan starts the span of one attempt of a subtask and puts
-// its trace context in the work, for the executor's spans; nil when
-// tracing is off.
-func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) trace.Span {
+// its trace context in the work, for the executor's spans. The span's
+// attributes are all set when it ends, in one call: set at its start too,
+// they cost the SDK three more allocations a span, and no sampler that
+// taskrouter configures looks at them.
+func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) attemptSpan {
 	t := ru.r.cfg.Tracer
 	if t == nil {
-		return nil
+		return attemptSpan{}
 	}
-	ctx, span := t.Start(ctx, "subtask "+w.Capability, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		telemetry.AttrSubtaskID.String(w.SubtaskID), telemetry.AttrCapability.String(w.Capability),
-		telemetry.AttrModel.String(w.Model), telemetry.AttrAttempt.Int(w.Attempt)))
-	w.Traceparent = telemetry.Traceparent(ctx)
-	return span
+	_, span := t.Start(ctx, attemptSpanNames.Of(w.Capability), clientKind)
+	w.Traceparent = telemetry.FormatTraceparent(span.SpanContext())
+	return attemptSpan{span: span, subtaskID: w.SubtaskID, capability: w.Capability, model: w.Model, attempt: w.Attempt}
 }
 
-func endAttemptSpan(span trace.Span, a attempt) {
-	if span == nil {
+func endAttemptSpan(s attemptSpan, a attempt) {
+	if s.span == nil {
 		return
 	}
+	attrs := make([]attribute.KeyValue, 4, 8)
+	attrs[0], attrs[1] = telemetry.AttrSubtaskID.String(s.subtaskID), telemetry.AttrCapability.String(s.capability)
+	attrs[2], attrs[3] = telemetry.AttrModel.String(s.model), telemetry.AttrAttempt.Int(s.attempt)
 	if a.executor != "" {
-		span.SetAttributes(telemetry.AttrExecutor.String(a.executor))
+		attrs = append(attrs, telemetry.AttrExecutor.String(a.executor))
 	}
 	if u := a.out.Usage; a.err == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
-		span.SetAttributes(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+		attrs = append(attrs, telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
 	}
-	endSpan(span, a.err)
+	endSpan(s.span, a.err, attrs...)
 }
 
-// endSpan ends a span with an error status and the error's code when err
-// is set.
-func endSpan(span trace.Span, err *task.Error) {
+// endSpan ends a span with attrs, and with an error status and the
+// error's code when err is set.
+func endSpan(span trace.Span, err *task.Error, attrs ...attribute.KeyValue) {
 	if err != nil {
 		span.SetStatus(codes.Error, err.Message)
-		span.SetAttributes(telemetry.AttrErrorCode.String(string(err.Code)), telemetry.AttrErrorType.String(string(err.Code)))
+		attrs = append(attrs, telemetry.AttrErrorCode.String(string(err.Code)), telemetry.AttrErrorType.String(string(err.Code)))
 	}
+	span.SetAttributes(attrs...)
 	span.End()
 }
