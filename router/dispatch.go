@@ -41,20 +41,44 @@ func (r *Router) dispatch(ctx context.Context, w task.Work, patience time.Durati
 		// once that NATS is away.
 		return attempt{unserved: true, err: natsAway(st)}
 	}
-	data, err := json.Marshal(w)
-	if err != nil {
-		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}
-	}
 	reply, box, closeBox := r.inbox.open()
 	defer closeBox()
+	if a, sent := r.publishWork(w, reply); !sent {
+		return a
+	}
+	return r.follow(ctx, w, box, patience, onAccepted, onProgress)
+}
+
+// publishWork sends w to its model's queue group, asking for the replies
+// on reply; when it could not, the attempt says why.
+func (r *Router) publishWork(w task.Work, reply string) (attempt, bool) {
+	buf := workBuffers.Get().(*[]byte)
+	data, err := task.AppendWork((*buf)[:0], w)
+	defer putWorkBuffer(buf, data)
+	if err != nil {
+		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}, false
+	}
+	// PublishRequest copies data before it returns.
 	if err := r.nc.PublishRequest(task.ModelSubject(w.Model), reply, data); err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {
 			return attempt{err: task.Errorf(task.CodeTooLarge, "the subtask for model %s is %d bytes, more than the NATS server's max_payload of %d; "+
-				"send less, or raise max_payload", w.Model, len(data), r.nc.MaxPayload())}
+				"send less, or raise max_payload", w.Model, len(data), r.nc.MaxPayload())}, false
 		}
-		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}
+		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}, false
 	}
-	return r.follow(ctx, w, box, patience, onAccepted, onProgress)
+	return attempt{}, true
+}
+
+// workBuffers recycles the buffers work is encoded in.
+var workBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// putWorkBuffer returns a buffer, grown to data, to the pool, unless a
+// large subtask grew it: that one is left to the collector.
+func putWorkBuffer(buf *[]byte, data []byte) {
+	if cap(data) <= 64<<10 {
+		*buf = data[:0]
+		workBuffers.Put(buf)
+	}
 }
 
 func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply)) attempt {
