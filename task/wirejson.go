@@ -84,10 +84,39 @@ func AppendReply(b []byte, r Reply) ([]byte, error) {
 		b, err = appendMarshalled(b, `,"progress":`, r.Progress)
 	}
 	if err == nil && r.Output != nil {
-		b, err = appendMarshalled(b, `,"output":`, r.Output)
+		b, err = appendOutput(append(b, `,"output":`...), r.Output)
 	}
 	if err == nil && r.Error != nil {
 		b, err = appendMarshalled(b, `,"error":`, r.Error)
+	}
+	if err != nil {
+		return b, err
+	}
+	return append(b, '}'), nil
+}
+
+// appendOutput appends out as json.Marshal writes it. The body, an
+// upstream's whole answer, is appended as it came when it is compact.
+func appendOutput(b []byte, out *Output) ([]byte, error) {
+	b = appendString(append(b, `{"text":`...), out.Text)
+	if out.Format != "" {
+		b = appendString(append(b, `,"format":`...), out.Format)
+	}
+	var err error
+	if out.Usage != (Usage{}) {
+		b, err = appendMarshalled(b, `,"usage":`, out.Usage)
+	}
+	if err == nil && len(out.ToolCalls) > 0 {
+		b, err = appendRaw(append(b, `,"tool_calls":`...), out.ToolCalls)
+	}
+	if out.FinishReason != "" {
+		b = appendString(append(b, `,"finish_reason":`...), out.FinishReason)
+	}
+	if err == nil && len(out.Body) > 0 {
+		b, err = appendRaw(append(b, `,"body":`...), out.Body)
+	}
+	if err == nil && len(out.Artifacts) > 0 {
+		b, err = appendMarshalled(b, `,"artifacts":`, out.Artifacts)
 	}
 	if err != nil {
 		return b, err

@@ -62,6 +62,11 @@ func TestAppendReplyIsMarshal(t *testing.T) {
 		{Type: ReplyProgress, Progress: &Progress{Done: 1, Total: 3, Message: "one"}},
 		{Type: ReplyResult, Output: &Output{Text: "done", Usage: Usage{PromptTokens: 3, CompletionTokens: 1}}},
 		{Type: ReplyError, Error: Errorf(CodeUpstream, "the upstream said <no>")},
+		{Type: ReplyResult, Output: &Output{Text: "a <b>", Format: "json", Usage: Usage{CostUSD: 1e-7, MemoryTokens: 2},
+			ToolCalls: json.RawMessage(`[{"id":"c1","function":{"name":"f","arguments":"{\"a\": 1}"}}]`), FinishReason: "tool_calls",
+			Body: json.RawMessage(`{"id":"x","choices":[{"message":{"content":"hi there"}}]}`), Artifacts: []ArtifactRef{{ID: "sha256-1", Ref: "t1"}}}},
+		{Type: ReplyResult, Output: &Output{Body: json.RawMessage("{\n  \"id\": \"pretty\"\n}")}},
+		{Type: ReplyResult, Output: &Output{ToolCalls: json.RawMessage(`[`)}},
 	} {
 		sameAsMarshal(t, r, func(b []byte) ([]byte, error) { return AppendReply(b, r) })
 	}
@@ -76,6 +81,8 @@ func FuzzAppendReply(f *testing.F) {
 	f.Add("e", "", []byte(`"\u2028"`))
 	f.Fuzz(func(t *testing.T, executor, delta string, chunk []byte) {
 		r := Reply{Type: ReplyProgress, Executor: executor, Delta: delta, Chunk: chunk}
+		sameAsMarshal(t, r, func(b []byte) ([]byte, error) { return AppendReply(b, r) })
+		r = Reply{Type: ReplyResult, Executor: executor, Output: &Output{Text: delta, Body: chunk}}
 		sameAsMarshal(t, r, func(b []byte) ([]byte, error) { return AppendReply(b, r) })
 	})
 }
