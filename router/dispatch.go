@@ -235,20 +235,43 @@ func decodeOutput(v gjson.Result) *task.Output {
 	if !v.IsObject() {
 		return nil
 	}
-	out := &task.Output{Text: v.Get("text").Str, Format: v.Get("format").Str, FinishReason: v.Get("finish_reason").Str}
-	if tc := v.Get("tool_calls"); tc.IsArray() {
-		out.ToolCalls = json.RawMessage(tc.Raw)
+	// One pass over the object, where a Get per field would scan it from
+	// the start each time; the first of a repeated key counts, as with Get.
+	out := &task.Output{}
+	var seen uint8
+	first := func(bit uint8) bool {
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
 	}
-	if b := v.Get("body"); b.Exists() {
-		out.Body = json.RawMessage(b.Raw)
-	}
-	if a := v.Get("artifacts"); a.IsArray() {
-		out.Artifacts = decodeArtifacts(a)
-	}
-	if u := v.Get("usage"); u.IsObject() {
-		out.Usage = task.Usage{PromptTokens: int(u.Get("prompt_tokens").Int()),
-			CompletionTokens: int(u.Get("completion_tokens").Int()), CostUSD: u.Get("cost_usd").Float()}
-	}
+	v.ForEach(func(k, f gjson.Result) bool {
+		switch {
+		case k.Str == "text" && first(1):
+			out.Text = f.Str
+		case k.Str == "format" && first(2):
+			out.Format = f.Str
+		case k.Str == "finish_reason" && first(4):
+			out.FinishReason = f.Str
+		case k.Str == "tool_calls" && first(8):
+			if f.IsArray() {
+				out.ToolCalls = json.RawMessage(f.Raw)
+			}
+		case k.Str == "body" && first(16):
+			out.Body = json.RawMessage(f.Raw)
+		case k.Str == "artifacts" && first(32):
+			if f.IsArray() {
+				out.Artifacts = decodeArtifacts(f)
+			}
+		case k.Str == "usage" && first(64):
+			if f.IsObject() {
+				out.Usage = task.Usage{PromptTokens: int(f.Get("prompt_tokens").Int()),
+					CompletionTokens: int(f.Get("completion_tokens").Int()), CostUSD: f.Get("cost_usd").Float()}
+			}
+		}
+		return true
+	})
 	return out
 }
 
