@@ -99,8 +99,9 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 		return
 	}
 	j := &job{w: w, inbox: msg.Reply, received: received, stats: m.stats}
-	j.ctx, j.cancel = context.WithCancel(context.Background())
-	if !w.Deadline.IsZero() {
+	if w.Deadline.IsZero() {
+		j.ctx, j.cancel = context.WithCancel(context.Background())
+	} else {
 		j.ctx, j.cancel = context.WithDeadline(context.Background(), w.Deadline)
 	}
 	untrack, ok := e.cancel.track(w.RequestID, w.SubtaskID, w.Attempt, msg.Reply, j.cancel)
