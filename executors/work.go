@@ -3,7 +3,9 @@ package executors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,8 +99,9 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 		return
 	}
 	j := &job{w: w, inbox: msg.Reply, received: received, stats: m.stats}
-	j.ctx, j.cancel = context.WithCancel(context.Background())
-	if !w.Deadline.IsZero() {
+	if w.Deadline.IsZero() {
+		j.ctx, j.cancel = context.WithCancel(context.Background())
+	} else {
 		j.ctx, j.cancel = context.WithDeadline(context.Background(), w.Deadline)
 	}
 	untrack, ok := e.cancel.track(w.RequestID, w.SubtaskID, w.Attempt, msg.Reply, j.cancel)
@@ -330,19 +333,39 @@ func (e *Executor) keepAlives() {
 
 func (e *Executor) reply(inbox string, r task.Reply) {
 	r.Executor = e.cfg.ID
-	data, err := json.Marshal(r)
+	buf := replyBuffers.Get().(*[]byte)
+	data, err := task.AppendReply((*buf)[:0], r)
+	defer putReplyBuffer(buf, data)
 	if err != nil {
 		e.cfg.Logger.Error("encoding reply", "err", err)
 		return
 	}
-	if limit := e.nc.MaxPayload(); limit > 0 && int64(len(data)) > limit {
-		// NATS would refuse it and the router would wait for nothing:
-		// say why instead.
+	// Publish copies data before it returns, and refuses what is over
+	// the server's max_payload without sending anything.
+	err = e.nc.Publish(inbox, data)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		// The router would wait for nothing: say why instead.
 		data, _ = json.Marshal(task.Reply{Type: task.ReplyError, Executor: e.cfg.ID, Error: task.Errorf(task.CodeTooLarge,
 			"the model's %s is %d bytes, more than the NATS server's max_payload of %d; raise max_payload, or ask for a smaller answer",
-			r.Type, len(data), limit)})
+			r.Type, len(data), e.nc.MaxPayload())})
+		err = e.nc.Publish(inbox, data)
 	}
-	e.publish(inbox, data)
+	if err != nil {
+		e.cfg.Logger.Debug("publishing reply", "err", err)
+	}
+}
+
+// replyBuffers recycles the buffers replies are encoded in: a stream
+// sends one reply per token.
+var replyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// putReplyBuffer returns a buffer, grown to data, to the pool, unless a
+// large result grew it: that one is left to the collector.
+func putReplyBuffer(buf *[]byte, data []byte) {
+	if cap(data) <= 64<<10 {
+		*buf = data[:0]
+		replyBuffers.Put(buf)
+	}
 }
 
 func (e *Executor) publish(inbox string, data []byte) {

@@ -41,20 +41,44 @@ func (r *Router) dispatch(ctx context.Context, w task.Work, patience time.Durati
 		// once that NATS is away.
 		return attempt{unserved: true, err: natsAway(st)}
 	}
-	data, err := json.Marshal(w)
-	if err != nil {
-		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}
-	}
 	reply, box, closeBox := r.inbox.open()
 	defer closeBox()
+	if a, sent := r.publishWork(w, reply); !sent {
+		return a
+	}
+	return r.follow(ctx, w, box, patience, onAccepted, onProgress)
+}
+
+// publishWork sends w to its model's queue group, asking for the replies
+// on reply; when it could not, the attempt says why.
+func (r *Router) publishWork(w task.Work, reply string) (attempt, bool) {
+	buf := workBuffers.Get().(*[]byte)
+	data, err := task.AppendWork((*buf)[:0], w)
+	defer putWorkBuffer(buf, data)
+	if err != nil {
+		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}, false
+	}
+	// PublishRequest copies data before it returns.
 	if err := r.nc.PublishRequest(task.ModelSubject(w.Model), reply, data); err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {
 			return attempt{err: task.Errorf(task.CodeTooLarge, "the subtask for model %s is %d bytes, more than the NATS server's max_payload of %d; "+
-				"send less, or raise max_payload", w.Model, len(data), r.nc.MaxPayload())}
+				"send less, or raise max_payload", w.Model, len(data), r.nc.MaxPayload())}, false
 		}
-		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}
+		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}, false
 	}
-	return r.follow(ctx, w, box, patience, onAccepted, onProgress)
+	return attempt{}, true
+}
+
+// workBuffers recycles the buffers work is encoded in.
+var workBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// putWorkBuffer returns a buffer, grown to data, to the pool, unless a
+// large subtask grew it: that one is left to the collector.
+func putWorkBuffer(buf *[]byte, data []byte) {
+	if cap(data) <= 64<<10 {
+		*buf = data[:0]
+		workBuffers.Put(buf)
+	}
 }
 
 func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply)) attempt {
@@ -211,20 +235,43 @@ func decodeOutput(v gjson.Result) *task.Output {
 	if !v.IsObject() {
 		return nil
 	}
-	out := &task.Output{Text: v.Get("text").Str, Format: v.Get("format").Str, FinishReason: v.Get("finish_reason").Str}
-	if tc := v.Get("tool_calls"); tc.IsArray() {
-		out.ToolCalls = json.RawMessage(tc.Raw)
+	// One pass over the object, where a Get per field would scan it from
+	// the start each time; the first of a repeated key counts, as with Get.
+	out := &task.Output{}
+	var seen uint8
+	first := func(bit uint8) bool {
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
 	}
-	if b := v.Get("body"); b.Exists() {
-		out.Body = json.RawMessage(b.Raw)
-	}
-	if a := v.Get("artifacts"); a.IsArray() {
-		out.Artifacts = decodeArtifacts(a)
-	}
-	if u := v.Get("usage"); u.IsObject() {
-		out.Usage = task.Usage{PromptTokens: int(u.Get("prompt_tokens").Int()),
-			CompletionTokens: int(u.Get("completion_tokens").Int()), CostUSD: u.Get("cost_usd").Float()}
-	}
+	v.ForEach(func(k, f gjson.Result) bool {
+		switch {
+		case k.Str == "text" && first(1):
+			out.Text = f.Str
+		case k.Str == "format" && first(2):
+			out.Format = f.Str
+		case k.Str == "finish_reason" && first(4):
+			out.FinishReason = f.Str
+		case k.Str == "tool_calls" && first(8):
+			if f.IsArray() {
+				out.ToolCalls = json.RawMessage(f.Raw)
+			}
+		case k.Str == "body" && first(16):
+			out.Body = json.RawMessage(f.Raw)
+		case k.Str == "artifacts" && first(32):
+			if f.IsArray() {
+				out.Artifacts = decodeArtifacts(f)
+			}
+		case k.Str == "usage" && first(64):
+			if f.IsObject() {
+				out.Usage = task.Usage{PromptTokens: int(f.Get("prompt_tokens").Int()),
+					CompletionTokens: int(f.Get("completion_tokens").Int()), CostUSD: f.Get("cost_usd").Float()}
+			}
+		}
+		return true
+	})
 	return out
 }
 

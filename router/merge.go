@@ -30,18 +30,28 @@ type TemplateMerger struct {
 	Catalog *task.Catalog
 }
 
+// stateOf is the state of subtask id (the last, were there two), or a
+// zero state.
+func stateOf(states []task.SubtaskState, id string) task.SubtaskState {
+	for i := len(states) - 1; i >= 0; i-- {
+		if states[i].ID == id {
+			return states[i]
+		}
+	}
+	return task.SubtaskState{}
+}
+
 // Merge implements Merger. It never fails.
 func (m TemplateMerger) Merge(_ context.Context, in MergeInput) (string, string, error) {
+	sinks := in.Plan.Sinks()
+	if len(sinks) == 1 {
+		// Every link at the end, in plan order: what was drawn before
+		// what was said.
+		return withArtifactLinks(render(stateOf(in.Subtasks, sinks[0].ID)), in.Subtasks), "single", nil
+	}
 	states := map[string]task.SubtaskState{}
 	for _, st := range in.Subtasks {
 		states[st.ID] = st
-	}
-	sinks := in.Plan.Sinks()
-	if len(sinks) == 1 {
-		st := states[sinks[0].ID]
-		// Every link at the end, in plan order: what was drawn before
-		// what was said.
-		return withArtifactLinks(render(st), in.Subtasks), "single", nil
 	}
 	lang := Language(in.Input)
 	seen := map[string]int{}

@@ -179,10 +179,9 @@ func (ru *run) passthrough() error {
 // completion by starting the dependents it made ready. There is no polling:
 // the loop sleeps on the channel that finished subtasks report to.
 func (ru *run) schedule(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if len(ru.plan.Tasks) == 1 {
-		// A one-subtask plan runs on this goroutine: no handoff.
+		// A one-subtask plan runs on this goroutine: no handoff, and
+		// nothing left running to cancel when it returns.
 		ru.states[0] = ru.runNow(ctx, 0).state
 	} else {
 		ru.scheduleDAG(ctx)
@@ -192,7 +191,12 @@ func (ru *run) schedule(ctx context.Context) {
 	}
 }
 
+// scheduleDAG runs a plan of several subtasks, each on a goroutine of
+// its own; those still running when it returns (the request ended) are
+// cancelled.
 func (ru *run) scheduleDAG(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	dependents := make([][]int, len(ru.plan.Tasks))
 	for i, s := range ru.plan.Tasks {
 		for _, d := range s.Deps {

@@ -262,8 +262,14 @@ func (u Usage) Add(o Usage) Usage {
 func NewID(prefix string) string {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
-	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	var out [64]byte // room for a prefix of 40 bytes, on the stack
+	id := idEncoding.AppendEncode(append(out[:0], prefix...), b[:])
+	return string(id)
 }
+
+// idEncoding is base32's standard alphabet in lower case, unpadded: ids
+// read as they always did, encoded in one allocation.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // EstimateTokens estimates how many tokens text takes, without a
 // tokenizer: 1.1 tokens per CJK character (Han, kana, hangul), 0.2 per

@@ -19,6 +19,12 @@ import (
 // a server answering something other than server-sent events fails.
 const maxLinesWithoutData = 300
 
+// streamReadBuffer is the buffer a stream is read through. A chunk's line
+// is a few hundred bytes; a longer one is read in parts (readLine). The
+// transport buffers the connection already, and a thousand open streams
+// hold a thousand of these.
+const streamReadBuffer = 512
+
 // relayStream makes a streamed call and passes each chunk on as the
 // upstream sent it, while collecting the answer. Every error it returns
 // is a *task.Error.
@@ -33,7 +39,7 @@ func (m *Model) relayStream(ctx context.Context, path string, body []byte, chunk
 		return answer{}, m.classify(ctx, sctx, call, err)
 	}
 	defer resp.Body.Close()
-	a, err := m.readEvents(bufio.NewReader(resp.Body), idle, chunk)
+	a, err := m.readEvents(bufio.NewReaderSize(resp.Body, streamReadBuffer), idle, chunk)
 	if err != nil {
 		return answer{}, m.classify(ctx, sctx, call, err)
 	}

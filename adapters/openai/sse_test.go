@@ -42,3 +42,23 @@ func FuzzReadEvents(f *testing.F) {
 		}
 	})
 }
+
+// A chunk longer than the buffer a stream is read through arrives whole.
+func TestReadEventsLongerThanTheBuffer(t *testing.T) {
+	long := strings.Repeat("word ", 3*streamReadBuffer)
+	chunk, _ := json.Marshal(map[string]any{"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": long}, "finish_reason": "stop"}}})
+	stream := "data: " + string(chunk) + "\n\ndata: [DONE]\n\n"
+	idle := time.NewTimer(time.Hour)
+	defer idle.Stop()
+	var got [][]byte
+	m := &Model{idle: time.Minute}
+	a, err := m.readEvents(bufio.NewReaderSize(strings.NewReader(stream), streamReadBuffer), idle, func(raw []byte, _ string) {
+		got = append(got, bytes.Clone(raw))
+	})
+	if err != nil || a.text != long {
+		t.Fatalf("answer of %d bytes, want %d; err %v", len(a.text), len(long), err)
+	}
+	if len(got) != 1 || !bytes.Equal(got[0], chunk) {
+		t.Fatalf("forwarded %d chunks, want the one of %d bytes", len(got), len(chunk))
+	}
+}
