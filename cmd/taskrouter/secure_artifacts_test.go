@@ -139,7 +139,7 @@ func askUntilServed(t *testing.T, vars map[string]string, args ...string) task.R
 		code, out, errOut := runCLIEnv(t, context.Background(), vars, args...)
 		resp = task.Response{}
 		_ = json.Unmarshal([]byte(out), &resp)
-		waiting := code == exitUnavailable || (resp.Error != nil && (resp.Error.Code == task.CodeNoModel || resp.Error.Code == task.CodeUnavailable))
+		waiting := code == exitUnavailable || (resp.Error != nil && (resp.Error.Code == task.CodeNoModel || resp.Error.Code == task.CodeModelUnavailable || resp.Error.Code == task.CodeUnavailable))
 		if !waiting || time.Now().After(deadline) {
 			if code != exitOK && resp.Error == nil {
 				t.Fatalf("ask: exit %d\n%s\n%s", code, out, errOut)
