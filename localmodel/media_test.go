@@ -14,26 +14,13 @@ import (
 	"testing"
 
 	"github.com/taskrouter/taskrouter/artifacts"
-	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/artifacts/artifactstest"
 	"github.com/taskrouter/taskrouter/task"
 )
 
 func mediaStore(t *testing.T) *artifacts.Store {
 	t.Helper()
-	b, err := bus.Start(context.Background(), bus.Config{Name: "localmodel-media"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	nc, err := b.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := artifacts.Open(context.Background(), nc, artifacts.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return artifactstest.Store(t, artifacts.Config{})
 }
 
 // testImage is w×h: its left three quarters red, the rest blue.

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/taskrouter/taskrouter/artifacts"
-	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/artifacts/artifactstest"
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -98,20 +97,7 @@ func FuzzReadMediaParts(f *testing.F) {
 // /v1/audio/transcriptions, reading it either refuses it with a 400 that
 // names the problem or gives a stored recording and bounded fields.
 func FuzzTranscriptionForm(f *testing.F) {
-	b, err := bus.Start(context.Background(), bus.Config{Name: "fuzz-transcriptions"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = b.Close() })
-	nc, err := b.Connect("fuzz")
-	if err != nil {
-		f.Fatal(err)
-	}
-	store, err := artifacts.Open(context.Background(), nc, artifacts.Config{MaxBytes: 1 << 16})
-	if err != nil {
-		f.Fatal(err)
-	}
-	s := &Server{cfg: Config{Files: store}}
+	s := &Server{cfg: Config{Files: artifactstest.Store(f, artifacts.Config{MaxBytes: 1 << 16})}}
 	wav := "RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80\x3e\x00\x00\x00\x7d\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00"
 	f.Add("--B\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n" + wav + "\r\n--B--\r\n")
 	f.Add("--B\r\nContent-Disposition: form-data; name=\"timestamp_granularities[]\"\r\n\r\nword\r\n--B\r\nContent-Disposition: form-data; name=\"timestamp_granularities[]\"\r\n\r\nsegment\r\n--B--\r\n")

@@ -17,7 +17,7 @@ import (
 
 	"github.com/taskrouter/taskrouter/adapters/openaitest"
 	"github.com/taskrouter/taskrouter/artifacts"
-	"github.com/taskrouter/taskrouter/bus"
+	"github.com/taskrouter/taskrouter/artifacts/artifactstest"
 	"github.com/taskrouter/taskrouter/executors"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -27,20 +27,7 @@ var _ executors.ArtifactModel = (*Model)(nil)
 
 func mediaStore(t *testing.T) *artifacts.Store {
 	t.Helper()
-	b, err := bus.Start(context.Background(), bus.Config{Name: "openai-media"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	nc, err := b.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := artifacts.Open(context.Background(), nc, artifacts.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return artifactstest.Store(t, artifacts.Config{})
 }
 
 func mediaModel(t *testing.T, s *openaitest.Server, name string, caps ...string) *Model {
