@@ -51,21 +51,34 @@ func (m *Memory) embedTexts(ctx context.Context, texts []string) ([][]float32, s
 	return vecs, model
 }
 
-// encodeVector is v as base64 of little-endian float32s, OpenAI's own
-// compact encoding, normalised to unit length so that cosine similarity
-// is a dot product.
-func encodeVector(v []float32) string {
+// unit is v scaled to length 1, so that cosine similarity is a dot
+// product; nil for the zero vector.
+func unit(v []float32) []float32 {
 	norm := 0.0
 	for _, x := range v {
 		norm += float64(x) * float64(x)
 	}
-	norm = math.Sqrt(norm)
 	if norm == 0 {
+		return nil
+	}
+	norm = math.Sqrt(norm)
+	u := make([]float32, len(v))
+	for i, x := range v {
+		u[i] = float32(float64(x) / norm)
+	}
+	return u
+}
+
+// encodeVector is v's unit vector as base64 of little-endian float32s,
+// OpenAI's own compact encoding; empty for the zero vector.
+func encodeVector(v []float32) string {
+	u := unit(v)
+	if u == nil {
 		return ""
 	}
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(float32(float64(x)/norm)))
+	b := make([]byte, 4*len(u))
+	for i, x := range u {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
 	}
 	return base64.StdEncoding.EncodeToString(b)
 }
@@ -82,8 +95,6 @@ func decodeVector(s string) []float32 {
 	}
 	return v
 }
-
-func unit(v []float32) []float32 { return decodeVector(encodeVector(v)) }
 
 func dot(a, b []float32) float64 {
 	s := float32(0)
