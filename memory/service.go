@@ -131,17 +131,18 @@ func (m *Memory) Open(ctx context.Context, k Key, input string) (*Session, error
 	// The recent turns, the scope's index and the input's vector are
 	// read at once.
 	embedded := make(chan struct{})
-	ectx, cancelEmbed := context.WithCancel(ctx)
-	go func() {
-		defer close(embedded)
-		if strings.TrimSpace(input) == "" {
-			return
-		}
-		if vecs, model := m.embedTexts(ectx, []string{input}); vecs != nil {
-			s.query, s.queryModel = unit(vecs[0]), model
-		}
-	}()
-	defer func() { cancelEmbed(); <-embedded }()
+	if m.embed != nil && strings.TrimSpace(input) != "" {
+		ectx, cancelEmbed := context.WithCancel(ctx)
+		go func() {
+			defer close(embedded)
+			if vecs, model := m.embedTexts(ectx, []string{input}); vecs != nil {
+				s.query, s.queryModel = unit(vecs[0]), model
+			}
+		}()
+		defer func() { cancelEmbed(); <-embedded }()
+	} else {
+		close(embedded)
+	}
 	scoped := make(chan error, 1)
 	go func() {
 		var err error
