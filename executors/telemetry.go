@@ -52,8 +52,8 @@ func (e *Executor) observe(ctx context.Context, w *task.Work) (context.Context, 
 	return ctx, o
 }
 
-// end records the subtask's outcome; o may be nil.
-func (o *observation) end(out task.Output, err error) {
+// end records the subtask's outcome, which came at ended; o may be nil.
+func (o *observation) end(out task.Output, err error, ended time.Time) {
 	if o == nil {
 		return
 	}
@@ -66,14 +66,14 @@ func (o *observation) end(out task.Output, err error) {
 		case te != nil:
 			status = task.StatusFailed
 		}
-		m.WorkEnded(o.w.Model, status, time.Since(o.started))
+		m.WorkEnded(o.w.Model, status, ended.Sub(o.started))
 	}
 	if o.span != nil {
-		o.endSpan(out, te)
+		o.endSpan(out, te, ended)
 	}
 }
 
-func (o *observation) endSpan(out task.Output, te *task.Error) {
+func (o *observation) endSpan(out task.Output, te *task.Error, ended time.Time) {
 	attrs := make([]attribute.KeyValue, 4, 6)
 	attrs[0], attrs[1] = telemetry.AttrRequestID.String(o.w.RequestID), telemetry.AttrSubtaskID.String(o.w.SubtaskID)
 	attrs[2], attrs[3] = telemetry.AttrGenAIRequestModel.String(o.w.Model), telemetry.AttrAttempt.Int(o.w.Attempt)
@@ -84,5 +84,5 @@ func (o *observation) endSpan(out task.Output, te *task.Error) {
 		attrs = append(attrs, telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
 	}
 	o.span.SetAttributes(attrs...)
-	o.span.End()
+	o.span.End(trace.WithTimestamp(ended))
 }

@@ -228,9 +228,19 @@ func (e *Executor) refuseQueued(m *served) {
 }
 
 func (e *Executor) finish(j *job, r task.Reply) {
+	e.answer(j, r)
+	e.settle(j, r)
+}
+
+// answer sends a job's last reply.
+func (e *Executor) answer(j *job, r task.Reply) {
 	j.untrack()
 	j.cancel()
 	e.reply(j.inbox, r)
+}
+
+// settle records a job that was answered with r, as done work.
+func (e *Executor) settle(j *job, r task.Reply) {
 	j.stats.Record(time.Since(j.received), failure(r.Error))
 	e.work.Done()
 }
@@ -254,12 +264,16 @@ func (e *Executor) run(m *served, j *job) {
 	if err == nil && j.ctx.Err() != nil {
 		err = j.ctx.Err()
 	}
-	obs.end(out, err)
+	// The router waits for the reply, not for the span and the metrics:
+	// they are recorded after it, stamped with the time the work ended.
+	ended := time.Now()
+	r := task.Reply{Type: task.ReplyResult, Output: &out}
 	if err != nil {
-		e.finish(j, task.Reply{Type: task.ReplyError, Error: task.AsError(err)})
-		return
+		r = task.Reply{Type: task.ReplyError, Error: task.AsError(err)}
 	}
-	e.finish(j, task.Reply{Type: task.ReplyResult, Output: &out})
+	e.answer(j, r)
+	obs.end(out, err, ended)
+	e.settle(j, r)
 }
 
 // generate runs a job's work on its model: a Work with a Body goes to a

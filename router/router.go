@@ -122,6 +122,8 @@ type Router struct {
 
 	closeOnce sync.Once
 	serving   sync.WaitGroup
+	// ending counts attempt spans being ended off the request's path.
+	ending sync.WaitGroup
 }
 
 // New returns a router that dispatches over nc. The planner may be nil when
@@ -273,6 +275,7 @@ func (r *Router) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
 		r.serving.Wait()
+		r.ending.Wait()
 		err = r.inbox.close()
 	})
 	return err

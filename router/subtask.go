@@ -239,7 +239,7 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 		})
 	rec.EndedAt, rec.Executor, rec.Error = time.Now(), a.executor, a.err
 	a.record, a.memTokens = rec, memTokens
-	endAttemptSpan(span, a)
+	ru.r.endAttemptSpan(span, a, rec.EndedAt)
 	o := registry.Outcome{OK: a.err == nil, Latency: rec.EndedAt.Sub(rec.DispatchedAt), Replica: a.executor, Usage: a.out.Usage}
 	if a.err != nil {
 		o.Code, o.Message, o.RetryAfter = a.err.Code, a.err.Message, a.err.RetryAfter()

@@ -79,10 +79,10 @@ func endPlanSpan(span trace.Span, plan task.Plan, err error) {
 		return
 	}
 	if err != nil {
-		endSpan(span, task.AsError(err))
+		endSpan(span, task.AsError(err), nil)
 		return
 	}
-	endSpan(span, nil, telemetry.AttrPlanner.String(plannerOf(plan)), telemetry.AttrSubtasks.Int(len(plan.Tasks)))
+	endSpan(span, nil, []attribute.KeyValue{telemetry.AttrPlanner.String(plannerOf(plan)), telemetry.AttrSubtasks.Int(len(plan.Tasks))})
 }
 
 func plannerOf(plan task.Plan) string {
@@ -120,29 +120,37 @@ func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) attemptSpan {
 	return attemptSpan{span: span, subtaskID: w.SubtaskID, capability: w.Capability, model: w.Model, attempt: w.Attempt}
 }
 
-func endAttemptSpan(s attemptSpan, a attempt) {
+// endAttemptSpan ends an attempt's span, stamped with the time the
+// attempt ended, in a goroutine of its own: the SDK takes microseconds to
+// end a span, which the request does not have to wait for. Close waits
+// for the spans being ended.
+func (r *Router) endAttemptSpan(s attemptSpan, a attempt, ended time.Time) {
 	if s.span == nil {
 		return
 	}
-	attrs := make([]attribute.KeyValue, 4, 8)
-	attrs[0], attrs[1] = telemetry.AttrSubtaskID.String(s.subtaskID), telemetry.AttrCapability.String(s.capability)
-	attrs[2], attrs[3] = telemetry.AttrModel.String(s.model), telemetry.AttrAttempt.Int(s.attempt)
-	if a.executor != "" {
-		attrs = append(attrs, telemetry.AttrExecutor.String(a.executor))
-	}
-	if u := a.out.Usage; a.err == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
-		attrs = append(attrs, telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
-	}
-	endSpan(s.span, a.err, attrs...)
+	r.ending.Add(1)
+	go func(executor string, usage task.Usage, err *task.Error) {
+		defer r.ending.Done()
+		attrs := make([]attribute.KeyValue, 4, 8)
+		attrs[0], attrs[1] = telemetry.AttrSubtaskID.String(s.subtaskID), telemetry.AttrCapability.String(s.capability)
+		attrs[2], attrs[3] = telemetry.AttrModel.String(s.model), telemetry.AttrAttempt.Int(s.attempt)
+		if executor != "" {
+			attrs = append(attrs, telemetry.AttrExecutor.String(executor))
+		}
+		if err == nil && (usage.PromptTokens > 0 || usage.CompletionTokens > 0) {
+			attrs = append(attrs, telemetry.AttrGenAIInputTokens.Int(usage.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(usage.CompletionTokens))
+		}
+		endSpan(s.span, err, attrs, trace.WithTimestamp(ended))
+	}(a.executor, a.out.Usage, a.err)
 }
 
 // endSpan ends a span with attrs, and with an error status and the
 // error's code when err is set.
-func endSpan(span trace.Span, err *task.Error, attrs ...attribute.KeyValue) {
+func endSpan(span trace.Span, err *task.Error, attrs []attribute.KeyValue, opts ...trace.SpanEndOption) {
 	if err != nil {
 		span.SetStatus(codes.Error, err.Message)
 		attrs = append(attrs, telemetry.AttrErrorCode.String(string(err.Code)), telemetry.AttrErrorType.String(string(err.Code)))
 	}
 	span.SetAttributes(attrs...)
-	span.End()
+	span.End(opts...)
 }

@@ -131,6 +131,7 @@ func TestTraceContextTravelsInTheWork(t *testing.T) {
 	ctx, ingress := tp.Tracer("test").Start(context.Background(), "ingress")
 	mustDone(t, e.run(ctx, plan(sub("t1", "x", "in"))))
 	ingress.End()
+	e.router.Close() // the attempt's span is ended off the request's path; Close waits for it
 	ended := spans.Ended()
 	names := map[string]sdktrace.ReadOnlySpan{}
 	for _, s := range ended {

@@ -83,6 +83,11 @@ func TestDispatchSpansCarryTheirAttributes(t *testing.T) {
 			t.Fatalf("%s: response error %v", input, resp.Error)
 		}
 	}
+	// As a process stops: the router and the executor, then the traces.
+	r.Close()
+	if err := ex.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range providers {
 		if err := p.Shutdown(ctx); err != nil {
 			t.Fatal(err)
