@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -74,15 +72,11 @@ func (o *observation) end(out task.Output, err error, ended time.Time) {
 }
 
 func (o *observation) endSpan(out task.Output, te *task.Error, ended time.Time) {
-	attrs := make([]attribute.KeyValue, 4, 6)
-	attrs[0], attrs[1] = telemetry.AttrRequestID.String(o.w.RequestID), telemetry.AttrSubtaskID.String(o.w.SubtaskID)
-	attrs[2], attrs[3] = telemetry.AttrGenAIRequestModel.String(o.w.Model), telemetry.AttrAttempt.Int(o.w.Attempt)
-	if te != nil {
-		o.span.SetStatus(codes.Error, te.Message)
-		attrs = append(attrs, telemetry.AttrErrorCode.String(string(te.Code)), telemetry.AttrErrorType.String(string(te.Code)))
-	} else if u := out.Usage; u.PromptTokens > 0 || u.CompletionTokens > 0 {
-		attrs = append(attrs, telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+	e := telemetry.NewSpanEnd()
+	e.Add(telemetry.AttrRequestID.String(o.w.RequestID), telemetry.AttrSubtaskID.String(o.w.SubtaskID),
+		telemetry.AttrGenAIRequestModel.String(o.w.Model), telemetry.AttrAttempt.Int(o.w.Attempt))
+	if u := out.Usage; te == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
+		e.Add(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
 	}
-	o.span.SetAttributes(attrs...)
-	o.span.End(trace.WithTimestamp(ended))
+	e.End(o.span, te, trace.WithTimestamp(ended))
 }

@@ -105,7 +105,7 @@ func (r *Router) serveOne(ctx context.Context, msg *nats.Msg) {
 	r.stats.Record(time.Since(start), failure(resp.Error))
 	if span != nil {
 		span.SetAttributes(telemetry.AttrRequestID.String(resp.ID), telemetry.AttrStatus.String(string(statusOf(resp))))
-		endSpan(span, resp.Error, nil)
+		endSpan(span, resp.Error)
 	}
 	r.respond(msg, resp)
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/task"
@@ -79,10 +78,10 @@ func endPlanSpan(span trace.Span, plan task.Plan, err error) {
 		return
 	}
 	if err != nil {
-		endSpan(span, task.AsError(err), nil)
+		endSpan(span, task.AsError(err))
 		return
 	}
-	endSpan(span, nil, []attribute.KeyValue{telemetry.AttrPlanner.String(plannerOf(plan)), telemetry.AttrSubtasks.Int(len(plan.Tasks))})
+	endSpan(span, nil, telemetry.AttrPlanner.String(plannerOf(plan)), telemetry.AttrSubtasks.Int(len(plan.Tasks)))
 }
 
 func plannerOf(plan task.Plan) string {
@@ -131,26 +130,23 @@ func (r *Router) endAttemptSpan(s attemptSpan, a attempt, ended time.Time) {
 	r.ending.Add(1)
 	go func(executor string, usage task.Usage, err *task.Error) {
 		defer r.ending.Done()
-		attrs := make([]attribute.KeyValue, 4, 8)
-		attrs[0], attrs[1] = telemetry.AttrSubtaskID.String(s.subtaskID), telemetry.AttrCapability.String(s.capability)
-		attrs[2], attrs[3] = telemetry.AttrModel.String(s.model), telemetry.AttrAttempt.Int(s.attempt)
+		e := telemetry.NewSpanEnd()
+		e.Add(telemetry.AttrSubtaskID.String(s.subtaskID), telemetry.AttrCapability.String(s.capability),
+			telemetry.AttrModel.String(s.model), telemetry.AttrAttempt.Int(s.attempt))
 		if executor != "" {
-			attrs = append(attrs, telemetry.AttrExecutor.String(executor))
+			e.Add(telemetry.AttrExecutor.String(executor))
 		}
 		if err == nil && (usage.PromptTokens > 0 || usage.CompletionTokens > 0) {
-			attrs = append(attrs, telemetry.AttrGenAIInputTokens.Int(usage.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(usage.CompletionTokens))
+			e.Add(telemetry.AttrGenAIInputTokens.Int(usage.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(usage.CompletionTokens))
 		}
-		endSpan(s.span, err, attrs, trace.WithTimestamp(ended))
+		e.End(s.span, err, trace.WithTimestamp(ended))
 	}(a.executor, a.out.Usage, a.err)
 }
 
 // endSpan ends a span with attrs, and with an error status and the
 // error's code when err is set.
-func endSpan(span trace.Span, err *task.Error, attrs []attribute.KeyValue, opts ...trace.SpanEndOption) {
-	if err != nil {
-		span.SetStatus(codes.Error, err.Message)
-		attrs = append(attrs, telemetry.AttrErrorCode.String(string(err.Code)), telemetry.AttrErrorType.String(string(err.Code)))
-	}
-	span.SetAttributes(attrs...)
-	span.End(opts...)
+func endSpan(span trace.Span, err *task.Error, attrs ...attribute.KeyValue) {
+	e := telemetry.NewSpanEnd()
+	e.Add(attrs...)
+	e.End(span, err)
 }

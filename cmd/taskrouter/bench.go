@@ -84,6 +84,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	noStreamPlan := fs.Bool("no-streamplan", false, "skip measuring dispatch while the plan is written")
 	upstreamOnly := fs.Bool("upstream-only", false, "internal: serve only the scripted OpenAI-compatible upstream of the HTTP bench, print its URL, run until stopped")
 	bareProxy := fs.String("bare-proxy", "", "internal: serve only the HTTP bench's bare reverse proxy to this upstream URL, print its URL, run until stopped")
+	otlpReceiver := fs.Bool("otlp-receiver", false, "internal: serve only the telemetry bench's OTLP/HTTP trace receiver, print its URL, run until stopped")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -92,6 +93,9 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *bareProxy != "" {
 		return serveBareProxy(ctx, env, *bareProxy)
+	}
+	if *otlpReceiver {
+		return serveBenchReceiver(ctx, env)
 	}
 	if *n < 100 || *conc < 1 {
 		return usageError{"--n must be at least 100 and --concurrency at least 1"}

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,8 +24,9 @@ import (
 
 // telemetryBench is the cost of observing dispatch: the same one-subtask
 // dispatch with Prometheus metrics and tracing on (every span sampled and
-// exported over OTLP/HTTP to a receiver in this process), in the router
-// and the executor, against both off, in alternating rounds.
+// exported over OTLP/HTTP to a receiver in another process on this
+// machine, as a collector would be), in the router and the executor,
+// against both off, in alternating rounds.
 type telemetryBench struct {
 	ObservedDispatchP50us float64 `json:"observed_dispatch_p50_us"`
 	// ObservedDispatchOverheadRatio is dispatch_overhead_ratio with
@@ -38,15 +43,18 @@ type telemetryBench struct {
 // against on: a second router and executor with metrics and tracers, on
 // conns of their own, serving capability "traced".
 func benchTelemetry(ctx context.Context, rep *benchReport, reg registry.Registry, off *router.Router, routerConn, execConn *nats.Conn) error {
-	rcv, err := otlptest.Start()
+	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	defer rcv.Close()
-	rcv.Discard = true
+	rcv, rcvURL, err := startBenchChild(exe, "--otlp-receiver")
+	if err != nil {
+		return err
+	}
+	defer stopProcess(rcv)
 	providers := map[string]*tracing.Provider{}
 	for _, service := range []string{telemetry.ServiceRouter, telemetry.ServiceExecutor} {
-		p, err := tracing.Start(ctx, tracing.Config{Enabled: true, Endpoint: rcv.URL, ServiceName: service, Sampler: sdktrace.AlwaysSample()})
+		p, err := tracing.Start(ctx, tracing.Config{Enabled: true, Endpoint: rcvURL, ServiceName: service, Sampler: sdktrace.AlwaysSample()})
 		if err != nil {
 			return err
 		}
@@ -81,10 +89,47 @@ func benchTelemetry(ctx context.Context, rep *benchReport, reg registry.Registry
 			return fmt.Errorf("exporting the bench's spans: %w", err)
 		}
 	}
+	exports, err := receivedExports(ctx, rcvURL)
+	if err != nil {
+		return err
+	}
 	rep.telemetryBench = &telemetryBench{ObservedDispatchP50us: pm.subject.p50,
 		ObservedDispatchOverheadRatio: round3(pm.subject.p50 / rep.NATSRRP50us),
-		TelemetryOverheadRatio:        round3(pm.subject.p50 / pm.base.p50), Exports: rcv.Exports()}
+		TelemetryOverheadRatio:        round3(pm.subject.p50 / pm.base.p50), Exports: exports}
 	return nil
+}
+
+// serveBenchReceiver is the receiver process of the telemetry bench: an
+// OTLP/HTTP trace receiver that takes exports without keeping them, until
+// stopped.
+func serveBenchReceiver(ctx context.Context, env *cliEnv) error {
+	rcv, err := otlptest.Start()
+	if err != nil {
+		return err
+	}
+	defer rcv.Close()
+	rcv.Discard = true
+	fmt.Fprintln(env.stdout, rcv.URL)
+	<-ctx.Done()
+	return nil
+}
+
+// receivedExports asks the receiver at url how many exports it took.
+func receivedExports(ctx context.Context, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/exports", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("asking the bench's trace receiver: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(string(body))
 }
 
 // oneSubtask runs a one-subtask plan of capability on r.

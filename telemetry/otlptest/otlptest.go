@@ -54,6 +54,10 @@ func Start() (*Receiver, error) {
 	r := &Receiver{URL: "http://" + ln.Addr().String() + "/v1/traces"}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", r.export)
+	// How many exports arrived, for a receiver in another process.
+	mux.HandleFunc("GET /v1/traces/exports", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(strconv.Itoa(r.Exports())))
+	})
 	r.srv = &http.Server{Handler: mux}
 	go func() { _ = r.srv.Serve(ln) }()
 	return r, nil
