@@ -75,30 +75,36 @@ type scopeGroup struct {
 
 // encode returns the request for spans, nil when there is no span. It is
 // valid until the next encode.
+//
+// The writers append to a local slice and return it, as strconv's Append
+// functions do: storing into e.buf at every append would cost a GC write
+// barrier each time.
 func (e *encoder) encode(spans []sdktrace.ReadOnlySpan) []byte {
-	e.buf = e.buf[:0]
 	e.group(spans)
-	for r, g := range e.resources {
-		m := e.begin(requestResourceSpans)
-		if g.res != nil {
-			rm := e.begin(resourceSpansResource)
-			for it := g.res.Iter(); it.Next(); {
-				e.keyValue(resourceAttributes, it.Attribute())
-			}
-			e.end(rm)
-		}
-		for s := range e.scopes {
-			if e.scopes[s].resource == r {
-				e.scopeSpans(s, spans)
-			}
-		}
-		e.str(resourceSpansSchemaURL, g.res.SchemaURL())
-		e.end(m)
-	}
 	if len(e.resources) == 0 {
 		return nil
 	}
-	return e.buf
+	b := e.buf[:0]
+	for r, g := range e.resources {
+		var m, rm int
+		b, m = begin(b, requestResourceSpans)
+		if g.res != nil {
+			b, rm = begin(b, resourceSpansResource)
+			for it := g.res.Iter(); it.Next(); {
+				b = appendKeyValue(b, resourceAttributes, it.Attribute())
+			}
+			b = end(b, rm)
+		}
+		for s := range e.scopes {
+			if e.scopes[s].resource == r {
+				b = e.appendScopeSpans(b, s, spans)
+			}
+		}
+		b = appendStr(b, resourceSpansSchemaURL, g.res.SchemaURL())
+		b = end(b, m)
+	}
+	e.buf = b
+	return b
 }
 
 // forget drops the last batch's resources and scopes, so that a pooled
@@ -144,218 +150,223 @@ func (e *encoder) scopeOf(r int, scope instrumentation.Scope) int {
 	return len(e.scopes) - 1
 }
 
-func (e *encoder) scopeSpans(s int, spans []sdktrace.ReadOnlySpan) {
-	m := e.begin(resourceSpansScopeSpans)
+func (e *encoder) appendScopeSpans(b []byte, s int, spans []sdktrace.ReadOnlySpan) []byte {
+	b, m := begin(b, resourceSpansScopeSpans)
 	scope := e.scopes[s].scope
 	// The official transform leaves out the zero scope, and the scope's
 	// schema URL goes beside it, not in it.
 	if scope != (instrumentation.Scope{}) {
-		sm := e.begin(scopeSpansScope)
-		e.str(scopeName, scope.Name)
-		e.str(scopeVersion, scope.Version)
+		var sm int
+		b, sm = begin(b, scopeSpansScope)
+		b = appendStr(b, scopeName, scope.Name)
+		b = appendStr(b, scopeVersion, scope.Version)
 		for it := scope.Attributes.Iter(); it.Next(); {
-			e.keyValue(scopeAttributes, it.Attribute())
+			b = appendKeyValue(b, scopeAttributes, it.Attribute())
 		}
-		e.end(sm)
+		b = end(b, sm)
 	}
 	for i, of := range e.of {
 		if of == s {
-			e.span(spans[i])
+			b = appendSpan(b, spans[i])
 		}
 	}
-	e.str(scopeSpansSchemaURL, scope.SchemaURL)
-	e.end(m)
+	b = appendStr(b, scopeSpansSchemaURL, scope.SchemaURL)
+	return end(b, m)
 }
 
-func (e *encoder) span(sd sdktrace.ReadOnlySpan) {
-	m := e.begin(scopeSpansSpans)
+func appendSpan(b []byte, sd sdktrace.ReadOnlySpan) []byte {
+	b, m := begin(b, scopeSpansSpans)
 	sc, parent := sd.SpanContext(), sd.Parent()
 	tid, sid := sc.TraceID(), sc.SpanID()
-	e.bytes(spanTraceID, tid[:])
-	e.bytes(spanSpanID, sid[:])
-	e.str(spanTraceState, sc.TraceState().String())
+	b = appendBytes(b, spanTraceID, tid[:])
+	b = appendBytes(b, spanSpanID, sid[:])
+	b = appendStr(b, spanTraceState, sc.TraceState().String())
 	if psid := parent.SpanID(); psid.IsValid() {
-		e.bytes(spanParentSpanID, psid[:])
+		b = appendBytes(b, spanParentSpanID, psid[:])
 	}
-	e.fixed32(spanFlags, flags(sc.TraceFlags(), parent))
-	e.str(spanName, sd.Name())
-	e.uint(spanKind, kind(sd.SpanKind()))
-	e.fixed64(spanStart, unixNano(sd.StartTime()))
-	e.fixed64(spanEnd, unixNano(sd.EndTime()))
-	e.keyValues(spanAttributes, sd.Attributes())
-	e.uint(spanDroppedAttributes, clamp(sd.DroppedAttributes()))
+	b = appendFixed32(b, spanFlags, flags(sc.TraceFlags(), parent))
+	b = appendStr(b, spanName, sd.Name())
+	b = appendUint(b, spanKind, kind(sd.SpanKind()))
+	b = appendFixed64(b, spanStart, unixNano(sd.StartTime()))
+	b = appendFixed64(b, spanEnd, unixNano(sd.EndTime()))
+	b = appendKeyValues(b, spanAttributes, sd.Attributes())
+	b = appendUint(b, spanDroppedAttributes, clamp(sd.DroppedAttributes()))
 	for _, ev := range sd.Events() {
-		em := e.begin(spanEvents)
-		e.fixed64(eventTime, unixNano(ev.Time))
-		e.str(eventName, ev.Name)
-		e.keyValues(eventAttributes, ev.Attributes)
-		e.uint(eventDroppedAttributes, clamp(ev.DroppedAttributeCount))
-		e.end(em)
+		var em int
+		b, em = begin(b, spanEvents)
+		b = appendFixed64(b, eventTime, unixNano(ev.Time))
+		b = appendStr(b, eventName, ev.Name)
+		b = appendKeyValues(b, eventAttributes, ev.Attributes)
+		b = appendUint(b, eventDroppedAttributes, clamp(ev.DroppedAttributeCount))
+		b = end(b, em)
 	}
-	e.uint(spanDroppedEvents, clamp(sd.DroppedEvents()))
+	b = appendUint(b, spanDroppedEvents, clamp(sd.DroppedEvents()))
 	for _, l := range sd.Links() {
-		e.link(l)
+		b = appendLink(b, l)
 	}
-	e.uint(spanDroppedLinks, clamp(sd.DroppedLinks()))
+	b = appendUint(b, spanDroppedLinks, clamp(sd.DroppedLinks()))
 	// The official transform always sends a status, even an unset one.
 	status := sd.Status()
-	st := e.begin(spanStatus)
-	e.str(statusMessage, status.Description)
-	e.uint(statusCode, statusCodeOf(status.Code))
-	e.end(st)
-	e.end(m)
+	b, st := begin(b, spanStatus)
+	b = appendStr(b, statusMessage, status.Description)
+	b = appendUint(b, statusCode, statusCodeOf(status.Code))
+	b = end(b, st)
+	return end(b, m)
 }
 
-// link writes a span link. Unlike the official Go transform it sends the
-// linked context's trace state, which OTLP has a field for and the Java
-// and JavaScript exporters fill.
-func (e *encoder) link(l sdktrace.Link) {
-	m := e.begin(spanLinks)
+// appendLink writes a span link. Unlike the official Go transform it
+// sends the linked context's trace state, which OTLP has a field for and
+// the Java and JavaScript exporters fill.
+func appendLink(b []byte, l sdktrace.Link) []byte {
+	b, m := begin(b, spanLinks)
 	tid, sid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
-	e.bytes(linkTraceID, tid[:])
-	e.bytes(linkSpanID, sid[:])
-	e.str(linkTraceState, l.SpanContext.TraceState().String())
-	e.keyValues(linkAttributes, l.Attributes)
-	e.uint(linkDroppedAttributes, clamp(l.DroppedAttributeCount))
-	e.fixed32(linkFlags, flags(l.SpanContext.TraceFlags(), l.SpanContext))
-	e.end(m)
+	b = appendBytes(b, linkTraceID, tid[:])
+	b = appendBytes(b, linkSpanID, sid[:])
+	b = appendStr(b, linkTraceState, l.SpanContext.TraceState().String())
+	b = appendKeyValues(b, linkAttributes, l.Attributes)
+	b = appendUint(b, linkDroppedAttributes, clamp(l.DroppedAttributeCount))
+	b = appendFixed32(b, linkFlags, flags(l.SpanContext.TraceFlags(), l.SpanContext))
+	return end(b, m)
 }
 
-func (e *encoder) keyValues(num protowire.Number, kvs []attribute.KeyValue) {
+func appendKeyValues(b []byte, num protowire.Number, kvs []attribute.KeyValue) []byte {
 	for _, kv := range kvs {
-		e.keyValue(num, kv)
+		b = appendKeyValue(b, num, kv)
 	}
+	return b
 }
 
-func (e *encoder) keyValue(num protowire.Number, kv attribute.KeyValue) {
-	m := e.begin(num)
-	e.str(keyValueKey, string(kv.Key))
-	vm := e.begin(keyValueValue)
-	e.value(kv.Value)
-	e.end(vm)
-	e.end(m)
+func appendKeyValue(b []byte, num protowire.Number, kv attribute.KeyValue) []byte {
+	b, m := begin(b, num)
+	b = appendStr(b, keyValueKey, string(kv.Key))
+	b, vm := begin(b, keyValueValue)
+	b = appendValue(b, kv.Value)
+	b = end(b, vm)
+	return end(b, m)
 }
 
-// value writes an AnyValue's fields. Its oneof members are written even
-// when zero, as proto.Marshal does, so that false, 0 and "" stay set.
-func (e *encoder) value(v attribute.Value) {
+// appendValue writes an AnyValue's fields. Its oneof members are written
+// even when zero, as proto.Marshal does, so that false, 0 and "" stay set.
+func appendValue(b []byte, v attribute.Value) []byte {
 	switch v.Type() {
 	case attribute.EMPTY:
+		return b
 	case attribute.BOOL:
-		e.tag(anyBool, protowire.VarintType)
-		e.buf = protowire.AppendVarint(e.buf, protowire.EncodeBool(v.AsBool()))
+		b = protowire.AppendTag(b, anyBool, protowire.VarintType)
+		return protowire.AppendVarint(b, protowire.EncodeBool(v.AsBool()))
 	case attribute.INT64:
-		e.tag(anyInt, protowire.VarintType)
-		e.buf = protowire.AppendVarint(e.buf, uint64(v.AsInt64()))
+		b = protowire.AppendTag(b, anyInt, protowire.VarintType)
+		return protowire.AppendVarint(b, uint64(v.AsInt64()))
 	case attribute.FLOAT64:
-		e.tag(anyDouble, protowire.Fixed64Type)
-		e.buf = protowire.AppendFixed64(e.buf, math.Float64bits(v.AsFloat64()))
+		b = protowire.AppendTag(b, anyDouble, protowire.Fixed64Type)
+		return protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
 	case attribute.STRING:
-		e.strAlways(anyString, v.AsString())
+		return appendStrAlways(b, anyString, v.AsString())
 	case attribute.BYTESLICE:
-		e.tag(anyBytes, protowire.BytesType)
-		e.buf = protowire.AppendBytes(e.buf, v.AsByteSlice())
+		return appendBytes(b, anyBytes, v.AsByteSlice())
 	case attribute.BOOLSLICE:
-		array(e, v.AsBoolSlice(), attribute.BoolValue)
+		return appendArray(b, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		array(e, v.AsInt64Slice(), attribute.Int64Value)
+		return appendArray(b, v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		array(e, v.AsFloat64Slice(), attribute.Float64Value)
+		return appendArray(b, v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		array(e, v.AsStringSlice(), attribute.StringValue)
+		return appendArray(b, v.AsStringSlice(), attribute.StringValue)
 	case attribute.SLICE:
-		array(e, v.AsSlice(), func(v attribute.Value) attribute.Value { return v })
+		return appendArray(b, v.AsSlice(), func(v attribute.Value) attribute.Value { return v })
 	case attribute.MAP:
-		m := e.begin(anyKeyValueList)
-		e.keyValues(keyValueListValues, v.AsMap())
-		e.end(m)
-	default:
-		e.strAlways(anyString, "INVALID")
+		b, m := begin(b, anyKeyValueList)
+		b = appendKeyValues(b, keyValueListValues, v.AsMap())
+		return end(b, m)
 	}
+	return appendStrAlways(b, anyString, "INVALID")
 }
 
-// array writes an ArrayValue of vals, each made an attribute.Value.
-func array[T any](e *encoder, vals []T, value func(T) attribute.Value) {
-	m := e.begin(anyArray)
+// appendArray writes an ArrayValue of vals, each made an attribute.Value.
+func appendArray[T any](b []byte, vals []T, value func(T) attribute.Value) []byte {
+	b, m := begin(b, anyArray)
 	for _, v := range vals {
-		vm := e.begin(arrayValues)
-		e.value(value(v))
-		e.end(vm)
+		var vm int
+		b, vm = begin(b, arrayValues)
+		b = appendValue(b, value(v))
+		b = end(b, vm)
 	}
-	e.end(m)
+	return end(b, m)
 }
 
 // begin starts a length-delimited field whose length is not known yet. It
 // reserves one byte for the length, which is enough for most attributes;
 // end widens it when the message is longer.
-func (e *encoder) begin(num protowire.Number) int {
-	e.tag(num, protowire.BytesType)
-	e.buf = append(e.buf, 0)
-	return len(e.buf)
+func begin(b []byte, num protowire.Number) ([]byte, int) {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	b = append(b, 0)
+	return b, len(b)
 }
 
 // end writes the length of the message begun at start, moving the message
 // up when its length takes more than the byte reserved: a copy of what is
 // mostly a span, cheaper than measuring every message before writing it.
-func (e *encoder) end(start int) {
-	n := len(e.buf) - start
+func end(b []byte, start int) []byte {
+	n := len(b) - start
 	if n < 0x80 {
-		e.buf[start-1] = byte(n)
-		return
+		b[start-1] = byte(n)
+		return b
 	}
 	w := protowire.SizeVarint(uint64(n))
-	e.buf = append(e.buf, make([]byte, w-1)...)
-	copy(e.buf[start+w-1:], e.buf[start:start+n])
-	protowire.AppendVarint(e.buf[:start-1], uint64(n))
-}
-
-func (e *encoder) tag(num protowire.Number, typ protowire.Type) {
-	e.buf = protowire.AppendTag(e.buf, num, typ)
+	b = append(b, make([]byte, w-1)...)
+	copy(b[start+w-1:], b[start:start+n])
+	protowire.AppendVarint(b[:start-1], uint64(n))
+	return b
 }
 
 // The scalar writers leave zero values out, as proto3 does.
 
-func (e *encoder) str(num protowire.Number, s string) {
-	if s != "" {
-		e.strAlways(num, s)
+func appendStr(b []byte, num protowire.Number, s string) []byte {
+	if s == "" {
+		return b
 	}
+	return appendStrAlways(b, num, s)
 }
 
-// strAlways writes s even when empty. Protobuf strings must be UTF-8:
-// proto.Marshal would fail the whole batch, and receivers reject it, over
-// one bad byte in, say, a request id, so bad bytes become U+FFFD instead.
-func (e *encoder) strAlways(num protowire.Number, s string) {
+// appendStrAlways writes s even when empty. Protobuf strings must be
+// UTF-8: proto.Marshal would fail the whole batch, and receivers reject
+// it, over one bad byte in, say, a request id, so bad bytes become U+FFFD
+// instead.
+func appendStrAlways(b []byte, num protowire.Number, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	e.tag(num, protowire.BytesType)
-	e.buf = protowire.AppendString(e.buf, s)
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
 }
 
-func (e *encoder) bytes(num protowire.Number, b []byte) {
-	e.tag(num, protowire.BytesType)
-	e.buf = protowire.AppendBytes(e.buf, b)
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
 }
 
-func (e *encoder) uint(num protowire.Number, v uint32) {
-	if v != 0 {
-		e.tag(num, protowire.VarintType)
-		e.buf = protowire.AppendVarint(e.buf, uint64(v))
+func appendUint(b []byte, num protowire.Number, v uint32) []byte {
+	if v == 0 {
+		return b
 	}
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, uint64(v))
 }
 
-func (e *encoder) fixed32(num protowire.Number, v uint32) {
-	if v != 0 {
-		e.tag(num, protowire.Fixed32Type)
-		e.buf = protowire.AppendFixed32(e.buf, v)
+func appendFixed32(b []byte, num protowire.Number, v uint32) []byte {
+	if v == 0 {
+		return b
 	}
+	b = protowire.AppendTag(b, num, protowire.Fixed32Type)
+	return protowire.AppendFixed32(b, v)
 }
 
-func (e *encoder) fixed64(num protowire.Number, v uint64) {
-	if v != 0 {
-		e.tag(num, protowire.Fixed64Type)
-		e.buf = protowire.AppendFixed64(e.buf, v)
+func appendFixed64(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
 	}
+	b = protowire.AppendTag(b, num, protowire.Fixed64Type)
+	return protowire.AppendFixed64(b, v)
 }
 
 // flags are the W3C trace flags and whether the parent (or linked span)
