@@ -52,6 +52,7 @@ type StatusError struct {
 	Body string
 }
 
+// Error says the status and the start of the body.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("the OTLP receiver answered %d %s: %s", e.Code, http.StatusText(e.Code), e.Body)
 }
@@ -69,10 +70,13 @@ func (e *StatusError) retryable() bool {
 // rejected some of its spans. The exporter hands it to otel.Handle: the
 // export succeeded and is not retried.
 type PartialSuccess struct {
+	// Rejected is how many spans the receiver dropped.
 	Rejected int64
-	Message  string
+	// Message is the receiver's reason.
+	Message string
 }
 
+// Error says how many spans were rejected, and why.
 func (p *PartialSuccess) Error() string {
 	return fmt.Sprintf("the OTLP receiver rejected %d spans: %s", p.Rejected, p.Message)
 }
@@ -216,6 +220,11 @@ func (e *exporter) post(ctx context.Context, p *payload) (after time.Duration, r
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		// Whether Shutdown or the deadline ended it, not just that it was
+		// cancelled.
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w: %w", cause, err)
 		}
 		var badCert *tls.CertificateVerificationError
 		return 0, ctx.Err() == nil && !errors.As(err, &badCert), fmt.Errorf("posting spans to %s: %w", e.name, err)

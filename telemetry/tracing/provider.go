@@ -27,7 +27,7 @@ func Start(ctx context.Context, c Config) (*Provider, error) {
 	}
 	exp, err := NewExporter(c)
 	if err != nil {
-		return nil, fmt.Errorf("starting the OTLP trace exporter to %s: %w", c.Endpoint, err)
+		return nil, fmt.Errorf("starting the OTLP trace exporter: %w", err)
 	}
 	res, err := resource.New(ctx, resource.WithAttributes(append(c.Attributes,
 		semconv.ServiceName(c.ServiceName), semconv.ServiceVersion(c.ServiceVersion))...),
