@@ -99,9 +99,11 @@ type exporter struct {
 
 var _ sdktrace.SpanExporter = (*exporter)(nil)
 
-// NewExporter returns a span exporter that POSTs to c.Endpoint with
-// c.Headers, c.Timeout and c.Gzip, as OTLP/HTTP protobuf. It connects on
-// the first export. It is safe for concurrent use.
+// NewExporter returns a span exporter that POSTs to c.Endpoint as
+// OTLP/HTTP protobuf, with c.Headers, c.Timeout, c.Gzip and c's TLS files,
+// and a User-Agent naming taskrouter and c.ServiceVersion. It connects on
+// the first export and is safe for concurrent use. It fails on an
+// endpoint, a header or a TLS file it cannot use.
 func NewExporter(c Config) (sdktrace.SpanExporter, error) {
 	u, err := url.Parse(c.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
