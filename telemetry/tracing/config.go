@@ -57,11 +57,10 @@ type Config struct {
 // OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER (otlp or none),
 // OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
 // OTEL_EXPORTER_OTLP_PROTOCOL and its TRACES_ form (http/protobuf),
-// OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION, _CERTIFICATE,
-// _CLIENT_CERTIFICATE and _CLIENT_KEY and their TRACES_ forms (which win),
-// OTEL_SERVICE_NAME,
-// OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
-// OTEL_TRACES_SAMPLER_ARG. Tracing is on when an endpoint is set or the
+// OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT (milliseconds), _COMPRESSION (gzip
+// or none), _CERTIFICATE, _CLIENT_CERTIFICATE and _CLIENT_KEY and their
+// TRACES_ forms (which win), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
+// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. Tracing is on when an endpoint is set or the
 // exporter is otlp, and not disabled. service is the service.name unless
 // OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES names one. Errors name the
 // variable and say what it may hold.
