@@ -1,14 +1,20 @@
 // Package tracing sets up OpenTelemetry tracing from the standard OTEL_*
-// environment variables: an OTLP/HTTP exporter behind a batching span
-// processor, a sampler and the process's resource. The command reads the
-// environment and hands it in; nothing here reads it.
+// environment variables: an OTLP/HTTP exporter of its own behind the
+// SDK's batching span processor, a sampler and the process's resource.
+// The command reads the environment and hands it in; nothing here reads
+// it but the HTTPS_PROXY-style variables, as every Go HTTP client does.
 package tracing
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -27,6 +33,16 @@ type Config struct {
 	Endpoint string
 	// Headers go with every export, such as an API key of the backend.
 	Headers map[string]string
+	// Timeout bounds each export, retries included (0: DefaultTimeout).
+	Timeout time.Duration
+	// Gzip compresses exports.
+	Gzip bool
+	// Certificate is a PEM file of the CAs the endpoint's certificate is
+	// checked against instead of the system's.
+	Certificate string
+	// ClientCertificate and ClientKey are PEM files of the certificate
+	// and key this process shows the endpoint (mutual TLS).
+	ClientCertificate, ClientKey string
 	// ServiceName and ServiceVersion are the resource's service.name and
 	// service.version.
 	ServiceName, ServiceVersion string
@@ -41,9 +57,10 @@ type Config struct {
 // OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER (otlp or none),
 // OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
 // OTEL_EXPORTER_OTLP_PROTOCOL and its TRACES_ form (http/protobuf),
-// OTEL_EXPORTER_OTLP_HEADERS and its TRACES_ form, OTEL_SERVICE_NAME,
-// OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
-// OTEL_TRACES_SAMPLER_ARG. Tracing is on when an endpoint is set or the
+// OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT (milliseconds), _COMPRESSION (gzip
+// or none), _CERTIFICATE, _CLIENT_CERTIFICATE and _CLIENT_KEY and their
+// TRACES_ forms (which win), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
+// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. Tracing is on when an endpoint is set or the
 // exporter is otlp, and not disabled. service is the service.name unless
 // OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES names one. Errors name the
 // variable and say what it may hold.
@@ -72,6 +89,9 @@ func FromEnv(getenv func(string) string, service string) (Config, error) {
 		return c, err
 	}
 	if c.Headers, err = headersFromEnv(getenv); err != nil {
+		return c, err
+	}
+	if err := c.exportFromEnv(getenv); err != nil {
 		return c, err
 	}
 	if err := c.resourceFromEnv(getenv); err != nil {
@@ -110,6 +130,69 @@ func checkProtocol(getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// signalEnv reads the traces' own form of an OTEL_EXPORTER_OTLP_ variable,
+// else the general one, and says which it read.
+func signalEnv(getenv func(string) string, suffix string) (name, value string) {
+	name = "OTEL_EXPORTER_OTLP_TRACES_" + suffix
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return name, v
+	}
+	name = "OTEL_EXPORTER_OTLP_" + suffix
+	return name, strings.TrimSpace(getenv(name))
+}
+
+// exportFromEnv reads how each export is made: its timeout, compression
+// and TLS files.
+func (c *Config) exportFromEnv(getenv func(string) string) error {
+	if name, v := signalEnv(getenv, "TIMEOUT"); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms <= 0 || ms > int64(24*time.Hour/time.Millisecond) {
+			return fmt.Errorf("%s=%q: want a whole number of milliseconds from 1 to a day, such as 10000", name, v)
+		}
+		c.Timeout = time.Duration(ms) * time.Millisecond
+	}
+	switch name, v := signalEnv(getenv, "COMPRESSION"); v {
+	case "", "none":
+	case "gzip":
+		c.Gzip = true
+	default:
+		return fmt.Errorf("%s=%q: taskrouter compresses exports with gzip (or none)", name, v)
+	}
+	_, c.Certificate = signalEnv(getenv, "CERTIFICATE")
+	_, c.ClientCertificate = signalEnv(getenv, "CLIENT_CERTIFICATE")
+	_, c.ClientKey = signalEnv(getenv, "CLIENT_KEY")
+	return nil
+}
+
+// tlsConfig loads the TLS files; nil, without them, is the system's CAs.
+func (c Config) tlsConfig() (*tls.Config, error) {
+	if c.Certificate == "" && c.ClientCertificate == "" && c.ClientKey == "" {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.Certificate != "" {
+		pem, err := os.ReadFile(c.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("reading the exporter's CA certificates: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("the exporter's CA file %s holds no PEM certificate", c.Certificate)
+		}
+	}
+	if (c.ClientCertificate == "") != (c.ClientKey == "") {
+		return nil, errors.New("the exporter's client certificate and client key go together: set both or neither")
+	}
+	if c.ClientCertificate != "" {
+		cert, err := tls.LoadX509KeyPair(c.ClientCertificate, c.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("loading the exporter's client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
 }
 
 // headersFromEnv reads "key=value,key2=value2" lists with percent-encoded

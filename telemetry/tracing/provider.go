@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -26,13 +25,9 @@ func Start(ctx context.Context, c Config) (*Provider, error) {
 	if !c.Enabled {
 		return nil, nil
 	}
-	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(c.Endpoint)}
-	if len(c.Headers) > 0 {
-		opts = append(opts, otlptracehttp.WithHeaders(c.Headers))
-	}
-	exp, err := otlptracehttp.New(ctx, opts...)
+	exp, err := NewExporter(c)
 	if err != nil {
-		return nil, fmt.Errorf("starting the OTLP trace exporter to %s: %w", c.Endpoint, err)
+		return nil, fmt.Errorf("starting the OTLP trace exporter: %w", err)
 	}
 	res, err := resource.New(ctx, resource.WithAttributes(append(c.Attributes,
 		semconv.ServiceName(c.ServiceName), semconv.ServiceVersion(c.ServiceVersion))...),

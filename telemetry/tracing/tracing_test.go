@@ -40,6 +40,12 @@ func TestFromEnv(t *testing.T) {
 			err: "OTEL_TRACES_SAMPLER"},
 		{name: "bad ratio", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_SAMPLER": "traceidratio",
 			"OTEL_TRACES_SAMPLER_ARG": "2"}, err: "OTEL_TRACES_SAMPLER_ARG"},
+		{name: "bad timeout", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_TIMEOUT": "10s"},
+			err: "OTEL_EXPORTER_OTLP_TIMEOUT=\"10s\": want a whole number of milliseconds"},
+		{name: "zero timeout", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "0"},
+			err: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"},
+		{name: "bad compression", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"},
+			err: "OTEL_EXPORTER_OTLP_COMPRESSION=\"zstd\": taskrouter compresses exports with gzip"},
 		{name: "bad header", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_HEADERS": "secret-no-equals"},
 			err: "OTEL_EXPORTER_OTLP_HEADERS: item 1"},
 	}
@@ -67,6 +73,29 @@ func TestHeadersAreDecoded(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_HEADERS": "api-key=a%20b,x=1", "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "x=2"}), "s")
 	if err != nil || got.Headers["api-key"] != "a b" || got.Headers["x"] != "2" {
 		t.Fatalf("headers %v, %v", got.Headers, err)
+	}
+}
+
+func TestExportVariables(t *testing.T) {
+	for _, c := range []struct {
+		env     map[string]string
+		timeout time.Duration
+		gzip    bool
+		ca      string
+	}{
+		{env: map[string]string{}},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "2500", "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
+			"OTEL_EXPORTER_OTLP_CERTIFICATE": "/etc/ca.pem"}, timeout: 2500 * time.Millisecond, gzip: true, ca: "/etc/ca.pem"},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "2500", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "100",
+			"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "none",
+			"OTEL_EXPORTER_OTLP_CERTIFICATE": "/etc/ca.pem", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE": "/etc/traces-ca.pem"},
+			timeout: 100 * time.Millisecond, ca: "/etc/traces-ca.pem"},
+	} {
+		c.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://c:4318"
+		got, err := tracing.FromEnv(env(c.env), "s")
+		if err != nil || got.Timeout != c.timeout || got.Gzip != c.gzip || got.Certificate != c.ca {
+			t.Errorf("%v: timeout %v gzip %v CA %q, %v", c.env, got.Timeout, got.Gzip, got.Certificate, err)
+		}
 	}
 }
 
