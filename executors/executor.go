@@ -20,6 +20,7 @@ import (
 	"github.com/taskrouter/taskrouter/bus"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 // Model does the work of one subtask. localmodel and the remote adapters
@@ -105,6 +106,8 @@ type Executor struct {
 	stopWatch context.CancelFunc
 	watchers  sync.WaitGroup
 	stopOnce  sync.Once
+	// spans ends the work's spans off the path of the replies.
+	spans     *telemetry.Ender
 	drainOnce sync.Once
 	drainErr  error
 }
@@ -122,6 +125,7 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 	accepted, _ := json.Marshal(task.Reply{Type: task.ReplyAccepted, Executor: cfg.ID})
 	keepAlive, _ := json.Marshal(task.Reply{Type: task.ReplyProgress, Executor: cfg.ID})
 	e := &Executor{accepted: accepted, keepAlive: keepAlive, cfg: cfg, nc: nc, models: map[string]*served{}, cancel: newCancels(),
+		spans:  telemetry.NewEnder(telemetry.EndDelay),
 		hbStop: make(chan struct{}), hbDone: make(chan struct{}), kaDone: make(chan struct{}), quit: make(chan struct{})}
 	for _, m := range cfg.Models {
 		if err := task.CheckModelName(m.Spec.Name); err != nil {
@@ -255,6 +259,8 @@ func (e *Executor) Stop() {
 		<-e.hbDone
 		<-e.kaDone
 		close(e.quit)
+		// Work still running ends its spans at once from now on.
+		e.spans.Close()
 		go func() {
 			e.workers.Wait()
 			for _, m := range e.models {

@@ -78,5 +78,5 @@ func (o *observation) endSpan(out task.Output, te *task.Error, ended time.Time) 
 	if u := out.Usage; te == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
 		e.Add(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
 	}
-	e.End(o.span, te, trace.WithTimestamp(ended))
+	o.e.spans.End(o.span, e, te, ended)
 }

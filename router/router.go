@@ -17,6 +17,7 @@ import (
 	"github.com/taskrouter/taskrouter/memory"
 	"github.com/taskrouter/taskrouter/registry"
 	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
 )
 
 // Planner turns a request into a plan.
@@ -122,8 +123,8 @@ type Router struct {
 
 	closeOnce sync.Once
 	serving   sync.WaitGroup
-	// ending counts attempt spans being ended off the request's path.
-	ending sync.WaitGroup
+	// spans ends attempt spans off the request's path.
+	spans *telemetry.Ender
 }
 
 // New returns a router that dispatches over nc. The planner may be nil when
@@ -137,7 +138,7 @@ func New(nc *nats.Conn, sel Selector, planner Planner, cfg Config) (*Router, err
 	if err != nil {
 		return nil, err
 	}
-	r := &Router{cfg: cfg, nc: nc, sel: sel, planner: planner, inbox: in}
+	r := &Router{cfg: cfg, nc: nc, sel: sel, planner: planner, inbox: in, spans: telemetry.NewEnder(telemetry.EndDelay)}
 	r.withEmbedder()
 	return r, nil
 }
@@ -275,7 +276,7 @@ func (r *Router) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
 		r.serving.Wait()
-		r.ending.Wait()
+		r.spans.Close()
 		err = r.inbox.close()
 	})
 	return err

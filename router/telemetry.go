@@ -120,27 +120,22 @@ func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) attemptSpan {
 }
 
 // endAttemptSpan ends an attempt's span, stamped with the time the
-// attempt ended, in a goroutine of its own: the SDK takes microseconds to
-// end a span, which the request does not have to wait for. Close waits
-// for the spans being ended.
+// attempt ended, off the request's path (telemetry.Ender); Close ends
+// what is left.
 func (r *Router) endAttemptSpan(s attemptSpan, a attempt, ended time.Time) {
 	if s.span == nil {
 		return
 	}
-	r.ending.Add(1)
-	go func(executor string, usage task.Usage, err *task.Error) {
-		defer r.ending.Done()
-		e := telemetry.NewSpanEnd()
-		e.Add(telemetry.AttrSubtaskID.String(s.subtaskID), telemetry.AttrCapability.String(s.capability),
-			telemetry.AttrModel.String(s.model), telemetry.AttrAttempt.Int(s.attempt))
-		if executor != "" {
-			e.Add(telemetry.AttrExecutor.String(executor))
-		}
-		if err == nil && (usage.PromptTokens > 0 || usage.CompletionTokens > 0) {
-			e.Add(telemetry.AttrGenAIInputTokens.Int(usage.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(usage.CompletionTokens))
-		}
-		e.End(s.span, err, trace.WithTimestamp(ended))
-	}(a.executor, a.out.Usage, a.err)
+	e := telemetry.NewSpanEnd()
+	e.Add(telemetry.AttrSubtaskID.String(s.subtaskID), telemetry.AttrCapability.String(s.capability),
+		telemetry.AttrModel.String(s.model), telemetry.AttrAttempt.Int(s.attempt))
+	if a.executor != "" {
+		e.Add(telemetry.AttrExecutor.String(a.executor))
+	}
+	if u := a.out.Usage; a.err == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
+		e.Add(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+	}
+	r.spans.End(s.span, e, a.err, ended)
 }
 
 // endSpan ends a span with attrs, and with an error status and the

@@ -1,0 +1,82 @@
+package telemetry_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/taskrouter/taskrouter/task"
+	"github.com/taskrouter/taskrouter/telemetry"
+)
+
+// An Ender ends every span it is given, with the time and the attributes
+// it was given, whether its timer or Close ends them, and at once after
+// Close.
+func TestEnderEndsEverySpanAtItsOwnTime(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")
+	ender := telemetry.NewEnder(time.Millisecond)
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	const writers, each = 8, 200
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				_, span := tracer.Start(context.Background(), "attempt", trace.WithTimestamp(base))
+				e := telemetry.NewSpanEnd()
+				e.Add(telemetry.AttrAttempt.Int(w*each + i))
+				var err *task.Error
+				if i%10 == 0 {
+					err = &task.Error{Code: task.CodeUpstream, Message: "broke"}
+				}
+				ender.End(span, e, err, base.Add(time.Duration(w*each+i)*time.Second))
+				if i%50 == 0 {
+					time.Sleep(2 * time.Millisecond) // let the timer end some
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ender.Close()
+	ended := spans.Ended()
+	if len(ended) != writers*each {
+		t.Fatalf("%d spans ended of %d", len(ended), writers*each)
+	}
+	seen := map[int64]bool{}
+	for _, s := range ended {
+		n := s.Attributes()[0].Value.AsInt64()
+		if seen[n] || s.EndTime() != base.Add(time.Duration(n)*time.Second) || (n%each%10 == 0) != (len(s.Attributes()) == 3) {
+			t.Fatalf("span %d: seen before %v, ended at %v, attributes %v", n, seen[n], s.EndTime(), s.Attributes())
+		}
+		seen[n] = true
+	}
+	_, late := tracer.Start(context.Background(), "late")
+	ender.End(late, telemetry.NewSpanEnd(), nil, base)
+	if got := spans.Ended(); len(got) != writers*each+1 || got[len(got)-1].Name() != "late" {
+		t.Fatalf("a span given after Close is not ended at once")
+	}
+}
+
+// A span the Ender holds is ended by its timer, without Close.
+func TestEnderEndsWithinItsDelay(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")
+	ender := telemetry.NewEnder(time.Millisecond)
+	defer ender.Close()
+	_, span := tracer.Start(context.Background(), "attempt")
+	ender.End(span, telemetry.NewSpanEnd(), nil, time.Now())
+	deadline := time.Now().Add(10 * time.Second)
+	for len(spans.Ended()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the span was never ended")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
