@@ -86,6 +86,8 @@ type envOptions struct {
 	jobsKV  kv.Store
 	// memory, when set, keeps conversations for the router and the API.
 	memory *memory.Memory
+	// planner plans for the router (default splitPlanner).
+	planner router.Planner
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -125,7 +127,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.cfg.Console != nil {
 		rc.Observe = o.cfg.Console.Observe
 	}
-	e.router, err = router.New(e.connect("router"), e.reg, splitPlanner{}, rc)
+	var pl router.Planner = splitPlanner{}
+	if o.planner != nil {
+		pl = o.planner
+	}
+	e.router, err = router.New(e.connect("router"), e.reg, pl, rc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +172,7 @@ func (e *env) startJobs(o envOptions) {
 }
 
 func (e *env) startHTTP(cfg httpapi.Config) {
-	cfg.Runner, cfg.Models, cfg.Planner, cfg.Jobs = e.router, e.reg, splitPlanner{}, e.jobs
+	cfg.Runner, cfg.Models, cfg.Jobs = e.router, e.reg, e.jobs
 	srv, err := httpapi.New(cfg)
 	if err != nil {
 		e.t.Fatal(err)

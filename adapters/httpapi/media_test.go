@@ -81,7 +81,7 @@ func newMediaEnv(t *testing.T, maxBytes int64, cfg httpapi.Config) *mediaEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.jobs.Close(context.Background()) })
-	cfg.Runner, cfg.Models, cfg.Planner, cfg.Jobs, cfg.Files = e.router, e.reg, pl, e.jobs, e.store
+	cfg.Runner, cfg.Models, cfg.Jobs, cfg.Files = e.router, e.reg, e.jobs, e.store
 	cfg.APIKeys = append([]string{mediaKey}, cfg.APIKeys...)
 	srv, err := httpapi.New(cfg)
 	if err != nil {

@@ -30,13 +30,6 @@ type Runner interface {
 	Handle(ctx context.Context, req task.Request, onEvent func(task.Event)) task.Response
 }
 
-// Planner plans a request; the router's planner is one. With it the
-// server plans model "taskrouter" requests itself, so that it knows
-// whether a stream can carry the text of a one-subtask plan as it comes.
-type Planner interface {
-	Plan(ctx context.Context, req task.Request) (task.Plan, error)
-}
-
 // ModelLister lists the registered models; the registry is one.
 type ModelLister interface {
 	Models(ctx context.Context) ([]registry.ModelState, error)
@@ -44,9 +37,8 @@ type ModelLister interface {
 
 // Config configures a Server. Runner and Models are required.
 type Config struct {
-	Runner  Runner
-	Models  ModelLister
-	Planner Planner
+	Runner Runner
+	Models ModelLister
 	// Jobs runs /v1/jobs and the jobs webhooks create; nil answers those
 	// routes with 503.
 	Jobs *jobs.Manager

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/taskrouter/taskrouter/adapters/httpapi/internal/pipe"
 	"github.com/taskrouter/taskrouter/adapters/internal/openaibody"
 	"github.com/taskrouter/taskrouter/task"
 )
@@ -38,20 +37,22 @@ const mergeStep = "merge"
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, req task.Request, sw *chunkWriter) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	req, err := pipe.PlanFirst(ctx, s.cfg.Planner, req)
-	if err != nil {
-		writeError(w, asAPIError(err))
-		return
-	}
-	f := forwarder{step: mergeStep}
-	if req.Plan != nil && len(req.Plan.Tasks) == 1 {
-		f.step = req.Plan.Tasks[0].ID
+	var f forwarder
+	if req.Plan != nil {
+		f.step = answerStep(*req.Plan)
 	}
 	st := &sseStream{sw: sw, cancel: cancel}
 	st.mu.Lock() // the timer's function reads st.keepAlive
 	st.keepAlive = time.AfterFunc(s.cfg.KeepAlive, func() { st.comment(s.cfg.KeepAlive) })
 	st.mu.Unlock()
+	// The request is planned as it runs, so that a planner that streams
+	// its plan starts steps while it writes the rest; the whole plan's
+	// event, which comes before any step of it writes the answer, names
+	// the step to forward.
 	resp := s.cfg.Runner.Handle(ctx, req, func(ev task.Event) {
+		if ev.Type == task.EventPlanned && ev.SubtaskID == "" && ev.Plan != nil && f.step == "" {
+			f.step = answerStep(*ev.Plan)
+		}
 		if f.forwards(ev) {
 			st.mu.Lock()
 			defer st.mu.Unlock()
@@ -67,6 +68,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req task.Request
 	st.done = true
 	resp.Answer = withLinks(resp.Answer, resp.Artifacts, baseURL(r))
 	st.sw.finish(resp, &f)
+}
+
+// answerStep is the step of plan whose text is the answer: a one-step
+// plan's step, else the merge.
+func answerStep(plan task.Plan) string {
+	if len(plan.Tasks) == 1 {
+		return plan.Tasks[0].ID
+	}
+	return mergeStep
 }
 
 // sseStream is a chunk writer shared by the router's callback and the

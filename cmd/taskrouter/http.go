@@ -217,7 +217,7 @@ func (a *app) buildHTTP(ctx context.Context, nc *nats.Conn, closers *[]func(cont
 	}
 	// The router plans for the API too, so that planning is traced, and a
 	// request whose planning fails is counted.
-	cfg := httpapi.Config{Runner: a.router, Models: a.reg, Planner: a.router, Jobs: a.jobs.mgr, Hooks: hooks, Dedupe: a.jobs.dedupe,
+	cfg := httpapi.Config{Runner: a.router, Models: a.reg, Jobs: a.jobs.mgr, Hooks: hooks, Dedupe: a.jobs.dedupe,
 		APIKeys: a.apiKeys(), Limiter: limiter, MaxBodyBytes: h.MaxBodyBytes, ReadTimeout: h.ReadTimeout,
 		WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout, KeepAlive: h.KeepAlive, Limits: a.cfg.TaskLimits(),
 		CORS:   httpapi.CORS{AllowedOrigins: h.CORS.AllowedOrigins, MaxAge: h.CORS.MaxAge},
