@@ -33,27 +33,31 @@ type attempt struct {
 // end of ctx. onProgress receives streamed text and upstream chunks.
 // patience is how much longer than the accept timeout to wait for an
 // executor to take the work, when sending it again could only reach the
-// same one (see run.patience).
-func (r *Router) dispatch(ctx context.Context, w task.Work, patience time.Duration, onAccepted func(executor string), onProgress func(task.Reply)) attempt {
+// same one (see run.patience). The outcome is left in a. The work, the
+// replies and the outcome go by pointer: a streaming request's goroutine
+// holds these frames while it streams.
+func (r *Router) dispatch(ctx context.Context, w *task.Work, patience time.Duration, onAccepted func(executor string), onProgress func(*task.Reply), a *attempt) {
 	if st := r.nc.Status(); st != nats.CONNECTED {
 		// A publish now would wait in the client's buffer and reach the
 		// executors, if ever, after the accept timeout ran out: say at
 		// once that NATS is away.
-		return attempt{unserved: true, err: natsAway(st)}
+		*a = attempt{unserved: true, err: natsAway(st)}
+		return
 	}
 	reply, box, closeBox := r.inbox.open()
 	defer closeBox()
-	if a, sent := r.publishWork(w, reply); !sent {
-		return a
+	var sent bool
+	if *a, sent = r.publishWork(w, reply); !sent {
+		return
 	}
-	return r.follow(ctx, w, box, patience, onAccepted, onProgress)
+	*a = r.follow(ctx, w, box, patience, onAccepted, onProgress)
 }
 
 // publishWork sends w to its model's queue group, asking for the replies
 // on reply; when it could not, the attempt says why.
-func (r *Router) publishWork(w task.Work, reply string) (attempt, bool) {
+func (r *Router) publishWork(w *task.Work, reply string) (attempt, bool) {
 	buf := workBuffers.Get().(*[]byte)
-	data, err := task.AppendWork((*buf)[:0], w)
+	data, err := task.AppendWork((*buf)[:0], *w)
 	defer putWorkBuffer(buf, data)
 	if err != nil {
 		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}, false
@@ -81,7 +85,7 @@ func putWorkBuffer(buf *[]byte, data []byte) {
 	}
 }
 
-func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply)) attempt {
+func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(*task.Reply)) attempt {
 	timer := getTimer(r.cfg.AcceptTimeout)
 	defer putTimer(timer)
 	executor := ""
@@ -125,7 +129,7 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, patience
 				onAccepted(executor)
 			case task.ReplyProgress:
 				if rep.Delta != "" || len(rep.Chunk) > 0 || rep.Progress != nil {
-					onProgress(rep)
+					onProgress(&rep)
 				}
 			case task.ReplyResult:
 				if rep.Output == nil {
@@ -160,7 +164,7 @@ func natsAway(st nats.Status) *task.Error {
 }
 
 // cancelAt tells executors to stop one attempt of a subtask.
-func (r *Router) cancelAt(w task.Work) {
+func (r *Router) cancelAt(w *task.Work) {
 	body, _ := json.Marshal(task.CancelNotice{Subtasks: []string{w.SubtaskID}, Attempt: w.Attempt})
 	if err := r.nc.Publish(task.CancelSubject(w.RequestID), body); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		r.cfg.Logger.Warn("publishing cancellation", "request_id", w.RequestID, "subtask", w.SubtaskID, "model", w.Model, "err", err)

@@ -60,9 +60,9 @@ func statusOf(resp task.Response) task.Status {
 }
 
 // ended records a request's end in the metrics.
-func (r *Router) ended(req task.Request, resp task.Response, started time.Time) {
+func (r *Router) ended(req *task.Request, resp *task.Response, started time.Time) {
 	if m := r.cfg.Metrics; m != nil {
-		m.RequestEnded(task.IngressOf(req), statusOf(resp), time.Since(started))
+		m.RequestEnded(task.IngressOf(*req), statusOf(*resp), time.Since(started))
 	}
 }
 
@@ -124,7 +124,7 @@ func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) attemptSpan {
 // attempt ended, in a goroutine of its own: the SDK takes microseconds to
 // end a span, which the request does not have to wait for. Close waits
 // for the spans being ended.
-func (r *Router) endAttemptSpan(s attemptSpan, a attempt, ended time.Time) {
+func (r *Router) endAttemptSpan(s attemptSpan, a *attempt, ended time.Time) {
 	if s.span == nil {
 		return
 	}
