@@ -33,10 +33,10 @@ type attempt struct {
 // end of ctx. onProgress receives streamed text and upstream chunks.
 // patience is how much longer than the accept timeout to wait for an
 // executor to take the work, when sending it again could only reach the
-// same one (see run.patience). The outcome is left in a. The work, the
-// replies and the outcome go by pointer: a streaming request's goroutine
+// same one (see run.patience). The outcome is left in a. The work and
+// the outcome go by pointer: a streaming request's goroutine
 // holds these frames while it streams.
-func (r *Router) dispatch(ctx context.Context, w *task.Work, patience time.Duration, onAccepted func(executor string), onProgress func(*task.Reply), a *attempt) {
+func (r *Router) dispatch(ctx context.Context, w *task.Work, patience time.Duration, onAccepted func(executor string), onProgress func(task.Reply), a *attempt) {
 	if st := r.nc.Status(); st != nats.CONNECTED {
 		// A publish now would wait in the client's buffer and reach the
 		// executors, if ever, after the accept timeout ran out: say at
@@ -85,7 +85,7 @@ func putWorkBuffer(buf *[]byte, data []byte) {
 	}
 }
 
-func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(*task.Reply)) attempt {
+func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply)) attempt {
 	timer := getTimer(r.cfg.AcceptTimeout)
 	defer putTimer(timer)
 	executor := ""
@@ -129,7 +129,7 @@ func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patienc
 				onAccepted(executor)
 			case task.ReplyProgress:
 				if rep.Delta != "" || len(rep.Chunk) > 0 || rep.Progress != nil {
-					onProgress(&rep)
+					onProgress(rep)
 				}
 			case task.ReplyResult:
 				if rep.Output == nil {

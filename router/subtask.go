@@ -269,7 +269,7 @@ func (ru *run) attempt(ctx context.Context, s *task.Subtask, model *task.ModelSp
 			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n,
 				Time: rec.AcceptedAt})
 		},
-		func(rep *task.Reply) { ru.emitProgress(s, model.Name, n, rep) }, a)
+		func(rep task.Reply) { ru.emitProgress(s, model.Name, n, &rep) }, a)
 	rec.EndedAt, rec.Executor, rec.Error = time.Now(), a.executor, a.err
 	a.record, a.memTokens = rec, memTokens
 	ru.r.endAttemptSpan(span, a, rec.EndedAt)
