@@ -28,6 +28,17 @@ type attempt struct {
 	memTokens int
 }
 
+// end makes a the outcome of a dispatch that executor (if any) answered
+// with out, or that failed with err. It sets the fields one by one: a
+// composite literal would be built in the caller's frame first.
+func (a *attempt) end(executor string, out *task.Output, err *task.Error) {
+	*a = attempt{}
+	a.executor, a.err = executor, err
+	if out != nil {
+		a.out = *out
+	}
+}
+
 // dispatch publishes one attempt of a subtask on its model's subject and
 // follows the executor's replies until a result, an error, silence, or the
 // end of ctx. onProgress receives streamed text and upstream chunks.
@@ -46,31 +57,32 @@ func (r *Router) dispatch(ctx context.Context, w *task.Work, patience time.Durat
 	}
 	reply, box, closeBox := r.inbox.open()
 	defer closeBox()
-	var sent bool
-	if *a, sent = r.publishWork(w, reply); !sent {
+	if err, unserved := r.publishWork(w, reply); err != nil {
+		*a = attempt{unserved: unserved, err: err}
 		return
 	}
-	*a = r.follow(ctx, w, box, patience, onAccepted, onProgress)
+	r.follow(ctx, w, box, patience, onAccepted, onProgress, a)
 }
 
 // publishWork sends w to its model's queue group, asking for the replies
-// on reply; when it could not, the attempt says why.
-func (r *Router) publishWork(w *task.Work, reply string) (attempt, bool) {
+// on reply. When it could not, it returns why, and whether no executor
+// can have got the work (unserved).
+func (r *Router) publishWork(w *task.Work, reply string) (_ *task.Error, unserved bool) {
 	buf := workBuffers.Get().(*[]byte)
 	data, err := task.AppendWork((*buf)[:0], *w)
 	defer putWorkBuffer(buf, data)
 	if err != nil {
-		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}, false
+		return task.Errorf(task.CodeInternal, "encoding subtask: %v", err), false
 	}
 	// PublishRequest copies data before it returns.
 	if err := r.nc.PublishRequest(task.ModelSubject(w.Model), reply, data); err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {
-			return attempt{err: task.Errorf(task.CodeTooLarge, "the subtask for model %s is %d bytes, more than the NATS server's max_payload of %d; "+
-				"send less, or raise max_payload", w.Model, len(data), r.nc.MaxPayload())}, false
+			return task.Errorf(task.CodeTooLarge, "the subtask for model %s is %d bytes, more than the NATS server's max_payload of %d; "+
+				"send less, or raise max_payload", w.Model, len(data), r.nc.MaxPayload()), false
 		}
-		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}, false
+		return task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err), true
 	}
-	return attempt{}, true
+	return nil, false
 }
 
 // workBuffers recycles the buffers work is encoded in.
@@ -85,7 +97,9 @@ func putWorkBuffer(buf *[]byte, data []byte) {
 	}
 }
 
-func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply)) attempt {
+// follow reads the executors' replies to one dispatch of w until its
+// outcome, which it leaves in a.
+func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply), a *attempt) {
 	timer := getTimer(r.cfg.AcceptTimeout)
 	defer putTimer(timer)
 	executor := ""
@@ -94,7 +108,8 @@ func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patienc
 		select {
 		case <-ctx.Done():
 			r.cancelAt(w)
-			return attempt{executor: executor, err: task.AsError(context.Cause(ctx))}
+			a.end(executor, nil, task.AsError(context.Cause(ctx)))
+			return
 		case <-timer.C:
 			if executor == "" && patience > 0 {
 				// The work sits in a busy executor's queue; a copy sent
@@ -105,21 +120,25 @@ func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patienc
 			}
 			if executor == "" {
 				r.cancelAt(w) // so that the executor, if it gets to it, does not run it too
-				return attempt{unserved: true, err: task.Errorf(task.CodeLost,
-					"no executor of model %s accepted the subtask within %s", w.Model, waited)}
+				a.end("", nil, task.Errorf(task.CodeLost, "no executor of model %s accepted the subtask within %s", w.Model, waited))
+				a.unserved = true
+				return
 			}
 			r.cancelAt(w)
-			return attempt{executor: executor, err: task.Errorf(task.CodeLost,
-				"executor %s of model %s went silent for %s", executor, w.Model, r.cfg.LostAfter)}
+			a.end(executor, nil, task.Errorf(task.CodeLost, "executor %s of model %s went silent for %s", executor, w.Model, r.cfg.LostAfter))
+			return
 		case <-box.notify:
 		}
 		for _, m := range box.take() {
 			if m.Header.Get("Status") == "503" {
-				return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "no executor is serving model %s", w.Model)}
+				a.end("", nil, task.Errorf(task.CodeUnavailable, "no executor is serving model %s", w.Model))
+				a.unserved = true
+				return
 			}
 			rep, err := decodeReply(m.Data)
 			if err != nil {
-				return attempt{executor: executor, err: task.Errorf(task.CodeUpstream, "decoding a reply of model %s: %v", w.Model, err)}
+				a.end(executor, nil, task.Errorf(task.CodeUpstream, "decoding a reply of model %s: %v", w.Model, err))
+				return
 			}
 			if rep.Executor != "" {
 				executor = rep.Executor
@@ -133,14 +152,17 @@ func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patienc
 				}
 			case task.ReplyResult:
 				if rep.Output == nil {
-					return attempt{executor: executor, err: task.Errorf(task.CodeUpstream, "model %s sent a result with no output", w.Model)}
+					a.end(executor, nil, task.Errorf(task.CodeUpstream, "model %s sent a result with no output", w.Model))
+					return
 				}
-				return attempt{executor: executor, out: *rep.Output}
+				a.end(executor, rep.Output, nil)
+				return
 			case task.ReplyError:
 				if rep.Error == nil {
 					rep.Error = task.Errorf(task.CodeUpstream, "model %s failed without saying why", w.Model)
 				}
-				return attempt{executor: executor, err: rep.Error}
+				a.end(executor, nil, rep.Error)
+				return
 			}
 		}
 		resetTimer(timer, r.cfg.LostAfter)
