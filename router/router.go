@@ -241,7 +241,7 @@ func (r *Router) tracedPlan(ctx context.Context, req *task.Request) (task.Plan, 
 // only event is the finished one.
 func (r *Router) refuse(req *task.Request, started time.Time, err error, onEvent func(task.Event)) task.Response {
 	resp := task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
-	r.newRun(req, task.Plan{}, started, onEvent, true).finish(resp)
+	r.newRun(req, task.Plan{}, started, onEvent, true).finish(&resp)
 	return resp
 }
 

@@ -93,7 +93,7 @@ func (r *Router) run(ctx context.Context, req *task.Request, plan task.Plan, sta
 	ru := r.newRun(req, plan, started, onEvent, true)
 	if err != nil {
 		resp.Error = task.AsError(err)
-		ru.finish(resp)
+		ru.finish(&resp)
 		return resp
 	}
 	if m := r.cfg.Metrics; m != nil {
@@ -105,7 +105,7 @@ func (r *Router) run(ctx context.Context, req *task.Request, plan task.Plan, sta
 	}
 	if err != nil {
 		resp.Error = task.AsError(err)
-		ru.finish(resp)
+		ru.finish(&resp)
 		return resp
 	}
 	ru.emitPlanned(&plan)
@@ -115,12 +115,12 @@ func (r *Router) run(ctx context.Context, req *task.Request, plan task.Plan, sta
 		all := ru.plan
 		resp.Plan = &all
 	}
-	resp = ru.respond(ctx, resp)
+	ru.respond(ctx, &resp)
 	if ru.mem != nil {
 		resp.Usage = resp.Usage.Add(ru.mem.usage)
 		ru.recordMemory(ctx, resp)
 	}
-	ru.finish(resp)
+	ru.finish(&resp)
 	return resp
 }
 
@@ -352,7 +352,7 @@ func (ru *run) observed() bool { return ru.emit != nil }
 
 // finish emits the finished event: the answer, the usage of the whole
 // request, and its error, if any.
-func (ru *run) finish(resp task.Response) {
+func (ru *run) finish(resp *task.Response) {
 	if !ru.observed() {
 		return
 	}

@@ -50,19 +50,19 @@ func (r *Router) runStreamed(ctx context.Context, req *task.Request, sp StreamPl
 	resp := task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}}
 	if err != nil {
 		resp.Error, resp.Usage = task.AsError(err), sc.spentUsage()
-		ru.finish(resp)
+		ru.finish(&resp)
 		return resp
 	}
 	ru.moreRounds(ctx, r.replanner(req))
 	plan = ru.plan
 	resp.Plan = &plan
-	resp = ru.respond(ctx, resp)
+	ru.respond(ctx, &resp)
 	resp.Usage = resp.Usage.Add(sc.spentUsage())
 	if ru.mem != nil {
 		resp.Usage = resp.Usage.Add(ru.mem.usage)
 		ru.recordMemory(ctx, resp)
 	}
-	ru.finish(resp)
+	ru.finish(&resp)
 	return resp
 }
 
