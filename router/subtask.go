@@ -33,7 +33,10 @@ func (ru *run) runSubtask(ctx context.Context, s *task.Subtask, st *task.Subtask
 func (ru *run) trySubtask(ctx context.Context, s *task.Subtask, st *task.SubtaskState) {
 	ctx, cancel := context.WithTimeout(ctx, ru.r.cfg.SubtaskTimeout)
 	defer cancel()
-	candidates, err := ru.candidates(ctx, s)
+	// A selection without fallbacks, the common case, is tried from this
+	// array, not one allocated for it.
+	var one [1]task.ModelSpec
+	candidates, err := ru.candidates(ctx, s, one[:0])
 	if err != nil {
 		ru.noCandidate(ctx, s, st, err)
 		return
@@ -48,13 +51,14 @@ func (ru *run) trySubtask(ctx context.Context, s *task.Subtask, st *task.Subtask
 	ru.fail(st, last)
 }
 
-// candidates are the models selected for s, in the order to try them.
-func (ru *run) candidates(ctx context.Context, s *task.Subtask) ([]task.ModelSpec, error) {
+// candidates appends to buf the models selected for s, in the order to
+// try them.
+func (ru *run) candidates(ctx context.Context, s *task.Subtask, buf []task.ModelSpec) ([]task.ModelSpec, error) {
 	sel, err := ru.selectFor(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return sel.Candidates(), nil
+	return append(append(buf, sel.Model), sel.Fallbacks...), nil
 }
 
 // noCandidate ends a subtask no model was selected for: a planned merge
