@@ -187,7 +187,7 @@ func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task
 // which keeps its copy: a streaming request's goroutine holds these
 // frames while it streams.
 func (r *Router) handle(ctx context.Context, req *task.Request, started time.Time, onEvent func(task.Event)) task.Response {
-	if err := req.Check(r.cfg.Limits); err != nil {
+	if err := r.check(req); err != nil {
 		return r.refuse(req, started, err, onEvent)
 	}
 	ctx, cancel := r.requestContext(ctx, req)
@@ -204,6 +204,13 @@ func (r *Router) handle(ctx context.Context, req *task.Request, started time.Tim
 	}
 	return r.run(ctx, req, plan, started, onEvent, r.replanner(req))
 }
+
+// check checks req against the router's limits. It is not inlined:
+// Request.Check has a value receiver, and the copy of the request it
+// takes would sit in handle's frame for the whole run.
+//
+//go:noinline
+func (r *Router) check(req *task.Request) error { return req.Check(r.cfg.Limits) }
 
 // Plan plans a request as Handle would, for an ingress that needs the
 // plan before it runs the request (to stream a one-step plan's text, or

@@ -259,9 +259,12 @@ func (ru *run) skip(i int, because string, dependents [][]int) {
 	}
 }
 
+// anyCancelled reports whether a subtask was cancelled after it started.
+// It reads the states by index: it is inlined into schedule, whose frame
+// a streaming request holds, and a copy of each would take its size there.
 func (ru *run) anyCancelled() bool {
-	for _, st := range ru.states {
-		if st.Status == task.StatusCancelled && st.Attempts > 0 {
+	for i := range ru.states {
+		if st := &ru.states[i]; st.Status == task.StatusCancelled && st.Attempts > 0 {
 			return true
 		}
 	}

@@ -234,8 +234,10 @@ func waitingAtLeast(e *task.Error, ms int64) *task.Error {
 // largerWindow returns the index of the first candidate whose context
 // window is larger than model's, or -1.
 func largerWindow(candidates []task.ModelSpec, model *task.ModelSpec) int {
-	for i, c := range candidates {
-		if model.ContextWindow > 0 && (c.ContextWindow == 0 || c.ContextWindow > model.ContextWindow) {
+	for i := range candidates {
+		// By index: a copy of each spec would take its size in the frame
+		// of tryCandidates, which this is inlined into.
+		if w := candidates[i].ContextWindow; model.ContextWindow > 0 && (w == 0 || w > model.ContextWindow) {
 			return i
 		}
 	}
