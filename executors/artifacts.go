@@ -59,7 +59,7 @@ func (s *scopedArtifacts) Put(ctx context.Context, meta task.ArtifactRef, r io.R
 // store scoped to the work; the output lists what the model stored. An
 // executor with no store still runs the model's text work (a remote model
 // serves chat and caption alike); only touching the store fails.
-func (e *Executor) generateArtifacts(ctx context.Context, m ArtifactModel, w task.Work, progress func(string)) (task.Output, error) {
+func (e *Executor) generateArtifacts(ctx context.Context, m ArtifactModel, w *task.Work, progress func(string)) (task.Output, error) {
 	var store task.Artifacts = noStore{executor: e.cfg.ID, model: w.Model}
 	if e.cfg.Artifacts != nil {
 		store = e.cfg.Artifacts
@@ -67,7 +67,7 @@ func (e *Executor) generateArtifacts(ctx context.Context, m ArtifactModel, w tas
 		return task.Output{}, noStore{executor: e.cfg.ID, model: w.Model}.err()
 	}
 	scope := &scopedArtifacts{store: store, reads: w.Artifacts}
-	out, err := m.GenerateArtifacts(ctx, w, scope, progress)
+	out, err := m.GenerateArtifacts(ctx, *w, scope, progress)
 	if err != nil {
 		return out, err
 	}

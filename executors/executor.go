@@ -33,9 +33,11 @@ type Model interface {
 // request) upstream as is and stream the upstream's answer chunk by
 // chunk: the executor forwards each chunk, with its text, to whoever
 // follows the work. A Model without it gets such work through Generate,
-// and reads its Input.
+// and reads its Input. Relay reads w and neither keeps nor changes it; w
+// goes by pointer because a stream is read under the call for as long as
+// it lasts, on a worker's stack.
 type Relayer interface {
-	Relay(ctx context.Context, w task.Work, chunk func(raw []byte, delta string)) (task.Output, error)
+	Relay(ctx context.Context, w *task.Work, chunk func(raw []byte, delta string)) (task.Output, error)
 }
 
 // Served is one model an executor serves.

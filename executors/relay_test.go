@@ -19,7 +19,7 @@ func (relayer) Generate(_ context.Context, w task.Work, _ func(string)) (task.Ou
 	return task.Output{Text: "generated from " + w.Input + " after " + string(rune('0'+len(w.Context)))}, nil
 }
 
-func (r relayer) Relay(_ context.Context, w task.Work, chunk func([]byte, string)) (task.Output, error) {
+func (r relayer) Relay(_ context.Context, w *task.Work, chunk func([]byte, string)) (task.Output, error) {
 	if r.big {
 		return task.Output{Text: strings.Repeat("x", 9<<20)}, nil
 	}

@@ -261,18 +261,24 @@ func (e *Executor) run(m *served, j *job) {
 	defer m.recordRun(time.Now())
 	ctx, obs := e.observe(j.ctx, &j.w)
 	out, err := e.generate(ctx, m, j)
+	e.conclude(j, obs, &out, err)
+}
+
+// conclude answers a job whose model returned out and err, and records
+// it. Apart from run, whose frame a worker holds while its model runs.
+func (e *Executor) conclude(j *job, obs *observation, out *task.Output, err error) {
 	if err == nil && j.ctx.Err() != nil {
 		err = j.ctx.Err()
 	}
 	// The router waits for the reply, not for the span and the metrics:
 	// they are recorded after it, stamped with the time the work ended.
 	ended := time.Now()
-	r := task.Reply{Type: task.ReplyResult, Output: &out}
+	r := task.Reply{Type: task.ReplyResult, Output: out}
 	if err != nil {
 		r = task.Reply{Type: task.ReplyError, Error: task.AsError(err)}
 	}
 	e.answer(j, r)
-	obs.end(out, err, ended)
+	obs.end(*out, err, ended)
 	e.settle(j, r)
 }
 
@@ -280,11 +286,15 @@ func (e *Executor) run(m *served, j *job) {
 // model that relays it when the model can, with every upstream chunk
 // forwarded as it comes when someone follows the work; another model gets
 // the work unpacked, as it would have come without a body.
+//
+// The work goes by pointer, and unpacking it has a function of its own:
+// a relayed stream is read below this frame for as long as it lasts, and
+// copies of the work would sit in it (a worker's stack then fits 8 KB).
 func (e *Executor) generate(ctx context.Context, m *served, j *job) (task.Output, error) {
 	if am, ok := m.Model.(ArtifactModel); ok && len(j.w.Body) > 0 && task.IsMediaAPI(j.w.API) {
 		// A media API's body: its files come from the store, and what
 		// the upstream makes goes there.
-		return e.generateArtifacts(ctx, am, j.w, nil)
+		return e.generateArtifacts(ctx, am, &j.w, nil)
 	}
 	if r, ok := m.Model.(Relayer); ok && len(j.w.Body) > 0 {
 		var chunk func([]byte, string)
@@ -293,8 +303,14 @@ func (e *Executor) generate(ctx context.Context, m *served, j *job) (task.Output
 				e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta, Chunk: raw})
 			}
 		}
-		return r.Relay(ctx, j.w, chunk)
+		return r.Relay(ctx, &j.w, chunk)
 	}
+	return e.generateUnpacked(ctx, m, j)
+}
+
+// generateUnpacked runs the job's work, unpacked from its body if it has
+// one, on a model that does not relay it.
+func (e *Executor) generateUnpacked(ctx context.Context, m *served, j *job) (task.Output, error) {
 	w, err := j.w.Unpacked()
 	if err != nil {
 		return task.Output{}, err
@@ -315,7 +331,7 @@ func (e *Executor) generate(ctx context.Context, m *served, j *job) (task.Output
 		}
 	}
 	if am, ok := m.Model.(ArtifactModel); ok {
-		return e.generateArtifacts(ctx, am, w, progress)
+		return e.generateArtifacts(ctx, am, &w, progress)
 	}
 	if len(w.Artifacts) > 0 {
 		return task.Output{}, task.Errorf(task.CodeBadInput, "model %s reads text only and cannot take the subtask's %d artifacts; "+

@@ -13,12 +13,13 @@ import (
 // when the step may not use the cache: no cache, a request that bypasses
 // it or belongs to a conversation, or a model whose answer to this work
 // is not deterministic.
-func (ru *run) cacheKey(s task.Subtask, model task.ModelSpec) (string, bool) {
+func (ru *run) cacheKey(s *task.Subtask, model *task.ModelSpec) (string, bool) {
 	if ru.r.cfg.Cache == nil || !ru.req.CacheAllowed() {
 		return "", false
 	}
-	w := ru.work(s, model, 0, time.Time{}, nil)
-	if !memory.Deterministic(model, w) {
+	var w task.Work
+	ru.work(&w, s, model, 0, time.Time{}, nil)
+	if !memory.Deterministic(*model, w) {
 		return "", false
 	}
 	return memory.CacheKey(ru.req.Owner, w), true
@@ -26,7 +27,7 @@ func (ru *run) cacheKey(s task.Subtask, model task.ModelSpec) (string, bool) {
 
 // cached returns the cached answer of step s on model, if there is one.
 // A cache that fails is passed over: the step is dispatched.
-func (ru *run) cached(ctx context.Context, s task.Subtask, model task.ModelSpec) (task.Output, bool) {
+func (ru *run) cached(ctx context.Context, s *task.Subtask, model *task.ModelSpec) (task.Output, bool) {
 	key, ok := ru.cacheKey(s, model)
 	if !ok {
 		return task.Output{}, false
@@ -51,7 +52,7 @@ func (ru *run) cached(ctx context.Context, s task.Subtask, model task.ModelSpec)
 }
 
 // remember keeps a deterministic step's answer in the cache.
-func (ru *run) remember(ctx context.Context, s task.Subtask, model task.ModelSpec, out task.Output) {
+func (ru *run) remember(ctx context.Context, s *task.Subtask, model *task.ModelSpec, out *task.Output) {
 	key, ok := ru.cacheKey(s, model)
 	if !ok {
 		return
@@ -61,7 +62,7 @@ func (ru *run) remember(ctx context.Context, s task.Subtask, model task.ModelSpe
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheTimeout)
 	defer cancel()
-	if err := ru.r.cfg.Cache.Put(cctx, key, out); err != nil && ru.r.cacheUp.failed() {
+	if err := ru.r.cfg.Cache.Put(cctx, key, *out); err != nil && ru.r.cacheUp.failed() {
 		ru.r.cfg.Logger.Warn("writing the answer cache failed; dispatching without it for a while", "request_id", ru.req.ID,
 			"subtask", s.ID, "pause", cachePause, "err", err)
 	}
@@ -69,18 +70,17 @@ func (ru *run) remember(ctx context.Context, s task.Subtask, model task.ModelSpe
 
 // succeedCached ends a subtask with a cached answer: no model was asked,
 // so it has no attempt and costs nothing.
-func (ru *run) succeedCached(st task.SubtaskState, model task.ModelSpec, out task.Output) task.SubtaskState {
+func (ru *run) succeedCached(st *task.SubtaskState, model *task.ModelSpec, out *task.Output) {
 	st.Model, st.Cached = model.Name, true
 	out.Usage = task.Usage{}
 	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, time.Now(), out.Text, out.Format, out.Usage
 	st.ToolCalls, st.FinishReason, st.Body = out.ToolCalls, out.FinishReason, out.Body
 	if ru.observed() {
-		o := out
+		o := *out
 		o.Body = nil
 		ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Cached: true,
 			Text: elapsed(st), Output: &o, Time: st.EndedAt})
 	}
-	return st
 }
 
 // The answer cache is a saving, never a wait: a lookup or a write gets

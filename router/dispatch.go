@@ -28,45 +28,61 @@ type attempt struct {
 	memTokens int
 }
 
+// end makes a the outcome of a dispatch that executor (if any) answered
+// with out, or that failed with err. It sets the fields one by one: a
+// composite literal would be built in the caller's frame first.
+func (a *attempt) end(executor string, out *task.Output, err *task.Error) {
+	*a = attempt{}
+	a.executor, a.err = executor, err
+	if out != nil {
+		a.out = *out
+	}
+}
+
 // dispatch publishes one attempt of a subtask on its model's subject and
 // follows the executor's replies until a result, an error, silence, or the
 // end of ctx. onProgress receives streamed text and upstream chunks.
 // patience is how much longer than the accept timeout to wait for an
 // executor to take the work, when sending it again could only reach the
-// same one (see run.patience).
-func (r *Router) dispatch(ctx context.Context, w task.Work, patience time.Duration, onAccepted func(executor string), onProgress func(task.Reply)) attempt {
+// same one (see run.patience). The outcome is left in a. The work and
+// the outcome go by pointer: a streaming request's goroutine
+// holds these frames while it streams.
+func (r *Router) dispatch(ctx context.Context, w *task.Work, patience time.Duration, onAccepted func(executor string), onProgress func(task.Reply), a *attempt) {
 	if st := r.nc.Status(); st != nats.CONNECTED {
 		// A publish now would wait in the client's buffer and reach the
 		// executors, if ever, after the accept timeout ran out: say at
 		// once that NATS is away.
-		return attempt{unserved: true, err: natsAway(st)}
+		*a = attempt{unserved: true, err: natsAway(st)}
+		return
 	}
 	reply, box, closeBox := r.inbox.open()
 	defer closeBox()
-	if a, sent := r.publishWork(w, reply); !sent {
-		return a
+	if err, unserved := r.publishWork(w, reply); err != nil {
+		*a = attempt{unserved: unserved, err: err}
+		return
 	}
-	return r.follow(ctx, w, box, patience, onAccepted, onProgress)
+	r.follow(ctx, w, box, patience, onAccepted, onProgress, a)
 }
 
 // publishWork sends w to its model's queue group, asking for the replies
-// on reply; when it could not, the attempt says why.
-func (r *Router) publishWork(w task.Work, reply string) (attempt, bool) {
+// on reply. When it could not, it returns why, and whether no executor
+// can have got the work (unserved).
+func (r *Router) publishWork(w *task.Work, reply string) (_ *task.Error, unserved bool) {
 	buf := workBuffers.Get().(*[]byte)
-	data, err := task.AppendWork((*buf)[:0], w)
+	data, err := task.AppendWork((*buf)[:0], *w)
 	defer putWorkBuffer(buf, data)
 	if err != nil {
-		return attempt{err: task.Errorf(task.CodeInternal, "encoding subtask: %v", err)}, false
+		return task.Errorf(task.CodeInternal, "encoding subtask: %v", err), false
 	}
 	// PublishRequest copies data before it returns.
 	if err := r.nc.PublishRequest(task.ModelSubject(w.Model), reply, data); err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {
-			return attempt{err: task.Errorf(task.CodeTooLarge, "the subtask for model %s is %d bytes, more than the NATS server's max_payload of %d; "+
-				"send less, or raise max_payload", w.Model, len(data), r.nc.MaxPayload())}, false
+			return task.Errorf(task.CodeTooLarge, "the subtask for model %s is %d bytes, more than the NATS server's max_payload of %d; "+
+				"send less, or raise max_payload", w.Model, len(data), r.nc.MaxPayload()), false
 		}
-		return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err)}, false
+		return task.Errorf(task.CodeUnavailable, "publishing subtask to model %s: %v", w.Model, err), true
 	}
-	return attempt{}, true
+	return nil, false
 }
 
 // workBuffers recycles the buffers work is encoded in.
@@ -81,7 +97,9 @@ func putWorkBuffer(buf *[]byte, data []byte) {
 	}
 }
 
-func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply)) attempt {
+// follow reads the executors' replies to one dispatch of w until its
+// outcome, which it leaves in a.
+func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply), a *attempt) {
 	timer := getTimer(r.cfg.AcceptTimeout)
 	defer putTimer(timer)
 	executor := ""
@@ -90,7 +108,8 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, patience
 		select {
 		case <-ctx.Done():
 			r.cancelAt(w)
-			return attempt{executor: executor, err: task.AsError(context.Cause(ctx))}
+			a.end(executor, nil, task.AsError(context.Cause(ctx)))
+			return
 		case <-timer.C:
 			if executor == "" && patience > 0 {
 				// The work sits in a busy executor's queue; a copy sent
@@ -101,21 +120,25 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, patience
 			}
 			if executor == "" {
 				r.cancelAt(w) // so that the executor, if it gets to it, does not run it too
-				return attempt{unserved: true, err: task.Errorf(task.CodeLost,
-					"no executor of model %s accepted the subtask within %s", w.Model, waited)}
+				a.end("", nil, task.Errorf(task.CodeLost, "no executor of model %s accepted the subtask within %s", w.Model, waited))
+				a.unserved = true
+				return
 			}
 			r.cancelAt(w)
-			return attempt{executor: executor, err: task.Errorf(task.CodeLost,
-				"executor %s of model %s went silent for %s", executor, w.Model, r.cfg.LostAfter)}
+			a.end(executor, nil, task.Errorf(task.CodeLost, "executor %s of model %s went silent for %s", executor, w.Model, r.cfg.LostAfter))
+			return
 		case <-box.notify:
 		}
 		for _, m := range box.take() {
 			if m.Header.Get("Status") == "503" {
-				return attempt{unserved: true, err: task.Errorf(task.CodeUnavailable, "no executor is serving model %s", w.Model)}
+				a.end("", nil, task.Errorf(task.CodeUnavailable, "no executor is serving model %s", w.Model))
+				a.unserved = true
+				return
 			}
 			rep, err := decodeReply(m.Data)
 			if err != nil {
-				return attempt{executor: executor, err: task.Errorf(task.CodeUpstream, "decoding a reply of model %s: %v", w.Model, err)}
+				a.end(executor, nil, task.Errorf(task.CodeUpstream, "decoding a reply of model %s: %v", w.Model, err))
+				return
 			}
 			if rep.Executor != "" {
 				executor = rep.Executor
@@ -129,14 +152,17 @@ func (r *Router) follow(ctx context.Context, w task.Work, box *mailbox, patience
 				}
 			case task.ReplyResult:
 				if rep.Output == nil {
-					return attempt{executor: executor, err: task.Errorf(task.CodeUpstream, "model %s sent a result with no output", w.Model)}
+					a.end(executor, nil, task.Errorf(task.CodeUpstream, "model %s sent a result with no output", w.Model))
+					return
 				}
-				return attempt{executor: executor, out: *rep.Output}
+				a.end(executor, rep.Output, nil)
+				return
 			case task.ReplyError:
 				if rep.Error == nil {
 					rep.Error = task.Errorf(task.CodeUpstream, "model %s failed without saying why", w.Model)
 				}
-				return attempt{executor: executor, err: rep.Error}
+				a.end(executor, nil, rep.Error)
+				return
 			}
 		}
 		resetTimer(timer, r.cfg.LostAfter)
@@ -160,7 +186,7 @@ func natsAway(st nats.Status) *task.Error {
 }
 
 // cancelAt tells executors to stop one attempt of a subtask.
-func (r *Router) cancelAt(w task.Work) {
+func (r *Router) cancelAt(w *task.Work) {
 	body, _ := json.Marshal(task.CancelNotice{Subtasks: []string{w.SubtaskID}, Attempt: w.Attempt})
 	if err := r.nc.Publish(task.CancelSubject(w.RequestID), body); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		r.cfg.Logger.Warn("publishing cancellation", "request_id", w.RequestID, "subtask", w.SubtaskID, "model", w.Model, "err", err)

@@ -53,7 +53,7 @@ func (e embedder) Embed(ctx context.Context, texts []string) ([][]float32, strin
 	input := strings.Join(texts, "\n")
 	req := task.Request{ID: task.NewID("req_"), Input: input, Hints: task.Hints{Model: model}, Body: body, API: task.APIEmbeddings, Cache: &off,
 		Plan: &task.Plan{Tasks: []task.Subtask{{ID: "embed", Capability: capabilityEmbed, Input: input, Deps: []string{}}}}}
-	resp := e.r.handle(ctx, req, time.Now(), nil)
+	resp := e.r.handle(ctx, &req, time.Now(), nil)
 	if resp.Error != nil {
 		return nil, "", fmt.Errorf("embedding with %s: %w", model, resp.Error)
 	}

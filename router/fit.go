@@ -21,18 +21,18 @@ const (
 // promptTokens counts what a step's prompt holds for model: the
 // instruction, the caller's conversation, the input and what follows it;
 // mem is the memory's share, counted apart.
-func (ru *run) promptTokens(s task.Subtask, model task.ModelSpec, mem []task.Message) (caller, memTokens int) {
-	caller = instructionReserve + memory.Tokens(model, s.Input) + messageOverhead
+func (ru *run) promptTokens(s *task.Subtask, model *task.ModelSpec, mem []task.Message) (caller, memTokens int) {
+	caller = instructionReserve + memory.Tokens(*model, s.Input) + messageOverhead
 	for _, m := range ru.context {
-		caller += memory.Tokens(model, m.Content) + messageOverhead
+		caller += memory.Tokens(*model, m.Content) + messageOverhead
 	}
 	if ru.answers(s.ID) {
 		for _, m := range ru.req.After() {
-			caller += memory.Tokens(model, m.Content) + messageOverhead
+			caller += memory.Tokens(*model, m.Content) + messageOverhead
 		}
 	}
 	for _, m := range mem {
-		memTokens += memory.Tokens(model, m.Content) + messageOverhead
+		memTokens += memory.Tokens(*model, m.Content) + messageOverhead
 	}
 	return caller, memTokens
 }
@@ -41,9 +41,9 @@ func (ru *run) promptTokens(s task.Subtask, model task.ModelSpec, mem []task.Mes
 // hold the whole prompt, memory included, are passed over, so that a
 // larger one is preferred; when none can, the step goes to the models
 // that can hold the caller's own prompt, and fit compresses the memory.
-func (ru *run) selectFor(ctx context.Context, s task.Subtask) (registry.Selection, error) {
-	estimate := task.ModelSpec{}
-	caller, mem := ru.promptTokens(s, estimate, ru.mem.messages())
+func (ru *run) selectFor(ctx context.Context, s *task.Subtask) (registry.Selection, error) {
+	var estimate task.ModelSpec
+	caller, mem := ru.promptTokens(s, &estimate, ru.mem.messages())
 	q := registry.Query{Capability: s.Capability, Tokens: caller + mem, Hints: ru.req.Hints}
 	sel, err := ru.r.sel.Select(ctx, q)
 	if err == nil || mem == 0 {
@@ -59,7 +59,7 @@ func (ru *run) selectFor(ctx context.Context, s task.Subtask) (registry.Selectio
 // room is what a step must leave in model's window for its answer: the
 // model's output limit, or the caller's max_tokens for the answering step
 // when lower; a model that states neither gets a quarter of its window.
-func (ru *run) room(s task.Subtask, model task.ModelSpec) int {
+func (ru *run) room(s *task.Subtask, model *task.ModelSpec) int {
 	room := model.MaxOutputTokens
 	if sp := ru.req.Sampling; sp != nil && ru.answers(s.ID) && sp.MaxTokens > 0 && (room == 0 || sp.MaxTokens < room) {
 		room = sp.MaxTokens
@@ -77,7 +77,7 @@ func (ru *run) room(s task.Subtask, model task.ModelSpec) int {
 // tokens they take, and emits a context event saying what the step got
 // and what was summarized or left out. The caller's own prompt is never
 // touched: when it alone does not fit, the model says so.
-func (ru *run) fit(ctx context.Context, s task.Subtask, model task.ModelSpec, attempt int) ([]task.Message, int) {
+func (ru *run) fit(ctx context.Context, s *task.Subtask, model *task.ModelSpec, attempt int) ([]task.Message, int) {
 	m := ru.mem
 	if m == nil {
 		return nil, 0
@@ -102,7 +102,7 @@ func (ru *run) fit(ctx context.Context, s task.Subtask, model task.ModelSpec, at
 
 // compress shrinks the memory until it takes at most avail tokens, and
 // returns what it takes then.
-func (ru *run) compress(ctx context.Context, s task.Subtask, model task.ModelSpec, avail, mem int, why string) int {
+func (ru *run) compress(ctx context.Context, s *task.Subtask, model *task.ModelSpec, avail, mem int, why string) int {
 	m := ru.mem
 	if avail <= 0 && mem > 0 {
 		m.left = append(m.left, fmt.Sprintf("left out the conversation's memory (%d tokens): the request's own prompt leaves it no room %s", mem, why))
@@ -121,7 +121,7 @@ func (ru *run) compress(ctx context.Context, s task.Subtask, model task.ModelSpe
 	}
 	for mem > avail && m.sess.Unsummarized() > 0 {
 		before := m.sess.Unsummarized()
-		ru.fold(ctx, ru.foldCount(model, avail), why)
+		ru.fold(ctx, ru.foldCount(*model, avail), why)
 		mem = recount()
 		if m.sess.Unsummarized() >= before {
 			break

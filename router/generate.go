@@ -37,9 +37,11 @@ func (r *Router) generate(ctx context.Context, w task.Work, progress func(string
 			}
 		}
 	}
-	ru := r.newRun(req, task.Plan{Tasks: []task.Subtask{s}}, time.Now(), onEvent, false)
+	ru := r.newRun(&req, task.Plan{Tasks: []task.Subtask{s}}, time.Now(), onEvent, false)
 	// Attempts go on from w's: a planner asking again after it stopped a
 	// streamed answer must not reuse the number it cancelled.
-	return ru.runSubtask(ctx, s, task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps,
-		Status: task.StatusRunning, StartedAt: time.Now(), Attempts: max(w.Attempt-1, 0)})
+	st := task.SubtaskState{ID: s.ID, Capability: s.Capability, Deps: s.Deps,
+		Status: task.StatusRunning, StartedAt: time.Now(), Attempts: max(w.Attempt-1, 0)}
+	ru.runSubtask(ctx, &s, &st)
+	return st
 }

@@ -156,7 +156,7 @@ func Language(text string) string {
 }
 
 // respond merges the results of a finished run into the response.
-func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
+func (ru *run) respond(ctx context.Context, resp *task.Response) {
 	resp.Subtasks = ru.states
 	resp.Artifacts = producedArtifacts(ru.states)
 	for _, st := range ru.states {
@@ -169,10 +169,10 @@ func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 		if resp.Error == nil {
 			resp.Error = task.Errorf(task.CodeInternal, "the plan finished with no result")
 		}
-		return resp
+		return
 	}
 	in := MergeInput{Request: ru.req, Input: ru.input, Plan: ru.answerPlan(), Subtasks: resp.Subtasks}
-	resp.Answer, resp.Merge = ru.merge(ctx, in, &resp)
+	resp.Answer, resp.Merge = ru.merge(ctx, in, resp)
 	if len(ru.plan.Tasks) == 1 {
 		// The answer is one model's output: so are its tool calls and
 		// why it stopped.
@@ -182,7 +182,6 @@ func (ru *run) respond(ctx context.Context, resp task.Response) task.Response {
 		resp.Model = resp.MergeModel
 	}
 	ru.emitEvent(task.Event{Type: task.EventMerged, Model: resp.MergeModel, Text: resp.Merge})
-	return resp
 }
 
 // merge writes the answer: the one result of a plan with a single sink, a

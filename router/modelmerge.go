@@ -34,7 +34,7 @@ func (ru *run) modelMerge(ctx context.Context, in MergeInput) (answer string, st
 		}
 		s := task.Subtask{ID: MergeSubtaskID, Capability: capability, Input: prompt, Deps: []string{}}
 		st = task.SubtaskState{ID: MergeSubtaskID, Capability: capability, Deps: []string{}, Status: task.StatusRunning, StartedAt: time.Now()}
-		st = ru.runSubtask(ctx, s, st)
+		ru.runSubtask(ctx, &s, &st)
 		if st.Status == task.StatusDone {
 			return st.Output, st, true
 		}

@@ -31,7 +31,7 @@ func (ru *run) noteMergeInputs(i int) {
 
 // plannedMerge returns, for a planned merge step, the states of the
 // steps it merges.
-func (ru *run) plannedMerge(s task.Subtask) ([]task.SubtaskState, bool) {
+func (ru *run) plannedMerge(s *task.Subtask) ([]task.SubtaskState, bool) {
 	if s.Capability != mergeCapability {
 		return nil, false
 	}

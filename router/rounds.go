@@ -20,7 +20,7 @@ type Replanner interface {
 // replanner is what plans the request's further rounds: the router's
 // planner when it can replan, the router planned the request itself and
 // more than one round is allowed; nil otherwise.
-func (r *Router) replanner(req task.Request) Replanner {
+func (r *Router) replanner(req *task.Request) Replanner {
 	rp, ok := r.planner.(Replanner)
 	if !ok || req.Plan != nil || req.Model != "" || r.cfg.MaxRounds < 2 {
 		return nil

@@ -179,18 +179,21 @@ func (r *Router) Handle(ctx context.Context, req task.Request, onEvent func(task
 	if req.Model == task.ModelTaskrouter {
 		req.Model = "" // plan it, as the HTTP API does
 	}
-	resp := r.handle(ctx, req, started, onEvent)
-	r.ended(req, resp, started)
+	resp := r.handle(ctx, &req, started, onEvent)
+	r.ended(&req, &resp, started)
 	return resp
 }
 
-func (r *Router) handle(ctx context.Context, req task.Request, started time.Time, onEvent func(task.Event)) task.Response {
-	if err := req.Check(r.cfg.Limits); err != nil {
+// handle is Handle. The request goes by pointer from here to the run,
+// which keeps its copy: a streaming request's goroutine holds these
+// frames while it streams.
+func (r *Router) handle(ctx context.Context, req *task.Request, started time.Time, onEvent func(task.Event)) task.Response {
+	if err := r.check(req); err != nil {
 		return r.refuse(req, started, err, onEvent)
 	}
 	ctx, cancel := r.requestContext(ctx, req)
 	defer cancel()
-	if err := r.resolveAttachments(ctx, &req); err != nil {
+	if err := r.resolveAttachments(ctx, req); err != nil {
 		return r.refuse(req, started, err, onEvent)
 	}
 	if sp, ok := r.streams(req); ok {
@@ -202,6 +205,13 @@ func (r *Router) handle(ctx context.Context, req task.Request, started time.Time
 	}
 	return r.run(ctx, req, plan, started, onEvent, r.replanner(req))
 }
+
+// check checks req against the router's limits. It is not inlined:
+// Request.Check has a value receiver, and the copy of the request it
+// takes would sit in handle's frame for the whole run.
+//
+//go:noinline
+func (r *Router) check(req *task.Request) error { return req.Check(r.cfg.Limits) }
 
 // Plan plans a request as Handle would, for an ingress that needs the
 // plan before it runs the request (to stream a one-step plan's text, or
@@ -216,30 +226,30 @@ func (r *Router) Plan(ctx context.Context, req task.Request) (task.Plan, error) 
 	err := r.resolveAttachments(ctx, &req)
 	var plan task.Plan
 	if err == nil {
-		plan, err = r.tracedPlan(ctx, req)
+		plan, err = r.tracedPlan(ctx, &req)
 	}
 	if err != nil {
-		r.ended(req, task.Response{Error: task.AsError(err)}, started)
+		r.ended(&req, &task.Response{Error: task.AsError(err)}, started)
 	}
 	return plan, err
 }
 
 // tracedPlan is plan, in a span of its own when the router plans.
-func (r *Router) tracedPlan(ctx context.Context, req task.Request) (task.Plan, error) {
+func (r *Router) tracedPlan(ctx context.Context, req *task.Request) (task.Plan, error) {
 	if req.Plan != nil {
 		return *req.Plan, nil
 	}
-	ctx, span := r.startPlanSpan(ctx, req)
-	plan, err := r.plan(ctx, req)
+	ctx, span := r.startPlanSpan(ctx, *req)
+	plan, err := r.plan(ctx, *req)
 	endPlanSpan(span, plan, err)
 	return plan, err
 }
 
 // refuse answers a request that fails before it has a plan to run; its
 // only event is the finished one.
-func (r *Router) refuse(req task.Request, started time.Time, err error, onEvent func(task.Event)) task.Response {
+func (r *Router) refuse(req *task.Request, started time.Time, err error, onEvent func(task.Event)) task.Response {
 	resp := task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}, Error: task.AsError(err)}
-	r.newRun(req, task.Plan{}, started, onEvent, true).finish(resp)
+	r.newRun(req, task.Plan{}, started, onEvent, true).finish(&resp)
 	return resp
 }
 
@@ -262,7 +272,7 @@ func (r *Router) plan(ctx context.Context, req task.Request) (task.Plan, error) 
 	return r.planner.Plan(ctx, req)
 }
 
-func (r *Router) requestContext(ctx context.Context, req task.Request) (context.Context, context.CancelFunc) {
+func (r *Router) requestContext(ctx context.Context, req *task.Request) (context.Context, context.CancelFunc) {
 	timeout := r.cfg.RequestTimeout
 	if req.TimeoutMs > 0 && time.Duration(req.TimeoutMs)*time.Millisecond < timeout {
 		timeout = time.Duration(req.TimeoutMs) * time.Millisecond

@@ -72,14 +72,14 @@ func (r *Router) Run(ctx context.Context, req task.Request, plan task.Plan, onEv
 	if req.ID == "" {
 		req.ID = task.NewID("req_")
 	}
-	resp := r.run(ctx, req, plan, started, onEvent, nil)
-	r.ended(req, resp, started)
+	resp := r.run(ctx, &req, plan, started, onEvent, nil)
+	r.ended(&req, &resp, started)
 	return resp
 }
 
 // run is Run for a request that started (arrived) at started; rp, when
 // set, plans further rounds (rounds.go).
-func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, started time.Time, onEvent func(task.Event), rp Replanner) task.Response {
+func (r *Router) run(ctx context.Context, req *task.Request, plan task.Plan, started time.Time, onEvent func(task.Event), rp Replanner) task.Response {
 	plan = plan.Normalised() // a given plan may spell arguments as models do
 	resp := task.Response{ID: req.ID, Plan: &plan, Subtasks: []task.SubtaskState{}}
 	var known func(string) bool
@@ -88,12 +88,12 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 	}
 	err := plan.Validate(r.cfg.Limits, known)
 	if err == nil {
-		err = r.checkAttachments(ctx, &req, plan)
+		err = r.checkAttachments(ctx, req, plan)
 	}
 	ru := r.newRun(req, plan, started, onEvent, true)
 	if err != nil {
 		resp.Error = task.AsError(err)
-		ru.finish(resp)
+		ru.finish(&resp)
 		return resp
 	}
 	if m := r.cfg.Metrics; m != nil {
@@ -105,23 +105,22 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 	}
 	if err != nil {
 		resp.Error = task.AsError(err)
-		ru.finish(resp)
+		ru.finish(&resp)
 		return resp
 	}
-	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks)),
-		Plan: &plan, Input: ru.input, Ingress: req.Ingress})
+	ru.emitPlanned(&plan)
 	ru.schedule(ctx)
 	if rp != nil {
 		ru.moreRounds(ctx, rp)
 		all := ru.plan
 		resp.Plan = &all
 	}
-	resp = ru.respond(ctx, resp)
+	ru.respond(ctx, &resp)
 	if ru.mem != nil {
 		resp.Usage = resp.Usage.Add(ru.mem.usage)
 		ru.recordMemory(ctx, resp)
 	}
-	ru.finish(resp)
+	ru.finish(&resp)
 	return resp
 }
 
@@ -129,16 +128,16 @@ func (r *Router) run(ctx context.Context, req task.Request, plan task.Plan, star
 // observer (when observe is set and the router has one), to the
 // request's events subject (when it asked, or the router publishes all)
 // and to onEvent, in this order.
-func (r *Router) newRun(req task.Request, plan task.Plan, started time.Time, onEvent func(task.Event), observe bool) *run {
+func (r *Router) newRun(req *task.Request, plan task.Plan, started time.Time, onEvent func(task.Event), observe bool) *run {
 	input, history := req.Text()
 	n := len(plan.Tasks)
-	ru := &run{r: r, req: req, plan: plan, input: input, context: history, started: started,
+	ru := &run{r: r, req: *req, plan: plan, input: input, context: history, started: started,
 		index: make(map[string]int, n), states: make([]task.SubtaskState, n), waiting: make([]int, n)}
-	to := r.eventSubjects(req)
+	to := r.eventSubjects(*req)
 	ru.stream = len(to) > 0 || onEvent != nil
 	ru.emit = r.emitter(to, onEvent, observe)
 	if len(req.Attachments) > 0 {
-		ru.attachments, ru.reads = attachmentRefs(req), make([][]task.ArtifactRef, n)
+		ru.attachments, ru.reads = attachmentRefs(*req), make([][]task.ArtifactRef, n)
 	}
 	for i, s := range plan.Tasks {
 		ru.index[s.ID] = i
@@ -175,6 +174,12 @@ func (ru *run) passthrough() error {
 	return nil
 }
 
+// emitPlanned emits the event of the run's plan.
+func (ru *run) emitPlanned(plan *task.Plan) {
+	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks)),
+		Plan: plan, Input: ru.input, Ingress: ru.req.Ingress})
+}
+
 // schedule starts the subtasks without dependencies, then reacts to each
 // completion by starting the dependents it made ready. There is no polling:
 // the loop sleeps on the channel that finished subtasks report to.
@@ -182,7 +187,7 @@ func (ru *run) schedule(ctx context.Context) {
 	if len(ru.plan.Tasks) == 1 {
 		// A one-subtask plan runs on this goroutine: no handoff, and
 		// nothing left running to cancel when it returns.
-		ru.states[0] = ru.runNow(ctx, 0).state
+		ru.runNow(ctx, 0)
 	} else {
 		ru.scheduleDAG(ctx)
 	}
@@ -254,9 +259,12 @@ func (ru *run) skip(i int, because string, dependents [][]int) {
 	}
 }
 
+// anyCancelled reports whether a subtask was cancelled after it started.
+// It reads the states by index: it is inlined into schedule, whose frame
+// a streaming request holds, and a copy of each would take its size there.
 func (ru *run) anyCancelled() bool {
-	for _, st := range ru.states {
-		if st.Status == task.StatusCancelled && st.Attempts > 0 {
+	for i := range ru.states {
+		if st := &ru.states[i]; st.Status == task.StatusCancelled && st.Attempts > 0 {
 			return true
 		}
 	}
@@ -266,36 +274,49 @@ func (ru *run) anyCancelled() bool {
 // start runs a ready subtask on a goroutine of its own.
 func (ru *run) start(ctx context.Context, i int) {
 	ru.states[i].Status = task.StatusRunning
-	in, st := ru.prepare(i)
-	go func() { ru.done <- finished{i: i, state: ru.runSubtask(ctx, in, st)} }()
+	var f finished
+	var in task.Subtask
+	f.i = i
+	ru.prepare(i, &in, &f.state)
+	go ru.runApart(ctx, in, f)
+}
+
+// runApart runs a prepared subtask, on a goroutine of its own, and
+// reports its end, f with the state it ended in, on ru.done.
+func (ru *run) runApart(ctx context.Context, s task.Subtask, f finished) {
+	ru.runSubtask(ctx, &s, &f.state)
+	ru.done <- f
 }
 
 // runNow runs a ready subtask on the calling goroutine.
-func (ru *run) runNow(ctx context.Context, i int) finished {
-	in, st := ru.prepare(i)
-	return finished{i: i, state: ru.runSubtask(ctx, in, st)}
+func (ru *run) runNow(ctx context.Context, i int) {
+	var s task.Subtask
+	var st task.SubtaskState
+	ru.prepare(i, &s, &st)
+	ru.runSubtask(ctx, &s, &st)
+	ru.states[i] = st
 }
 
-// prepare substitutes the outputs of a subtask's dependencies into it. It
-// reads the run's state, so only the scheduling goroutine calls it.
-func (ru *run) prepare(i int) (task.Subtask, task.SubtaskState) {
-	s := ru.plan.Tasks[i]
-	st := ru.states[i]
+// prepare writes into in and st subtask i, with the outputs of its
+// dependencies substituted, and its state, running. It reads the run's
+// state, so only the scheduling goroutine calls it.
+func (ru *run) prepare(i int, in *task.Subtask, st *task.SubtaskState) {
+	s := &ru.plan.Tasks[i]
+	*in, *st = *s, ru.states[i]
 	st.Status = task.StatusRunning
 	st.StartedAt = time.Now()
 	if s.Capability == mergeCapability {
 		ru.noteMergeInputs(i)
 	}
 	if len(s.Deps) == 0 && len(ru.attachments) == 0 {
-		return s, st // nothing to substitute
+		return // nothing to substitute
 	}
-	values, reads := ru.substitutions(s)
+	values, reads := ru.substitutions(*s)
 	if reads != nil {
 		ru.grow.Lock()
 		ru.reads[i] = reads
 		ru.grow.Unlock()
 	}
-	in := s
 	in.Input = task.Substitute(s.Input, values)
 	if len(s.Args) > 0 {
 		in.Args = make(map[string]string, len(s.Args))
@@ -303,7 +324,6 @@ func (ru *run) prepare(i int) (task.Subtask, task.SubtaskState) {
 			in.Args[k] = task.Substitute(v, values)
 		}
 	}
-	return in, st
 }
 
 // emitter returns where a run's events go: the router's observer, the
@@ -335,7 +355,7 @@ func (ru *run) observed() bool { return ru.emit != nil }
 
 // finish emits the finished event: the answer, the usage of the whole
 // request, and its error, if any.
-func (ru *run) finish(resp task.Response) {
+func (ru *run) finish(resp *task.Response) {
 	if !ru.observed() {
 		return
 	}

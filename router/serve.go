@@ -164,8 +164,8 @@ func (r *Router) answer(ctx context.Context, msg *nats.Msg) task.Response {
 			req.ID = task.NewID("req_")
 		}
 		started := time.Now()
-		resp := r.refuse(req, started, err, nil) // live views see it refused
-		r.ended(req, resp, started)
+		resp := r.refuse(&req, started, err, nil) // live views see it refused
+		r.ended(&req, &resp, started)
 		return resp
 	}
 	return r.Handle(ctx, req, nil)

@@ -29,7 +29,7 @@ type StreamPlanner interface {
 // streamed: the router plans it (no plan or model of its own) with a
 // StreamPlanner. Requests with attachments are planned whole, since the
 // types along every edge are checked before anything runs.
-func (r *Router) streams(req task.Request) (StreamPlanner, bool) {
+func (r *Router) streams(req *task.Request) (StreamPlanner, bool) {
 	sp, ok := r.planner.(StreamPlanner)
 	return sp, ok && req.Plan == nil && req.Model == "" && len(req.Attachments) == 0
 }
@@ -37,7 +37,7 @@ func (r *Router) streams(req task.Request) (StreamPlanner, bool) {
 // runStreamed plans a request with sp and runs its subtasks as they are
 // written. A plan that came whole, with nothing streamed (the rules', or
 // a form read only once complete), runs as any plan does.
-func (r *Router) runStreamed(ctx context.Context, req task.Request, sp StreamPlanner, started time.Time, onEvent func(task.Event)) task.Response {
+func (r *Router) runStreamed(ctx context.Context, req *task.Request, sp StreamPlanner, started time.Time, onEvent func(task.Event)) task.Response {
 	ru := r.newRun(req, task.Plan{}, started, onEvent, true)
 	sc := &streamed{ru: ru, keys: map[genIndex]string{}, tried: map[string]task.SubtaskState{}, ready: map[string]task.SubtaskState{}}
 	plan, err := sc.run(ctx, sp)
@@ -50,19 +50,19 @@ func (r *Router) runStreamed(ctx context.Context, req task.Request, sp StreamPla
 	resp := task.Response{ID: req.ID, Subtasks: []task.SubtaskState{}}
 	if err != nil {
 		resp.Error, resp.Usage = task.AsError(err), sc.spentUsage()
-		ru.finish(resp)
+		ru.finish(&resp)
 		return resp
 	}
 	ru.moreRounds(ctx, r.replanner(req))
 	plan = ru.plan
 	resp.Plan = &plan
-	resp = ru.respond(ctx, resp)
+	ru.respond(ctx, &resp)
 	resp.Usage = resp.Usage.Add(sc.spentUsage())
 	if ru.mem != nil {
 		resp.Usage = resp.Usage.Add(ru.mem.usage)
 		ru.recordMemory(ctx, resp)
 	}
-	ru.finish(resp)
+	ru.finish(&resp)
 	return resp
 }
 
@@ -354,7 +354,9 @@ func (sc *streamed) kick() {
 func (sc *streamed) start(i int) {
 	ru := sc.ru
 	ru.states[i].Status = task.StatusRunning
-	in, st := ru.prepare(i)
+	var in task.Subtask
+	var st task.SubtaskState
+	ru.prepare(i, &in, &st)
 	sc.running++
 	gen, ctx, key := sc.gen, sc.draftCtx, workKey(in)
 	sc.keys[genIndex{gen, i}] = key
@@ -366,7 +368,7 @@ func (sc *streamed) start(i int) {
 		go func() { ru.done <- finished{i: i, state: done, gen: gen} }()
 		return
 	}
-	go func() { ru.done <- finished{i: i, state: ru.runSubtask(ctx, in, st), gen: gen} }()
+	go ru.runApart(ctx, in, finished{i: i, state: st, gen: gen})
 }
 
 // workKey is what a prepared subtask asks of a model.

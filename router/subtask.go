@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -16,60 +17,85 @@ import (
 // out. It never waits for a model to cool down: when the registry or a
 // model's circuit breaker refuses every candidate, the subtask fails at
 // once with model_unavailable and the time to retry.
-func (ru *run) runSubtask(ctx context.Context, s task.Subtask, st task.SubtaskState) task.SubtaskState {
-	st = ru.trySubtask(ctx, s, st)
+//
+// st is updated in place. The subtask and its state go by pointer down
+// to the dispatch, and the rare paths (no model, a retry, the cache)
+// have functions of their own: the request's goroutine holds these
+// frames while it streams, and keeping them small keeps its stack at
+// 16 KB, not 32.
+func (ru *run) runSubtask(ctx context.Context, s *task.Subtask, st *task.SubtaskState) {
+	ru.trySubtask(ctx, s, st)
 	if m := ru.r.cfg.Metrics; m != nil {
-		m.SubtaskEnded(&st)
+		m.SubtaskEnded(st)
 	}
-	return st
 }
 
-func (ru *run) trySubtask(ctx context.Context, s task.Subtask, st task.SubtaskState) task.SubtaskState {
+func (ru *run) trySubtask(ctx context.Context, s *task.Subtask, st *task.SubtaskState) {
 	ctx, cancel := context.WithTimeout(ctx, ru.r.cfg.SubtaskTimeout)
 	defer cancel()
-	sel, err := ru.selectFor(ctx, s)
+	// A selection without fallbacks, the common case, is tried from this
+	// array, not one allocated for it.
+	var one [1]task.ModelSpec
+	candidates, err := ru.candidates(ctx, s, one[:0])
 	if err != nil {
-		e := task.AsError(err)
-		if deps, planned := ru.plannedMerge(s); planned && e.Code == task.CodeNoModel {
-			return ru.mergeByTemplate(ctx, st, deps)
-		}
-		return ru.fail(st, e)
+		ru.noCandidate(ctx, s, st, err)
+		return
 	}
-	st, last := ru.tryCandidates(ctx, s, st, sel.Candidates())
+	last := ru.tryCandidates(ctx, s, st, candidates)
 	if st.Status == task.StatusDone {
-		return st
+		return
 	}
 	if ctx.Err() != nil && (last == nil || last.Code != task.CodeCancelled) {
 		last = task.AsError(context.Cause(ctx))
 	}
-	return ru.fail(st, last)
+	ru.fail(st, last)
+}
+
+// candidates appends to buf the models selected for s, in the order to
+// try them.
+func (ru *run) candidates(ctx context.Context, s *task.Subtask, buf []task.ModelSpec) ([]task.ModelSpec, error) {
+	sel, err := ru.selectFor(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(buf, sel.Model), sel.Fallbacks...), nil
+}
+
+// noCandidate ends a subtask no model was selected for: a planned merge
+// step that no model offers is done by the template merge, any other
+// fails with the selection's error.
+func (ru *run) noCandidate(ctx context.Context, s *task.Subtask, st *task.SubtaskState, err error) {
+	e := task.AsError(err)
+	if deps, planned := ru.plannedMerge(s); planned && e.Code == task.CodeNoModel {
+		*st = ru.mergeByTemplate(ctx, *st, deps)
+		return
+	}
+	ru.fail(st, e)
 }
 
 // tryCandidates dispatches s to the candidates in turn until one
 // succeeds, a failure cannot be retried, or the attempts run out; it
-// returns the state (done on success) and the last error otherwise. A
+// leaves st done on success and returns the last error otherwise. A
 // candidate whose breaker refuses (it opened since the selection, or
 // another request holds its probe) costs no attempt: the next one is
 // tried at once, and when every one refuses, their refusals are the error.
-func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.SubtaskState, candidates []task.ModelSpec) (task.SubtaskState, *task.Error) {
+func (ru *run) tryCandidates(ctx context.Context, s *task.Subtask, st *task.SubtaskState, candidates []task.ModelSpec) *task.Error {
 	deadline, _ := ctx.Deadline()
 	next := 0
 	var last, tried *task.Error
 	var refused refusals
+	var a attempt
 	// A subtask may come with attempts made before (for a draft of a
 	// streamed plan that was voided): numbering goes on from them, since
 	// executors refuse an attempt they were told to cancel.
 	first := st.Attempts
 	for st.Attempts < first+ru.r.cfg.Attempts && len(candidates) > 0 {
 		i := next % len(candidates)
-		model := candidates[i]
-		if st.Attempts == first && i == 0 {
-			if out, ok := ru.cached(ctx, s, model); ok {
-				return ru.succeedCached(st, model, out), nil
-			}
+		model := &candidates[i]
+		if st.Attempts == first && i == 0 && ru.answerCached(ctx, s, st, model) {
+			return nil
 		}
-		a, admitted := ru.attempt(ctx, s, model, st.Attempts+1, deadline, ru.patience(candidates))
-		if !admitted {
+		if !ru.attempt(ctx, s, model, st.Attempts+1, deadline, ru.patience(candidates), &a) {
 			refused.add(a.err)
 			candidates, next, last = slices.Delete(candidates, i, i+1), i, refused.err
 			if tried != nil {
@@ -83,27 +109,45 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 		st.Attempts++
 		st.Model, st.Executor = model.Name, a.executor
 		if a.err == nil {
-			ru.remember(ctx, s, model, a.out)
+			ru.remember(ctx, s, model, &a.out)
 			a.out.Usage.MemoryTokens = a.memTokens
-			return ru.succeed(st, a.out, a.record.EndedAt), nil
+			ru.succeed(st, &a.out, a.record.EndedAt)
+			return nil
 		}
 		last, tried = a.err, a.err
 		if !retryable(a.err) || ctx.Err() != nil || st.Attempts >= first+ru.r.cfg.Attempts || !ru.r.natsUp() {
 			break // a retry cannot reach anyone while NATS is away
 		}
-		if next = ru.nextCandidate(candidates, i, a); next < 0 {
+		if next = ru.nextCandidate(candidates, i, &a); next < 0 {
 			break
 		}
-		ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
-			Attempt: st.Attempts, Error: a.err, Time: a.record.EndedAt})
-		if m := ru.r.cfg.Metrics; m != nil {
-			m.Retried(model.Name, a.err.Code)
-		}
-		if !ru.pause(ctx, a.err, st.Attempts, model.Name, candidates[next%len(candidates)].Name, deadline) {
+		if !ru.retry(ctx, s, st, model, &a, candidates[next%len(candidates)].Name, deadline) {
 			break
 		}
 	}
-	return st, last
+	return last
+}
+
+// answerCached ends st with the cached answer of s on model, when the
+// cache has one.
+func (ru *run) answerCached(ctx context.Context, s *task.Subtask, st *task.SubtaskState, model *task.ModelSpec) bool {
+	out, ok := ru.cached(ctx, s, model)
+	if ok {
+		ru.succeedCached(st, model, &out)
+	}
+	return ok
+}
+
+// retry says that the failed attempt a of s on model is retried on the
+// model named next, and waits as long as the failure asks (see pause);
+// it reports false when the subtask's context ended meanwhile.
+func (ru *run) retry(ctx context.Context, s *task.Subtask, st *task.SubtaskState, model *task.ModelSpec, a *attempt, next string, deadline time.Time) bool {
+	ru.emitEvent(task.Event{Type: task.EventRetry, SubtaskID: s.ID, Model: model.Name, Executor: a.executor,
+		Attempt: st.Attempts, Error: a.err, Time: a.record.EndedAt})
+	if m := ru.r.cfg.Metrics; m != nil {
+		m.Retried(model.Name, a.err.Code)
+	}
+	return ru.pause(ctx, a.err, st.Attempts, model.Name, next, deadline)
 }
 
 // nextCandidate picks the candidate for the attempt after a failure of
@@ -113,10 +157,10 @@ func (ru *run) tryCandidates(ctx context.Context, s task.Subtask, st task.Subtas
 // another replica may take the work; any other failure moves on to the
 // next candidate, round robin: another model (for a named one, only its
 // configured fallbacks), or the same one again via another replica.
-func (ru *run) nextCandidate(candidates []task.ModelSpec, i int, a attempt) int {
+func (ru *run) nextCandidate(candidates []task.ModelSpec, i int, a *attempt) int {
 	switch {
 	case a.err.Code == task.CodeContextLength:
-		return largerWindow(candidates, candidates[i])
+		return largerWindow(candidates, &candidates[i])
 	case ru.req.Model != "" && !a.unserved && (a.err.Code == task.CodeLost || a.err.Code == task.CodeOverloaded):
 		return i
 	}
@@ -189,9 +233,11 @@ func waitingAtLeast(e *task.Error, ms int64) *task.Error {
 
 // largerWindow returns the index of the first candidate whose context
 // window is larger than model's, or -1.
-func largerWindow(candidates []task.ModelSpec, model task.ModelSpec) int {
-	for i, c := range candidates {
-		if model.ContextWindow > 0 && (c.ContextWindow == 0 || c.ContextWindow > model.ContextWindow) {
+func largerWindow(candidates []task.ModelSpec, model *task.ModelSpec) int {
+	for i := range candidates {
+		// By index: a copy of each spec would take its size in the frame
+		// of tryCandidates, which this is inlined into.
+		if w := candidates[i].ContextWindow; model.ContextWindow > 0 && (w == 0 || w > model.ContextWindow) {
 			return i
 		}
 	}
@@ -203,21 +249,22 @@ func retryable(e *task.Error) bool {
 }
 
 // attempt dispatches one attempt of s to model, after the model's breaker
-// admits it; admitted is false, with the refusal in the attempt's error,
-// when it does not.
-func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec, n int, deadline time.Time, patience time.Duration) (a attempt, admitted bool) {
+// admits it, and leaves its outcome in a; admitted is false, with the
+// refusal in a's error, when it does not.
+func (ru *run) attempt(ctx context.Context, s *task.Subtask, model *task.ModelSpec, n int, deadline time.Time, patience time.Duration, a *attempt) (admitted bool) {
 	if err := ru.r.sel.Started(model.Name); err != nil {
-		return attempt{err: task.AsError(err)}, false
+		*a = attempt{err: task.AsError(err)}
+		return false
 	}
 	mem, memTokens := ru.fit(ctx, s, model, n)
-	w := ru.work(s, model, n, deadline, mem)
+	var w task.Work
+	ru.work(&w, s, model, n, deadline, mem)
 	span := ru.startAttemptSpan(ctx, &w)
 	// The events carry the times the timeline records, so that a live
 	// view draws the same attempts as the response.
 	rec := task.Attempt{Attempt: n, Model: model.Name, DispatchedAt: time.Now()}
-	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Capability: s.Capability, Model: model.Name, Attempt: n,
-		Input: s.Input, Time: rec.DispatchedAt})
-	a = ru.r.dispatch(ctx, w, patience,
+	ru.emitDispatched(s, model.Name, n, rec.DispatchedAt)
+	ru.r.dispatch(ctx, &w, patience,
 		func(executor string) {
 			if rec.AcceptedAt.IsZero() {
 				rec.AcceptedAt = time.Now()
@@ -228,28 +275,52 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n,
 				Time: rec.AcceptedAt})
 		},
-		func(rep task.Reply) {
-			ev := task.Event{Type: task.EventProgress, SubtaskID: s.ID, Capability: s.Capability, Model: model.Name, Attempt: n, Text: rep.Delta, Progress: rep.Progress}
-			if ru.req.Body != nil {
-				ev.Chunk = rep.Chunk // the ingress relays the caller's own stream
-			}
-			if ev.Text != "" || len(ev.Chunk) > 0 || ev.Progress != nil {
-				ru.emitEvent(ev)
-			}
-		})
+		func(rep task.Reply) { ru.emitProgress(s, model.Name, n, &rep) }, a)
 	rec.EndedAt, rec.Executor, rec.Error = time.Now(), a.executor, a.err
 	a.record, a.memTokens = rec, memTokens
 	ru.r.endAttemptSpan(span, a, rec.EndedAt)
-	o := registry.Outcome{OK: a.err == nil, Latency: rec.EndedAt.Sub(rec.DispatchedAt), Replica: a.executor, Usage: a.out.Usage}
+	ru.reportOutcome(model.Name, a)
+	return true
+}
+
+// emitDispatched emits the event of the dispatch of attempt n of s. It
+// is not inlined, so that the event is not in attempt's frame, which
+// stays on the stack for the whole dispatch.
+//
+//go:noinline
+func (ru *run) emitDispatched(s *task.Subtask, model string, n int, at time.Time) {
+	ru.emitEvent(task.Event{Type: task.EventDispatched, SubtaskID: s.ID, Capability: s.Capability, Model: model, Attempt: n,
+		Input: s.Input, Time: at})
+}
+
+// emitProgress emits what a reply of attempt n of s streamed: text, an
+// upstream's chunk for an ingress that relays the caller's own stream,
+// or a tool's progress. It runs at the deepest point of a streaming
+// request's goroutine, under the whole dispatch.
+func (ru *run) emitProgress(s *task.Subtask, model string, n int, rep *task.Reply) {
+	var chunk json.RawMessage
+	if ru.req.Body != nil {
+		chunk = rep.Chunk // the ingress relays the caller's own stream
+	}
+	if rep.Delta == "" && len(chunk) == 0 && rep.Progress == nil {
+		return
+	}
+	// The event is built as the argument, with no copy of it in this frame.
+	ru.emitEvent(task.Event{Type: task.EventProgress, SubtaskID: s.ID, Capability: s.Capability, Model: model, Attempt: n,
+		Text: rep.Delta, Progress: rep.Progress, Chunk: chunk})
+}
+
+// reportOutcome tells the registry how attempt a on model went, even
+// when the request has ended.
+func (ru *run) reportOutcome(model string, a *attempt) {
+	o := registry.Outcome{OK: a.err == nil, Latency: a.record.EndedAt.Sub(a.record.DispatchedAt), Replica: a.executor, Usage: a.out.Usage}
 	if a.err != nil {
 		o.Code, o.Message, o.RetryAfter = a.err.Code, a.err.Message, a.err.RetryAfter()
 	}
-	// The outcome is recorded even when ctx has ended.
-	ru.r.sel.Finished(context.Background(), model.Name, o)
-	return a, true
+	ru.r.sel.Finished(context.Background(), model, o)
 }
 
-// work is one attempt of a subtask. The step that answers a passthrough
+// work writes into w one attempt of a subtask. The step that answers a passthrough
 // gets the caller's own body, which holds the whole conversation, with
 // the conversation's memory (mem) before the caller's messages when the
 // request names a conversation; the step that writes a planned answer
@@ -257,20 +328,19 @@ func (ru *run) attempt(ctx context.Context, s task.Subtask, model task.ModelSpec
 // input; every other step the conversation before it. Memory comes
 // before the caller's messages. A model with a temperature of its own
 // gets it unless the caller's sampling sets one.
-func (ru *run) work(s task.Subtask, model task.ModelSpec, n int, deadline time.Time, mem []task.Message) task.Work {
-	w := task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
+func (ru *run) work(w *task.Work, s *task.Subtask, model *task.ModelSpec, n int, deadline time.Time, mem []task.Message) {
+	*w = task.Work{RequestID: ru.req.ID, SubtaskID: s.ID, Attempt: n, Model: model.Name, Capability: s.Capability,
 		Input: s.Input, Args: s.Args, Deadline: deadline, Stream: ru.stream, Artifacts: ru.readsOf(s.ID)}
 	switch {
 	case ru.body != nil && ru.answers(s.ID):
 		w.Body, w.API = ru.bodyWith(mem), ru.req.API
-		return w
+		return
 	case ru.answers(s.ID):
 		w.Context, w.Sampling, w.Tools, w.After = withMemory(mem, ru.context), ru.req.Sampling, ru.req.Tools, ru.req.After()
 	default:
 		w.Context = withMemory(mem, ru.context)
 	}
 	w.Sampling = withTemperature(w.Sampling, model.Temperature)
-	return w
 }
 
 // withTemperature returns s with temperature t when s sets none.
@@ -304,7 +374,7 @@ func (ru *run) answers(id string) bool {
 }
 
 // succeed ends a subtask with the output of its attempt that ended at ended.
-func (ru *run) succeed(st task.SubtaskState, out task.Output, ended time.Time) task.SubtaskState {
+func (ru *run) succeed(st *task.SubtaskState, out *task.Output, ended time.Time) {
 	st.Status, st.EndedAt, st.Output, st.Format, st.Usage = task.StatusDone, ended, out.Text, out.Format, out.Usage
 	st.ToolCalls, st.FinishReason, st.Body = out.ToolCalls, out.FinishReason, out.Body
 	if len(out.Artifacts) > 0 {
@@ -315,15 +385,20 @@ func (ru *run) succeed(st task.SubtaskState, out task.Output, ended time.Time) t
 		}
 	}
 	if ru.observed() {
-		o := out // only an observed run pays for the copy on the heap
-		o.Body = nil
-		ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
-			Attempt: st.Attempts, Text: elapsed(st), Output: &o, Time: ended})
+		ru.emitDone(st, out, ended)
 	}
-	return st
 }
 
-func (ru *run) fail(st task.SubtaskState, err *task.Error) task.SubtaskState {
+// emitDone emits the done event of a subtask that ended with out.
+func (ru *run) emitDone(st *task.SubtaskState, out *task.Output, ended time.Time) {
+	o := *out // only an observed run pays for the copy on the heap
+	o.Body = nil
+	ru.emitEvent(task.Event{Type: task.EventDone, SubtaskID: st.ID, Model: st.Model, Executor: st.Executor,
+		Attempt: st.Attempts, Text: elapsed(st), Output: &o, Time: ended})
+}
+
+// fail ends a subtask with err: failed, or cancelled when err says so.
+func (ru *run) fail(st *task.SubtaskState, err *task.Error) {
 	id := st.ID
 	e := *err
 	e.Subtask = id
@@ -334,10 +409,9 @@ func (ru *run) fail(st task.SubtaskState, err *task.Error) task.SubtaskState {
 		st.Status, typ = task.StatusCancelled, task.EventCancelled
 	}
 	ru.emitEvent(task.Event{Type: typ, SubtaskID: id, Model: st.Model, Executor: st.Executor, Attempt: st.Attempts, Error: &e})
-	return st
 }
 
-func elapsed(st task.SubtaskState) string {
+func elapsed(st *task.SubtaskState) string {
 	return fmt.Sprintf("%.1fms", float64(st.EndedAt.Sub(st.StartedAt).Microseconds())/1000)
 }
 

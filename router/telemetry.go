@@ -59,9 +59,9 @@ func statusOf(resp task.Response) task.Status {
 }
 
 // ended records a request's end in the metrics.
-func (r *Router) ended(req task.Request, resp task.Response, started time.Time) {
+func (r *Router) ended(req *task.Request, resp *task.Response, started time.Time) {
 	if m := r.cfg.Metrics; m != nil {
-		m.RequestEnded(task.IngressOf(req), statusOf(resp), time.Since(started))
+		m.RequestEnded(task.IngressOf(*req), statusOf(*resp), time.Since(started))
 	}
 }
 
@@ -122,7 +122,7 @@ func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) attemptSpan {
 // endAttemptSpan ends an attempt's span, stamped with the time the
 // attempt ended, off the request's path (telemetry.Ender); Close ends
 // what is left.
-func (r *Router) endAttemptSpan(s attemptSpan, a attempt, ended time.Time) {
+func (r *Router) endAttemptSpan(s attemptSpan, a *attempt, ended time.Time) {
 	if s.span == nil {
 		return
 	}

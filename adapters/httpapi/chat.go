@@ -10,15 +10,43 @@ import (
 	"github.com/taskrouter/taskrouter/task"
 )
 
-// chat answers POST /v1/chat/completions.
+// chat answers POST /v1/chat/completions. A streamed answer runs the
+// whole router on this goroutine, below this frame, for as long as the
+// stream lasts: the decoding and checks are in readChat, and the answer
+// of an unstreamed request in answer, so that their locals are off the
+// stack by then (a stream's goroutine then fits a smaller stack).
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, cl caller) {
 	if !allow(w, r, http.MethodPost) {
 		return
 	}
+	var call chatCall
+	if !s.readChat(w, r, cl, &call) {
+		return
+	}
+	w.Header().Set("X-Request-Id", call.req.ID)
+	if call.stream {
+		s.stream(w, r, &call.req, newChunkWriter(w, call.out, call.includeUsage))
+		return
+	}
+	s.answer(w, r, &call)
+}
+
+// chatCall is a chat completion request read and routed: the request to
+// run and how to answer it.
+type chatCall struct {
+	req          task.Request
+	out          completion
+	stream       bool
+	includeUsage bool
+}
+
+// readChat reads, checks and routes a chat completion request into call;
+// it reports false when it answered the request with an error.
+func (s *Server) readChat(w http.ResponseWriter, r *http.Request, cl caller, call *chatCall) bool {
 	body, e := s.readBody(w, r)
 	if e != nil {
 		writeError(w, e)
-		return
+		return false
 	}
 	c, e := decodeChat(body)
 	if e == nil {
@@ -26,7 +54,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, cl caller) {
 	}
 	if e != nil {
 		writeError(w, e)
-		return
+		return false
 	}
 	id := task.NewID("")
 	req := task.Request{ID: "req_" + id, Messages: c.messages, Planner: c.planner, Hints: c.hints, Sampling: c.sampling.s, Tools: c.tools,
@@ -34,36 +62,38 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, cl caller) {
 	c.memory.apply(&req, cl.owner)
 	if req, e = s.route(r.Context(), c.model, req); e != nil {
 		writeError(w, e)
-		return
+		return false
 	}
 	if c.model == ModelTaskrouter && c.media != "" {
 		if req, e = s.attachParts(r, req, c); e != nil {
 			writeError(w, e)
-			return
+			return false
 		}
 	}
 	if c.model != ModelTaskrouter {
 		// The model named gets the client's body as sent.
 		if e := s.checkNamed(r.Context(), &c); e != nil {
 			writeError(w, e)
-			return
+			return false
 		}
 		req.Body, req.API = body, task.APIChat
 	}
-	w.Header().Set("X-Request-Id", req.ID)
-	out := completion{id: "chatcmpl-" + id, created: time.Now().Unix(), model: c.model}
-	if c.stream {
-		s.stream(w, r, req, newChunkWriter(w, out, c.includeUsage))
-		return
-	}
-	resp := s.cfg.Runner.Handle(r.Context(), req, nil)
+	call.req, call.stream, call.includeUsage = req, c.stream, c.includeUsage
+	call.out = completion{id: "chatcmpl-" + id, created: time.Now().Unix(), model: c.model}
+	return true
+}
+
+// answer runs an unstreamed chat completion and writes its answer.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, call *chatCall) {
+	resp := s.cfg.Runner.Handle(r.Context(), call.req, nil)
+	out := call.out
 	switch {
 	case failed(resp):
 		writeError(w, fromTaskError(resp.Error))
 	case resp.Body != nil:
-		writeRelayed(w, resp, c.model)
+		writeRelayed(w, resp, out.model)
 	default:
-		out.model = answeredBy(resp, c.model)
+		out.model = answeredBy(resp, out.model)
 		w.Header().Set(HeaderModel, out.model)
 		resp.Answer = withLinks(resp.Answer, resp.Artifacts, baseURL(r))
 		writeBody(w, http.StatusOK, out.appendCompletion(nil, resp))

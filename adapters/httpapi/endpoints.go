@@ -75,7 +75,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	if rq.stream {
 		sw := newChunkWriter(w, completion{id: ep.object + "-" + id, created: time.Now().Unix(), model: rq.model}, false)
 		sw.relayOnly = true
-		s.stream(w, r, req, sw)
+		s.stream(w, r, &req, sw)
 		return
 	}
 	resp := s.cfg.Runner.Handle(r.Context(), req, nil)

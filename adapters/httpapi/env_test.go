@@ -65,7 +65,7 @@ func (splitPlanner) Plan(_ context.Context, req task.Request) (task.Plan, error)
 // env is a real pipeline: embedded NATS, memory registry, executors, the
 // router, a jobs manager and the HTTP server on loopback.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	bus      *bus.Bus
 	reg      *registry.Memory
 	router   *router.Router
@@ -90,7 +90,7 @@ type envOptions struct {
 	planner router.Planner
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, bus: o.bus, reg: registry.NewMemory()}
@@ -218,7 +218,7 @@ func (e *env) do(method, path, key string, body any) *http.Response {
 }
 
 // decode reads a JSON answer, failing on another status.
-func decode[T any](t *testing.T, resp *http.Response, status int) T {
+func decode[T any](t testing.TB, resp *http.Response, status int) T {
 	t.Helper()
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != status {

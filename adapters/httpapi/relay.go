@@ -18,8 +18,13 @@ const HeaderModel = "X-Taskrouter-Model"
 // of model "taskrouter" is taskrouter's, whichever model wrote its one
 // step: the client asked for the router, and subtasks name their models.
 func answeredBy(resp task.Response, asked string) string {
-	if resp.Model != "" && asked != ModelTaskrouter {
-		return resp.Model
+	return answeringModel(resp.Model, asked)
+}
+
+// answeringModel is answeredBy for an answer written by model.
+func answeringModel(model, asked string) string {
+	if model != "" && asked != ModelTaskrouter {
+		return model
 	}
 	return asked
 }

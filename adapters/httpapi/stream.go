@@ -34,40 +34,23 @@ const mergeStep = "merge"
 // own request, for at most WriteTimeout per write, after which the request
 // is cancelled; the router keeps what arrives meanwhile in the dispatch's
 // mailbox.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, req task.Request, sw *chunkWriter) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *task.Request, sw *chunkWriter) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	var f forwarder
-	if req.Plan != nil {
-		f.step = answerStep(*req.Plan)
-	}
 	st := &sseStream{sw: sw, cancel: cancel}
+	if req.Plan != nil {
+		st.f.step = answerStep(*req.Plan)
+	}
 	st.mu.Lock() // the timer's function reads st.keepAlive
 	st.keepAlive = time.AfterFunc(s.cfg.KeepAlive, func() { st.comment(s.cfg.KeepAlive) })
 	st.mu.Unlock()
 	// The request is planned as it runs, so that a planner that streams
 	// its plan starts steps while it writes the rest; the whole plan's
 	// event, which comes before any step of it writes the answer, names
-	// the step to forward.
-	resp := s.cfg.Runner.Handle(ctx, req, func(ev task.Event) {
-		if ev.Type == task.EventPlanned && ev.SubtaskID == "" && ev.Plan != nil && f.step == "" {
-			f.step = answerStep(*ev.Plan)
-		}
-		if f.forwards(ev) {
-			st.mu.Lock()
-			defer st.mu.Unlock()
-			st.sw.out.model = answeredBy(task.Response{Model: ev.Model}, st.sw.out.model)
-			if f.write(st.sw, ev) && !st.sw.flush() {
-				cancel() // the client is gone: stop the work
-			}
-		}
-	})
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.keepAlive.Stop()
-	st.done = true
-	resp.Answer = withLinks(resp.Answer, resp.Artifacts, baseURL(r))
-	st.sw.finish(resp, &f)
+	// the step to forward. A closure rather than the method value
+	// st.forward, whose wrapper would copy the event once more at the
+	// deepest point of the stream.
+	st.end(s.cfg.Runner.Handle(ctx, *req, func(ev task.Event) { st.forward(&ev) }), baseURL(r))
 }
 
 // answerStep is the step of plan whose text is the answer: a one-step
@@ -84,9 +67,39 @@ func answerStep(plan task.Plan) string {
 type sseStream struct {
 	mu        sync.Mutex
 	sw        *chunkWriter
+	f         forwarder
 	done      bool // finished: the keep-alive timer must not write
 	keepAlive *time.Timer
 	cancel    context.CancelFunc
+}
+
+// forward is the router's callback: it writes the text of the step that
+// writes the answer to the client as it comes, and stops the work when
+// the client is gone. It is called at the deepest point of the stream's
+// goroutine, so it takes the event by pointer.
+func (st *sseStream) forward(ev *task.Event) {
+	if ev.Type == task.EventPlanned && ev.SubtaskID == "" && ev.Plan != nil && st.f.step == "" {
+		st.f.step = answerStep(*ev.Plan)
+	}
+	if !st.f.forwards(ev) {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.sw.out.model = answeringModel(ev.Model, st.sw.out.model)
+	if st.f.write(st.sw, ev) && !st.sw.flush() {
+		st.cancel() // the client is gone: stop the work
+	}
+}
+
+// end stops the keep-alives and ends the stream with resp.
+func (st *sseStream) end(resp task.Response, base string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.keepAlive.Stop()
+	st.done = true
+	resp.Answer = withLinks(resp.Answer, resp.Artifacts, base)
+	st.sw.finish(resp, &st.f)
 }
 
 // comment sends a keep-alive comment and re-arms the timer for the next.
@@ -116,15 +129,15 @@ type forwarder struct {
 }
 
 // forwards reports whether ev is text or a chunk of the step that writes
-// the answer. It reads only what never changes, so the router's callback
-// can filter without taking the stream's lock.
-func (f *forwarder) forwards(ev task.Event) bool {
+// the answer. It reads only what the router's callback alone changes, so
+// the callback can filter without taking the stream's lock.
+func (f *forwarder) forwards(ev *task.Event) bool {
 	return ev.Type == task.EventProgress && (ev.Text != "" || len(ev.Chunk) > 0) && ev.SubtaskID == f.step
 }
 
 // write sends ev's chunk, or else its text, when it belongs to the
 // attempt being forwarded; it reports whether it sent any.
-func (f *forwarder) write(sw *chunkWriter, ev task.Event) bool {
+func (f *forwarder) write(sw *chunkWriter, ev *task.Event) bool {
 	if f.attempt == 0 {
 		f.attempt = ev.Attempt
 	}

@@ -50,7 +50,7 @@ func BenchmarkGenerate(b *testing.B) {
 	b.Run("relay", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := m.Relay(context.Background(), streamed, func([]byte, string) {}); err != nil {
+			if _, err := m.Relay(context.Background(), &streamed, func([]byte, string) {}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -58,7 +58,7 @@ func BenchmarkGenerate(b *testing.B) {
 	b.Run("relay_unstreamed", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := m.Relay(context.Background(), relayed, nil); err != nil {
+			if _, err := m.Relay(context.Background(), &relayed, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

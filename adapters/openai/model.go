@@ -134,7 +134,7 @@ func (m *Model) GoString() string { return m.String() }
 // Relay), its text streamed to progress.
 func (m *Model) Generate(ctx context.Context, w task.Work, progress func(delta string)) (task.Output, error) {
 	if len(w.Body) > 0 {
-		return m.Relay(ctx, w, textOnly(progress))
+		return m.Relay(ctx, &w, textOnly(progress))
 	}
 	ctx, cancel := m.bound(ctx, w.Deadline)
 	defer cancel()

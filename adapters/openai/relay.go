@@ -41,13 +41,14 @@ var apiPaths = map[string]string{
 // are read from the answer either way; a finish_reason of content_filter
 // is the upstream's answer, not an error, as it would be to a direct
 // call. Errors are *task.Error values, classified as Generate's are.
-func (m *Model) Relay(ctx context.Context, w task.Work, chunk func(raw []byte, delta string)) (task.Output, error) {
-	path, ok := apiPaths[w.API]
-	if !ok {
-		return task.Output{}, task.Errorf(task.CodeInvalidRequest, "model %q: api %q: use chat, completions or embeddings", m.spec.Name, w.API)
-	}
-	if !gjson.ValidBytes(w.Body) || !gjson.ParseBytes(w.Body).IsObject() {
-		return task.Output{}, task.Errorf(task.CodeInvalidRequest, "model %q: the request body is not a JSON object", m.spec.Name)
+//
+// A relayed stream is read below this frame for as long as it lasts, so
+// checking the request and writing the output have functions of their
+// own (relayPath, relayOutput), whose locals are off the stack by then.
+func (m *Model) Relay(ctx context.Context, w *task.Work, chunk func(raw []byte, delta string)) (task.Output, error) {
+	path, err := m.relayPath(w.API, w.Body)
+	if err != nil {
+		return task.Output{}, err
 	}
 	ctx, cancel := m.bound(ctx, w.Deadline)
 	defer cancel()
@@ -55,26 +56,49 @@ func (m *Model) Relay(ctx context.Context, w task.Work, chunk func(raw []byte, d
 	var (
 		a   answer
 		raw []byte
-		err error
 	)
 	ctx, span := m.startRelaySpan(ctx, w.API, body)
-	if gjson.GetBytes(body, "stream").Type == gjson.True {
+	if streams(body) {
 		a, err = m.relayStream(ctx, path, body, chunk)
 	} else {
 		a, raw, err = m.relayOnce(ctx, path, body, w.API)
 	}
 	if err == nil && a.usage.PromptTokens == 0 && a.usage.CompletionTokens == 0 {
-		a.usage = estimateRelayUsage(body, a)
+		a.usage = estimateRelayUsage(body, &a)
 	}
 	endCallSpan(span, m.upstream, a, err)
 	if err != nil {
 		return task.Output{}, err
 	}
+	return m.relayOutput(body, &a, raw), nil
+}
+
+// relayPath is the upstream's path for api, when body is a JSON object
+// to send there.
+func (m *Model) relayPath(api string, body []byte) (string, error) {
+	path, ok := apiPaths[api]
+	if !ok {
+		return "", task.Errorf(task.CodeInvalidRequest, "model %q: api %q: use chat, completions or embeddings", m.spec.Name, api)
+	}
+	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+		return "", task.Errorf(task.CodeInvalidRequest, "model %q: the request body is not a JSON object", m.spec.Name)
+	}
+	return path, nil
+}
+
+// streams reports whether a request body asks for a stream.
+//
+//go:noinline
+func streams(body []byte) bool { return gjson.GetBytes(body, "stream").Type == gjson.True }
+
+// relayOutput is the output of answer a to body, raw when it came
+// unstreamed: its usage and cost, and its format.
+func (m *Model) relayOutput(body []byte, a *answer, raw []byte) task.Output {
 	u := a.usage
 	u.CostUSD = m.spec.Cost(u.PromptTokens, u.CompletionTokens)
 	format := gjson.GetBytes(body, "response_format.type").Str
 	return task.Output{Text: a.text, Format: outputFormat(format == "json_object" || format == "json_schema", a.text), Usage: u,
-		ToolCalls: callsJSON(a.calls), FinishReason: finishReason(a.finish), Body: raw}, nil
+		ToolCalls: callsJSON(a.calls), FinishReason: finishReason(a.finish), Body: raw}
 }
 
 // post sends body to path through the model's client, with its key and
@@ -181,7 +205,7 @@ func readAnswer(v gjson.Result, api string) (answer, error) {
 
 // estimateRelayUsage estimates the usage of an answer whose upstream
 // reported none, from the body's conversation, prompt or input.
-func estimateRelayUsage(body []byte, a answer) task.Usage {
+func estimateRelayUsage(body []byte, a *answer) task.Usage {
 	v := gjson.GetManyBytes(body, "messages", "prompt", "input")
 	prompt := 0
 	for _, part := range v {

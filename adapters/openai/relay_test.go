@@ -46,7 +46,7 @@ func TestRelaySendsTheBodyAsIs(t *testing.T) {
 	defer s.Close()
 	s.Script("up-1", openaitest.Behaviour{Reply: `{"a":1}`})
 	m := relayModel(t, s, "up-1", "chat")
-	out, err := m.Relay(context.Background(), task.Work{Input: "world", Body: []byte(clientBody)}, nil)
+	out, err := m.Relay(context.Background(), &task.Work{Input: "world", Body: []byte(clientBody)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestRelayStreamForwardsEveryChunk(t *testing.T) {
 	body := strings.Replace(clientBody, `"user":"u-42"`, `"stream":true,"stream_options":{"include_usage":true},"user":"u-42"`, 1)
 	var chunks []string
 	var text strings.Builder
-	out, err := m.Relay(context.Background(), task.Work{Body: []byte(body)}, func(raw []byte, delta string) {
+	out, err := m.Relay(context.Background(), &task.Work{Body: []byte(body)}, func(raw []byte, delta string) {
 		chunks = append(chunks, string(raw))
 		text.WriteString(delta)
 	})
@@ -112,7 +112,7 @@ func TestRelayEmbeddingsAndCompletions(t *testing.T) {
 	s.Script("up-e", openaitest.Behaviour{})
 	s.Script("up-c", openaitest.Behaviour{Reply: "upon a time"})
 	e := relayModel(t, s, "up-e", "embed")
-	out, err := e.Relay(context.Background(), task.Work{API: task.APIEmbeddings,
+	out, err := e.Relay(context.Background(), &task.Work{API: task.APIEmbeddings,
 		Body: []byte(`{"model":"alias","input":["a b","c"],"encoding_format":"base64","dimensions":4,"user":"u"}`)}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -124,12 +124,12 @@ func TestRelayEmbeddingsAndCompletions(t *testing.T) {
 		t.Fatalf("embeddings output %+v (%d vectors)", out, n)
 	}
 	c := relayModel(t, s, "up-c", "complete")
-	out, err = c.Relay(context.Background(), task.Work{API: task.APICompletions, Body: []byte(`{"model":"alias","prompt":"once","logprobs":1}`)}, nil)
+	out, err = c.Relay(context.Background(), &task.Work{API: task.APICompletions, Body: []byte(`{"model":"alias","prompt":"once","logprobs":1}`)}, nil)
 	if err != nil || out.Text != "upon a time" || gjson.GetBytes(out.Body, "choices.0.logprobs.tokens").Raw == "" {
 		t.Fatalf("completion %+v, %v", out, err)
 	}
 	var text strings.Builder
-	out, err = c.Relay(context.Background(), task.Work{API: task.APICompletions, Body: []byte(`{"model":"alias","prompt":"once","stream":true}`)},
+	out, err = c.Relay(context.Background(), &task.Work{API: task.APICompletions, Body: []byte(`{"model":"alias","prompt":"once","stream":true}`)},
 		func(_ []byte, delta string) { text.WriteString(delta) })
 	if err != nil || out.Text != "upon a time" || text.String() != "upon a time" || out.FinishReason != "stop" {
 		t.Fatalf("streamed completion %+v %q, %v", out, text.String(), err)
@@ -147,14 +147,13 @@ func TestRelayErrors(t *testing.T) {
 		{openaitest.FailContextLength, task.CodeContextLength}, {openaitest.FailUnauthorized, task.CodeAuth}} {
 		for _, api := range []string{task.APIChat, task.APICompletions, task.APIEmbeddings} {
 			s.Script("up", openaitest.Behaviour{Reply: "x", Fail: c.fail})
-			_, err := relayModel(t, s, "up", "chat").Relay(context.Background(),
-				task.Work{API: api, Body: []byte(`{"model":"alias","messages":[],"prompt":"p","input":"i"}`)}, nil)
+			_, err := relayModel(t, s, "up", "chat").Relay(context.Background(), &task.Work{API: api, Body: []byte(`{"model":"alias","messages":[],"prompt":"p","input":"i"}`)}, nil)
 			if e := asTaskError(t, err); e.Code != c.code || strings.Contains(e.Message, testKey) {
 				t.Errorf("%s, failure %d: %v", api, c.fail, err)
 			}
 		}
 	}
-	_, err := relayModel(t, s, "up", "chat").Relay(context.Background(), task.Work{Body: []byte(`[1]`)}, nil)
+	_, err := relayModel(t, s, "up", "chat").Relay(context.Background(), &task.Work{Body: []byte(`[1]`)}, nil)
 	if e := asTaskError(t, err); e.Code != task.CodeInvalidRequest {
 		t.Fatalf("a body that is no object: %v", err)
 	}
