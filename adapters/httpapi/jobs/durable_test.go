@@ -207,10 +207,10 @@ func TestEndedJobIsStoredAfterAStoreOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	awaitStarted(t, a.runner)
-	a.store.off.Store(true)
+	a.store.setOff(true)
 	close(a.runner.release)
 	time.Sleep(300 * time.Millisecond) // the job ends; its final write fails
-	a.store.off.Store(false)
+	a.store.setOff(false)
 	j := await(t, a, sub.ID, "was stored as done", func(j Job) bool { return j.Status == StatusDone })
 	if j.Answer != "done" || j.Takeovers != 0 {
 		t.Fatalf("job %+v", j)

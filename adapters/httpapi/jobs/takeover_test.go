@@ -23,58 +23,58 @@ import (
 var errCut = errors.New("test: cut off from the store")
 
 // cutStore is a store that can be cut off from its router and healed.
+// Cutting it waits for the calls under way, so that nothing the router
+// does once cut reaches the store, as after a SIGKILL.
 type cutStore struct {
 	kv.Store
-	off atomic.Bool
+	mu  sync.RWMutex // held for reading by calls, for writing to cut or heal
+	off bool
 }
 
-func (s *cutStore) err() error {
-	if s.off.Load() {
+// setOff cuts the store off (true) or heals it (false).
+func (s *cutStore) setOff(off bool) {
+	s.mu.Lock()
+	s.off = off
+	s.mu.Unlock()
+}
+
+// call runs f unless the store is cut off.
+func (s *cutStore) call(f func() error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.off {
 		return errCut
 	}
-	return nil
+	return f()
 }
 
-func (s *cutStore) Get(ctx context.Context, key string) ([]byte, uint64, error) {
-	if err := s.err(); err != nil {
-		return nil, 0, err
-	}
-	return s.Store.Get(ctx, key)
+func (s *cutStore) Get(ctx context.Context, key string) (v []byte, rev uint64, err error) {
+	err = s.call(func() (err error) { v, rev, err = s.Store.Get(ctx, key); return err })
+	return v, rev, err
 }
 
-func (s *cutStore) Create(ctx context.Context, key string, value []byte) (uint64, error) {
-	if err := s.err(); err != nil {
-		return 0, err
-	}
-	return s.Store.Create(ctx, key, value)
+func (s *cutStore) Create(ctx context.Context, key string, value []byte) (rev uint64, err error) {
+	err = s.call(func() (err error) { rev, err = s.Store.Create(ctx, key, value); return err })
+	return rev, err
 }
 
-func (s *cutStore) Put(ctx context.Context, key string, value []byte) (uint64, error) {
-	if err := s.err(); err != nil {
-		return 0, err
-	}
-	return s.Store.Put(ctx, key, value)
+func (s *cutStore) Put(ctx context.Context, key string, value []byte) (rev uint64, err error) {
+	err = s.call(func() (err error) { rev, err = s.Store.Put(ctx, key, value); return err })
+	return rev, err
 }
 
-func (s *cutStore) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
-	if err := s.err(); err != nil {
-		return 0, err
-	}
-	return s.Store.Update(ctx, key, value, rev)
+func (s *cutStore) Update(ctx context.Context, key string, value []byte, last uint64) (rev uint64, err error) {
+	err = s.call(func() (err error) { rev, err = s.Store.Update(ctx, key, value, last); return err })
+	return rev, err
 }
 
 func (s *cutStore) Delete(ctx context.Context, key string) error {
-	if err := s.err(); err != nil {
-		return err
-	}
-	return s.Store.Delete(ctx, key)
+	return s.call(func() error { return s.Store.Delete(ctx, key) })
 }
 
-func (s *cutStore) Keys(ctx context.Context) ([]string, error) {
-	if err := s.err(); err != nil {
-		return nil, err
-	}
-	return s.Store.Keys(ctx)
+func (s *cutStore) Keys(ctx context.Context) (keys []string, err error) {
+	err = s.call(func() (err error) { keys, err = s.Store.Keys(ctx); return err })
+	return keys, err
 }
 
 // countRunner answers after release is closed (nil: at once), and
@@ -177,7 +177,7 @@ func (c *cluster) node(name string, r *countRunner, tune func(*Config)) *node {
 // store first, so that nothing it does afterwards is written, then its
 // lease renewer, scanner, jobs and deliveries are stopped.
 func (n *node) crash() {
-	n.store.off.Store(true)
+	n.store.setOff(true)
 	n.m.stopLoops()
 	n.m.loops.Wait()
 	n.m.deliver.cancel()
@@ -420,9 +420,9 @@ func TestTakeoverOfPendingCallback(t *testing.T) {
 // delivers no callback of its own.
 func TestRouterBackFromPartitionYields(t *testing.T) {
 	recv, a, b, sub := runningOnA(t)
-	a.store.off.Store(true)
+	a.store.setOff(true)
 	await(t, b, sub.ID, "was delivered by b", func(j Job) bool { return j.Callback.State == DeliveryDelivered })
-	a.store.off.Store(false)
+	a.store.setOff(false)
 	close(a.runner.release)
 	for deadline := time.Now().Add(5 * time.Second); a.m.Pending() > 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
