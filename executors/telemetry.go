@@ -21,10 +21,11 @@ type Metrics interface {
 
 // observation is one subtask being measured and traced.
 type observation struct {
-	e       *Executor
-	w       *task.Work
-	span    trace.Span
-	started time.Time
+	e        *Executor
+	w        *task.Work
+	span     trace.Span
+	reserved telemetry.Reserved // instead of span, with a tracer that reserves
+	started  time.Time
 }
 
 var (
@@ -45,7 +46,14 @@ func (e *Executor) observe(ctx context.Context, w *task.Work) (context.Context, 
 	o := &observation{e: e, w: w, started: time.Now()}
 	if t := e.cfg.Tracer; t != nil {
 		ctx = telemetry.ContextWithTraceparent(ctx, w.Traceparent)
-		ctx, o.span = t.Start(ctx, workSpanNames.Of(w.Capability), serverKind)
+		name := workSpanNames.Of(w.Capability)
+		if rt, ok := t.(telemetry.Reserver); ok {
+			// Recorded after the reply, off its path; the model's own
+			// spans are children of the reserved one.
+			o.reserved = telemetry.Reserve(rt, ctx, name, trace.SpanKindServer)
+			return trace.ContextWithSpanContext(ctx, o.reserved.SC), o
+		}
+		ctx, o.span = t.Start(ctx, name, serverKind)
 	}
 	return ctx, o
 }
@@ -66,7 +74,7 @@ func (o *observation) end(out task.Output, err error, ended time.Time) {
 		}
 		m.WorkEnded(o.w.Model, status, ended.Sub(o.started))
 	}
-	if o.span != nil {
+	if o.span != nil || o.reserved.Tracer != nil {
 		o.endSpan(out, te, ended)
 	}
 }
@@ -77,6 +85,10 @@ func (o *observation) endSpan(out task.Output, te *task.Error, ended time.Time) 
 		telemetry.AttrGenAIRequestModel.String(o.w.Model), telemetry.AttrAttempt.Int(o.w.Attempt))
 	if u := out.Usage; te == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
 		e.Add(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+	}
+	if o.span == nil {
+		o.e.spans.Record(o.reserved, e, te, ended)
+		return
 	}
 	o.e.spans.End(o.span, e, te, ended)
 }

@@ -92,9 +92,11 @@ func plannerOf(plan task.Plan) string {
 }
 
 // attemptSpan is the span of one attempt of a subtask, with what its
-// attributes say; span is nil when tracing is off.
+// attributes say: started (span), or reserved to be recorded when it
+// ends; neither when tracing is off.
 type attemptSpan struct {
 	span                         trace.Span
+	reserved                     telemetry.Reserved
 	subtaskID, capability, model string
 	attempt                      int
 }
@@ -105,25 +107,34 @@ var (
 )
 
 // startAttemptSpan starts the span of one attempt of a subtask and puts
-// its trace context in the work, for the executor's spans. The span's
-// attributes are all set when it ends, in one call: set at its start too,
-// they cost the SDK three more allocations a span, and no sampler that
-// taskrouter configures looks at them.
+// its trace context in the work, for the executor's spans. A tracer that
+// can reserve spans (the command's) only reserves it here: the SDK
+// records it once the attempt has ended, off the request's path. The
+// span's attributes are all set when it ends, in one call: set at its
+// start too, they cost the SDK three more allocations a span, and no
+// sampler that taskrouter configures looks at them.
 func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) attemptSpan {
 	t := ru.r.cfg.Tracer
 	if t == nil {
 		return attemptSpan{}
 	}
-	_, span := t.Start(ctx, attemptSpanNames.Of(w.Capability), clientKind)
-	w.Traceparent = telemetry.FormatTraceparent(span.SpanContext())
-	return attemptSpan{span: span, subtaskID: w.SubtaskID, capability: w.Capability, model: w.Model, attempt: w.Attempt}
+	s := attemptSpan{subtaskID: w.SubtaskID, capability: w.Capability, model: w.Model, attempt: w.Attempt}
+	name := attemptSpanNames.Of(w.Capability)
+	if rt, ok := t.(telemetry.Reserver); ok {
+		s.reserved = telemetry.Reserve(rt, ctx, name, trace.SpanKindClient)
+		w.Traceparent = telemetry.FormatTraceparent(s.reserved.SC)
+		return s
+	}
+	_, s.span = t.Start(ctx, name, clientKind)
+	w.Traceparent = telemetry.FormatTraceparent(s.span.SpanContext())
+	return s
 }
 
 // endAttemptSpan ends an attempt's span, stamped with the time the
 // attempt ended, off the request's path (telemetry.Ender); Close ends
 // what is left.
 func (r *Router) endAttemptSpan(s attemptSpan, a *attempt, ended time.Time) {
-	if s.span == nil {
+	if s.span == nil && s.reserved.Tracer == nil {
 		return
 	}
 	e := telemetry.NewSpanEnd()
@@ -134,6 +145,10 @@ func (r *Router) endAttemptSpan(s attemptSpan, a *attempt, ended time.Time) {
 	}
 	if u := a.out.Usage; a.err == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
 		e.Add(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+	}
+	if s.span == nil {
+		r.spans.Record(s.reserved, e, a.err, ended)
+		return
 	}
 	r.spans.End(s.span, e, a.err, ended)
 }

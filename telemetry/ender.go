@@ -33,9 +33,11 @@ type Ender struct {
 
 type pendingEnd struct {
 	span trace.Span
-	end  *SpanEnd
-	err  *task.Error
-	at   time.Time
+	// reserved, when span is nil, is recorded as the batch is ended.
+	reserved Reserved
+	end      *SpanEnd
+	err      *task.Error
+	at       time.Time
 }
 
 // NewEnder returns an Ender that ends a span within delay of its End.
@@ -45,18 +47,42 @@ func NewEnder(delay time.Duration) *Ender { return &Ender{delay: delay} }
 // at, within the Ender's delay; after Close, at once. end must not be
 // used after.
 func (e *Ender) End(span trace.Span, end *SpanEnd, err *task.Error, at time.Time) {
+	e.add(pendingEnd{span: span, end: end, err: err, at: at})
+}
+
+// Record records the span r, which ended at at, with the attributes in
+// end and err's status, as End does; a span its sampler dropped is not
+// recorded at all.
+func (e *Ender) Record(r Reserved, end *SpanEnd, err *task.Error, at time.Time) {
+	if !r.SC.IsSampled() {
+		end.recycle()
+		return
+	}
+	e.add(pendingEnd{reserved: r, end: end, err: err, at: at})
+}
+
+func (e *Ender) add(p pendingEnd) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		end.End(span, err, trace.WithTimestamp(at))
+		p.finish()
 		return
 	}
-	e.pending = append(e.pending, pendingEnd{span: span, end: end, err: err, at: at})
+	e.pending = append(e.pending, p)
 	if len(e.pending) == 1 {
 		e.ending.Add(1)
 		e.timer = time.AfterFunc(e.delay, e.flush)
 	}
 	e.mu.Unlock()
+}
+
+// finish records the span when it was reserved, and ends it.
+func (p *pendingEnd) finish() {
+	span := p.span
+	if span == nil {
+		span = p.reserved.record()
+	}
+	p.end.End(span, p.err, trace.WithTimestamp(p.at))
 }
 
 // flush ends the spans pending, as the timer armed for them fires or
@@ -68,8 +94,8 @@ func (e *Ender) flush() {
 	e.pending, e.spare = e.spare[:0], nil
 	e.timer = nil
 	e.mu.Unlock()
-	for i, p := range batch {
-		p.end.End(p.span, p.err, trace.WithTimestamp(p.at))
+	for i := range batch {
+		batch[i].finish()
 		batch[i] = pendingEnd{}
 	}
 	e.mu.Lock()

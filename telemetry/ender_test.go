@@ -80,3 +80,48 @@ func TestEnderEndsWithinItsDelay(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// fakeReserver reserves with fixed sampling and records through a plain
+// SDK tracer.
+type fakeReserver struct {
+	trace.Tracer
+	sampled bool
+}
+
+func (f fakeReserver) Reserve(context.Context, string, trace.SpanKind) trace.SpanContext {
+	cfg := trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}}
+	if f.sampled {
+		cfg.TraceFlags = trace.FlagsSampled
+	}
+	return trace.NewSpanContext(cfg)
+}
+
+func (f fakeReserver) Record(parent context.Context, _ trace.SpanContext, name string, kind trace.SpanKind, start time.Time) trace.Span {
+	_, span := f.Start(parent, name, trace.WithSpanKind(kind), trace.WithTimestamp(start))
+	return span
+}
+
+// A reserved span is recorded when its batch ends, with the times it
+// had; one its sampler dropped is not recorded at all.
+func TestEnderRecordsReservedSpans(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")
+	ender := telemetry.NewEnder(time.Hour)
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, sampled := range []bool{true, false} {
+		r := telemetry.Reserve(fakeReserver{Tracer: tracer, sampled: sampled}, context.Background(), "work x", trace.SpanKindServer)
+		r.Start = start
+		e := telemetry.NewSpanEnd()
+		e.Add(telemetry.AttrModel.String("m"))
+		ender.Record(r, e, nil, start.Add(time.Second))
+	}
+	if n := len(spans.Ended()); n != 0 {
+		t.Fatalf("%d spans recorded before the batch ended", n)
+	}
+	ender.Close()
+	got := spans.Ended()
+	if len(got) != 1 || got[0].Name() != "work x" || !got[0].StartTime().Equal(start) || !got[0].EndTime().Equal(start.Add(time.Second)) ||
+		got[0].SpanKind() != trace.SpanKindServer || len(got[0].Attributes()) != 1 {
+		t.Fatalf("recorded %v", got)
+	}
+}

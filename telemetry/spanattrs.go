@@ -35,6 +35,11 @@ func (e *SpanEnd) End(span trace.Span, err *task.Error, opts ...trace.SpanEndOpt
 	}
 	span.SetAttributes(e.attrs...)
 	span.End(opts...)
+	e.recycle()
+}
+
+// recycle gives e back unused.
+func (e *SpanEnd) recycle() {
 	clear(e.attrs)
 	e.attrs = e.attrs[:0]
 	spanEnds.Put(e)

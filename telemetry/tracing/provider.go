@@ -15,7 +15,8 @@ import (
 // Provider is a running tracer provider: Tracer for the packages to trace
 // with, Shutdown to flush what is buffered when the process stops.
 type Provider struct {
-	tp *sdktrace.TracerProvider
+	tp      *sdktrace.TracerProvider
+	sampler sdktrace.Sampler
 }
 
 // Start builds the exporter and the provider; it opens no connection (the
@@ -39,8 +40,9 @@ func Start(ctx context.Context, c Config) (*Provider, error) {
 	if sampler == nil {
 		sampler = sdktrace.ParentBased(sdktrace.AlwaysSample())
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSampler(sampler))
-	return &Provider{tp: tp}, nil
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSampler(sampler),
+		sdktrace.WithIDGenerator(presetIDs{}))
+	return &Provider{tp: tp, sampler: sampler}, nil
 }
 
 // Tracer returns the tracer taskrouter's packages record spans with, or
@@ -49,7 +51,7 @@ func (p *Provider) Tracer() trace.Tracer {
 	if p == nil {
 		return nil
 	}
-	return p.tp.Tracer(telemetry.InstrumentationName)
+	return &Tracer{Tracer: p.tp.Tracer(telemetry.InstrumentationName), sampler: p.sampler}
 }
 
 // Shutdown exports what is buffered, until ctx ends, and stops. It is safe

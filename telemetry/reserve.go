@@ -1,0 +1,46 @@
+package telemetry
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Reserver is a tracer that can reserve a span on the request's path and
+// record it later, off that path: the span's ids and the sampler's
+// decision are known at once (the trace context goes out with the work,
+// and the work's own calls are the span's children), while the SDK's
+// span is started, filled and ended afterwards with the times it had.
+// tracing.Tracer is one.
+type Reserver interface {
+	trace.Tracer
+	// Reserve returns the context a span named name of kind would get if
+	// it were started now under ctx, without starting it: new ids, and
+	// whether the sampler keeps it.
+	Reserve(ctx context.Context, name string, kind trace.SpanKind) trace.SpanContext
+	// Record starts the span that Reserve reserved as sc, under parent
+	// (the ctx given to Reserve), as of start.
+	Record(parent context.Context, sc trace.SpanContext, name string, kind trace.SpanKind, start time.Time) trace.Span
+}
+
+// Reserved is a span reserved on the request's path, to be recorded when
+// it ends (Ender.Record).
+type Reserved struct {
+	Tracer Reserver
+	Parent context.Context
+	SC     trace.SpanContext
+	Name   string
+	Kind   trace.SpanKind
+	Start  time.Time
+}
+
+// Reserve reserves a span named name of kind under ctx with t, as of now.
+func Reserve(t Reserver, ctx context.Context, name string, kind trace.SpanKind) Reserved {
+	return Reserved{Tracer: t, Parent: ctx, SC: t.Reserve(ctx, name, kind), Name: name, Kind: kind, Start: time.Now()}
+}
+
+// record starts the reserved span in the SDK.
+func (r *Reserved) record() trace.Span {
+	return r.Tracer.Record(r.Parent, r.SC, r.Name, r.Kind, r.Start)
+}
