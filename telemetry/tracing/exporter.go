@@ -95,6 +95,7 @@ type exporter struct {
 	// stopped ends when Shutdown is called, cancelling exports in flight.
 	stopped context.Context
 	stop    context.CancelCauseFunc
+	bodies  payloads
 }
 
 var _ sdktrace.SpanExporter = (*exporter)(nil)
@@ -167,7 +168,7 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	if e.stopped.Err() != nil {
 		return ErrShutdown
 	}
-	p := payloads.Get().(*payload)
+	p := e.bodies.get()
 	p.refs.Store(1)
 	defer p.release()
 	if err := p.encode(spans, e.gzip); err != nil || len(p.body) == 0 {

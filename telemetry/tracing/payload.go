@@ -15,18 +15,32 @@ import (
 // huge batch does not hold its memory for good.
 const maxPooled = 4 << 20
 
-// payload is one export's request body, pooled. The transport may still
-// read a body after Do returns, so a payload goes back to the pool only
-// when the export and every reader of it are done: refs counts them.
+// payload is one export's request body, kept for the next export. The
+// transport may still read a body after Do returns, so a payload goes
+// back only when the export and every reader of it are done: refs counts
+// them.
 type payload struct {
 	enc  encoder
 	gz   *gzip.Writer
 	zbuf bytes.Buffer
 	body []byte
 	refs atomic.Int32
+	home *payloads
 }
 
-var payloads = sync.Pool{New: func() any { return new(payload) }}
+// payloads keeps an exporter's spare payload. Not a sync.Pool: the batcher
+// exports every few seconds, or every few milliseconds under load, and a
+// busy process collects garbage in between, which empties a sync.Pool and
+// had every export grow its buffer afresh.
+type payloads struct{ spare atomic.Pointer[payload] }
+
+// get returns the spare payload, or a new one.
+func (h *payloads) get() *payload {
+	if p := h.spare.Swap(nil); p != nil {
+		return p
+	}
+	return &payload{home: h}
+}
 
 func (p *payload) encode(spans []sdktrace.ReadOnlySpan, gz bool) error {
 	p.body = p.enc.encode(spans)
@@ -63,7 +77,7 @@ func (p *payload) release() {
 	}
 	p.body = nil
 	p.enc.forget()
-	payloads.Put(p)
+	p.home.spare.CompareAndSwap(nil, p)
 }
 
 type payloadReader struct {
