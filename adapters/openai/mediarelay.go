@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -9,7 +10,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/http"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -43,7 +43,7 @@ func (m *Model) relayMedia(ctx context.Context, w task.Work, store task.Artifact
 
 func (m *Model) relayImages(ctx context.Context, body []byte, store task.Artifacts) (task.Output, error) {
 	cctx, call := withCallState(ctx)
-	resp, err := m.send(cctx, "/images/generations", "application/json", strings.NewReader(string(body)))
+	resp, err := m.send(cctx, "/images/generations", "application/json", "", bytes.NewReader(body))
 	if err != nil {
 		return task.Output{}, m.classify(ctx, cctx, call, err)
 	}
@@ -72,7 +72,7 @@ func (m *Model) relayImages(ctx context.Context, body []byte, store task.Artifac
 
 func (m *Model) relaySpeech(ctx context.Context, body []byte, store task.Artifacts) (task.Output, error) {
 	cctx, call := withCallState(ctx)
-	resp, err := m.send(cctx, "/audio/speech", "application/json", strings.NewReader(string(body)))
+	resp, err := m.send(cctx, "/audio/speech", "application/json", "", bytes.NewReader(body))
 	if err != nil {
 		return task.Output{}, m.classify(ctx, cctx, call, err)
 	}
@@ -145,7 +145,7 @@ func (m *Model) relayTranscription(ctx context.Context, w task.Work, body []byte
 		<-done
 	}()
 	cctx, call := withCallState(ctx)
-	resp, err := m.send(cctx, "/audio/transcriptions", form.FormDataContentType(), pr)
+	resp, err := m.send(cctx, "/audio/transcriptions", form.FormDataContentType(), "", pr)
 	if err != nil {
 		return task.Output{}, m.classify(ctx, cctx, call, err)
 	}
@@ -191,28 +191,6 @@ func writeForm(form *multipart.Writer, fields gjson.Result, file task.ArtifactRe
 		return err
 	}
 	return form.Close()
-}
-
-// send posts body to path through the model's client, with its key and
-// headers. The response is the caller's to close.
-func (m *Model) send(ctx context.Context, path, contentType string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.baseURL+path, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", contentType)
-	if m.secret.key != "" {
-		req.Header.Set("Authorization", "Bearer "+m.secret.key)
-	}
-	resp, err := m.doer.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= http.StatusBadRequest || resp.StatusCode < http.StatusOK {
-		defer resp.Body.Close()
-		return nil, errorAnswer(resp)
-	}
-	return resp, nil
 }
 
 // readBounded reads an answer of at most maxRelayBody bytes.

@@ -104,16 +104,27 @@ func (m *Model) relayOutput(body []byte, a *answer, raw []byte) task.Output {
 // post sends body to path through the model's client, with its key and
 // headers. The response is the caller's to close.
 func (m *Model) post(ctx context.Context, path string, body []byte, stream bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.baseURL+path, bytes.NewReader(body))
+	accept := "application/json"
+	if stream {
+		accept = "text/event-stream"
+	}
+	return m.send(ctx, path, "application/json", accept, bytes.NewReader(body))
+}
+
+// send posts body of contentType to path through the model's client,
+// with its key, asking for accept. An answer that is not a success is
+// read as an error. The response is the caller's to close.
+func (m *Model) send(ctx context.Context, path, contentType, accept string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.baseURL+path, body)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if stream {
-		req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Content-Type", contentType)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if accept == "text/event-stream" {
 		req.Header.Set("Cache-Control", "no-cache")
-	} else {
-		req.Header.Set("Accept", "application/json")
 	}
 	if m.secret.key != "" {
 		req.Header.Set("Authorization", "Bearer "+m.secret.key)
