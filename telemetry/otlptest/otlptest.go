@@ -88,17 +88,21 @@ func (r *Receiver) Count() int {
 	return r.count
 }
 
-func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
+// ReadBody reads an export's body, gunzipped when it says it is gzip.
+func ReadBody(req *http.Request) ([]byte, error) {
 	body := io.Reader(req.Body)
 	if req.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(req.Body)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+			return nil, err
 		}
 		body = zr
 	}
-	data, err := io.ReadAll(body)
+	return io.ReadAll(body)
+}
+
+func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
+	data, err := ReadBody(req)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

@@ -1,7 +1,6 @@
 package tracing
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/pem"
 	"errors"
@@ -48,16 +47,11 @@ func startReceiver(t *testing.T, answers ...func(http.ResponseWriter, *http.Requ
 }
 
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
-	body := io.Reader(req.Body)
-	if req.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(req.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = zr
+	data, err := otlptest.ReadBody(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
-	data, _ := io.ReadAll(body)
 	r.mu.Lock()
 	n := len(r.got)
 	r.got = append(r.got, exchange{header: req.Header.Clone(), body: data, at: time.Now()})
