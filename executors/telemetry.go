@@ -74,7 +74,7 @@ func (o *observation) end(out task.Output, err error, ended time.Time) {
 		}
 		m.WorkEnded(o.w.Model, status, ended.Sub(o.started))
 	}
-	if o.span != nil || o.reserved.Tracer != nil {
+	if o.span != nil || o.reserved.Kept() {
 		o.endSpan(out, te, ended)
 	}
 }

@@ -134,7 +134,7 @@ func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) attemptSpan {
 // attempt ended, off the request's path (telemetry.Ender); Close ends
 // what is left.
 func (r *Router) endAttemptSpan(s attemptSpan, a *attempt, ended time.Time) {
-	if s.span == nil && s.reserved.Tracer == nil {
+	if s.span == nil && !s.reserved.Kept() {
 		return
 	}
 	e := telemetry.NewSpanEnd()

@@ -54,7 +54,7 @@ func (e *Ender) End(span trace.Span, end *SpanEnd, err *task.Error, at time.Time
 // end and err's status, as End does; a span its sampler dropped is not
 // recorded at all.
 func (e *Ender) Record(r Reserved, end *SpanEnd, err *task.Error, at time.Time) {
-	if !r.SC.IsSampled() {
+	if !r.Kept() {
 		end.recycle()
 		return
 	}

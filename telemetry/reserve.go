@@ -40,6 +40,11 @@ func Reserve(t Reserver, ctx context.Context, name string, kind trace.SpanKind) 
 	return Reserved{Tracer: t, Parent: ctx, SC: t.Reserve(ctx, name, kind), Name: name, Kind: kind, Start: time.Now()}
 }
 
+// Kept reports whether there is a span to record: one was reserved and
+// its sampler keeps it. Most spans are not kept under a ratio sampler,
+// and nothing need be gathered for them.
+func (r *Reserved) Kept() bool { return r.Tracer != nil && r.SC.IsSampled() }
+
 // record starts the reserved span in the SDK.
 func (r *Reserved) record() trace.Span {
 	return r.Tracer.Record(r.Parent, r.SC, r.Name, r.Kind, r.Start)
