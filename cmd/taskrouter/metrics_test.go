@@ -143,10 +143,14 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	}
 	var text string
 	var fams map[string]*dto.MetricFamily
+	// In-flight dispatches are waited for too: once, in a full suite under
+	// the race detector, a scrape right after the job ended still saw one
+	// to local/calc; a dispatch that never ends still fails below.
 	waitFor(t, 10*time.Second, "the job to end", func() bool {
 		text, fams = scrape(t, base, opsKey)
 		return value(fams, "taskrouter_requests_total", "ingress", "job", "status", "done") == 1 &&
-			value(fams, "taskrouter_jobs", "status", "running") == 0
+			value(fams, "taskrouter_jobs", "status", "running") == 0 &&
+			value(fams, "taskrouter_model_inflight", "model", "local/calc") == 0
 	})
 	cost := (prompt*2 + completion*8) / 1e6
 	for _, c := range []struct {
