@@ -76,13 +76,13 @@ func (e *Ender) add(p pendingEnd) {
 	e.mu.Unlock()
 }
 
-// finish records the span when it was reserved, and ends it.
+// finish records the span when it was reserved, or ends it.
 func (p *pendingEnd) finish() {
-	span := p.span
-	if span == nil {
-		span = p.reserved.record()
+	if p.span == nil {
+		p.end.Finish(p.reserved, p.err, p.at)
+		return
 	}
-	p.end.End(span, p.err, trace.WithTimestamp(p.at))
+	p.end.End(p.span, p.err, trace.WithTimestamp(p.at))
 }
 
 // flush ends the spans pending, as the timer armed for them fires or

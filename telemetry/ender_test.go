@@ -2,10 +2,13 @@ package telemetry_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -81,11 +84,20 @@ func TestEnderEndsWithinItsDelay(t *testing.T) {
 	}
 }
 
-// fakeReserver reserves with fixed sampling and records through a plain
-// SDK tracer.
+// fakeReserver reserves with fixed sampling and keeps what it is given
+// to finish.
 type fakeReserver struct {
 	trace.Tracer
-	sampled bool
+	sampled  bool
+	finished *[]finishedSpan
+}
+
+type finishedSpan struct {
+	name       string
+	start, end time.Time
+	attrs      []attribute.KeyValue
+	code       codes.Code
+	desc       string
 }
 
 func (f fakeReserver) Reserve(context.Context, string, trace.SpanKind) trace.SpanContext {
@@ -96,32 +108,30 @@ func (f fakeReserver) Reserve(context.Context, string, trace.SpanKind) trace.Spa
 	return trace.NewSpanContext(cfg)
 }
 
-func (f fakeReserver) Record(parent context.Context, _ trace.SpanContext, name string, kind trace.SpanKind, start time.Time) trace.Span {
-	_, span := f.Start(parent, name, trace.WithSpanKind(kind), trace.WithTimestamp(start))
-	return span
+func (f fakeReserver) Finish(r telemetry.Reserved, attrs []attribute.KeyValue, code codes.Code, desc string, end time.Time) {
+	*f.finished = append(*f.finished, finishedSpan{name: r.Name, start: r.Start, end: end, attrs: slices.Clone(attrs), code: code, desc: desc})
 }
 
 // A reserved span is recorded when its batch ends, with the times it
-// had; one its sampler dropped is not recorded at all.
+// had, its attributes and the error's status and code; one its sampler
+// dropped is not recorded at all.
 func TestEnderRecordsReservedSpans(t *testing.T) {
-	spans := tracetest.NewSpanRecorder()
-	tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")
+	var got []finishedSpan
 	ender := telemetry.NewEnder(time.Hour)
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, sampled := range []bool{true, false} {
-		r := telemetry.Reserve(fakeReserver{Tracer: tracer, sampled: sampled}, context.Background(), "work x", trace.SpanKindServer)
+		r := telemetry.Reserve(fakeReserver{sampled: sampled, finished: &got}, context.Background(), "work x", trace.SpanKindServer)
 		r.Start = start
 		e := telemetry.NewSpanEnd()
 		e.Add(telemetry.AttrModel.String("m"))
-		ender.Record(r, e, nil, start.Add(time.Second))
+		ender.Record(r, e, &task.Error{Code: task.CodeTimeout, Message: "too slow"}, start.Add(time.Second))
 	}
-	if n := len(spans.Ended()); n != 0 {
-		t.Fatalf("%d spans recorded before the batch ended", n)
+	if len(got) != 0 {
+		t.Fatalf("%d spans recorded before the batch ended", len(got))
 	}
 	ender.Close()
-	got := spans.Ended()
-	if len(got) != 1 || got[0].Name() != "work x" || !got[0].StartTime().Equal(start) || !got[0].EndTime().Equal(start.Add(time.Second)) ||
-		got[0].SpanKind() != trace.SpanKindServer || len(got[0].Attributes()) != 1 {
-		t.Fatalf("recorded %v", got)
+	if len(got) != 1 || got[0].name != "work x" || !got[0].start.Equal(start) || !got[0].end.Equal(start.Add(time.Second)) ||
+		len(got[0].attrs) != 3 || got[0].attrs[1].Value.AsString() != string(task.CodeTimeout) || got[0].code != codes.Error || got[0].desc != "too slow" {
+		t.Fatalf("recorded %+v", got)
 	}
 }

@@ -4,24 +4,25 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // Reserver is a tracer that can reserve a span on the request's path and
 // record it later, off that path: the span's ids and the sampler's
 // decision are known at once (the trace context goes out with the work,
-// and the work's own calls are the span's children), while the SDK's
-// span is started, filled and ended afterwards with the times it had.
-// tracing.Tracer is one.
+// and the work's own calls are the span's children), while the span is
+// recorded, whole, once it has ended. tracing.Tracer is one.
 type Reserver interface {
 	trace.Tracer
 	// Reserve returns the context a span named name of kind would get if
 	// it were started now under ctx, without starting it: new ids, and
 	// whether the sampler keeps it.
 	Reserve(ctx context.Context, name string, kind trace.SpanKind) trace.SpanContext
-	// Record starts the span that Reserve reserved as sc, under parent
-	// (the ctx given to Reserve), as of start.
-	Record(parent context.Context, sc trace.SpanContext, name string, kind trace.SpanKind, start time.Time) trace.Span
+	// Finish records the span r, which ended at end, with attrs and the
+	// status code and description. It keeps no reference to attrs.
+	Finish(r Reserved, attrs []attribute.KeyValue, code codes.Code, description string, end time.Time)
 }
 
 // Reserved is a span reserved on the request's path, to be recorded when
@@ -44,8 +45,3 @@ func Reserve(t Reserver, ctx context.Context, name string, kind trace.SpanKind) 
 // its sampler keeps it. Most spans are not kept under a ratio sampler,
 // and nothing need be gathered for them.
 func (r *Reserved) Kept() bool { return r.Tracer != nil && r.SC.IsSampled() }
-
-// record starts the reserved span in the SDK.
-func (r *Reserved) record() trace.Span {
-	return r.Tracer.Record(r.Parent, r.SC, r.Name, r.Kind, r.Start)
-}

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -29,13 +30,30 @@ func (e *SpanEnd) Add(attrs ...attribute.KeyValue) { e.attrs = append(e.attrs, a
 // code when err is set, ends the span with opts, and recycles e, which
 // must not be used after.
 func (e *SpanEnd) End(span trace.Span, err *task.Error, opts ...trace.SpanEndOption) {
-	if err != nil {
-		span.SetStatus(codes.Error, err.Message)
-		e.Add(AttrErrorCode.String(string(err.Code)), AttrErrorType.String(string(err.Code)))
+	if code, description := e.status(err); code != codes.Unset {
+		span.SetStatus(code, description)
 	}
 	span.SetAttributes(e.attrs...)
 	span.End(opts...)
 	e.recycle()
+}
+
+// Finish records the reserved span r as ended at end, as End ends a
+// started one, and recycles e, which must not be used after.
+func (e *SpanEnd) Finish(r Reserved, err *task.Error, end time.Time) {
+	code, description := e.status(err)
+	r.Tracer.Finish(r, e.attrs, code, description, end)
+	e.recycle()
+}
+
+// status is the status a span ends with after err, whose code it adds
+// to the attributes.
+func (e *SpanEnd) status(err *task.Error) (codes.Code, string) {
+	if err == nil {
+		return codes.Unset, ""
+	}
+	e.Add(AttrErrorCode.String(string(err.Code)), AttrErrorType.String(string(err.Code)))
+	return codes.Error, err.Message
 }
 
 // recycle gives e back unused.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -17,6 +18,9 @@ import (
 type Provider struct {
 	tp      *sdktrace.TracerProvider
 	sampler sdktrace.Sampler
+	batcher sdktrace.SpanProcessor
+	res     *resource.Resource
+	limits  spanLimits
 }
 
 // Start builds the exporter and the provider; it opens no connection (the
@@ -40,9 +44,9 @@ func Start(ctx context.Context, c Config) (*Provider, error) {
 	if sampler == nil {
 		sampler = sdktrace.ParentBased(sdktrace.AlwaysSample())
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSampler(sampler),
-		sdktrace.WithIDGenerator(presetIDs{}))
-	return &Provider{tp: tp, sampler: sampler}, nil
+	batcher := sdktrace.NewBatchSpanProcessor(exp)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batcher), sdktrace.WithResource(res), sdktrace.WithSampler(sampler))
+	return &Provider{tp: tp, sampler: sampler, batcher: batcher, res: res, limits: spanLimitsFromEnv()}, nil
 }
 
 // Tracer returns the tracer taskrouter's packages record spans with, or
@@ -51,7 +55,8 @@ func (p *Provider) Tracer() trace.Tracer {
 	if p == nil {
 		return nil
 	}
-	return &Tracer{Tracer: p.tp.Tracer(telemetry.InstrumentationName), sampler: p.sampler}
+	return &Tracer{Tracer: p.tp.Tracer(telemetry.InstrumentationName), sampler: p.sampler, batcher: p.batcher,
+		scope: instrumentation.Scope{Name: telemetry.InstrumentationName}, res: p.res, limits: p.limits}
 }
 
 // Shutdown exports what is buffered, until ctx ends, and stops. It is safe

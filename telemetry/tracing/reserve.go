@@ -6,6 +6,10 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
@@ -15,18 +19,24 @@ import (
 // Tracer is the SDK's tracer that can also reserve spans
 // (telemetry.Reserver): the router and the executors reserve the spans of
 // attempts and work on the request's path, and an Ender records them off
-// it, with the ids and the sampler's decision they were reserved with.
+// it, whole, with the ids and the sampler's decision they were reserved
+// with. A reserved span never becomes one of the SDK's live spans: it
+// goes to the provider's batcher as the read-only span the SDK's would
+// have ended as, which costs a fraction of starting, filling and ending
+// one.
 type Tracer struct {
 	trace.Tracer
 	sampler sdktrace.Sampler
+	batcher sdktrace.SpanProcessor
+	scope   instrumentation.Scope
+	res     *resource.Resource
+	limits  spanLimits
 }
 
 var _ telemetry.Reserver = (*Tracer)(nil)
 
 // Reserve implements telemetry.Reserver as the SDK starts a span: the
-// parent's trace, or a new one; a new span id; the sampler's decision,
-// which the SDK reaches again when Record starts the span, since every
-// sampler taskrouter configures decides from the parent and the trace id.
+// parent's trace, or a new one; a new span id; the sampler's decision.
 func (t *Tracer) Reserve(ctx context.Context, name string, kind trace.SpanKind) trace.SpanContext {
 	parent := trace.SpanContextFromContext(ctx)
 	tid := parent.TraceID()
@@ -41,33 +51,53 @@ func (t *Tracer) Reserve(ctx context.Context, name string, kind trace.SpanKind) 
 	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: flags, TraceState: res.Tracestate})
 }
 
-// Record implements telemetry.Reserver: the SDK starts the span with the
-// reserved ids, which presetIDs hands it from the context.
-func (t *Tracer) Record(parent context.Context, sc trace.SpanContext, name string, kind trace.SpanKind, start time.Time) trace.Span {
-	ctx := context.WithValue(parent, presetKey{}, sc)
-	_, span := t.Start(ctx, name, trace.WithSpanKind(kind), trace.WithTimestamp(start))
-	return span
-}
-
-// presetIDs is the provider's id generator: random ids, as the SDK's own,
-// but the reserved ones for a span Record starts.
-type presetIDs struct{}
-
-type presetKey struct{}
-
-func (presetIDs) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
-	if sc, ok := ctx.Value(presetKey{}).(trace.SpanContext); ok {
-		return sc.TraceID(), sc.SpanID()
+// Finish implements telemetry.Reserver: the span, under the attribute
+// limits the SDK's would have, goes to the batcher that exports the
+// SDK's spans.
+func (t *Tracer) Finish(r telemetry.Reserved, attrs []attribute.KeyValue, code codes.Code, description string, end time.Time) {
+	if !r.SC.IsSampled() {
+		return
 	}
-	return newTraceID(), newSpanID()
+	s := &finished{name: r.Name, sc: r.SC, parent: trace.SpanContextFromContext(r.Parent), kind: r.Kind,
+		start: r.Start, end: end, status: sdktrace.Status{Code: code, Description: description}, tracer: t}
+	s.attrs, s.dropped = t.limits.apply(attrs)
+	t.batcher.OnEnd(s)
 }
 
-func (presetIDs) NewSpanID(ctx context.Context, tid trace.TraceID) trace.SpanID {
-	if sc, ok := ctx.Value(presetKey{}).(trace.SpanContext); ok && sc.TraceID() == tid {
-		return sc.SpanID()
-	}
-	return newSpanID()
+// finished is a reserved span as it ended, read-only, as the batcher
+// and the exporter read the SDK's own. It embeds the interface only for
+// its unexported method; finished has all the others.
+type finished struct {
+	sdktrace.ReadOnlySpan
+	name       string
+	sc, parent trace.SpanContext
+	kind       trace.SpanKind
+	start, end time.Time
+	attrs      []attribute.KeyValue
+	dropped    int
+	status     sdktrace.Status
+	tracer     *Tracer
 }
+
+func (s *finished) Name() string                                { return s.name }
+func (s *finished) SpanContext() trace.SpanContext              { return s.sc }
+func (s *finished) Parent() trace.SpanContext                   { return s.parent }
+func (s *finished) SpanKind() trace.SpanKind                    { return s.kind }
+func (s *finished) StartTime() time.Time                        { return s.start }
+func (s *finished) EndTime() time.Time                          { return s.end }
+func (s *finished) Attributes() []attribute.KeyValue            { return s.attrs }
+func (s *finished) Links() []sdktrace.Link                      { return nil }
+func (s *finished) Events() []sdktrace.Event                    { return nil }
+func (s *finished) Status() sdktrace.Status                     { return s.status }
+func (s *finished) InstrumentationScope() instrumentation.Scope { return s.tracer.scope }
+
+//nolint:staticcheck // the interface still has it, and exporters may read it.
+func (s *finished) InstrumentationLibrary() instrumentation.Library { return s.tracer.scope }
+func (s *finished) Resource() *resource.Resource                    { return s.tracer.res }
+func (s *finished) DroppedAttributes() int                          { return s.dropped }
+func (s *finished) DroppedLinks() int                               { return 0 }
+func (s *finished) DroppedEvents() int                              { return 0 }
+func (s *finished) ChildSpanCount() int                             { return 0 }
 
 func newTraceID() trace.TraceID {
 	var tid trace.TraceID
@@ -84,4 +114,49 @@ func newSpanID() trace.SpanID {
 		binary.NativeEndian.PutUint64(sid[:], rand.Uint64())
 	}
 	return sid
+}
+
+// spanLimits are the limits of the SDK's spans (sdktrace.NewSpanLimits:
+// OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT
+// and their OTEL_ATTRIBUTE_ forms) that bear on a reserved span's
+// attributes, which are strings and integers.
+type spanLimits struct {
+	count, length int // negative: none
+}
+
+func spanLimitsFromEnv() spanLimits {
+	l := sdktrace.NewSpanLimits()
+	return spanLimits{count: l.AttributeCountLimit, length: l.AttributeValueLengthLimit}
+}
+
+// apply returns a copy of attrs within the limits, without the invalid
+// ones, and how many were dropped; strings over the length limit are cut
+// to that many characters, as the SDK cuts them.
+func (l spanLimits) apply(attrs []attribute.KeyValue) ([]attribute.KeyValue, int) {
+	n := len(attrs)
+	if l.count >= 0 {
+		n = min(n, l.count)
+	}
+	out := make([]attribute.KeyValue, 0, n)
+	for _, a := range attrs {
+		if !a.Valid() || len(out) == n {
+			continue
+		}
+		if a.Value.Type() == attribute.STRING && l.length >= 0 && len(a.Value.AsString()) > l.length {
+			a.Value = attribute.StringValue(cutRunes(a.Value.AsString(), l.length))
+		}
+		out = append(out, a)
+	}
+	return out, len(attrs) - len(out)
+}
+
+// cutRunes returns the first n characters of s.
+func cutRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
