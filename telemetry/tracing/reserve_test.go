@@ -177,4 +177,3 @@ func mustTraceState(t *testing.T, s string) trace.TraceState {
 	}
 	return ts
 }
-
