@@ -171,7 +171,9 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	p := e.bodies.get()
 	p.refs.Store(1)
 	defer p.release()
-	if err := p.encode(spans, e.gzip); err != nil || len(p.body) == 0 {
+	err := p.encode(spans, e.gzip)
+	recycleFinished(spans)
+	if err != nil || len(p.body) == 0 {
 		return err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)

@@ -21,6 +21,7 @@ type Provider struct {
 	batcher sdktrace.SpanProcessor
 	res     *resource.Resource
 	limits  spanLimits
+	spare   *spareSpans
 }
 
 // Start builds the exporter and the provider; it opens no connection (the
@@ -46,7 +47,8 @@ func Start(ctx context.Context, c Config) (*Provider, error) {
 	}
 	batcher := sdktrace.NewBatchSpanProcessor(exp)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batcher), sdktrace.WithResource(res), sdktrace.WithSampler(sampler))
-	return &Provider{tp: tp, sampler: sampler, batcher: batcher, res: res, limits: spanLimitsFromEnv()}, nil
+	return &Provider{tp: tp, sampler: sampler, batcher: batcher, res: res, limits: spanLimitsFromEnv(),
+		spare: &spareSpans{}}, nil
 }
 
 // Tracer returns the tracer taskrouter's packages record spans with, or
@@ -56,7 +58,7 @@ func (p *Provider) Tracer() trace.Tracer {
 		return nil
 	}
 	return &Tracer{Tracer: p.tp.Tracer(telemetry.InstrumentationName), sampler: p.sampler, batcher: p.batcher,
-		scope: instrumentation.Scope{Name: telemetry.InstrumentationName}, res: p.res, limits: p.limits}
+		scope: instrumentation.Scope{Name: telemetry.InstrumentationName}, res: p.res, limits: p.limits, spare: p.spare}
 }
 
 // Shutdown exports what is buffered, until ctx ends, and stops. It is safe

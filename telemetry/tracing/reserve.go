@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -31,6 +32,7 @@ type Tracer struct {
 	scope   instrumentation.Scope
 	res     *resource.Resource
 	limits  spanLimits
+	spare   *spareSpans
 }
 
 var _ telemetry.Reserver = (*Tracer)(nil)
@@ -58,9 +60,10 @@ func (t *Tracer) Finish(r telemetry.Reserved, attrs []attribute.KeyValue, code c
 	if !r.SC.IsSampled() {
 		return
 	}
-	s := &finished{name: r.Name, sc: r.SC, parent: trace.SpanContextFromContext(r.Parent), kind: r.Kind,
-		start: r.Start, end: end, status: sdktrace.Status{Code: code, Description: description}, tracer: t}
-	s.attrs, s.dropped = t.limits.apply(attrs)
+	s := t.spare.get()
+	*s = finished{name: r.Name, sc: r.SC, parent: trace.SpanContextFromContext(r.Parent), kind: r.Kind,
+		start: r.Start, end: end, attrs: s.attrs[:0], status: sdktrace.Status{Code: code, Description: description}, tracer: t}
+	s.attrs, s.dropped = t.limits.appendTo(s.attrs, attrs)
 	t.batcher.OnEnd(s)
 }
 
@@ -129,25 +132,26 @@ func spanLimitsFromEnv() spanLimits {
 	return spanLimits{count: l.AttributeCountLimit, length: l.AttributeValueLengthLimit}
 }
 
-// apply returns a copy of attrs within the limits, without the invalid
-// ones, and how many were dropped; strings over the length limit are cut
-// to that many characters, as the SDK cuts them.
-func (l spanLimits) apply(attrs []attribute.KeyValue) ([]attribute.KeyValue, int) {
+// appendTo appends attrs to dst within the limits, without the invalid
+// ones, and says how many were dropped; strings over the length limit
+// are cut to that many characters, as the SDK cuts them.
+func (l spanLimits) appendTo(dst, attrs []attribute.KeyValue) ([]attribute.KeyValue, int) {
 	n := len(attrs)
 	if l.count >= 0 {
 		n = min(n, l.count)
 	}
-	out := make([]attribute.KeyValue, 0, n)
+	kept := 0
 	for _, a := range attrs {
-		if !a.Valid() || len(out) == n {
+		if !a.Valid() || kept == n {
 			continue
 		}
 		if a.Value.Type() == attribute.STRING && l.length >= 0 && len(a.Value.AsString()) > l.length {
 			a.Value = attribute.StringValue(cutRunes(a.Value.AsString(), l.length))
 		}
-		out = append(out, a)
+		dst = append(dst, a)
+		kept++
 	}
-	return out, len(attrs) - len(out)
+	return dst, len(attrs) - kept
 }
 
 // cutRunes returns the first n characters of s.
@@ -159,4 +163,57 @@ func cutRunes(s string, n int) string {
 		n--
 	}
 	return s
+}
+
+// spareSpans keeps the finished spans the exporter is done with, for
+// Finish to reuse: every traced dispatch finishes two, and they and
+// their attributes were most of tracing's garbage. Not a sync.Pool: a
+// span waits in the batcher for its batch to fill, across garbage
+// collections, which empty a pool.
+type spareSpans struct {
+	mu    sync.Mutex
+	spans []*finished
+}
+
+// maxSpareSpans bounds what a spareSpans keeps: a batcher's whole queue,
+// at its default size, and the same again.
+const maxSpareSpans = 4096
+
+// get returns a spare span, or a new one; a nil spareSpans keeps none.
+func (sp *spareSpans) get() *finished {
+	if sp == nil {
+		return &finished{}
+	}
+	sp.mu.Lock()
+	n := len(sp.spans)
+	if n == 0 {
+		sp.mu.Unlock()
+		return &finished{}
+	}
+	s := sp.spans[n-1]
+	sp.spans[n-1] = nil
+	sp.spans = sp.spans[:n-1]
+	sp.mu.Unlock()
+	return s
+}
+
+func (sp *spareSpans) put(s *finished) {
+	clear(s.attrs)
+	*s = finished{attrs: s.attrs[:0]}
+	sp.mu.Lock()
+	if len(sp.spans) < maxSpareSpans {
+		sp.spans = append(sp.spans, s)
+	}
+	sp.mu.Unlock()
+}
+
+// recycleFinished gives back the finished spans among spans, once the
+// exporter has encoded them: it is the last to read them (the batcher
+// hands each batch to it alone and forgets it).
+func recycleFinished(spans []sdktrace.ReadOnlySpan) {
+	for _, s := range spans {
+		if f, ok := s.(*finished); ok && f.tracer.spare != nil {
+			f.tracer.spare.put(f)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package tracing
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskrouter/taskrouter/telemetry"
+	"github.com/taskrouter/taskrouter/telemetry/otlptest"
 )
 
 // presetIDs gives the SDK the ids a test chose for the span it starts,
@@ -176,4 +178,53 @@ func mustTraceState(t *testing.T, s string) trace.TraceState {
 		t.Fatal(err)
 	}
 	return ts
+}
+
+// The exporter gives finished spans back once it has encoded them, and
+// the next ones reuse them without carrying anything of the last: every
+// span reaches the receiver with its own attributes.
+func TestFinishedSpansAreReusedAfterTheirExport(t *testing.T) {
+	ctx := context.Background()
+	rcv, err := otlptest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	p, err := Start(ctx, Config{Enabled: true, Endpoint: rcv.URL, ServiceName: "reuse", Sampler: sdktrace.AlwaysSample()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(ctx)
+	tr := p.Tracer().(*Tracer)
+	finish := func(round int) {
+		for i := range 3 {
+			r := telemetry.Reserve(tr, context.Background(), "work x", trace.SpanKindServer)
+			attrs := []attribute.KeyValue{attribute.Int("round", round), attribute.Int("i", i)}
+			if i == 0 {
+				attrs = append(attrs, attribute.String("only.first", "x"))
+			}
+			tr.Finish(r, attrs, codes.Unset, "", r.Start.Add(time.Millisecond))
+		}
+		if err := p.batcher.ForceFlush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	finish(1)
+	if n := len(p.spare.spans); n != 3 {
+		t.Fatalf("%d spans spare after an export of 3", n)
+	}
+	for _, s := range p.spare.spans {
+		if len(s.attrs) != 0 || s.name != "" || s.tracer != nil {
+			t.Fatalf("a spare span keeps %q %v", s.name, s.attrs)
+		}
+	}
+	finish(2)
+	got := map[string]int{}
+	for _, s := range rcv.Spans() {
+		got[s.Attributes["round"]+"/"+s.Attributes["i"]+"/"+s.Attributes["only.first"]]++
+	}
+	want := map[string]int{"1/0/x": 1, "1/1/": 1, "1/2/": 1, "2/0/x": 1, "2/1/": 1, "2/2/": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("received %v, want %v", got, want)
+	}
 }
