@@ -66,7 +66,7 @@ func TestQueueWaitExpiryAnswersOverloaded(t *testing.T) {
 		t.Fatalf("t1 ended with %+v", r)
 	}
 	// The worker passes over the expired subtask; a new one still runs.
-	if r := next(t, h.send(t, "r", "t3")); r.Type != task.ReplyAccepted {
+	if r := answer(t, h.send(t, "r", "t3")); r.Type != task.ReplyResult {
 		t.Fatalf("t3: %+v", r)
 	}
 	select {

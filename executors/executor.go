@@ -101,8 +101,8 @@ type Executor struct {
 	hbStop    chan struct{}
 	hbDone    chan struct{}
 	kaDone    chan struct{}
-	// accepted and keepAlive are the two constant replies, encoded once.
-	accepted, keepAlive []byte
+	// keepAlive is the constant reply, encoded once.
+	keepAlive []byte
 	// stopWatch ends the Watch of every Watcher model; watchers waits
 	// for them.
 	stopWatch context.CancelFunc
@@ -124,9 +124,8 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Executor, error) {
 		return nil, ErrNoModels
 	}
 	cfg = withDefaults(cfg)
-	accepted, _ := json.Marshal(task.Reply{Type: task.ReplyAccepted, Executor: cfg.ID})
 	keepAlive, _ := json.Marshal(task.Reply{Type: task.ReplyProgress, Executor: cfg.ID})
-	e := &Executor{accepted: accepted, keepAlive: keepAlive, cfg: cfg, nc: nc, models: map[string]*served{}, cancel: newCancels(),
+	e := &Executor{keepAlive: keepAlive, cfg: cfg, nc: nc, models: map[string]*served{}, cancel: newCancels(),
 		spans:  telemetry.NewEnder(telemetry.EndDelay),
 		hbStop: make(chan struct{}), hbDone: make(chan struct{}), kaDone: make(chan struct{}), quit: make(chan struct{})}
 	for _, m := range cfg.Models {

@@ -3,6 +3,7 @@ package executors_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -92,6 +93,25 @@ func next(t *testing.T, ch <-chan task.Reply) task.Reply {
 		t.Fatal("no reply")
 	}
 	return task.Reply{}
+}
+
+// answer returns the answer to a subtask that was taken: its result or
+// error, after "accepted" or, for quick work, in its place (with
+// ElapsedUs).
+func answer(t *testing.T, ch <-chan task.Reply) task.Reply {
+	t.Helper()
+	r := next(t, ch)
+	accepted := r.Type == task.ReplyAccepted
+	if accepted {
+		r = next(t, ch)
+	}
+	if r.Type != task.ReplyResult && r.Type != task.ReplyError {
+		t.Fatalf("answer %+v", r)
+	}
+	if accepted == (r.ElapsedUs > 0) {
+		t.Fatalf("answer %+v after accepted %v: an answer says it was accepted when, and only when, it goes before \"accepted\"", r, accepted)
+	}
+	return r
 }
 
 func TestExcessWaitsThenIsRefusedAsOverloaded(t *testing.T) {
@@ -218,4 +238,44 @@ func TestAttemptCancelledBeforeItArrivesIsRefused(t *testing.T) {
 		t.Fatalf("attempt 3 = %+v, want accepted", r)
 	}
 	close(m.release)
+}
+
+// Work answered within task.AcceptWithin gets its answer alone, saying
+// since when it was accepted; work that runs longer gets "accepted",
+// saying how long the executor had had it, and then its answer.
+func TestAcceptedGoesOnlyForWorkStillRunning(t *testing.T) {
+	m := blockingModel{release: make(chan struct{}), started: make(chan string, 8)}
+	h := start(t, m, 2, 4)
+	slow := h.send(t, "r", "slow")
+	<-m.started
+	r := next(t, slow)
+	if r.Type != task.ReplyAccepted || r.Executor != "e1" || r.ElapsedUs < task.AcceptWithin.Microseconds() {
+		t.Fatalf("running work: %+v, want accepted after %s", r, task.AcceptWithin)
+	}
+	close(m.release)
+	if r := next(t, slow); r.Type != task.ReplyResult || r.ElapsedUs != 0 {
+		t.Fatalf("its answer: %+v, want the result alone", r)
+	}
+	// Quick work: on a loaded machine one may still take longer than
+	// task.AcceptWithin, and then goes as slow work does.
+	alone := 0
+	for i := range 20 {
+		quick := h.send(t, "r", fmt.Sprintf("quick%d", i))
+		<-m.started
+		first := next(t, quick)
+		if first.Type == task.ReplyResult && first.ElapsedUs > 0 && first.Output.Text == fmt.Sprintf("done quick%d", i) {
+			alone++
+			continue
+		}
+		if first.Type != task.ReplyAccepted {
+			t.Fatalf("quick work: %+v", first)
+		}
+		answer := next(t, quick)
+		if answer.Type != task.ReplyResult || answer.ElapsedUs != 0 {
+			t.Fatalf("quick work's answer after accepted: %+v", answer)
+		}
+	}
+	if alone == 0 {
+		t.Fatal("no quick work was answered without accepted")
+	}
 }

@@ -76,14 +76,12 @@ func TestBodyIsRelayedChunkByChunk(t *testing.T) {
 	}
 	// Nobody follows: no chunks, the answer only.
 	replies = h.sendWork(t, task.Work{RequestID: "r2", SubtaskID: "t1", Input: "hi", Body: body})
-	next(t, replies)
-	if r := next(t, replies); r.Type != task.ReplyResult {
+	if r := answer(t, replies); r.Type != task.ReplyResult {
 		t.Fatalf("unfollowed work sent %+v", r)
 	}
 	// No body: Generate.
 	replies = h.sendWork(t, task.Work{RequestID: "r3", SubtaskID: "t1", Input: "hi"})
-	next(t, replies)
-	if r := next(t, replies); r.Output == nil || r.Output.Text != "generated from hi after 0" {
+	if r := answer(t, replies); r.Output == nil || r.Output.Text != "generated from hi after 0" {
 		t.Fatalf("plain work answered %+v", r)
 	}
 }
@@ -99,8 +97,7 @@ func TestBodyIsUnpackedForOtherModels(t *testing.T) {
 	h := start(t, m, 1, 4)
 	body := json.RawMessage(`{"model":"m","temperature":0.5,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`)
 	replies := h.sendWork(t, task.Work{RequestID: "r1", SubtaskID: "t1", Input: "a\nb", Body: body})
-	next(t, replies)
-	if r := next(t, replies); r.Type != task.ReplyResult {
+	if r := answer(t, replies); r.Type != task.ReplyResult {
 		t.Fatalf("reply %+v", r)
 	}
 	got := <-works
@@ -114,8 +111,7 @@ func TestBodyIsUnpackedForOtherModels(t *testing.T) {
 func TestTooLargeAnswerIsAnError(t *testing.T) {
 	h := start(t, relayer{big: true}, 1, 4)
 	replies := h.sendWork(t, task.Work{RequestID: "r1", SubtaskID: "t1", Input: "hi", Body: json.RawMessage(`{"messages":[]}`)})
-	next(t, replies)
-	r := next(t, replies)
+	r := answer(t, replies)
 	if r.Type != task.ReplyError || r.Error.Code != task.CodeTooLarge || !strings.Contains(r.Error.Message, "max_payload") {
 		t.Fatalf("reply %+v", r)
 	}

@@ -27,8 +27,8 @@ func (failing) Generate(context.Context, task.Work, func(string)) (task.Output, 
 // with its metadata, and stats count its answered subtasks and failures.
 func TestExecutorIsANATSService(t *testing.T) {
 	h := start(t, failing{}, 1, 4)
-	if r := next(t, h.send(t, "req1", "t1")); r.Type != task.ReplyAccepted {
-		t.Fatalf("first reply %+v", r)
+	if r := answer(t, h.send(t, "req1", "t1")); r.Type != task.ReplyError {
+		t.Fatalf("answer %+v", r)
 	}
 	m, err := h.nc.Request("$SRV.INFO."+executors.ServiceName, nil, 2*time.Second)
 	if err != nil {

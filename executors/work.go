@@ -64,8 +64,26 @@ type job struct {
 	cancel   context.CancelFunc
 	untrack  func()
 	state    atomic.Int32
-	expiry   *time.Timer
+	// timer fires task.AcceptWithin after the job arrived, to send
+	// "accepted" unless the answer went first (see acceptance).
+	timer *time.Timer
+	acceptance
 }
+
+// acceptance is whether a job's "accepted" was sent, or its answer went
+// without one. The lock keeps "accepted" ahead of anything else the job
+// sends: a reply that finds it pending sends it first, or takes its place.
+type acceptance struct {
+	mu       sync.Mutex
+	accepted atomic.Int32
+}
+
+// The states of a job's acceptance.
+const (
+	acceptPending int32 = iota
+	acceptSent
+	acceptSkipped // the answer went first and says it was accepted
+)
 
 func newServed(m Served, maxQueue int, wait time.Duration) *served {
 	conc := m.Spec.Concurrency
@@ -112,13 +130,62 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	}
 	j.untrack = untrack
 	e.work.Add(1)
-	// "accepted" goes out before a worker can send anything else.
-	e.publish(msg.Reply, e.accepted)
 	m.queued.Add(1)
-	j.expiry = time.AfterFunc(m.wait, func() { e.expire(m, j) })
+	j.timer = time.AfterFunc(min(task.AcceptWithin, m.wait), func() { e.due(m, j) })
 	m.queue <- j
 	e.ensureWorker(m)
 }
+
+// due runs task.AcceptWithin after j arrived (or at the end of its wait
+// for a slot, when that is sooner): it sends "accepted" unless j has been
+// answered, and arms the end of j's wait while j is still queued.
+func (e *Executor) due(m *served, j *job) {
+	left := m.wait - time.Since(j.received)
+	if left <= 0 && e.expire(m, j) {
+		return
+	}
+	e.accept(j)
+	if left > 0 && j.state.Load() == jobQueued {
+		// Not j.timer, which take stops: a worker taking j first makes
+		// expire do nothing.
+		time.AfterFunc(left, func() { e.expire(m, j) })
+	}
+}
+
+// accept sends j's "accepted" unless it was sent, or j's answer went.
+// Every reply but the answer calls it first.
+func (e *Executor) accept(j *job) {
+	if j.accepted.Load() != acceptPending {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.accepted.Load() == acceptPending {
+		e.reply(j.inbox, task.Reply{Type: task.ReplyAccepted, ElapsedUs: elapsedUs(j.received)})
+		j.accepted.Store(acceptSent)
+	}
+}
+
+// skipAccept marks j's "accepted" as not to be sent, when it was not yet,
+// because j's answer goes now and says since when j was accepted; it
+// returns how long ago that was, or 0 when "accepted" went already.
+func (j *job) skipAccept() int64 {
+	if j.accepted.Load() != acceptPending {
+		return 0
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.accepted.Load() != acceptPending {
+		return 0
+	}
+	j.accepted.Store(acceptSkipped)
+	j.timer.Stop()
+	return elapsedUs(j.received)
+}
+
+// elapsedUs is the microseconds since t, at least 1: a reply's ElapsedUs
+// of 0 would read as unset.
+func elapsedUs(t time.Time) int64 { return max(time.Since(t).Microseconds(), 1) }
 
 // take claims a queued job for a worker; false means its wait expired and
 // it was answered already.
@@ -126,16 +193,18 @@ func (m *served) take(j *job) bool {
 	if !j.state.CompareAndSwap(jobQueued, jobTaken) {
 		return false
 	}
-	j.expiry.Stop()
+	if j.accepted.Load() != acceptPending {
+		j.timer.Stop() // "accepted" went; the job's wait is over
+	}
 	m.queued.Add(-1)
 	return true
 }
 
 // expire answers a job that waited QueueWait for a worker, unless one took
-// it first.
-func (e *Executor) expire(m *served, j *job) {
+// it first; it reports whether it did.
+func (e *Executor) expire(m *served, j *job) bool {
 	if !j.state.CompareAndSwap(jobQueued, jobExpired) {
-		return
+		return false
 	}
 	m.queued.Add(-1)
 	err := e.overloaded(m, fmt.Sprintf("the subtask waited %s for a free slot", m.wait))
@@ -143,6 +212,7 @@ func (e *Executor) expire(m *served, j *job) {
 		err = task.AsError(j.ctx.Err()) // cancelled or past its deadline while waiting
 	}
 	e.finish(j, task.Reply{Type: task.ReplyError, Error: err})
+	return true
 }
 
 // ensureWorker starts a worker when none is idle and fewer than the
@@ -232,10 +302,12 @@ func (e *Executor) finish(j *job, r task.Reply) {
 	e.settle(j, r)
 }
 
-// answer sends a job's last reply.
+// answer sends a job's last reply, in place of "accepted" when that was
+// not sent yet.
 func (e *Executor) answer(j *job, r task.Reply) {
 	j.untrack()
 	j.cancel()
+	r.ElapsedUs = j.skipAccept()
 	e.reply(j.inbox, r)
 }
 
@@ -300,6 +372,7 @@ func (e *Executor) generate(ctx context.Context, m *served, j *job) (task.Output
 		var chunk func([]byte, string)
 		if j.w.Stream {
 			chunk = func(raw []byte, delta string) {
+				e.accept(j)
 				e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta, Chunk: raw})
 			}
 		}
@@ -318,7 +391,10 @@ func (e *Executor) generateUnpacked(ctx context.Context, m *served, j *job) (tas
 	if r, ok := m.Model.(Reporter); ok {
 		var report func(task.Progress)
 		if w.Stream {
-			report = func(p task.Progress) { e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Progress: &p}) }
+			report = func(p task.Progress) {
+				e.accept(j)
+				e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Progress: &p})
+			}
 		}
 		return r.GenerateReporting(ctx, w, report)
 	}
@@ -326,6 +402,7 @@ func (e *Executor) generateUnpacked(ctx context.Context, m *served, j *job) (tas
 	if w.Stream {
 		progress = func(delta string) {
 			if delta != "" {
+				e.accept(j)
 				e.reply(j.inbox, task.Reply{Type: task.ReplyProgress, Delta: delta})
 			}
 		}
@@ -375,7 +452,7 @@ func (e *Executor) reply(inbox string, r task.Reply) {
 	err = e.nc.Publish(inbox, data)
 	if errors.Is(err, nats.ErrMaxPayload) {
 		// The router would wait for nothing: say why instead.
-		data, _ = json.Marshal(task.Reply{Type: task.ReplyError, Executor: e.cfg.ID, Error: task.Errorf(task.CodeTooLarge,
+		data, _ = json.Marshal(task.Reply{Type: task.ReplyError, Executor: e.cfg.ID, ElapsedUs: r.ElapsedUs, Error: task.Errorf(task.CodeTooLarge,
 			"the model's %s is %d bytes, more than the NATS server's max_payload of %d; raise max_payload, or ask for a smaller answer",
 			r.Type, len(data), e.nc.MaxPayload())})
 		err = e.nc.Publish(inbox, data)

@@ -47,7 +47,7 @@ func (a *attempt) end(executor string, out *task.Output, err *task.Error) {
 // same one (see run.patience). The outcome is left in a. The work and
 // the outcome go by pointer: a streaming request's goroutine
 // holds these frames while it streams.
-func (r *Router) dispatch(ctx context.Context, w *task.Work, patience time.Duration, onAccepted func(executor string), onProgress func(task.Reply), a *attempt) {
+func (r *Router) dispatch(ctx context.Context, w *task.Work, patience time.Duration, onAccepted func(executor string, at time.Time), onProgress func(task.Reply), a *attempt) {
 	if st := r.nc.Status(); st != nats.CONNECTED {
 		// A publish now would wait in the client's buffer and reach the
 		// executors, if ever, after the accept timeout ran out: say at
@@ -99,7 +99,7 @@ func putWorkBuffer(buf *[]byte, data []byte) {
 
 // follow reads the executors' replies to one dispatch of w until its
 // outcome, which it leaves in a.
-func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patience time.Duration, onAccepted func(string), onProgress func(task.Reply), a *attempt) {
+func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patience time.Duration, onAccepted func(string, time.Time), onProgress func(task.Reply), a *attempt) {
 	timer := getTimer(r.cfg.AcceptTimeout)
 	defer putTimer(timer)
 	executor := ""
@@ -143,9 +143,16 @@ func (r *Router) follow(ctx context.Context, w *task.Work, box *mailbox, patienc
 			if rep.Executor != "" {
 				executor = rep.Executor
 			}
+			if rep.ElapsedUs > 0 {
+				// "accepted", or an answer sent in its place: the executor
+				// took the work that long ago.
+				onAccepted(executor, time.Now().Add(-time.Duration(rep.ElapsedUs)*time.Microsecond))
+			}
 			switch rep.Type {
 			case task.ReplyAccepted:
-				onAccepted(executor)
+				if rep.ElapsedUs <= 0 { // an executor from before elapsed_us
+					onAccepted(executor, time.Now())
+				}
 			case task.ReplyProgress:
 				if rep.Delta != "" || len(rep.Chunk) > 0 || rep.Progress != nil {
 					onProgress(rep)
@@ -243,6 +250,8 @@ func decodeReply(data []byte) (task.Reply, error) {
 			rep.Output = decodeOutput(v)
 		case "error":
 			rep.Error = decodeError(v)
+		case "elapsed_us":
+			rep.ElapsedUs = v.Int()
 		}
 		return true
 	})

@@ -1,8 +1,10 @@
 package router_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,7 +76,27 @@ func TestNamedModelRetriesALostAttemptOnItsOtherReplica(t *testing.T) {
 	e := newEnv(t, router.Config{LostAfter: time.Second, Attempts: 3})
 	var doomed *nats.Conn
 	started := make(chan struct{})
+	// It dies once it has told the router it has the work, which it does
+	// only for work it has not answered within task.AcceptWithin.
+	acceptedByDying := make(chan struct{})
+	watch, err := e.bus.Connect("watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	var once sync.Once
+	if _, err := watch.Subscribe(">", func(m *nats.Msg) {
+		if bytes.Contains(m.Data, []byte(`"type":"accepted","executor":"dying"`)) {
+			once.Do(func() { close(acceptedByDying) })
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	dying := funcModel(func(ctx context.Context, w task.Work, _ func(string)) (task.Output, error) {
+		<-acceptedByDying
 		close(started)
 		doomed.Close() // the process dies: no reply, no keep-alive, no heartbeat
 		<-ctx.Done()

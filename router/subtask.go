@@ -265,12 +265,18 @@ func (ru *run) attempt(ctx context.Context, s *task.Subtask, model *task.ModelSp
 	rec := task.Attempt{Attempt: n, Model: model.Name, DispatchedAt: time.Now()}
 	ru.emitDispatched(s, model.Name, n, rec.DispatchedAt)
 	ru.r.dispatch(ctx, &w, patience,
-		func(executor string) {
-			if rec.AcceptedAt.IsZero() {
-				rec.AcceptedAt = time.Now()
-				if m := ru.r.cfg.Metrics; m != nil {
-					m.Accepted(model.Name, rec.AcceptedAt.Sub(rec.DispatchedAt))
-				}
+		func(executor string, at time.Time) {
+			if !rec.AcceptedAt.IsZero() {
+				return
+			}
+			// The executor's clock only measured how long it had had the
+			// work; this one says when it was sent.
+			if at.Before(rec.DispatchedAt) {
+				at = rec.DispatchedAt
+			}
+			rec.AcceptedAt = at
+			if m := ru.r.cfg.Metrics; m != nil {
+				m.Accepted(model.Name, rec.AcceptedAt.Sub(rec.DispatchedAt))
 			}
 			ru.emitEvent(task.Event{Type: task.EventAccepted, SubtaskID: s.ID, Model: model.Name, Executor: executor, Attempt: n,
 				Time: rec.AcceptedAt})

@@ -200,7 +200,7 @@ type ReplyType string
 
 // The reply types, in the order an executor sends them.
 const (
-	ReplyAccepted ReplyType = "accepted" // sent at once when the executor takes the work
+	ReplyAccepted ReplyType = "accepted" // sent when the executor has had the work AcceptWithin, unless its answer went first
 	ReplyProgress ReplyType = "progress" // streamed tokens, or an empty keep-alive
 	ReplyResult   ReplyType = "result"   // the one final answer
 	ReplyError    ReplyType = "error"    // the one final failure
@@ -220,7 +220,19 @@ type Reply struct {
 	Progress *Progress `json:"progress,omitempty"`
 	Output   *Output   `json:"output,omitempty"`
 	Error    *Error    `json:"error,omitempty"`
+	// ElapsedUs, on "accepted", is how many microseconds the executor had
+	// had the work when it sent it. On a result or an error it says that
+	// the executor had accepted the work, ElapsedUs ago, and answered
+	// before sending "accepted"; a reply without it is a refusal of work
+	// never taken, or follows an "accepted".
+	ElapsedUs int64 `json:"elapsed_us,omitempty"`
 }
+
+// AcceptWithin is how long an executor holds a subtask before it sends
+// "accepted": one that has its answer sooner sends only the answer, which
+// spares the router and the NATS server a message on every quick
+// dispatch. Routers give executors far longer to accept.
+const AcceptWithin = time.Millisecond
 
 // Progress is how far a long call has come, as an MCP tool reports it:
 // Done of Total units (Total is zero when unknown), with an optional

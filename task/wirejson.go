@@ -92,6 +92,9 @@ func AppendReply(b []byte, r Reply) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
+	if r.ElapsedUs != 0 {
+		b = strconv.AppendInt(append(b, `,"elapsed_us":`...), r.ElapsedUs, 10)
+	}
 	return append(b, '}'), nil
 }
 

@@ -52,6 +52,8 @@ func TestAppendWorkIsMarshal(t *testing.T) {
 func TestAppendReplyIsMarshal(t *testing.T) {
 	for _, r := range []Reply{
 		{Type: ReplyAccepted, Executor: "x1"},
+		{Type: ReplyAccepted, Executor: "x1", ElapsedUs: 1042},
+		{Type: ReplyError, Error: Errorf(CodeCancelled, "stopped"), ElapsedUs: -3},
 		{Type: ReplyProgress, Executor: "x1"},
 		{Type: ReplyProgress, Executor: "x1", Delta: " two"},
 		{Type: ReplyProgress, Delta: "<&>", Chunk: json.RawMessage(`{"id":"c1","choices":[{"delta":{"content":" two <i>"}}]}`)},
@@ -65,7 +67,7 @@ func TestAppendReplyIsMarshal(t *testing.T) {
 		{Type: ReplyResult, Output: &Output{Text: "a <b>", Format: "json", Usage: Usage{CostUSD: 1e-7, MemoryTokens: 2},
 			ToolCalls: json.RawMessage(`[{"id":"c1","function":{"name":"f","arguments":"{\"a\": 1}"}}]`), FinishReason: "tool_calls",
 			Body: json.RawMessage(`{"id":"x","choices":[{"message":{"content":"hi there"}}]}`), Artifacts: []ArtifactRef{{ID: "sha256-1", Ref: "t1"}}}},
-		{Type: ReplyResult, Output: &Output{Body: json.RawMessage("{\n  \"id\": \"pretty\"\n}")}},
+		{Type: ReplyResult, Output: &Output{Body: json.RawMessage("{\n  \"id\": \"pretty\"\n}")}, ElapsedUs: 17},
 		{Type: ReplyResult, Output: &Output{ToolCalls: json.RawMessage(`[`)}},
 	} {
 		sameAsMarshal(t, r, func(b []byte) ([]byte, error) { return AppendReply(b, r) })
