@@ -311,6 +311,10 @@ func (c *Config) validateNumbers(bad func(string, ...any)) {
 			bad("router.%s: must be a positive duration such as 30s", name)
 		}
 	}
+	if minAccept := 10 * task.AcceptWithin; r.AcceptTimeout > 0 && r.AcceptTimeout < minAccept {
+		bad("router.accept_timeout: %v is too short; executors say they have work still running after %v, so give them at least %v, such as 1s",
+			r.AcceptTimeout, task.AcceptWithin, minAccept)
+	}
 	if r.FailuresToCooldown < 1 {
 		bad("router.failures_to_cooldown: %d must be at least 1", r.FailuresToCooldown)
 	}

@@ -48,6 +48,7 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"router:\n  attempts: 0\n", []string{"router.attempts"}},
 		{"router:\n  cooldown: 1m\n", []string{"router.max_cooldown", "shorter than router.cooldown"}},
 		{"router:\n  failures_to_cooldown: 0\n", []string{"router.failures_to_cooldown"}},
+		{"router:\n  accept_timeout: 2ms\n", []string{"router.accept_timeout", "too short", "such as 1s"}},
 		{"models:\n  - name: gpt\n    backend: openai\n    base_url: ftp://x\n    capabilities: [chat]\n", []string{"models[0] (gpt)", "base_url"}},
 		{"models:\n  - name: m\n    backend: openai\n    base_url: http://127.0.0.1:1/v1\n    capabilities: [chat]\n    context_window: 100\n    max_output_tokens: 100\n", []string{"leaves no room"}},
 		{"nats:\n  url: nats://127.0.0.1:4222\n  listen: 127.0.0.1:4222\n", []string{"nats.listen"}},
