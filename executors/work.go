@@ -67,6 +67,9 @@ type job struct {
 	// timer fires task.AcceptWithin after the job arrived, to send
 	// "accepted" unless the answer went first (see acceptance).
 	timer *time.Timer
+	// waiting, armed then while the job is still queued, ends its wait
+	// for a slot; a worker taking the job stops it.
+	waiting atomic.Pointer[time.Timer]
 	acceptance
 }
 
@@ -146,9 +149,11 @@ func (e *Executor) due(m *served, j *job) {
 	}
 	e.accept(j)
 	if left > 0 && j.state.Load() == jobQueued {
-		// Not j.timer, which take stops: a worker taking j first makes
-		// expire do nothing.
-		time.AfterFunc(left, func() { e.expire(m, j) })
+		t := time.AfterFunc(left, func() { e.expire(m, j) })
+		j.waiting.Store(t)
+		if j.state.Load() != jobQueued {
+			t.Stop() // a worker took j between the two looks
+		}
 	}
 }
 
@@ -195,6 +200,9 @@ func (m *served) take(j *job) bool {
 	}
 	if j.accepted.Load() != acceptPending {
 		j.timer.Stop() // "accepted" went; the job's wait is over
+	}
+	if t := j.waiting.Load(); t != nil {
+		t.Stop()
 	}
 	m.queued.Add(-1)
 	return true
