@@ -80,15 +80,24 @@ try {
   out.unknown_tool = { thrown: true, code: e.code, message: e.message };
 }
 
-// Cancel a long call once the test says its upstream has it.
+// Cancel a long call once the test says its upstream has it and the
+// call's progress says it runs.
 const lines = createInterface({ input: process.stdin });
 const go = new Promise((resolve) => lines.once("line", resolve));
 const ac = new AbortController();
 const slowProgress = [];
+let runs;
+const running = new Promise((resolve) => { runs = resolve; });
 const slow = client.callTool({ name: "ask", arguments: { input: "Write a long story", model: "slow" } }, undefined,
-  { signal: ac.signal, onprogress: (p) => slowProgress.push(p.message), timeout: 120000 });
+  {
+    signal: ac.signal, timeout: 120000,
+    onprogress: (p) => {
+      slowProgress.push(p.message);
+      if (/ running on /.test(p.message)) runs();
+    },
+  });
 process.stdout.write("READY\n"); // the slow call is sent
-await go;
+await Promise.all([go, running]);
 ac.abort("the user changed their mind");
 try {
   await slow;
