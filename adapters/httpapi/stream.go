@@ -160,14 +160,18 @@ func (f *forwarder) write(sw *chunkWriter, ev *task.Event) bool {
 // chunkWriter writes chat.completion.chunk events, or relays an
 // upstream's own chunks.
 type chunkWriter struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	out     completion
-	usage   bool
-	buf     []byte
-	started bool // the status line and headers went out
-	headed  bool // the chunk naming the role went out
-	broken  bool // a write failed: the client is gone
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	out   completion
+	usage bool
+	buf   []byte
+	// quoted is quotedFor as a JSON string, the name relay writes into
+	// every chunk.
+	quoted    []byte
+	quotedFor string
+	started   bool // the status line and headers went out
+	headed    bool // the chunk naming the role went out
+	broken    bool // a write failed: the client is gone
 	// relayOnly is for an endpoint whose answers taskrouter does not
 	// write itself (/v1/completions): only relayed chunks go out.
 	relayOnly bool
@@ -213,8 +217,11 @@ func (sw *chunkWriter) relay(chunk []byte, model string) {
 		sw.w.Header().Set(HeaderModel, model)
 	}
 	sw.startEvents()
+	if model != sw.quotedFor || sw.quoted == nil {
+		sw.quoted, sw.quotedFor = openaibody.QuoteModel(model), model
+	}
 	sw.buf = append(sw.buf, "data: "...)
-	sw.buf = append(sw.buf, openaibody.SetModel(chunk, model)...)
+	sw.buf = openaibody.AppendModel(sw.buf, chunk, sw.quoted)
 	sw.buf = append(sw.buf, "\n\n"...)
 }
 
