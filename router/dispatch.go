@@ -242,7 +242,11 @@ func decodeReply(data []byte) (task.Reply, error) {
 		case "delta":
 			rep.Delta = v.Str
 		case "chunk":
-			rep.Chunk = data[v.Index : v.Index+len(v.Raw) : v.Index+len(v.Raw)]
+			if end := v.Index + len(v.Raw); v.Index > 0 && end <= len(data) {
+				rep.Chunk = data[v.Index:end:end]
+			} else { // gjson could not say where the value is
+				rep.Chunk = json.RawMessage(v.Raw)
+			}
 		case "progress":
 			rep.Progress = decodeProgress(v)
 		case "output":
