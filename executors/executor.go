@@ -35,7 +35,8 @@ type Model interface {
 // follows the work. A Model without it gets such work through Generate,
 // and reads its Input. Relay reads w and neither keeps nor changes it; w
 // goes by pointer because a stream is read under the call for as long as
-// it lasts, on a worker's stack.
+// it lasts, on a worker's stack. A chunk's raw and delta are valid only
+// during the call to chunk, which must copy what it keeps.
 type Relayer interface {
 	Relay(ctx context.Context, w *task.Work, chunk func(raw []byte, delta string)) (task.Output, error)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/tidwall/gjson"
@@ -226,6 +227,8 @@ func putTimer(t *time.Timer) {
 // router's hottest parse (accepted, keep-alives, streamed tokens, result).
 // Anything on the NATS may answer a dispatch, so the nesting is bounded
 // before gjson's validator, which recurses once per level, reads it.
+// The reply's strings and chunk are parts of data, which must not be
+// written afterwards.
 func decodeReply(data []byte) (task.Reply, error) {
 	if err := task.CheckJSONDepth(data, task.MaxWireJSONDepth); err != nil {
 		return task.Reply{}, errors.New(task.AsError(err).Message)
@@ -234,7 +237,10 @@ func decodeReply(data []byte) (task.Reply, error) {
 		return task.Reply{}, errors.New("not JSON")
 	}
 	var rep task.Reply
-	gjson.ParseBytes(data).ForEach(func(k, v gjson.Result) bool {
+	// Read in place: data is the message's own copy, which nats.go made
+	// for it; a streamed reply would otherwise be copied twice more per
+	// chunk.
+	gjson.Parse(unsafe.String(unsafe.SliceData(data), len(data))).ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "type":
 			rep.Type = task.ReplyType(v.Str)
@@ -243,7 +249,11 @@ func decodeReply(data []byte) (task.Reply, error) {
 		case "delta":
 			rep.Delta = v.Str
 		case "chunk":
-			rep.Chunk = json.RawMessage(v.Raw)
+			if end := v.Index + len(v.Raw); v.Index > 0 && end <= len(data) {
+				rep.Chunk = data[v.Index:end:end]
+			} else { // gjson could not say where the value is
+				rep.Chunk = json.RawMessage(v.Raw)
+			}
 		case "progress":
 			rep.Progress = decodeProgress(v)
 		case "output":

@@ -95,3 +95,22 @@ func benchReply() []byte {
 		Artifacts: []task.ArtifactRef{{ID: "art_0123456789abcdef0123456789abcdef", MIME: "image/png", Size: 4567, SHA256: strings.Repeat("ab", 32), Name: "photo-edited.png"}}}})
 	return data
 }
+
+// TestDecodeReplyChunkIsThePartOfTheMessage checks that a streamed chunk
+// is read in place, byte for byte, and that appending to it cannot write
+// over the rest of the message.
+func TestDecodeReplyChunkIsThePartOfTheMessage(t *testing.T) {
+	data := []byte(`{"type":"progress","executor":"e1","delta":"Hi","chunk":{"id":"c","choices":[{"delta":{"content":"Hi"}}]},"x":1}`)
+	rep, err := decodeReply(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":"c","choices":[{"delta":{"content":"Hi"}}]}`
+	if string(rep.Chunk) != want || rep.Delta != "Hi" || rep.Executor != "e1" {
+		t.Fatalf("decodeReply = %+v, chunk %s", rep, rep.Chunk)
+	}
+	_ = append(rep.Chunk, 'X')
+	if !strings.HasSuffix(string(data), `"Hi"}}]},"x":1}`) {
+		t.Fatalf("appending to the chunk wrote over the message: %s", data)
+	}
+}

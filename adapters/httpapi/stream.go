@@ -144,12 +144,14 @@ func (f *forwarder) write(sw *chunkWriter, ev *task.Event) bool {
 	if ev.Attempt != f.attempt {
 		return false
 	}
-	f.sent.WriteString(ev.Text)
 	if len(ev.Chunk) > 0 {
+		// A relayed stream ends with the upstream's own chunks
+		// (finishRelayed): its text need not be kept.
 		f.relayed = true
 		sw.relay(ev.Chunk, ev.Model)
 		return true
 	}
+	f.sent.WriteString(ev.Text)
 	if sw.relayOnly {
 		return false
 	}
@@ -160,21 +162,50 @@ func (f *forwarder) write(sw *chunkWriter, ev *task.Event) bool {
 // chunkWriter writes chat.completion.chunk events, or relays an
 // upstream's own chunks.
 type chunkWriter struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	out     completion
-	usage   bool
-	buf     []byte
-	started bool // the status line and headers went out
-	headed  bool // the chunk naming the role went out
-	broken  bool // a write failed: the client is gone
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	out   completion
+	usage bool
+	// buf holds what is written until the flush; it is lent by
+	// chunkBuffers (lent) from the first append to the flush, so that an
+	// open stream holds none while it waits for its next chunk.
+	buf  []byte
+	lent *[]byte
+	// quoted is quotedFor as a JSON string, the name relay writes into
+	// every chunk.
+	quoted    []byte
+	quotedFor string
+	started   bool // the status line and headers went out
+	headed    bool // the chunk naming the role went out
+	broken    bool // a write failed: the client is gone
 	// relayOnly is for an endpoint whose answers taskrouter does not
 	// write itself (/v1/completions): only relayed chunks go out.
 	relayOnly bool
 }
 
 func newChunkWriter(w http.ResponseWriter, out completion, usage bool) *chunkWriter {
-	return &chunkWriter{w: w, rc: http.NewResponseController(w), out: out, usage: usage, buf: make([]byte, 0, 1024)}
+	return &chunkWriter{w: w, rc: http.NewResponseController(w), out: out, usage: usage}
+}
+
+// chunkBuffers lends chunk writers their buffers.
+var chunkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// borrow makes sure buf is a lent buffer before anything is appended.
+func (sw *chunkWriter) borrow() {
+	if sw.lent == nil {
+		sw.lent = chunkBuffers.Get().(*[]byte)
+		sw.buf = (*sw.lent)[:0]
+	}
+}
+
+// giveBack returns the lent buffer, unless a large chunk grew it: that
+// one is left to the collector.
+func (sw *chunkWriter) giveBack() {
+	if sw.lent != nil && cap(sw.buf) <= 64<<10 {
+		*sw.lent = sw.buf[:0]
+		chunkBuffers.Put(sw.lent)
+	}
+	sw.lent, sw.buf = nil, nil
 }
 
 // start sends the status line, headers and the chunk that names the role.
@@ -213,8 +244,12 @@ func (sw *chunkWriter) relay(chunk []byte, model string) {
 		sw.w.Header().Set(HeaderModel, model)
 	}
 	sw.startEvents()
+	if model != sw.quotedFor || sw.quoted == nil {
+		sw.quoted, sw.quotedFor = openaibody.QuoteModel(model), model
+	}
+	sw.borrow()
 	sw.buf = append(sw.buf, "data: "...)
-	sw.buf = append(sw.buf, openaibody.SetModel(chunk, model)...)
+	sw.buf = openaibody.AppendModel(sw.buf, chunk, sw.quoted)
 	sw.buf = append(sw.buf, "\n\n"...)
 }
 
@@ -222,6 +257,7 @@ func (sw *chunkWriter) relay(chunk []byte, model string) {
 // {"content": text} when delta is empty) and whose finish_reason is
 // finish ("" is null).
 func (sw *chunkWriter) chunk(delta, text, finish string) {
+	sw.borrow()
 	b := append(sw.buf, "data: "...)
 	b = sw.out.appendHead(b, "chat.completion.chunk")
 	b = append(b, `,"choices":[{"index":0,"delta":`...)
@@ -252,15 +288,14 @@ func (sw *chunkWriter) content(text string) {
 
 // flush writes what is buffered; it reports false once the client is gone.
 func (sw *chunkWriter) flush() bool {
+	defer sw.giveBack()
 	if sw.broken || len(sw.buf) == 0 {
-		sw.buf = sw.buf[:0]
 		return !sw.broken
 	}
 	_, err := sw.w.Write(sw.buf)
 	if err == nil {
 		err = sw.rc.Flush()
 	}
-	sw.buf = sw.buf[:0]
 	sw.broken = err != nil
 	return !sw.broken
 }
@@ -269,6 +304,7 @@ func (sw *chunkWriter) flush() bool {
 // the connection from timing out.
 func (sw *chunkWriter) comment(text string) bool {
 	sw.startEvents()
+	sw.borrow()
 	sw.buf = append(sw.buf, ": "+text+"\n\n"...)
 	return sw.flush()
 }
@@ -299,6 +335,7 @@ func (sw *chunkWriter) finish(resp task.Response, f *forwarder) {
 		sw.chunk(string(appendToolCallsDelta(nil, calls)), "", "")
 	}
 	sw.chunk(`{}`, "", finishReason(resp))
+	sw.borrow()
 	if sw.usage {
 		b := append(sw.buf, "data: "...)
 		b = sw.out.appendHead(b, "chat.completion.chunk")
@@ -321,6 +358,7 @@ func (sw *chunkWriter) finishRelayed(resp task.Response, f *forwarder) {
 	case len(resp.Subtasks) == 0 || resp.Subtasks[0].Attempts != f.attempt:
 		sw.fail(interrupted())
 	default:
+		sw.borrow()
 		sw.buf = append(sw.buf, "data: [DONE]\n\n"...)
 		sw.flush()
 	}
@@ -370,6 +408,7 @@ func (sw *chunkWriter) fail(e *apiError) {
 		writeError(sw.w, e)
 		return
 	}
+	sw.borrow()
 	b := append(sw.buf, `data: {"error":{"message":`...)
 	b = appendString(b, e.Message)
 	b = append(b, `,"type":`...)

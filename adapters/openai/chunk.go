@@ -3,6 +3,7 @@ package openai
 import (
 	"errors"
 	"strings"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -35,7 +36,11 @@ func (col *collector) add(raw []byte) (string, error) {
 		return "", errMalformedChunk
 	}
 	delta := ""
-	gjson.ParseBytes(raw).ForEach(func(key, v gjson.Result) bool {
+	// Read in place, without a copy per chunk: raw is not written while
+	// this reads it, and what the collector keeps of it is cloned
+	// (finish, the calls' id, type and name). The delta returned is
+	// valid until raw is overwritten, as the chunk is.
+	gjson.Parse(unsafe.String(unsafe.SliceData(raw), len(raw))).ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
 		case "usage":
 			col.addUsage(v)
@@ -100,7 +105,7 @@ func (col *collector) addChoice(ch gjson.Result) string {
 		})
 	}
 	if finish != "" {
-		col.finish = finish
+		col.finish = strings.Clone(finish)
 		col.ended = true
 	}
 	return content
@@ -126,11 +131,11 @@ func (col *collector) addCall(tc gjson.Result) {
 		case "index":
 			f.index, f.hasIndex = v.Int(), v.Type == gjson.Number
 		case "id":
-			f.id = v.String()
+			f.id = strings.Clone(v.String())
 		case "type":
-			f.typ = v.String()
+			f.typ = strings.Clone(v.String())
 		case "function":
-			f.name = v.Get("name").String()
+			f.name = strings.Clone(v.Get("name").String())
 			f.args = append(f.args, v.Get("arguments").String()...)
 		}
 		return true

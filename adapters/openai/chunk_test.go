@@ -65,3 +65,30 @@ func FuzzCollector(f *testing.F) {
 		}
 	})
 }
+
+// TestCollectorKeepsNoPartOfTheLine reads chunks, as a stream does, from
+// one line buffer that the next line overwrites: what the collector keeps
+// of a chunk must not change with it.
+func TestCollectorKeepsNoPartOfTheLine(t *testing.T) {
+	var col collector
+	line := make([]byte, 0, 512)
+	for _, chunk := range []string{
+		`{"choices":[{"index":0,"delta":{"content":"Hi","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"q\":"}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]},"finish_reason":"tool_calls"}]}`,
+		`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}`,
+	} {
+		line = append(line[:0], chunk...)
+		if _, err := col.add(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	line = line[:cap(line)]
+	for i := range line {
+		line[i] = 'x'
+	}
+	calls := col.toolCalls()
+	if col.text.String() != "Hi" || col.finish != "tool_calls" || len(calls) != 1 || calls[0].ID != "call_1" ||
+		calls[0].Type != "function" || calls[0].Function.Name != "lookup" || calls[0].Function.Arguments != `{"q":1}` {
+		t.Fatalf("collected %q, finish %q, calls %+v", col.text.String(), col.finish, calls)
+	}
+}

@@ -188,7 +188,7 @@ func textOnly(progress func(string)) func([]byte, string) {
 	}
 	return func(_ []byte, delta string) {
 		if delta != "" {
-			progress(delta)
+			progress(strings.Clone(delta)) // Relay's delta is valid during the call only
 		}
 	}
 }

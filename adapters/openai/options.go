@@ -76,9 +76,18 @@ func WithIdleTimeout(d time.Duration) Option {
 }
 
 // defaultHTTPClient keeps more idle connections per host than Go's default
-// of two, since one model is called by many subtasks at once.
+// of two, since one model is called by many subtasks at once. A
+// connection buffers connBuffer each way, not 4 KB: it holds both for as
+// long as it lives, a stream's for the stream's whole length, and what
+// goes through them is a request's headers and a stream's lines of a few
+// hundred bytes; a longer line is read in parts, and a large body is
+// read past the buffer.
 func defaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
+	t.ReadBufferSize, t.WriteBufferSize = connBuffer, connBuffer
 	return &http.Client{Transport: t}
 }
+
+// connBuffer is what an upstream connection buffers each way.
+const connBuffer = 1 << 10

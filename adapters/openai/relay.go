@@ -35,7 +35,8 @@ var apiPaths = map[string]string{
 // came with only "model" set to the model's upstream id: no system
 // message, no default max_tokens, nothing rewritten, unknown fields kept.
 // When the body asks to stream, chunk (if not nil) gets every chunk of
-// the answer as the upstream sent it, with its text, while the Output is
+// the answer as the upstream sent it, with its text (both valid during
+// the call only), while the Output is
 // built from them; otherwise the Output's Body is the upstream's answer
 // as received. Text, tool calls, finish reason and usage (for the cost)
 // are read from the answer either way; a finish_reason of content_filter

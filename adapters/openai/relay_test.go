@@ -158,3 +158,28 @@ func TestRelayErrors(t *testing.T) {
 		t.Fatalf("a body that is no object: %v", err)
 	}
 }
+
+// TestRelayStreamLongerThanTheBuffers relays a request body and a stream
+// line many times the size of the connection's buffers (connBuffer) and
+// of the stream's reader: both arrive whole.
+func TestRelayStreamLongerThanTheBuffers(t *testing.T) {
+	s := openaitest.New()
+	defer s.Close()
+	word := strings.Repeat("long", 4*connBuffer)
+	s.Script("up-1", openaitest.Behaviour{Reply: "short " + word})
+	m := relayModel(t, s, "up-1", "chat")
+	prompt := strings.Repeat("Say hello. ", 50*connBuffer/10)
+	body := `{"model":"alias","stream":true,"messages":[{"role":"user","content":"` + prompt + `"}]}`
+	var text strings.Builder
+	out, err := m.Relay(context.Background(), &task.Work{Body: []byte(body)}, func(_ []byte, delta string) { text.WriteString(delta) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text.String() != "short "+word || out.Text != "short "+word {
+		t.Fatalf("got %d bytes of text, %d in the output; want %d", text.Len(), len(out.Text), len("short "+word))
+	}
+	rec, _ := s.Last("up-1")
+	if gjson.GetBytes(rec.Body, "messages.0.content").Str != prompt {
+		t.Fatalf("the upstream got %d bytes of body for %d sent", len(rec.Body), len(body))
+	}
+}

@@ -5,7 +5,9 @@
 package openaibody
 
 import (
+	"bytes"
 	"encoding/json"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -16,51 +18,50 @@ import (
 // ("mod\u0065l"), is replaced wherever it is, so that no reader, whichever
 // duplicate it takes, sees the name it was sent.
 func SetModel(body []byte, model string) []byte {
+	return AppendModel(make([]byte, 0, len(body)+len(model)+16), body, QuoteModel(model))
+}
+
+// QuoteModel is model as a JSON string, as json.Marshal writes it: the
+// name AppendModel takes, quoted once for all the chunks of a stream.
+func QuoteModel(model string) []byte {
 	name, _ := json.Marshal(model) // a string: cannot fail
-	var spans [][2]int
-	keys := 0
-	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
+	return name
+}
+
+// AppendModel appends to dst what SetModel returns for body, with name,
+// a JSON string (QuoteModel), as the model. It allocates nothing when
+// dst has room: a relayed stream rewrites every chunk with it.
+func AppendModel(dst, body, name []byte) []byte {
+	at, keys := 0, 0
+	// gjson reads a string; body is not written while it reads, and no
+	// part of the result is kept, only offsets into body.
+	gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body))).ForEach(func(k, v gjson.Result) bool {
 		keys++
 		if k.Str == "model" && v.Index > 0 {
-			spans = append(spans, [2]int{v.Index, v.Index + len(v.Raw)})
+			dst = append(dst, body[at:v.Index]...)
+			dst = append(dst, name...)
+			at = v.Index + len(v.Raw)
 		}
 		return true
 	})
-	if len(spans) == 0 {
-		return insertModel(body, name, keys > 0)
+	if at == 0 {
+		return insertModel(dst, body, name, keys > 0)
 	}
-	grow := len(body)
-	for _, s := range spans {
-		grow += len(name) - (s[1] - s[0])
-	}
-	out := make([]byte, 0, grow)
-	at := 0
-	for _, s := range spans {
-		out = append(out, body[at:s[0]]...)
-		out = append(out, name...)
-		at = s[1]
-	}
-	return append(out, body[at:]...)
+	return append(dst, body[at:]...)
 }
 
-// insertModel adds "model" as the first key of the object body.
-func insertModel(body, name []byte, more bool) []byte {
-	open := -1
-	for i, c := range body {
-		if c == '{' {
-			open = i
-			break
-		}
-	}
+// insertModel appends the object body to dst with "model" as its first
+// key.
+func insertModel(dst, body, name []byte, more bool) []byte {
+	open := bytes.IndexByte(body, '{')
 	if open < 0 {
-		return body // not an object: the caller checked it is one
+		return append(dst, body...) // not an object: the caller checked it is one
 	}
-	out := make([]byte, 0, len(body)+len(name)+10)
-	out = append(out, body[:open+1]...)
-	out = append(out, `"model":`...)
-	out = append(out, name...)
+	dst = append(dst, body[:open+1]...)
+	dst = append(dst, `"model":`...)
+	dst = append(dst, name...)
 	if more {
-		out = append(out, ',')
+		dst = append(dst, ',')
 	}
-	return append(out, body[open+1:]...)
+	return append(dst, body[open+1:]...)
 }

@@ -78,3 +78,26 @@ func FuzzSetModel(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendModel(t *testing.T) {
+	name := QuoteModel("up/1")
+	for _, c := range []struct{ in, want string }{
+		{`{"model":"gpt","choices":[]}`, `{"model":"up/1","choices":[]}`},
+		{`{"id":"x","model":"a","model":"b"}`, `{"id":"x","model":"up/1","model":"up/1"}`},
+		{`{"id":"x"}`, `{"model":"up/1","id":"x"}`},
+	} {
+		got := AppendModel([]byte("data: "), []byte(c.in), name)
+		if string(got) != "data: "+c.want {
+			t.Errorf("AppendModel(%s) = %s, want data: %s", c.in, got, c.want)
+		}
+		if SetModel([]byte(c.in), "up/1") == nil || string(SetModel([]byte(c.in), "up/1")) != c.want {
+			t.Errorf("SetModel(%s) differs from AppendModel", c.in)
+		}
+	}
+	// A relayed stream rewrites every chunk into its own buffer.
+	chunk := []byte(`{"id":"c","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":{"content":"hi"}}]}`)
+	buf := make([]byte, 0, 512)
+	if n := testing.AllocsPerRun(100, func() { buf = AppendModel(buf[:0], chunk, name) }); n != 0 {
+		t.Errorf("AppendModel allocates %v times a chunk, want 0", n)
+	}
+}
