@@ -108,8 +108,8 @@ func (f fakeReserver) Reserve(context.Context, string, trace.SpanKind) trace.Spa
 	return trace.NewSpanContext(cfg)
 }
 
-func (f fakeReserver) Finish(r telemetry.Reserved, attrs []attribute.KeyValue, code codes.Code, desc string, end time.Time) {
-	*f.finished = append(*f.finished, finishedSpan{name: r.Name, start: r.Start, end: end, attrs: slices.Clone(attrs), code: code, desc: desc})
+func (f fakeReserver) Finish(r telemetry.Reserved, attrs *[]attribute.KeyValue, code codes.Code, desc string, end time.Time) {
+	*f.finished = append(*f.finished, finishedSpan{name: r.Name, start: r.Start, end: end, attrs: slices.Clone(*attrs), code: code, desc: desc})
 }
 
 // A reserved span is recorded when its batch ends, with the times it

@@ -20,9 +20,10 @@ type Reserver interface {
 	// it were started now under ctx, without starting it: new ids, and
 	// whether the sampler keeps it.
 	Reserve(ctx context.Context, name string, kind trace.SpanKind) trace.SpanContext
-	// Finish records the span r, which ended at end, with attrs and the
-	// status code and description. It keeps no reference to attrs.
-	Finish(r Reserved, attrs []attribute.KeyValue, code codes.Code, description string, end time.Time)
+	// Finish records the span r, which ended at end, with the attributes
+	// in *attrs and the status code and description. It may keep *attrs
+	// for the span, leaving an empty slice to reuse in its place.
+	Finish(r Reserved, attrs *[]attribute.KeyValue, code codes.Code, description string, end time.Time)
 }
 
 // Reserved is a span reserved on the request's path, to be recorded when

@@ -42,7 +42,7 @@ func (e *SpanEnd) End(span trace.Span, err *task.Error, opts ...trace.SpanEndOpt
 // started one, and recycles e, which must not be used after.
 func (e *SpanEnd) Finish(r Reserved, err *task.Error, end time.Time) {
 	code, description := e.status(err)
-	r.Tracer.Finish(r, e.attrs, code, description, end)
+	r.Tracer.Finish(r, &e.attrs, code, description, end)
 	e.recycle()
 }
 

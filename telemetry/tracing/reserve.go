@@ -56,14 +56,20 @@ func (t *Tracer) Reserve(ctx context.Context, name string, kind trace.SpanKind) 
 // Finish implements telemetry.Reserver: the span, under the attribute
 // limits the SDK's would have, goes to the batcher that exports the
 // SDK's spans.
-func (t *Tracer) Finish(r telemetry.Reserved, attrs []attribute.KeyValue, code codes.Code, description string, end time.Time) {
+func (t *Tracer) Finish(r telemetry.Reserved, attrs *[]attribute.KeyValue, code codes.Code, description string, end time.Time) {
 	if !r.SC.IsSampled() {
 		return
 	}
 	s := t.spare.get()
 	*s = finished{name: r.Name, sc: r.SC, parent: trace.SpanContextFromContext(r.Parent), kind: r.Kind,
 		start: r.Start, end: end, attrs: s.attrs[:0], status: sdktrace.Status{Code: code, Description: description}, tracer: t}
-	s.attrs, s.dropped = t.limits.appendTo(s.attrs, attrs)
+	if t.limits.keep(*attrs) {
+		// The span takes the attributes as they are, and leaves its own
+		// empty slice for the next.
+		s.attrs, *attrs = *attrs, s.attrs
+	} else {
+		s.attrs, s.dropped = t.limits.appendTo(s.attrs, *attrs)
+	}
 	t.batcher.OnEnd(s)
 }
 
@@ -130,6 +136,21 @@ type spanLimits struct {
 func spanLimitsFromEnv() spanLimits {
 	l := sdktrace.NewSpanLimits()
 	return spanLimits{count: l.AttributeCountLimit, length: l.AttributeValueLengthLimit}
+}
+
+// keep reports whether attrs are all valid and within the limits as they
+// are.
+func (l spanLimits) keep(attrs []attribute.KeyValue) bool {
+	if l.count >= 0 && len(attrs) > l.count {
+		return false
+	}
+	for i := range attrs {
+		a := &attrs[i]
+		if !a.Valid() || l.length >= 0 && a.Value.Type() == attribute.STRING && len(a.Value.AsString()) > l.length {
+			return false
+		}
+	}
+	return true
 }
 
 // appendTo appends attrs to dst within the limits, without the invalid

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,7 +63,8 @@ func (tw twins) record(t *testing.T, parent context.Context, kind trace.SpanKind
 	t.Helper()
 	r := telemetry.Reserve(tw.reserving, parent, "work summarize", kind)
 	end := r.Start.Add(1500 * time.Millisecond)
-	tw.reserving.Finish(r, attrs, code, desc, end)
+	given := slices.Clone(attrs)
+	tw.reserving.Finish(r, &given, code, desc, end)
 	_, span := tw.sdk.Start(context.WithValue(parent, presetKey{}, r.SC), "work summarize", trace.WithSpanKind(kind), trace.WithTimestamp(r.Start))
 	if span.SpanContext().IsSampled() != r.SC.IsSampled() {
 		t.Fatalf("reserved %v, the SDK started %v", r.SC, span.SpanContext())
@@ -203,7 +205,9 @@ func TestFinishedSpansAreReusedAfterTheirExport(t *testing.T) {
 			if i == 0 {
 				attrs = append(attrs, attribute.String("only.first", "x"))
 			}
-			tr.Finish(r, attrs, codes.Unset, "", r.Start.Add(time.Millisecond))
+			tr.Finish(r, &attrs, codes.Unset, "", r.Start.Add(time.Millisecond))
+			// What the caller is left with is its own.
+			attrs = append(attrs, attribute.String("later", "x"))
 		}
 		if err := p.batcher.ForceFlush(ctx); err != nil {
 			t.Fatal(err)
