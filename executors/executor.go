@@ -104,6 +104,7 @@ type Executor struct {
 	kaDone    chan struct{}
 	// keepAlive is the constant reply, encoded once.
 	keepAlive []byte
+	accepts   accepts
 	// stopWatch ends the Watch of every Watcher model; watchers waits
 	// for them.
 	stopWatch context.CancelFunc

@@ -64,12 +64,7 @@ type job struct {
 	cancel   context.CancelFunc
 	untrack  func()
 	state    atomic.Int32
-	// timer fires task.AcceptWithin after the job arrived, to send
-	// "accepted" unless the answer went first (see acceptance).
-	timer *time.Timer
-	// waiting, armed then while the job is still queued, ends its wait
-	// for a slot; a worker taking the job stops it.
-	waiting atomic.Pointer[time.Timer]
+	expiry   *time.Timer
 	acceptance
 }
 
@@ -134,27 +129,10 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	j.untrack = untrack
 	e.work.Add(1)
 	m.queued.Add(1)
-	j.timer = time.AfterFunc(min(task.AcceptWithin, m.wait), func() { e.due(m, j) })
+	e.accepts.add(e, j)
+	j.expiry = time.AfterFunc(m.wait, func() { e.expire(m, j) })
 	m.queue <- j
 	e.ensureWorker(m)
-}
-
-// due runs task.AcceptWithin after j arrived (or at the end of its wait
-// for a slot, when that is sooner): it sends "accepted" unless j has been
-// answered, and arms the end of j's wait while j is still queued.
-func (e *Executor) due(m *served, j *job) {
-	left := m.wait - time.Since(j.received)
-	if left <= 0 && e.expire(m, j) {
-		return
-	}
-	e.accept(j)
-	if left > 0 && j.state.Load() == jobQueued {
-		t := time.AfterFunc(left, func() { e.expire(m, j) })
-		j.waiting.Store(t)
-		if j.state.Load() != jobQueued {
-			t.Stop() // a worker took j between the two looks
-		}
-	}
 }
 
 // accept sends j's "accepted" unless it was sent, or j's answer went.
@@ -184,7 +162,6 @@ func (j *job) skipAccept() int64 {
 		return 0
 	}
 	j.accepted.Store(acceptSkipped)
-	j.timer.Stop()
 	return elapsedUs(j.received)
 }
 
@@ -198,21 +175,16 @@ func (m *served) take(j *job) bool {
 	if !j.state.CompareAndSwap(jobQueued, jobTaken) {
 		return false
 	}
-	if j.accepted.Load() != acceptPending {
-		j.timer.Stop() // "accepted" went; the job's wait is over
-	}
-	if t := j.waiting.Load(); t != nil {
-		t.Stop()
-	}
+	j.expiry.Stop()
 	m.queued.Add(-1)
 	return true
 }
 
 // expire answers a job that waited QueueWait for a worker, unless one took
-// it first; it reports whether it did.
-func (e *Executor) expire(m *served, j *job) bool {
+// it first.
+func (e *Executor) expire(m *served, j *job) {
 	if !j.state.CompareAndSwap(jobQueued, jobExpired) {
-		return false
+		return
 	}
 	m.queued.Add(-1)
 	err := e.overloaded(m, fmt.Sprintf("the subtask waited %s for a free slot", m.wait))
@@ -220,7 +192,6 @@ func (e *Executor) expire(m *served, j *job) bool {
 		err = task.AsError(j.ctx.Err()) // cancelled or past its deadline while waiting
 	}
 	e.finish(j, task.Reply{Type: task.ReplyError, Error: err})
-	return true
 }
 
 // ensureWorker starts a worker when none is idle and fewer than the
