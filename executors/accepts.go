@@ -7,8 +7,8 @@ import (
 	"github.com/taskrouter/taskrouter/task"
 )
 
-// accepts sends "accepted" for the jobs still unanswered task.AcceptWithin
-// after they arrived, from one goroutine for all of them, which runs while
+// accepts sends "accepted" for the jobs of built-in models still
+// unanswered task.AcceptWithin after they arrived, from one goroutine for all of them, which runs while
 // any job waits for it. A timer of its own per job would be cheaper to
 // write but not to run: one due within a millisecond wakes the thread
 // waiting in the network poller each time it is set, on every dispatch.

@@ -41,8 +41,15 @@ func start(t *testing.T, m executors.Model, concurrency, maxQueue int) harness {
 	return startWith(t, m, concurrency, executors.Config{MaxQueue: maxQueue, KeepAlive: time.Hour})
 }
 
-// startWith starts an executor of model "m" with cfg's tuning.
+// startWith starts an executor of the built-in model "m" with cfg's
+// tuning.
 func startWith(t *testing.T, m executors.Model, concurrency int, cfg executors.Config) harness {
+	t.Helper()
+	return startBackend(t, m, task.BackendLocal, concurrency, cfg)
+}
+
+// startBackend starts an executor of model "m" of backend with cfg's tuning.
+func startBackend(t *testing.T, m executors.Model, backend string, concurrency int, cfg executors.Config) harness {
 	t.Helper()
 	b, err := bus.Start(context.Background(), bus.Config{})
 	if err != nil {
@@ -52,7 +59,7 @@ func startWith(t *testing.T, m executors.Model, concurrency int, cfg executors.C
 	enc, _ := b.Connect("executor")
 	client, _ := b.Connect("client")
 	reg := registry.NewMemory()
-	spec := task.ModelSpec{Name: "m", Backend: task.BackendLocal, Capabilities: []string{"x"}, Concurrency: concurrency}
+	spec := task.ModelSpec{Name: "m", Backend: backend, Capabilities: []string{"x"}, Concurrency: concurrency}
 	cfg.ID, cfg.Announcer, cfg.Models = "e1", reg, []executors.Served{{Spec: spec, Model: m}}
 	ex, err := executors.Start(context.Background(), enc, cfg)
 	if err != nil {
@@ -277,5 +284,23 @@ func TestAcceptedGoesOnlyForWorkStillRunning(t *testing.T) {
 	}
 	if alone == 0 {
 		t.Fatal("no quick work was answered without accepted")
+	}
+}
+
+// A remote model's work is accepted at once, however soon it is answered:
+// its call takes longer than task.AcceptWithin, and the accepted tells
+// whoever follows it that it runs.
+func TestRemoteModelsWorkIsAcceptedAtOnce(t *testing.T) {
+	m := blockingModel{release: make(chan struct{}), started: make(chan string, 8)}
+	close(m.release)
+	h := startBackend(t, m, task.BackendOpenAI, 2, executors.Config{MaxQueue: 4, KeepAlive: time.Hour})
+	for i := range 5 {
+		replies := h.send(t, "r", fmt.Sprintf("t%d", i))
+		if r := next(t, replies); r.Type != task.ReplyAccepted || r.ElapsedUs <= 0 {
+			t.Fatalf("first reply %+v, want accepted", r)
+		}
+		if r := next(t, replies); r.Type != task.ReplyResult || r.ElapsedUs != 0 {
+			t.Fatalf("answer %+v, want the result after accepted", r)
+		}
 	}
 }

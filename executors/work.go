@@ -129,7 +129,15 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	j.untrack = untrack
 	e.work.Add(1)
 	m.queued.Add(1)
-	e.accepts.add(e, j)
+	if m.Spec.Backend == task.BackendLocal {
+		// A built-in model often answers within task.AcceptWithin: its
+		// answer may go alone.
+		e.accepts.add(e, j)
+	} else {
+		// A remote model's or a tool's call takes longer: "accepted" goes
+		// at once, and tells whoever follows the work that it runs.
+		e.accept(j)
+	}
 	j.expiry = time.AfterFunc(m.wait, func() { e.expire(m, j) })
 	m.queue <- j
 	e.ensureWorker(m)
