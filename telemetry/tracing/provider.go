@@ -16,12 +16,8 @@ import (
 // Provider is a running tracer provider: Tracer for the packages to trace
 // with, Shutdown to flush what is buffered when the process stops.
 type Provider struct {
-	tp      *sdktrace.TracerProvider
-	sampler sdktrace.Sampler
-	batcher sdktrace.SpanProcessor
-	res     *resource.Resource
-	limits  spanLimits
-	spare   *spareSpans
+	tp     *sdktrace.TracerProvider
+	tracer *Tracer
 }
 
 // Start builds the exporter and the provider; it opens no connection (the
@@ -47,8 +43,8 @@ func Start(ctx context.Context, c Config) (*Provider, error) {
 	}
 	batcher := sdktrace.NewBatchSpanProcessor(exp)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batcher), sdktrace.WithResource(res), sdktrace.WithSampler(sampler))
-	return &Provider{tp: tp, sampler: sampler, batcher: batcher, res: res, limits: spanLimitsFromEnv(),
-		spare: &spareSpans{}}, nil
+	return &Provider{tp: tp, tracer: &Tracer{Tracer: tp.Tracer(telemetry.InstrumentationName), sampler: sampler, batcher: batcher,
+		scope: instrumentation.Scope{Name: telemetry.InstrumentationName}, res: res, limits: spanLimitsFromEnv(), spare: &spareSpans{}}}, nil
 }
 
 // Tracer returns the tracer taskrouter's packages record spans with, or
@@ -57,8 +53,7 @@ func (p *Provider) Tracer() trace.Tracer {
 	if p == nil {
 		return nil
 	}
-	return &Tracer{Tracer: p.tp.Tracer(telemetry.InstrumentationName), sampler: p.sampler, batcher: p.batcher,
-		scope: instrumentation.Scope{Name: telemetry.InstrumentationName}, res: p.res, limits: p.limits, spare: p.spare}
+	return p.tracer
 }
 
 // Shutdown exports what is buffered, until ctx ends, and stops. It is safe

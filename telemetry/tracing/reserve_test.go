@@ -209,15 +209,15 @@ func TestFinishedSpansAreReusedAfterTheirExport(t *testing.T) {
 			// What the caller is left with is its own.
 			attrs = append(attrs, attribute.String("later", "x"))
 		}
-		if err := p.batcher.ForceFlush(ctx); err != nil {
+		if err := tr.batcher.ForceFlush(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	finish(1)
-	if n := len(p.spare.spans); n != 3 {
+	if n := len(tr.spare.spans); n != 3 {
 		t.Fatalf("%d spans spare after an export of 3", n)
 	}
-	for _, s := range p.spare.spans {
+	for _, s := range tr.spare.spans {
 		if len(s.attrs) != 0 || s.name != "" || s.tracer != nil {
 			t.Fatalf("a spare span keeps %q %v", s.name, s.attrs)
 		}
