@@ -8,17 +8,17 @@ import (
 )
 
 // accepts sends "accepted" for the jobs of built-in models still
-// unanswered task.AcceptWithin after they arrived, from one goroutine for all of them, which runs while
-// any job waits for it. A timer of its own per job would be cheaper to
-// write but not to run: one due within a millisecond wakes the thread
-// waiting in the network poller each time it is set, on every dispatch.
+// unanswered task.AcceptWithin after they arrived, from one goroutine for
+// all of them, which runs while any job waits for it. A timer per job
+// would be simpler but dearer: one due within a millisecond wakes the
+// thread waiting in the network poller each time it is set, on every
+// dispatch.
 type accepts struct {
 	mu      sync.Mutex
-	pending []*job // in the order they arrived
+	pending []*job // in the order they arrived, so the due ones lead
 	// sweeping is whether the goroutine runs; it ends when pending is
 	// empty, and add starts it again.
 	sweeping bool
-	spare    []*job
 }
 
 // add has j accepted in time unless it is answered first.
@@ -33,8 +33,8 @@ func (a *accepts) add(e *Executor, j *job) {
 	}
 }
 
-// sweep sends the accepted of each pending job once it is due, and drops
-// the jobs answered meanwhile, until none is left.
+// sweep sends the accepted of each pending job once it is due (accept
+// does nothing for a job answered meanwhile), until none is left.
 func (a *accepts) sweep(e *Executor) {
 	var due []*job
 	for {
@@ -46,7 +46,7 @@ func (a *accepts) sweep(e *Executor) {
 		}
 		wait := time.Until(a.pending[0].received.Add(task.AcceptWithin))
 		if wait <= 0 {
-			due, a.pending = a.take(due[:0])
+			due = a.takeDue(due[:0])
 		}
 		a.mu.Unlock()
 		if wait > 0 {
@@ -60,26 +60,17 @@ func (a *accepts) sweep(e *Executor) {
 	}
 }
 
-// take moves the jobs due from pending to due, dropping those answered,
-// and returns both; a.mu is held.
-func (a *accepts) take(due []*job) ([]*job, []*job) {
+// takeDue moves the jobs due from the front of pending to due; a.mu is
+// held.
+func (a *accepts) takeDue(due []*job) []*job {
 	now := time.Now()
 	n := 0
 	for n < len(a.pending) && !a.pending[n].received.Add(task.AcceptWithin).After(now) {
-		if j := a.pending[n]; j.accepted.Load() == acceptPending {
-			due = append(due, j)
-		}
 		n++
 	}
-	// Keep the rest, without the answered ones, in a slice of their own
-	// so that the jobs taken are not kept alive by the old one.
-	rest := a.spare[:0]
-	for _, j := range a.pending[n:] {
-		if j.accepted.Load() == acceptPending {
-			rest = append(rest, j)
-		}
-	}
-	clear(a.pending)
-	a.spare = a.pending[:0]
-	return due, rest
+	due = append(due, a.pending[:n]...)
+	left := copy(a.pending, a.pending[n:])
+	clear(a.pending[left:])
+	a.pending = a.pending[:left]
+	return due
 }

@@ -69,8 +69,10 @@ type job struct {
 }
 
 // acceptance is whether a job's "accepted" was sent, or its answer went
-// without one. The lock keeps "accepted" ahead of anything else the job
-// sends: a reply that finds it pending sends it first, or takes its place.
+// without one. The lock keeps "accepted" ahead of the job's own replies:
+// one that finds it pending sends it first, or, the answer, takes its
+// place. (An executor's keep-alive, sent to every job it holds, may come
+// before it in the job's first millisecond; routers take either order.)
 type acceptance struct {
 	mu       sync.Mutex
 	accepted atomic.Int32

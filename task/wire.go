@@ -200,7 +200,7 @@ type ReplyType string
 
 // The reply types, in the order an executor sends them.
 const (
-	ReplyAccepted ReplyType = "accepted" // sent when the executor has had the work AcceptWithin, unless its answer went first
+	ReplyAccepted ReplyType = "accepted" // sent when the executor takes the work (see AcceptWithin)
 	ReplyProgress ReplyType = "progress" // streamed tokens, or an empty keep-alive
 	ReplyResult   ReplyType = "result"   // the one final answer
 	ReplyError    ReplyType = "error"    // the one final failure
@@ -228,10 +228,11 @@ type Reply struct {
 	ElapsedUs int64 `json:"elapsed_us,omitempty"`
 }
 
-// AcceptWithin is how long an executor holds a subtask before it sends
-// "accepted": one that has its answer sooner sends only the answer, which
-// spares the router and the NATS server a message on every quick
-// dispatch. Routers give executors far longer to accept.
+// AcceptWithin is how long an executor holds a built-in model's subtask
+// before it sends "accepted": one that has its answer sooner sends only
+// the answer, which spares the router and the NATS server a message on
+// every quick dispatch. A remote model's or a tool's subtask is accepted
+// at once. Routers give executors far longer to accept.
 const AcceptWithin = time.Millisecond
 
 // Progress is how far a long call has come, as an MCP tool reports it:
