@@ -21,11 +21,13 @@ type Metrics interface {
 
 // observation is one subtask being measured and traced.
 type observation struct {
-	e        *Executor
-	w        *task.Work
-	span     trace.Span
-	reserved telemetry.Reserved // instead of span, with a tracer that reserves
-	started  time.Time
+	e    *Executor
+	w    *task.Work
+	span trace.Span
+	// lazy, instead of span with a tracer that reserves, is reserved when
+	// the model first asks for it, or after the answer.
+	lazy    telemetry.LazySpan
+	started time.Time
 }
 
 var (
@@ -45,15 +47,14 @@ func (e *Executor) observe(ctx context.Context, w *task.Work) (context.Context, 
 	}
 	o := &observation{e: e, w: w, started: time.Now()}
 	if t := e.cfg.Tracer; t != nil {
-		ctx = telemetry.ContextWithTraceparent(ctx, w.Traceparent)
 		name := workSpanNames.Of(w.Capability)
 		if rt, ok := t.(telemetry.Reserver); ok {
-			// Recorded after the reply, off its path; the model's own
-			// spans are children of the reserved one.
-			o.reserved = telemetry.Reserve(rt, ctx, name, trace.SpanKindServer)
-			return trace.ContextWithSpanContext(ctx, o.reserved.SC), o
+			// Reserved when the model's own spans ask for their parent,
+			// or after the reply, and recorded after it: off its path.
+			o.lazy.Init(rt, ctx, w.Traceparent, name, trace.SpanKindServer, o.started)
+			return trace.ContextWithSpan(ctx, &o.lazy), o
 		}
-		ctx, o.span = t.Start(ctx, name, serverKind)
+		ctx, o.span = t.Start(telemetry.ContextWithTraceparent(ctx, w.Traceparent), name, serverKind)
 	}
 	return ctx, o
 }
@@ -74,7 +75,7 @@ func (o *observation) end(out task.Output, err error, ended time.Time) {
 		}
 		m.WorkEnded(o.w.Model, status, ended.Sub(o.started))
 	}
-	if o.span != nil || o.reserved.Kept() {
+	if o.span != nil || o.lazy.Kept() {
 		o.endSpan(out, te, ended)
 	}
 }
@@ -87,7 +88,7 @@ func (o *observation) endSpan(out task.Output, te *task.Error, ended time.Time) 
 		e.Add(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
 	}
 	if o.span == nil {
-		o.e.spans.Record(o.reserved, e, te, ended)
+		o.e.spans.Record(o.lazy.Reserved(), e, te, ended)
 		return
 	}
 	o.e.spans.End(o.span, e, te, ended)

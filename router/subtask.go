@@ -259,10 +259,10 @@ func (ru *run) attempt(ctx context.Context, s *task.Subtask, model *task.ModelSp
 	mem, memTokens := ru.fit(ctx, s, model, n)
 	var w task.Work
 	ru.work(&w, s, model, n, deadline, mem)
-	span := ru.startAttemptSpan(ctx, &w)
 	// The events carry the times the timeline records, so that a live
-	// view draws the same attempts as the response.
+	// view draws the same attempts as the response, and so does the span.
 	rec := task.Attempt{Attempt: n, Model: model.Name, DispatchedAt: time.Now()}
+	span := ru.startAttemptSpan(ctx, &w, rec.DispatchedAt)
 	ru.emitDispatched(s, model.Name, n, rec.DispatchedAt)
 	ru.r.dispatch(ctx, &w, patience,
 		func(executor string, at time.Time) {

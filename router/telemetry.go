@@ -106,14 +106,15 @@ var (
 	clientKind       = trace.WithSpanKind(trace.SpanKindClient)
 )
 
-// startAttemptSpan starts the span of one attempt of a subtask and puts
-// its trace context in the work, for the executor's spans. A tracer that
-// can reserve spans (the command's) only reserves it here: the SDK
-// records it once the attempt has ended, off the request's path. The
+// startAttemptSpan starts the span of one attempt of a subtask, sent at
+// start, and puts its trace context in the work, for the executor's
+// spans. A tracer that can reserve spans (the command's) only reserves it
+// here: the SDK records it once the attempt has ended, off the request's
+// path. The
 // span's attributes are all set when it ends, in one call: set at its
 // start too, they cost the SDK three more allocations a span, and no
 // sampler that taskrouter configures looks at them.
-func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) attemptSpan {
+func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work, start time.Time) attemptSpan {
 	t := ru.r.cfg.Tracer
 	if t == nil {
 		return attemptSpan{}
@@ -121,11 +122,11 @@ func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work) attemptSpan {
 	s := attemptSpan{subtaskID: w.SubtaskID, capability: w.Capability, model: w.Model, attempt: w.Attempt}
 	name := attemptSpanNames.Of(w.Capability)
 	if rt, ok := t.(telemetry.Reserver); ok {
-		s.reserved = telemetry.Reserve(rt, ctx, name, trace.SpanKindClient)
+		s.reserved = telemetry.ReserveAt(rt, ctx, name, trace.SpanKindClient, start)
 		w.Traceparent = telemetry.FormatTraceparent(s.reserved.SC)
 		return s
 	}
-	_, s.span = t.Start(ctx, name, clientKind)
+	_, s.span = t.Start(ctx, name, clientKind, trace.WithTimestamp(start))
 	w.Traceparent = telemetry.FormatTraceparent(s.span.SpanContext())
 	return s
 }

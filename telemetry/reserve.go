@@ -39,7 +39,13 @@ type Reserved struct {
 
 // Reserve reserves a span named name of kind under ctx with t, as of now.
 func Reserve(t Reserver, ctx context.Context, name string, kind trace.SpanKind) Reserved {
-	return Reserved{Tracer: t, Parent: ctx, SC: t.Reserve(ctx, name, kind), Name: name, Kind: kind, Start: time.Now()}
+	return ReserveAt(t, ctx, name, kind, time.Now())
+}
+
+// ReserveAt reserves a span as Reserve does, starting at start: a time the
+// caller has already read.
+func ReserveAt(t Reserver, ctx context.Context, name string, kind trace.SpanKind, start time.Time) Reserved {
+	return Reserved{Tracer: t, Parent: ctx, SC: t.Reserve(ctx, name, kind), Name: name, Kind: kind, Start: start}
 }
 
 // Kept reports whether there is a span to record: one was reserved and
