@@ -22,20 +22,14 @@ func (m *Metrics) registerExecutor() {
 
 // WorkEnded implements executors.Metrics.
 func (m *Metrics) WorkEnded(model string, status task.Status, took time.Duration) {
-	m.mu.RLock()
-	s := m.executorS[model]
-	m.mu.RUnlock()
-	if s == nil {
-		s = &executorSeries{
+	s := m.executorS.get(model, func() *executorSeries {
+		return &executorSeries{
 			done:      m.executorWork.WithLabelValues(model, string(task.StatusDone)),
 			failed:    m.executorWork.WithLabelValues(model, string(task.StatusFailed)),
 			cancelled: m.executorWork.WithLabelValues(model, string(task.StatusCancelled)),
 			duration:  m.executorDuration.WithLabelValues(model),
 		}
-		m.mu.Lock()
-		m.executorS[model] = s
-		m.mu.Unlock()
-	}
+	})
 	switch status {
 	case task.StatusDone:
 		s.done.Inc()

@@ -3,6 +3,8 @@ package metrics
 import (
 	"strconv"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 type httpKey struct {
@@ -20,17 +22,9 @@ func (m *Metrics) registerHTTP() {
 
 // HTTPRequest implements httpapi.Metrics.
 func (m *Metrics) HTTPRequest(route string, code int, _ time.Duration) {
-	k := httpKey{route, code}
-	m.mu.RLock()
-	c := m.httpS[k]
-	m.mu.RUnlock()
-	if c == nil {
-		c = m.httpRequests.WithLabelValues(route, strconv.Itoa(code))
-		m.mu.Lock()
-		m.httpS[k] = c
-		m.mu.Unlock()
-	}
-	c.Inc()
+	m.httpS.get(httpKey{route, code}, func() prometheus.Counter {
+		return m.httpRequests.WithLabelValues(route, strconv.Itoa(code))
+	}).Inc()
 }
 
 // RateLimited implements httpapi.Metrics.

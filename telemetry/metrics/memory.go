@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,8 +15,7 @@ type memoryFamilies struct {
 	recalled     prometheus.Counter
 	summaries    *prometheus.CounterVec
 
-	mu     sync.RWMutex
-	cacheS map[cacheKey]prometheus.Counter
+	cacheS seriesMap[cacheKey, prometheus.Counter]
 }
 
 type cacheKey struct {
@@ -40,28 +38,19 @@ func (m *Metrics) registerMemory() {
 	f.recalled = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "memory_recalled_turns_total",
 		Help: "Earlier turns recalled into requests' context."})
 	f.summaries = counterVec("memory_summaries_total", "Folds of older turns into a conversation's rolling summary, by status (done, failed).", "status")
-	f.cacheS = map[cacheKey]prometheus.Counter{}
 	m.reg.MustRegister(f.cacheLookups, f.memoryTokens, f.opened, f.recalled, f.summaries)
 }
 
 // CacheLookup implements router.MemoryMetrics.
 func (m *Metrics) CacheLookup(capability string, hit bool) {
 	f := &m.mem
-	k := cacheKey{capability, hit}
-	f.mu.RLock()
-	c := f.cacheS[k]
-	f.mu.RUnlock()
-	if c == nil {
+	f.cacheS.get(cacheKey{capability, hit}, func() prometheus.Counter {
 		result := "miss"
 		if hit {
 			result = "hit"
 		}
-		c = f.cacheLookups.WithLabelValues(capability, result)
-		f.mu.Lock()
-		f.cacheS[k] = c
-		f.mu.Unlock()
-	}
-	c.Inc()
+		return f.cacheLookups.WithLabelValues(capability, result)
+	}).Inc()
 }
 
 // MemoryAdded implements router.MemoryMetrics.

@@ -8,7 +8,6 @@ package metrics
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -47,21 +46,18 @@ type Metrics struct {
 	executorDuration  *prometheus.HistogramVec
 	mem               memoryFamilies
 
-	mu        sync.RWMutex
-	requestS  map[requestKey]requestSeries
-	planS     map[planKey]prometheus.Counter
-	subtaskS  map[subtaskKey]*subtaskSeries
-	modelS    map[string]*modelSeries
-	httpS     map[httpKey]prometheus.Counter
-	executorS map[string]*executorSeries
+	requestS  seriesMap[requestKey, requestSeries]
+	planS     seriesMap[planKey, prometheus.Counter]
+	subtaskS  seriesMap[subtaskKey, *subtaskSeries]
+	modelS    seriesMap[string, *modelSeries]
+	httpS     seriesMap[httpKey, prometheus.Counter]
+	executorS seriesMap[string, *executorSeries]
 }
 
 // New returns the metrics of a process, with the Go runtime's and the
 // process's collectors registered.
 func New() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(),
-		requestS: map[requestKey]requestSeries{}, planS: map[planKey]prometheus.Counter{}, subtaskS: map[subtaskKey]*subtaskSeries{},
-		modelS: map[string]*modelSeries{}, httpS: map[httpKey]prometheus.Counter{}, executorS: map[string]*executorSeries{}}
+	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerRouter()
 	m.registerHTTP()

@@ -31,7 +31,7 @@ type subtaskSeries struct {
 
 type modelSeries struct {
 	queue   prometheus.Observer
-	retries map[task.Code]prometheus.Counter // guarded by Metrics.mu
+	retries seriesMap[task.Code, prometheus.Counter]
 }
 
 func (m *Metrics) registerRouter() {
@@ -52,16 +52,9 @@ func (m *Metrics) registerRouter() {
 
 // RequestEnded implements router.RequestMetrics.
 func (m *Metrics) RequestEnded(ingress string, status task.Status, took time.Duration) {
-	k := requestKey{ingress, status}
-	m.mu.RLock()
-	s, ok := m.requestS[k]
-	m.mu.RUnlock()
-	if !ok {
-		s = requestSeries{m.requests.WithLabelValues(ingress, string(status)), m.requestDuration.WithLabelValues(ingress)}
-		m.mu.Lock()
-		m.requestS[k] = s
-		m.mu.Unlock()
-	}
+	s := m.requestS.get(requestKey{ingress, status}, func() requestSeries {
+		return requestSeries{m.requests.WithLabelValues(ingress, string(status)), m.requestDuration.WithLabelValues(ingress)}
+	})
 	s.count.Inc()
 	s.duration.Observe(took.Seconds())
 }
@@ -73,17 +66,9 @@ type planKey struct {
 
 // Planned implements router.RequestMetrics.
 func (m *Metrics) Planned(planner string, fallback bool) {
-	k := planKey{planner, fallback}
-	m.mu.RLock()
-	c := m.planS[k]
-	m.mu.RUnlock()
-	if c == nil {
-		c = m.plans.WithLabelValues(planner, strconv.FormatBool(fallback))
-		m.mu.Lock()
-		m.planS[k] = c
-		m.mu.Unlock()
-	}
-	c.Inc()
+	m.planS.get(planKey{planner, fallback}, func() prometheus.Counter {
+		return m.plans.WithLabelValues(planner, strconv.FormatBool(fallback))
+	}).Inc()
 }
 
 // SubtaskEnded implements router.SubtaskMetrics.
@@ -107,42 +92,18 @@ func (m *Metrics) SubtaskEnded(st *task.SubtaskState) {
 }
 
 func (m *Metrics) subtask(capability, model string) *subtaskSeries {
-	k := subtaskKey{capability, model}
-	m.mu.RLock()
-	s := m.subtaskS[k]
-	m.mu.RUnlock()
-	if s != nil {
-		return s
-	}
-	s = &subtaskSeries{
-		done:      m.subtasks.WithLabelValues(capability, model, string(task.StatusDone)),
-		failed:    m.subtasks.WithLabelValues(capability, model, string(task.StatusFailed)),
-		cancelled: m.subtasks.WithLabelValues(capability, model, string(task.StatusCancelled)),
-		duration:  m.subtaskDuration.WithLabelValues(capability, model),
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if old := m.subtaskS[k]; old != nil {
-		return old
-	}
-	m.subtaskS[k] = s
-	return s
+	return m.subtaskS.get(subtaskKey{capability, model}, func() *subtaskSeries {
+		return &subtaskSeries{
+			done:      m.subtasks.WithLabelValues(capability, model, string(task.StatusDone)),
+			failed:    m.subtasks.WithLabelValues(capability, model, string(task.StatusFailed)),
+			cancelled: m.subtasks.WithLabelValues(capability, model, string(task.StatusCancelled)),
+			duration:  m.subtaskDuration.WithLabelValues(capability, model),
+		}
+	})
 }
 
 func (m *Metrics) model(name string) *modelSeries {
-	m.mu.RLock()
-	s := m.modelS[name]
-	m.mu.RUnlock()
-	if s != nil {
-		return s
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s = m.modelS[name]; s == nil {
-		s = &modelSeries{queue: m.queue.WithLabelValues(name), retries: map[task.Code]prometheus.Counter{}}
-		m.modelS[name] = s
-	}
-	return s
+	return m.modelS.get(name, func() *modelSeries { return &modelSeries{queue: m.queue.WithLabelValues(name)} })
 }
 
 // Accepted implements router.SubtaskMetrics.
@@ -152,15 +113,7 @@ func (m *Metrics) Accepted(model string, queued time.Duration) {
 
 // Retried implements router.SubtaskMetrics.
 func (m *Metrics) Retried(model string, reason task.Code) {
-	s := m.model(model)
-	m.mu.RLock()
-	c := s.retries[reason]
-	m.mu.RUnlock()
-	if c == nil {
-		c = m.retries.WithLabelValues(model, string(reason))
-		m.mu.Lock()
-		s.retries[reason] = c
-		m.mu.Unlock()
-	}
-	c.Inc()
+	m.model(model).retries.get(reason, func() prometheus.Counter {
+		return m.retries.WithLabelValues(model, string(reason))
+	}).Inc()
 }
