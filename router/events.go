@@ -10,7 +10,7 @@ import (
 // the request names (in its producer's inbox), and tr.v1.events.<id> for
 // observers when the request asks for events without naming one, or
 // when the router publishes every request's.
-func (r *Router) eventSubjects(req task.Request) []string {
+func (r *Router) eventSubjects(req *task.Request) []string {
 	var to []string
 	if req.EventsSubject != "" && task.CheckReplySubject(req.EventsSubject) == nil {
 		to = append(to, req.EventsSubject)

@@ -211,8 +211,9 @@ func (ru *run) merge(ctx context.Context, in MergeInput, resp *task.Response) (a
 }
 
 func (ru *run) anySinkDone() bool {
-	for _, s := range ru.answerPlan().Sinks() {
-		if ru.states[ru.index[s.ID]].Status == task.StatusDone {
+	p := ru.answerPlan()
+	for _, s := range p.Tasks {
+		if ru.states[ru.index[s.ID]].Status == task.StatusDone && p.IsSink(s.ID) {
 			return true
 		}
 	}

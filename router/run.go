@@ -133,7 +133,7 @@ func (r *Router) newRun(req *task.Request, plan task.Plan, started time.Time, on
 	n := len(plan.Tasks)
 	ru := &run{r: r, req: *req, plan: plan, input: input, context: history, started: started,
 		index: make(map[string]int, n), states: make([]task.SubtaskState, n), waiting: make([]int, n)}
-	to := r.eventSubjects(*req)
+	to := r.eventSubjects(req)
 	ru.stream = len(to) > 0 || onEvent != nil
 	ru.emit = r.emitter(to, onEvent, observe)
 	if len(req.Attachments) > 0 {

@@ -186,8 +186,9 @@ func (p Plan) Validate(lim Limits, known func(capability string) bool) error {
 	if err != nil {
 		return err
 	}
-	for id, d := range depth {
+	for i, d := range depth {
 		if d > lim.MaxDepth {
+			id := p.Tasks[i].ID
 			return planErr(id, "subtask %q sits %d levels deep, more than the limit of %d", id, d, lim.MaxDepth)
 		}
 	}
@@ -232,37 +233,29 @@ func (s Subtask) validate(index map[string]int, lim Limits, known func(string) b
 	return nil
 }
 
-// depths returns each subtask's depth (1 for a subtask without deps), or an
-// error naming a subtask on a cycle.
-func (p Plan) depths(index map[string]int) (map[string]int, error) {
-	const (
-		unseen = iota
-		visiting
-		done
-	)
-	state := make([]int, len(p.Tasks))
-	depth := make(map[string]int, len(p.Tasks))
+// depths returns each subtask's depth, in plan order (1 for a subtask
+// without deps), or an error naming a subtask on a cycle.
+func (p Plan) depths(index map[string]int) ([]int, error) {
+	// depth[i] is 0 until subtask i is visited, -1 while it is being.
+	depth := make([]int, len(p.Tasks))
 	var visit func(i int) error
 	visit = func(i int) error {
-		switch state[i] {
-		case done:
+		switch {
+		case depth[i] > 0:
 			return nil
-		case visiting:
+		case depth[i] < 0:
 			return planErr(p.Tasks[i].ID, "subtask %q is part of a dependency cycle", p.Tasks[i].ID)
 		}
-		state[i] = visiting
+		depth[i] = -1
 		d := 1
 		for _, dep := range p.Tasks[i].Deps {
 			j := index[dep]
 			if err := visit(j); err != nil {
 				return err
 			}
-			if depth[dep]+1 > d {
-				d = depth[dep] + 1
-			}
+			d = max(d, depth[j]+1)
 		}
-		state[i] = done
-		depth[p.Tasks[i].ID] = d
+		depth[i] = d
 		return nil
 	}
 	for i := range p.Tasks {
@@ -288,14 +281,25 @@ func (p Plan) Dependents() map[string][]string {
 // Sinks returns the subtasks no other subtask depends on, in plan order:
 // the ones whose results make up the answer.
 func (p Plan) Sinks() []Subtask {
-	dependents := p.Dependents()
 	var out []Subtask
 	for _, s := range p.Tasks {
-		if len(dependents[s.ID]) == 0 {
+		if p.IsSink(s.ID) {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// IsSink reports whether no subtask of the plan depends on id. It looks
+// at every dependency: plans are small, and a map of dependents would cost
+// more than the scan on a request's path.
+func (p Plan) IsSink(id string) bool {
+	for _, s := range p.Tasks {
+		if slices.Contains(s.Deps, id) {
+			return false
+		}
+	}
+	return true
 }
 
 // CanonicalJSON encodes v as compact JSON with object keys sorted and no
