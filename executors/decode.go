@@ -44,8 +44,12 @@ func setWorkField(w *task.Work, key string, v gjson.Result) error {
 		*dst = v.Str
 		if !utf8.ValidString(v.Str) {
 			// encoding/json, which the router's side speaks, makes each
-			// invalid byte U+FFFD; gjson keeps them.
-			return json.Unmarshal([]byte(v.Raw), dst)
+			// invalid byte U+FFFD; gjson keeps them. Into a string of
+			// its own, so that the work does not move to the heap.
+			var s string
+			err := json.Unmarshal([]byte(v.Raw), &s)
+			*dst = s
+			return err
 		}
 		return nil
 	}
