@@ -43,12 +43,12 @@ func stateOf(states []task.SubtaskState, id string) task.SubtaskState {
 
 // Merge implements Merger. It never fails.
 func (m TemplateMerger) Merge(_ context.Context, in MergeInput) (string, string, error) {
-	sinks := in.Plan.Sinks()
-	if len(sinks) == 1 {
+	if sink, ok := in.Plan.OnlySink(); ok {
 		// Every link at the end, in plan order: what was drawn before
 		// what was said.
-		return withArtifactLinks(render(stateOf(in.Subtasks, sinks[0].ID)), in.Subtasks), "single", nil
+		return withArtifactLinks(render(stateOf(in.Subtasks, sink.ID)), in.Subtasks), "single", nil
 	}
+	sinks := in.Plan.Sinks()
 	states := map[string]task.SubtaskState{}
 	for _, st := range in.Subtasks {
 		states[st.ID] = st
@@ -188,7 +188,7 @@ func (ru *run) respond(ctx context.Context, resp *task.Response) {
 // configured Merger's answer, a model-written one, or the template's.
 func (ru *run) merge(ctx context.Context, in MergeInput, resp *task.Response) (answer, how string) {
 	template := TemplateMerger{Catalog: ru.r.catalog()}
-	if len(in.Plan.Sinks()) == 1 {
+	if _, ok := in.Plan.OnlySink(); ok {
 		answer, how, _ = template.Merge(ctx, in)
 		return answer, how
 	}

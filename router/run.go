@@ -176,6 +176,9 @@ func (ru *run) passthrough() error {
 
 // emitPlanned emits the event of the run's plan.
 func (ru *run) emitPlanned(plan *task.Plan) {
+	if ru.emit == nil {
+		return
+	}
 	ru.emitEvent(task.Event{Type: task.EventPlanned, Subtasks: len(plan.Tasks), Text: fmt.Sprintf("%d subtasks", len(plan.Tasks)),
 		Plan: plan, Input: ru.input, Ingress: ru.req.Ingress})
 }

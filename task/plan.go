@@ -124,8 +124,10 @@ func (s Subtask) References() []string {
 		}
 	}
 	add(s.Input)
-	for _, k := range slices.Sorted(maps.Keys(s.Args)) {
-		add(s.Args[k])
+	if len(s.Args) > 0 {
+		for _, k := range slices.Sorted(maps.Keys(s.Args)) {
+			add(s.Args[k])
+		}
 	}
 	return refs
 }
@@ -288,6 +290,18 @@ func (p Plan) Sinks() []Subtask {
 		}
 	}
 	return out
+}
+
+// OnlySink returns the plan's sink when it has exactly one, as most do.
+func (p Plan) OnlySink() (Subtask, bool) {
+	var only Subtask
+	n := 0
+	for _, s := range p.Tasks {
+		if p.IsSink(s.ID) {
+			only, n = s, n+1
+		}
+	}
+	return only, n == 1
 }
 
 // IsSink reports whether no subtask of the plan depends on id. It looks

@@ -234,3 +234,20 @@ func checkNormalised(t *testing.T, p Plan) {
 }
 
 func sortedRefs(s Subtask) []string { return slices.Sorted(slices.Values(s.References())) }
+
+func TestSinks(t *testing.T) {
+	p := Plan{Tasks: []Subtask{{ID: "a"}, {ID: "b", Deps: []string{"a"}}, {ID: "c", Deps: []string{"a"}}, {ID: "d", Deps: []string{"b", "c"}}}}
+	if sinks := p.Sinks(); len(sinks) != 1 || sinks[0].ID != "d" || !p.IsSink("d") || p.IsSink("a") || p.IsSink("b") {
+		t.Fatalf("sinks of a diamond: %+v", sinks)
+	}
+	if s, ok := p.OnlySink(); !ok || s.ID != "d" {
+		t.Fatalf("OnlySink = %+v, %v", s, ok)
+	}
+	p.Tasks = p.Tasks[:3]
+	if sinks := p.Sinks(); len(sinks) != 2 || sinks[0].ID != "b" || sinks[1].ID != "c" {
+		t.Fatalf("sinks of a fork: %+v", sinks)
+	}
+	if _, ok := p.OnlySink(); ok {
+		t.Fatal("a fork has an only sink")
+	}
+}
