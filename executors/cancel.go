@@ -20,8 +20,10 @@ const cancelledTTL = time.Minute
 // cancels tracks the running subtasks of each request so a cancellation
 // can reach them.
 type cancels struct {
-	mu      sync.Mutex
-	running map[string]map[*runningWork]struct{}
+	mu sync.Mutex
+	// running holds the first of each request's running work, which
+	// links to the rest.
+	running map[string]*runningWork
 	gone    map[string]time.Time
 	// goneAttempts remembers attempts cancelled by name, so that one still
 	// waiting in the subscription's buffer (the router gave up waiting for
@@ -35,47 +37,60 @@ type attemptKey struct {
 	attempt          int
 }
 
+// runningWork is one running attempt of a subtask, in its request's list
+// of running work. A job holds its own, so tracking it costs nothing.
 type runningWork struct {
-	subtask string
-	attempt int
-	inbox   string
-	cancel  context.CancelFunc
+	request, subtask string
+	attempt          int
+	inbox            string
+	cancel           context.CancelFunc
+	prev, next       *runningWork // guarded by cancels.mu
 }
 
 func newCancels() *cancels {
-	return &cancels{running: map[string]map[*runningWork]struct{}{}, gone: map[string]time.Time{}, goneAttempts: map[attemptKey]time.Time{}}
+	return &cancels{running: map[string]*runningWork{}, gone: map[string]time.Time{}, goneAttempts: map[attemptKey]time.Time{}}
 }
 
-// track registers running work so cancellations reach it. It refuses (ok
-// false) work of a request cancelled as a whole: checking and registering
-// under one lock means a cancellation never slips between the two.
-func (c *cancels) track(requestID, subtaskID string, attempt int, inbox string, cancel context.CancelFunc) (untrack func(), ok bool) {
-	w := &runningWork{subtask: subtaskID, attempt: attempt, inbox: inbox, cancel: cancel}
+// track registers running work so cancellations reach it. It refuses
+// (false) work of a request cancelled as a whole, or of an attempt
+// cancelled by name: checking and registering under one lock means a
+// cancellation never slips between the two.
+func (c *cancels) track(w *runningWork) bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	now := time.Now()
-	if until, gone := c.gone[requestID]; gone && now.Before(until) {
-		c.mu.Unlock()
-		return nil, false
+	if until, gone := c.gone[w.request]; gone && now.Before(until) {
+		return false
 	}
-	if until, gone := c.goneAttempts[attemptKey{requestID, subtaskID, attempt}]; gone && now.Before(until) {
-		c.mu.Unlock()
-		return nil, false
+	if until, gone := c.goneAttempts[attemptKey{w.request, w.subtask, w.attempt}]; gone && now.Before(until) {
+		return false
 	}
-	set := c.running[requestID]
-	if set == nil {
-		set = map[*runningWork]struct{}{}
-		c.running[requestID] = set
+	w.prev, w.next = nil, c.running[w.request]
+	if w.next != nil {
+		w.next.prev = w
 	}
-	set[w] = struct{}{}
-	c.mu.Unlock()
-	return func() {
-		c.mu.Lock()
-		delete(set, w)
-		if len(set) == 0 && c.running[requestID] != nil && len(c.running[requestID]) == 0 {
-			delete(c.running, requestID)
-		}
-		c.mu.Unlock()
-	}, true
+	c.running[w.request] = w
+	return true
+}
+
+// untrack removes work that track took; it does nothing the second time.
+func (c *cancels) untrack(w *runningWork) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case w.prev != nil:
+		w.prev.next = w.next
+	case c.running[w.request] != w:
+		return // not tracked
+	case w.next != nil:
+		c.running[w.request] = w.next
+	default:
+		delete(c.running, w.request)
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	}
+	w.prev, w.next = nil, nil
 }
 
 func (c *cancels) cancelRequest(requestID string, subtasks []string, attempt int) int {
@@ -89,7 +104,7 @@ func (c *cancels) cancelRequest(requestID string, subtasks []string, attempt int
 		}
 	}
 	n := 0
-	for w := range c.running[requestID] {
+	for w := c.running[requestID]; w != nil; w = w.next {
 		if (len(subtasks) == 0 || slices.Contains(subtasks, w.subtask)) && (attempt == 0 || attempt == w.attempt) {
 			w.cancel()
 			n++
@@ -118,8 +133,8 @@ func (c *cancels) expire(now time.Time) {
 func (c *cancels) inboxes(buf []string) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, set := range c.running {
-		for w := range set {
+	for _, first := range c.running {
+		for w := first; w != nil; w = w.next {
 			buf = append(buf, w.inbox)
 		}
 	}
@@ -129,8 +144,8 @@ func (c *cancels) inboxes(buf []string) []string {
 func (c *cancels) all() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, set := range c.running {
-		for w := range set {
+	for _, first := range c.running {
+		for w := first; w != nil; w = w.next {
 			w.cancel()
 		}
 	}

@@ -62,7 +62,7 @@ type job struct {
 	inbox    string
 	ctx      context.Context
 	cancel   context.CancelFunc
-	untrack  func()
+	running  runningWork
 	state    atomic.Int32
 	expiry   *time.Timer
 	acceptance
@@ -122,13 +122,12 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	} else {
 		j.ctx, j.cancel = context.WithDeadline(context.Background(), w.Deadline)
 	}
-	untrack, ok := e.cancel.track(w.RequestID, w.SubtaskID, w.Attempt, msg.Reply, j.cancel)
-	if !ok {
+	j.running = runningWork{request: w.RequestID, subtask: w.SubtaskID, attempt: w.Attempt, inbox: msg.Reply, cancel: j.cancel}
+	if !e.cancel.track(&j.running) {
 		j.cancel()
 		e.refuse(m, msg.Reply, task.Errorf(task.CodeCancelled, "request %s, or this attempt of subtask %s, was cancelled", w.RequestID, w.SubtaskID))
 		return
 	}
-	j.untrack = untrack
 	e.work.Add(1)
 	m.queued.Add(1)
 	if m.Spec.Backend == task.BackendLocal {
@@ -294,7 +293,7 @@ func (e *Executor) finish(j *job, r task.Reply) {
 // answer sends a job's last reply, in place of "accepted" when that was
 // not sent yet.
 func (e *Executor) answer(j *job, r task.Reply) {
-	j.untrack()
+	e.cancel.untrack(&j.running)
 	j.cancel()
 	r.ElapsedUs = j.skipAccept()
 	e.reply(j.inbox, r)

@@ -235,7 +235,7 @@ func checkNormalised(t *testing.T, p Plan) {
 
 func sortedRefs(s Subtask) []string { return slices.Sorted(slices.Values(s.References())) }
 
-func TestSinks(t *testing.T) {
+func TestOnlySink(t *testing.T) {
 	p := Plan{Tasks: []Subtask{{ID: "a"}, {ID: "b", Deps: []string{"a"}}, {ID: "c", Deps: []string{"a"}}, {ID: "d", Deps: []string{"b", "c"}}}}
 	if sinks := p.Sinks(); len(sinks) != 1 || sinks[0].ID != "d" || !p.IsSink("d") || p.IsSink("a") || p.IsSink("b") {
 		t.Fatalf("sinks of a diamond: %+v", sinks)
