@@ -56,8 +56,8 @@ func (r *Router) dispatch(ctx context.Context, w *task.Work, patience time.Durat
 		*a = attempt{unserved: true, err: natsAway(st)}
 		return
 	}
-	reply, box, closeBox := r.inbox.open()
-	defer closeBox()
+	reply, box := r.inbox.open()
+	defer r.inbox.release(box)
 	if err, unserved := r.publishWork(w, reply); err != nil {
 		*a = attempt{unserved: unserved, err: err}
 		return

@@ -22,11 +22,20 @@ type inbox struct {
 
 // mailbox collects the replies of one dispatch. The subscription's callback
 // only appends and signals, so one slow dispatch never stalls the others.
+// Mailboxes are recycled: release makes sure no reply reaches one after.
 type mailbox struct {
+	token  string
 	mu     sync.Mutex
 	msgs   []*nats.Msg
+	spare  []*nats.Msg // what take returned last, reused by the next take
 	notify chan struct{}
 }
+
+var mailboxes = sync.Pool{New: func() any { return &mailbox{notify: make(chan struct{}, 1)} }}
+
+// maxKeptReplies bounds the replies a recycled mailbox keeps room for: a
+// long stream's backlog is left to the collector.
+const maxKeptReplies = 64
 
 func newInbox(nc *nats.Conn) (*inbox, error) {
 	in := &inbox{prefix: nc.NewInbox() + ".", pending: map[string]*mailbox{}}
@@ -39,25 +48,46 @@ func newInbox(nc *nats.Conn) (*inbox, error) {
 	return in, nil
 }
 
-// open returns a fresh reply subject and its mailbox; close it when done.
-func (in *inbox) open() (subject string, box *mailbox, close func()) {
-	token := strconv.FormatUint(in.next.Add(1), 36)
-	box = &mailbox{notify: make(chan struct{}, 1)}
+// open returns a fresh reply subject and its mailbox; release it when done.
+func (in *inbox) open() (subject string, box *mailbox) {
+	var buf [64]byte
+	subject = string(strconv.AppendUint(append(buf[:0], in.prefix...), in.next.Add(1), 36))
+	box = mailboxes.Get().(*mailbox)
+	box.token = subject[len(in.prefix):]
 	in.mu.Lock()
-	in.pending[token] = box
+	in.pending[box.token] = box
 	in.mu.Unlock()
-	return in.prefix + token, box, func() {
-		in.mu.Lock()
-		delete(in.pending, token)
-		in.mu.Unlock()
+	return subject, box
+}
+
+// release forgets box's reply subject and recycles box. deliver appends
+// and signals under in.mu, so once the subject is forgotten no reply can
+// reach box: a late one is dropped, as it was before.
+func (in *inbox) release(box *mailbox) {
+	in.mu.Lock()
+	delete(in.pending, box.token)
+	in.mu.Unlock()
+	box.token = ""
+	select {
+	case <-box.notify:
+	default:
 	}
+	for _, msgs := range []*[]*nats.Msg{&box.msgs, &box.spare} {
+		if cap(*msgs) > maxKeptReplies {
+			*msgs = nil
+		} else {
+			clear((*msgs)[:cap(*msgs)])
+			*msgs = (*msgs)[:0]
+		}
+	}
+	mailboxes.Put(box)
 }
 
 func (in *inbox) deliver(msg *nats.Msg) {
 	token := msg.Subject[len(in.prefix):]
 	in.mu.Lock()
+	defer in.mu.Unlock()
 	box := in.pending[token]
-	in.mu.Unlock()
 	if box == nil {
 		return // a late reply to a dispatch that was given up
 	}
@@ -70,12 +100,14 @@ func (in *inbox) deliver(msg *nats.Msg) {
 	}
 }
 
-// take returns the messages received since the last take.
+// take returns the messages received since the last take, valid until
+// the next.
 func (b *mailbox) take() []*nats.Msg {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	msgs := b.msgs
-	b.msgs = nil
+	clear(b.spare)
+	b.msgs, b.spare = b.spare[:0], msgs
 	return msgs
 }
 
