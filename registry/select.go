@@ -192,6 +192,9 @@ func rank(cands []candidate, list []*entry, w Weights, k int) {
 // everything. A router wants a few fallbacks, not a hundred, and a partial
 // insertion sort finds them with about one comparison per candidate.
 func bestFirst(cands []candidate, list []*entry, k int, compare ordering) {
+	if len(cands) < 2 {
+		return // most capabilities have one model: nothing to order
+	}
 	if k < 0 || k >= len(cands) {
 		sort.Sort(byCompare{cands, list, compare})
 		return
