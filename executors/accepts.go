@@ -12,7 +12,10 @@ import (
 // all of them, which runs while any job waits for it. A timer per job
 // would be simpler but dearer: one due within a millisecond wakes the
 // thread waiting in the network poller each time it is set, on every
-// dispatch.
+// dispatch. For the same reason the goroutine sleeps at least
+// task.AcceptWithin between sweeps, so that it wakes about once a
+// millisecond while work comes in, not once per job: a job is accepted
+// between one and two AcceptWithin after it arrived.
 type accepts struct {
 	mu      sync.Mutex
 	pending []*job // in the order they arrived, so the due ones lead
@@ -50,7 +53,7 @@ func (a *accepts) sweep(e *Executor) {
 		}
 		a.mu.Unlock()
 		if wait > 0 {
-			time.Sleep(wait)
+			time.Sleep(max(wait, task.AcceptWithin))
 			continue
 		}
 		for i, j := range due {
