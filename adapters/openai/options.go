@@ -89,5 +89,7 @@ func defaultHTTPClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// connBuffer is what an upstream connection buffers each way.
-const connBuffer = 1 << 10
+// connBuffer is what an upstream connection buffers each way: as much as
+// a stream's reader (streamReadBuffer), which reads the lines past it. A
+// response header line longer than this is read in parts.
+const connBuffer = 512

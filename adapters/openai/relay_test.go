@@ -3,6 +3,9 @@ package openai
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -181,5 +184,30 @@ func TestRelayStreamLongerThanTheBuffers(t *testing.T) {
 	rec, _ := s.Last("up-1")
 	if gjson.GetBytes(rec.Body, "messages.0.content").Str != prompt {
 		t.Fatalf("the upstream got %d bytes of body for %d sent", len(rec.Body), len(body))
+	}
+}
+
+// An upstream's response headers longer than the connection's buffers
+// are read whole, and its stream is relayed after them.
+func TestRelayStreamWithHeadersLongerThanTheBuffers(t *testing.T) {
+	long := strings.Repeat("h", 8*connBuffer)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("X-Long", long)
+		for i := range 20 {
+			w.Header().Set(fmt.Sprintf("X-Many-%d", i), long[:connBuffer])
+		}
+		fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n")
+		w.(http.Flusher).Flush()
+		fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+	}))
+	defer up.Close()
+	spec := task.ModelSpec{Name: "alias", Backend: task.BackendOpenAI, BaseURL: up.URL, Capabilities: []string{"chat"}}
+	m := newModel(t, spec, testKey)
+	body := `{"model":"alias","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	var text strings.Builder
+	out, err := m.Relay(context.Background(), &task.Work{Body: []byte(body)}, func(_ []byte, delta string) { text.WriteString(delta) })
+	if err != nil || text.String() != "hi" || out.Text != "hi" {
+		t.Fatalf("relayed %q, output %q, err %v; want hi", text.String(), out.Text, err)
 	}
 }

@@ -81,8 +81,10 @@ func (m *Model) readEvents(r *bufio.Reader, idle *time.Timer, chunk func([]byte,
 
 // eventReader reads the data of a server-sent event stream.
 type eventReader struct {
-	r    *bufio.Reader
-	line []byte
+	r *bufio.Reader
+	// long holds a line longer than r's buffer, read in parts; a line
+	// that fits is read in place.
+	long []byte
 	read func() // called on every line read
 }
 
@@ -92,8 +94,7 @@ type eventReader struct {
 func (er *eventReader) next() ([]byte, error) {
 	empty := 0
 	for {
-		line, err := readLine(er.r, er.line[:0])
-		er.line = line
+		line, err := readLine(er.r, &er.long)
 		if len(line) == 0 && err != nil {
 			return nil, err
 		}
@@ -107,17 +108,25 @@ func (er *eventReader) next() ([]byte, error) {
 	}
 }
 
-// readLine appends the next line of r to buf, without its line ending.
-// A line longer than maxRelayBody is an error.
-func readLine(r *bufio.Reader, buf []byte) ([]byte, error) {
+// readLine returns the next line of r, without its line ending. A line
+// that fits r's buffer is returned in place, valid until the next read
+// of r: a stream's lines are not copied, and an open stream holds no
+// line besides its buffer. A longer one is read in parts into *long. A
+// line longer than maxRelayBody is an error.
+func readLine(r *bufio.Reader, long *[]byte) ([]byte, error) {
+	part, err := r.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return bytes.TrimRight(part, "\r\n"), err
+	}
+	*long = append((*long)[:0], part...)
 	for {
-		part, err := r.ReadSlice('\n')
-		buf = append(buf, part...)
-		if len(buf) > maxRelayBody {
+		part, err = r.ReadSlice('\n')
+		*long = append(*long, part...)
+		if len(*long) > maxRelayBody {
 			return nil, errTooLarge
 		}
 		if !errors.Is(err, bufio.ErrBufferFull) {
-			return bytes.TrimRight(buf, "\r\n"), err
+			return bytes.TrimRight(*long, "\r\n"), err
 		}
 	}
 }

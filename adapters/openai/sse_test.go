@@ -62,3 +62,38 @@ func TestReadEventsLongerThanTheBuffer(t *testing.T) {
 		t.Fatalf("forwarded %d chunks, want the one of %d bytes", len(got), len(chunk))
 	}
 }
+
+// Lines that fit the buffer, read in place, and longer ones, read in
+// parts, follow each other: each chunk goes on whole, as it came.
+func TestReadEventsShortAndLongLinesInTurn(t *testing.T) {
+	var stream strings.Builder
+	var want [][]byte
+	var text string
+	for i, n := range []int{1, 3 * streamReadBuffer, 2, streamReadBuffer, 3, 2 * streamReadBuffer, 4} {
+		content := strings.Repeat(string(rune('a'+i)), n)
+		chunk, _ := json.Marshal(map[string]any{"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": content}}}})
+		stream.WriteString("data: " + string(chunk) + "\r\n\r\n")
+		want, text = append(want, chunk), text+content
+	}
+	last := []byte(`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`)
+	stream.WriteString("data: " + string(last) + "\n\ndata: [DONE]\n\n")
+	want = append(want, last)
+	idle := time.NewTimer(time.Hour)
+	defer idle.Stop()
+	var got [][]byte
+	m := &Model{idle: time.Minute}
+	a, err := m.readEvents(bufio.NewReaderSize(strings.NewReader(stream.String()), streamReadBuffer), idle, func(raw []byte, _ string) {
+		got = append(got, bytes.Clone(raw))
+	})
+	if err != nil || a.text != text {
+		t.Fatalf("answer of %d bytes, want %d; err %v", len(a.text), len(text), err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("forwarded %d chunks, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("chunk %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}

@@ -91,8 +91,13 @@ func (rec *Recorder) record(ev task.Event, remote bool) {
 	defer rec.mu.Unlock()
 	r := rec.byID[ev.RequestID]
 	switch {
-	case r == nil && remote && ev.Type != task.EventPlanned && ev.Type != task.EventFinished:
-		return // the start of a request published before we listened
+	case r == nil && !startsRecord(ev.Type):
+		// The start of a remote request published before we listened,
+		// or a request dropped while it ran: a record made of the rest
+		// of its events would show a request with no plan, and with more
+		// requests running than are kept each event would make one and
+		// drop another.
+		return
 	case r == nil:
 		r = rec.add(ev, remote)
 	case remote && !r.remote:
@@ -109,17 +114,29 @@ func (rec *Recorder) record(ev task.Event, remote bool) {
 	rec.changed(r.id)
 }
 
+// startsRecord reports whether an event of a request not kept starts its
+// record: the plan's (a request's first event), or the end of a request
+// that failed before it had a plan, or whose start was not seen.
+func startsRecord(t task.EventType) bool {
+	return t == task.EventPlanned || t == task.EventFinished
+}
+
 // streamed records text a running step of a request streamed, under the
 // read lock, so that many requests streaming at once do not queue on the
-// recorder; false leaves the event to the full path (the request or the
-// step is not known yet).
+// recorder; false leaves the event to the full path (the step is not
+// known yet). The text of a request not kept is dropped here: its record
+// starts with its plan.
 func (rec *Recorder) streamed(ev task.Event) bool {
 	if ev.Text == "" {
 		return true // a keep-alive, or a chunk without text: nothing to show
 	}
 	rec.mu.RLock()
 	r := rec.byID[ev.RequestID]
-	if r == nil || r.remote {
+	if r == nil {
+		rec.mu.RUnlock()
+		return true
+	}
+	if r.remote {
 		rec.mu.RUnlock()
 		return false
 	}

@@ -156,6 +156,29 @@ func TestRecorderKeepsTheMostRecentWithinItsBounds(t *testing.T) {
 	}
 }
 
+// More requests running than are kept: the events of one dropped while
+// it runs neither bring it back nor push out the requests kept.
+func TestRecorderDropsTheEventsOfARequestNotKept(t *testing.T) {
+	now := t0
+	rec := newTestRecorder(Config{MaxRequests: 2}, &now)
+	for i := range 3 {
+		streamRequest(rec, fmt.Sprint("req_", i), 1)
+	}
+	if ids := listIDs(rec); ids != "req_2 req_1" {
+		t.Fatalf("kept %s, want the two most recent", ids)
+	}
+	rec.Observe(task.Event{Type: task.EventProgress, RequestID: "req_0", SubtaskID: "t1", Text: "more"})
+	rec.Observe(task.Event{Type: task.EventAccepted, RequestID: "req_0", SubtaskID: "t1", Model: "m", Attempt: 1})
+	rec.Observe(task.Event{Type: task.EventDone, RequestID: "req_0", SubtaskID: "t1", Model: "m", Attempt: 1,
+		Output: &task.Output{Text: "0 more"}})
+	if ids := listIDs(rec); ids != "req_2 req_1" {
+		t.Fatalf("kept %s after events of the dropped req_0, want req_2 req_1", ids)
+	}
+	if r, _ := rec.Get("req_2"); len(r.Steps) != 1 || r.Steps[0].Output != "0 " {
+		t.Fatalf("req_2's steps = %+v", r.Steps)
+	}
+}
+
 func listIDs(rec *Recorder) string {
 	var ids []string
 	for _, s := range rec.List() {
