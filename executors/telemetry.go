@@ -81,15 +81,14 @@ func (o *observation) end(out task.Output, err error, ended time.Time) {
 }
 
 func (o *observation) endSpan(out task.Output, te *task.Error, ended time.Time) {
-	e := telemetry.NewSpanEnd()
-	e.Add(telemetry.AttrRequestID.String(o.w.RequestID), telemetry.AttrSubtaskID.String(o.w.SubtaskID),
-		telemetry.AttrGenAIRequestModel.String(o.w.Model), telemetry.AttrAttempt.Int(o.w.Attempt))
-	if u := out.Usage; te == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
-		e.Add(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+	step := telemetry.StepEnd{ModelKey: telemetry.AttrGenAIRequestModel, RequestID: o.w.RequestID, SubtaskID: o.w.SubtaskID,
+		Model: o.w.Model, Attempt: o.w.Attempt}
+	if te == nil {
+		step.InputTokens, step.OutputTokens = out.Usage.PromptTokens, out.Usage.CompletionTokens
 	}
 	if o.span == nil {
-		o.e.spans.Record(o.lazy.Reserved(), e, te, ended)
+		o.e.spans.Record(o.lazy.Reserved(), &step, te, ended)
 		return
 	}
-	o.e.spans.End(o.span, e, te, ended)
+	o.e.spans.End(o.span, step.SpanEnd(), te, ended)
 }

@@ -138,20 +138,16 @@ func (r *Router) endAttemptSpan(s attemptSpan, a *attempt, ended time.Time) {
 	if s.span == nil && !s.reserved.Kept() {
 		return
 	}
-	e := telemetry.NewSpanEnd()
-	e.Add(telemetry.AttrSubtaskID.String(s.subtaskID), telemetry.AttrCapability.String(s.capability),
-		telemetry.AttrModel.String(s.model), telemetry.AttrAttempt.Int(s.attempt))
-	if a.executor != "" {
-		e.Add(telemetry.AttrExecutor.String(a.executor))
-	}
-	if u := a.out.Usage; a.err == nil && (u.PromptTokens > 0 || u.CompletionTokens > 0) {
-		e.Add(telemetry.AttrGenAIInputTokens.Int(u.PromptTokens), telemetry.AttrGenAIOutputTokens.Int(u.CompletionTokens))
+	step := telemetry.StepEnd{ModelKey: telemetry.AttrModel, SubtaskID: s.subtaskID, Capability: s.capability, Model: s.model,
+		Attempt: s.attempt, Executor: a.executor}
+	if a.err == nil {
+		step.InputTokens, step.OutputTokens = a.out.Usage.PromptTokens, a.out.Usage.CompletionTokens
 	}
 	if s.span == nil {
-		r.spans.Record(s.reserved, e, a.err, ended)
+		r.spans.Record(s.reserved, &step, a.err, ended)
 		return
 	}
-	r.spans.End(s.span, e, a.err, ended)
+	r.spans.End(s.span, step.SpanEnd(), a.err, ended)
 }
 
 // endSpan ends a span with attrs, and with an error status and the

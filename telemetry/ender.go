@@ -33,9 +33,11 @@ type Ender struct {
 
 type pendingEnd struct {
 	span trace.Span
-	// reserved, when span is nil, is recorded as the batch is ended.
+	end  *SpanEnd // span's attributes
+	// reserved, when span is nil, is recorded with step's attributes as
+	// the batch is ended.
 	reserved Reserved
-	end      *SpanEnd
+	step     StepEnd
 	err      *task.Error
 	at       time.Time
 }
@@ -50,15 +52,15 @@ func (e *Ender) End(span trace.Span, end *SpanEnd, err *task.Error, at time.Time
 	e.add(pendingEnd{span: span, end: end, err: err, at: at})
 }
 
-// Record records the span r, which ended at at, with the attributes in
-// end and err's status, as End does; a span its sampler dropped is not
-// recorded at all.
-func (e *Ender) Record(r Reserved, end *SpanEnd, err *task.Error, at time.Time) {
+// Record records the span r, which ended at at, with step's attributes
+// and err's status, within the Ender's delay, as End ends a span; a span
+// its sampler dropped is not recorded at all. The attributes are made
+// only then, off the request's path.
+func (e *Ender) Record(r Reserved, step *StepEnd, err *task.Error, at time.Time) {
 	if !r.Kept() {
-		end.recycle()
 		return
 	}
-	e.add(pendingEnd{reserved: r, end: end, err: err, at: at})
+	e.add(pendingEnd{reserved: r, step: *step, err: err, at: at})
 }
 
 func (e *Ender) add(p pendingEnd) {
@@ -79,7 +81,7 @@ func (e *Ender) add(p pendingEnd) {
 // finish records the span when it was reserved, or ends it.
 func (p *pendingEnd) finish() {
 	if p.span == nil {
-		p.end.Finish(p.reserved, p.err, p.at)
+		p.step.SpanEnd().Finish(p.reserved, p.err, p.at)
 		return
 	}
 	p.end.End(p.span, p.err, trace.WithTimestamp(p.at))

@@ -122,16 +122,38 @@ func TestEnderRecordsReservedSpans(t *testing.T) {
 	for _, sampled := range []bool{true, false} {
 		r := telemetry.Reserve(fakeReserver{sampled: sampled, finished: &got}, context.Background(), "work x", trace.SpanKindServer)
 		r.Start = start
-		e := telemetry.NewSpanEnd()
-		e.Add(telemetry.AttrModel.String("m"))
-		ender.Record(r, e, &task.Error{Code: task.CodeTimeout, Message: "too slow"}, start.Add(time.Second))
+		step := telemetry.StepEnd{ModelKey: telemetry.AttrModel, SubtaskID: "t1", Model: "m", Attempt: 2}
+		ender.Record(r, &step, &task.Error{Code: task.CodeTimeout, Message: "too slow"}, start.Add(time.Second))
 	}
 	if len(got) != 0 {
 		t.Fatalf("%d spans recorded before the batch ended", len(got))
 	}
 	ender.Close()
 	if len(got) != 1 || got[0].name != "work x" || !got[0].start.Equal(start) || !got[0].end.Equal(start.Add(time.Second)) ||
-		len(got[0].attrs) != 3 || got[0].attrs[1].Value.AsString() != string(task.CodeTimeout) || got[0].code != codes.Error || got[0].desc != "too slow" {
+		got[0].code != codes.Error || got[0].desc != "too slow" {
 		t.Fatalf("recorded %+v", got)
+	}
+	want := []attribute.KeyValue{telemetry.AttrSubtaskID.String("t1"), telemetry.AttrModel.String("m"), telemetry.AttrAttempt.Int(2),
+		telemetry.AttrErrorCode.String(string(task.CodeTimeout)), telemetry.AttrErrorType.String(string(task.CodeTimeout))}
+	if !slices.Equal(got[0].attrs, want) {
+		t.Fatalf("attributes %v, want %v", got[0].attrs, want)
+	}
+}
+
+// A step's attributes leave out what it does not have, and carry what it
+// does, under the model key it names.
+func TestStepEndAttributes(t *testing.T) {
+	var got []finishedSpan
+	ender := telemetry.NewEnder(time.Hour)
+	r := telemetry.Reserve(fakeReserver{sampled: true, finished: &got}, context.Background(), "subtask x", trace.SpanKindClient)
+	step := telemetry.StepEnd{ModelKey: telemetry.AttrGenAIRequestModel, RequestID: "req_1", SubtaskID: "t2", Capability: "translate",
+		Model: "local/x", Executor: "e1", Attempt: 1, InputTokens: 7, OutputTokens: 3}
+	ender.Record(r, &step, nil, time.Now())
+	ender.Close()
+	want := []attribute.KeyValue{telemetry.AttrRequestID.String("req_1"), telemetry.AttrSubtaskID.String("t2"),
+		telemetry.AttrCapability.String("translate"), telemetry.AttrGenAIRequestModel.String("local/x"), telemetry.AttrAttempt.Int(1),
+		telemetry.AttrExecutor.String("e1"), telemetry.AttrGenAIInputTokens.Int(7), telemetry.AttrGenAIOutputTokens.Int(3)}
+	if len(got) != 1 || !slices.Equal(got[0].attrs, want) || got[0].code != codes.Unset {
+		t.Fatalf("recorded %+v, want attributes %v", got, want)
 	}
 }
