@@ -110,10 +110,10 @@ var (
 // start, and puts its trace context in the work, for the executor's
 // spans. A tracer that can reserve spans (the command's) only reserves it
 // here: the SDK records it once the attempt has ended, off the request's
-// path. The
-// span's attributes are all set when it ends, in one call: set at its
-// start too, they cost the SDK three more allocations a span, and no
-// sampler that taskrouter configures looks at them.
+// path. The span's attributes are all set when it ends (made from a
+// StepEnd when it is recorded): set at its start too, they would cost
+// the SDK three more allocations a span, and no sampler that taskrouter
+// configures looks at them.
 func (ru *run) startAttemptSpan(ctx context.Context, w *task.Work, start time.Time) attemptSpan {
 	t := ru.r.cfg.Tracer
 	if t == nil {
