@@ -219,7 +219,10 @@ func (b *Bus) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 	if b.ns != nil {
 		url = ""
 		all = append(all, b.login...)
-		all = append(all, nats.InProcessServer(b.ns))
+		// The embedded server reads an in-process connection's pipe as
+		// soon as it is written, so a write needs no deadline; and
+		// net.Pipe makes a timer for every deadline set, twice a write.
+		all = append(all, nats.InProcessServer(b.ns), nats.FlusherTimeout(0))
 	} else {
 		all = append(all, b.cfg.Options...)
 	}
