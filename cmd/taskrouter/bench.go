@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -439,6 +440,32 @@ func procMemoryMB(pid int, field string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// processCPU reads the user and system CPU time a process has used so
+// far from /proc/<pid>/stat, or -1 where it cannot.
+func processCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name, in parentheses, may hold spaces: fields are
+	// counted after it. utime and stime are the 14th and 15th fields, in
+	// ticks of 1/100 s (USER_HZ).
+	end := bytes.LastIndexByte(data, ')')
+	if end < 0 {
+		return -1
+	}
+	f := strings.Fields(string(data[end+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }

@@ -46,6 +46,14 @@ type httpBench struct {
 	// this run: the machine's speed cancels out. Measured the same way
 	// with wrk, Bifrost adds 379/222 = 1.71 times what a bare proxy adds.
 	AddedVsProxy float64 `json:"http_added_vs_bare_proxy"`
+	// PathCPUus and ProxyCPUus are the CPU time (user and system) the
+	// serve process and the bare proxy spent per request through the
+	// same concurrency-1 measurements, and CPUVsProxy the first over the
+	// second: at concurrency 1 each process is idle between requests, so
+	// the time either adds follows the work it does (Linux only).
+	PathCPUus  float64 `json:"http_path_cpu_us,omitempty"`
+	ProxyCPUus float64 `json:"http_bare_proxy_cpu_us,omitempty"`
+	CPUVsProxy float64 `json:"http_cpu_vs_bare_proxy,omitempty"`
 
 	Concurrency  int     `json:"http_concurrency"`
 	DirectPerSec float64 `json:"http_direct_per_s"`
@@ -128,9 +136,17 @@ func benchHTTP(ctx context.Context) (httpBench, error) {
 	proxy := lg.target(p.proxyURL+"/chat/completions", benchModel, false)
 	path := lg.target(p.url+"/v1/chat/completions", benchModel, false)
 	b := httpBench{Requests: httpBenchRequests, Concurrency: httpBenchConcurrency}
+	pathCPU, proxyCPU := processCPU(p.cmd.Process.Pid), processCPU(p.proxy.Process.Pid)
 	p50s, err := lg.latencies(httpBenchRequests, direct, proxy, path)
 	if err != nil {
 		return b, err
+	}
+	if served := latencyRequests(httpBenchRequests); pathCPU >= 0 && proxyCPU >= 0 {
+		b.PathCPUus = round3(float64((processCPU(p.cmd.Process.Pid) - pathCPU).Microseconds()) / float64(served))
+		b.ProxyCPUus = round3(float64((processCPU(p.proxy.Process.Pid) - proxyCPU).Microseconds()) / float64(served))
+		if b.ProxyCPUus > 0 {
+			b.CPUVsProxy = round3(b.PathCPUus / b.ProxyCPUus)
+		}
 	}
 	b.DirectP50us, b.ProxyP50us, b.PathP50us = p50s[0], p50s[1], p50s[2]
 	b.PassthroughAddedP50us = round3(b.PathP50us - b.DirectP50us)
@@ -401,8 +417,12 @@ func (lg *loadGen) do(t target) error {
 
 // latencies measures the p50 of each target at concurrency 1, taking
 // turns request by request so all see the same machine.
+// latencyRequests is how many requests latencies(n, ...) sends each
+// target, its warm-up included.
+func latencyRequests(n int) int { return n + n/10 }
+
 func (lg *loadGen) latencies(n int, targets ...target) ([]float64, error) {
-	for range n / 10 { // warm up connections, pools and caches
+	for range latencyRequests(n) - n { // warm up connections, pools and caches
 		for _, t := range targets {
 			if err := lg.do(t); err != nil {
 				return nil, err
@@ -521,6 +541,9 @@ func printHTTPBench(w io.Writer, b httpBench) {
 	fmt.Fprintf(w, "HTTP through taskrouter  p50 %8.1f us   %9.0f/s\n", b.PathP50us, b.PathPerSec)
 	fmt.Fprintf(w, "HTTP added p50           %.1f us (target < 379, aim 222; the bare proxy adds %.1f here: %.2f times as much, Bifrost 1.71)\n",
 		b.PassthroughAddedP50us, b.ProxyAddedP50us, b.AddedVsProxy)
+	if b.CPUVsProxy > 0 {
+		fmt.Fprintf(w, "HTTP CPU per request     %.1f us (the bare proxy %.1f: %.2f times as much)\n", b.PathCPUus, b.ProxyCPUus, b.CPUVsProxy)
+	}
 	fmt.Fprintf(w, "HTTP throughput ratio    %.3f at concurrency %d (target > 0.115, aim 0.176; the bare proxy keeps %.3f here: %.2f of it, Bifrost 0.65)\n",
 		b.PassthroughRPSRatio, b.Concurrency, b.ProxyRPSRatio, b.RPSVsProxy)
 	fmt.Fprintf(w, "HTTP %d streams         %d errors, %d open at the peak, %.0f ms (bare proxy: %d errors, %d open at the peak)\n",

@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The bench runs end to end, as `make bench` and the README run it, and
@@ -29,6 +32,7 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 	for _, k := range []string{"dispatch_overhead_ratio", "throughput_ratio", "dag_efficiency", "rss_mb_idle",
 		"observed_dispatch_p50_us", "observed_dispatch_overhead_ratio", "telemetry_overhead_ratio", "telemetry_exports",
 		"http_passthrough_added_p50_us", "http_bare_proxy_added_p50_us", "http_added_vs_bare_proxy",
+		"http_path_cpu_us", "http_bare_proxy_cpu_us", "http_cpu_vs_bare_proxy",
 		"http_passthrough_rps_ratio", "http_bare_proxy_rps_ratio", "http_rps_vs_bare_proxy",
 		"http_peak_rss_mb", "http_streams_peak_rss_mb", "http_bare_proxy_streams_peak_rss_mb", "http_streams_peak_concurrent",
 		"http_burst_p50_ms", "http_burst_p99_ms",
@@ -49,5 +53,29 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 	}
 	if got["http_streams_1000_errors"] != 0.0 {
 		t.Errorf("%v of the 1,000 streams through taskrouter failed: %v", got["http_streams_1000_errors"], got["http_streams_first_error"])
+	}
+}
+
+// processCPU reads a process's CPU time, which grows as it works; a
+// process that is gone has none to read.
+func TestProcessCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	before := processCPU(os.Getpid())
+	if before < 0 {
+		t.Fatal("no CPU time read for this process")
+	}
+	for spin := time.Now(); time.Since(spin) < 50*time.Millisecond; {
+	}
+	if after := processCPU(os.Getpid()); after < before+20*time.Millisecond {
+		t.Errorf("CPU time went from %s to %s over 50 ms of spinning", before, after)
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip(err)
+	}
+	if got := processCPU(cmd.Process.Pid); got != -1 {
+		t.Errorf("a reaped process's CPU time = %s, want -1", got)
 	}
 }
