@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tidwall/gjson"
@@ -85,14 +86,41 @@ func Deterministic(spec task.ModelSpec, w task.Work) bool {
 		return true
 	}
 	if len(w.Body) > 0 {
-		if !gjson.ValidBytes(w.Body) || gjson.GetBytes(w.Body, "stream").Bool() {
-			return false
-		}
-		t, seed := gjson.GetBytes(w.Body, "temperature"), gjson.GetBytes(w.Body, "seed")
-		return t.Type == gjson.Number && t.Num == 0 || seed.Type == gjson.Number
+		return deterministicBody(w.Body)
 	}
 	s := w.Sampling
 	return s != nil && (s.Temperature != nil && *s.Temperature == 0 || s.Seed != nil)
+}
+
+// deterministicBody reports whether a caller's body asks for a
+// deterministic answer: valid JSON that does not stream, at temperature 0
+// or with a seed. Most bodies do not, which one pass over the top-level
+// keys tells; only one that does is then validated whole. Of a key given
+// twice the first counts, as for gjson.Get.
+func deterministicBody(body []byte) bool {
+	var stream, temperature, seed gjson.Result
+	// Read in place: nothing read outlives the call.
+	gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body))).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "stream":
+			if !stream.Exists() {
+				stream = v
+			}
+		case "temperature":
+			if !temperature.Exists() {
+				temperature = v
+			}
+		case "seed":
+			if !seed.Exists() {
+				seed = v
+			}
+		}
+		return true
+	})
+	if stream.Bool() || !(temperature.Type == gjson.Number && temperature.Num == 0 || seed.Type == gjson.Number) {
+		return false
+	}
+	return gjson.ValidBytes(body)
 }
 
 // LocalCache is a Cache in this process: least recently used answers go

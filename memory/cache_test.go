@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/taskrouter/taskrouter/task"
 )
 
@@ -68,6 +70,10 @@ func TestDeterministicAndKeys(t *testing.T) {
 		{remote, task.Work{Body: []byte(`{"seed":1}`)}, true},
 		{remote, task.Work{Body: []byte(`{"temperature":0,"stream":true}`)}, false},
 		{remote, task.Work{Body: []byte(`{"messages":[]}`)}, false},
+		{remote, task.Work{Body: []byte(`{"temperature":0,"messages":[}`)}, false},
+		{remote, task.Work{Body: []byte(`{"temperature":0,"temperature":1}`)}, true},
+		{remote, task.Work{Body: []byte(`{"messages":[{"temperature":0}],"seed":"7"}`)}, false},
+		{remote, task.Work{Body: []byte(`[{"temperature":0}]`)}, false},
 	} {
 		if got := Deterministic(c.spec, c.w); got != c.want {
 			t.Errorf("Deterministic(%s, %+v) = %v", c.spec.Backend, c.w, got)
@@ -87,5 +93,32 @@ func TestDeterministicAndKeys(t *testing.T) {
 	}
 	if CacheKey("o", w) == CacheKey("p", w) {
 		t.Error("two owners share a cache key")
+	}
+}
+
+// deterministicBody reads a body in one pass as the four reads of gjson
+// it replaced did.
+func FuzzDeterministicBody(f *testing.F) {
+	for _, b := range []string{`{"temperature":0,"messages":[]}`, `{"seed":1}`, `{"temperature":0,"stream":true}`,
+		`{"messages":[]}`, `{"temperature":0,"messages":[}`, `{"temperature":0,"temperature":1}`, `{"stream":"yes","seed":2}`,
+		`{"temperature":0.0e0}`, ` {"seed":-1} `, `{"a":{"seed":1}}`, `{"temperature":0,"stream":1}`} {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		want := gjson.ValidBytes(body) && !gjson.GetBytes(body, "stream").Bool()
+		if want {
+			temp, seed := gjson.GetBytes(body, "temperature"), gjson.GetBytes(body, "seed")
+			want = temp.Type == gjson.Number && temp.Num == 0 || seed.Type == gjson.Number
+		}
+		if got := deterministicBody(body); got != want {
+			t.Errorf("deterministicBody(%q) = %v, want %v", body, got, want)
+		}
+	})
+}
+
+func BenchmarkDeterministicBody(b *testing.B) {
+	body := []byte(`{"model":"bench/gpt","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello."}]}`)
+	for b.Loop() {
+		deterministicBody(body)
 	}
 }
