@@ -219,10 +219,7 @@ func (b *Bus) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 	if b.ns != nil {
 		url = ""
 		all = append(all, b.login...)
-		// The embedded server reads an in-process connection's pipe as
-		// soon as it is written, so a write needs no deadline; and
-		// net.Pipe makes a timer for every deadline set, twice a write.
-		all = append(all, nats.InProcessServer(b.ns), nats.FlusherTimeout(0))
+		all = append(all, nats.InProcessServer(b.ns))
 	} else {
 		all = append(all, b.cfg.Options...)
 	}
