@@ -116,6 +116,7 @@ func TestHTTPServerTools(t *testing.T) {
 
 func TestProgressReports(t *testing.T) {
 	h := startHTTPServer(t)
+	h.st.reported = make(chan struct{}, 3)
 	c, _ := startClient(t, client.Config{Name: "gotest", URL: h.URL()})
 	var mu sync.Mutex
 	var got []task.Progress
@@ -123,6 +124,7 @@ func TestProgressReports(t *testing.T) {
 		mu.Lock()
 		got = append(got, p)
 		mu.Unlock()
+		h.st.reported <- struct{}{}
 	})
 	if err != nil || out.Text != "done in 3 steps" {
 		t.Fatalf("slow = %q, %v", out.Text, err)

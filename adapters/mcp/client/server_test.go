@@ -33,10 +33,14 @@ func TestMain(m *testing.M) {
 }
 
 // serverState is what the test server saw: calls of the hanging tool that
-// were cancelled.
+// were cancelled. When reported is set, the slow tool takes its next step
+// only once the client has reported the last one (or after 5 s): a
+// notification is handled apart from the call's result, so without that
+// a busy machine may finish the call before the last report is read.
 type serverState struct {
 	mu        sync.Mutex
 	cancelled int
+	reported  chan struct{}
 }
 
 func (s *serverState) Cancelled() int {
@@ -90,8 +94,15 @@ func newTestServer(st *serverState, crash func()) *mcp.Server {
 				if tok := req.Params.GetProgressToken(); tok != nil {
 					_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i), Total: 3, Message: "step " + strconv.Itoa(i)})
 				}
-				time.Sleep(50 * time.Millisecond) // a step's work: the notification is handled before the result
-
+				if st.reported == nil {
+					time.Sleep(50 * time.Millisecond) // a step's work
+					continue
+				}
+				select {
+				case <-st.reported:
+				case <-time.After(5 * time.Second):
+				case <-ctx.Done():
+				}
 			}
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "done in 3 steps"}}}, nil, nil
 		})
