@@ -98,10 +98,13 @@ type Executor struct {
 	service   *bus.Service
 	work      sync.WaitGroup // admitted subtasks not yet answered
 	workers   sync.WaitGroup
-	quit      chan struct{}
-	hbStop    chan struct{}
-	hbDone    chan struct{}
-	kaDone    chan struct{}
+	// spawnMu orders starting a worker and closing quit, so that no
+	// worker starts once Stop waits for them.
+	spawnMu sync.Mutex
+	quit    chan struct{}
+	hbStop  chan struct{}
+	hbDone  chan struct{}
+	kaDone  chan struct{}
 	// keepAlive is the constant reply, encoded once.
 	keepAlive []byte
 	accepts   accepts
@@ -261,7 +264,9 @@ func (e *Executor) Stop() {
 		close(e.hbStop)
 		<-e.hbDone
 		<-e.kaDone
+		e.spawnMu.Lock()
 		close(e.quit)
+		e.spawnMu.Unlock()
 		// Work still running ends its spans at once from now on.
 		e.spans.Close()
 		go func() {

@@ -207,21 +207,34 @@ func (e *Executor) expire(m *served, j *job) {
 // model's concurrency are alive, so a queued subtask always has a taker.
 func (e *Executor) ensureWorker(m *served) {
 	for m.idle.Load() == 0 {
-		select {
-		case <-e.quit:
-			return // stopping: refuseQueued answers what is left
-		default:
-		}
 		n := m.spawned.Load()
 		if n >= int64(m.workers) {
 			return
 		}
 		if m.spawned.CompareAndSwap(n, n+1) {
-			e.workers.Add(1)
-			go e.serve(m)
+			if !e.startWorker(m) {
+				m.spawned.Add(-1)
+			}
 			return
 		}
 	}
+}
+
+// startWorker starts a worker of m, unless the executor is stopping:
+// then refuseQueued answers what is left. Stop closes quit under the same
+// lock before it waits for the workers, so a worker counted is one it
+// waits for.
+func (e *Executor) startWorker(m *served) bool {
+	e.spawnMu.Lock()
+	defer e.spawnMu.Unlock()
+	select {
+	case <-e.quit:
+		return false
+	default:
+	}
+	e.workers.Add(1)
+	go e.serve(m)
+	return true
 }
 
 // serve is one worker of a model: it runs queued subtasks until it has
