@@ -235,10 +235,17 @@ func TestAttemptCancelledBeforeItArrivesIsRefused(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("attempt 2 after its cancellation = %+v, want refused", r)
 		}
-		<-m.started // it ran: the notice was not in yet
-		select {
-		case m.release <- struct{}{}:
-		case <-replies: // the notice came in while it ran, and stopped it
+		// It was taken before the notice came in. Let it end, by its
+		// release or by the notice coming in meanwhile (then it may never
+		// start), before the next try: one left blocked would hold a
+		// worker.
+		for ended := r.Type == task.ReplyResult || r.Type == task.ReplyError; !ended; {
+			select {
+			case <-m.started:
+			case m.release <- struct{}{}:
+			case r := <-replies:
+				ended = r.Type == task.ReplyResult || r.Type == task.ReplyError
+			}
 		}
 	}
 	if r := next(t, send(3)); r.Type != task.ReplyAccepted {
