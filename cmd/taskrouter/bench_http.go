@@ -415,12 +415,12 @@ func (lg *loadGen) do(t target) error {
 	return nil
 }
 
-// latencies measures the p50 of each target at concurrency 1, taking
-// turns request by request so all see the same machine.
 // latencyRequests is how many requests latencies(n, ...) sends each
 // target, its warm-up included.
 func latencyRequests(n int) int { return n + n/10 }
 
+// latencies measures the p50 of each target at concurrency 1, taking
+// turns request by request so all see the same machine.
 func (lg *loadGen) latencies(n int, targets ...target) ([]float64, error) {
 	for range latencyRequests(n) - n { // warm up connections, pools and caches
 		for _, t := range targets {
