@@ -142,6 +142,14 @@ func (e *Executor) onWork(m *served, msg *nats.Msg) {
 	j.expiry = time.AfterFunc(m.wait, func() { e.expire(m, j) })
 	m.queue <- j
 	e.ensureWorker(m)
+	select {
+	case <-e.quit:
+		// Stopping: Stop answers what is queued once its workers are
+		// gone, but this subtask, whose message was being handed over,
+		// may have come after that.
+		e.refuseQueued(m)
+	default:
+	}
 }
 
 // accept sends j's "accepted" unless it was sent, or j's answer went.
